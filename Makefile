@@ -1,0 +1,98 @@
+# VecShard — build, run and test entry points.
+#
+#   make run     install missing Debian packages, build release, start a node on the embedded defaults
+#   make test    same setup, then unit tests (swift test) and integration tests (pytest, real processes)
+#   make build   release build only (.build/release/vecshard-server)
+#   make bench-resp   RESP throughput/RSS benchmark against redis-server and Redis Stack (bench/resp.sh)
+#   make image   container image with podman (prebuilt static binary; see Dockerfile)
+#   make clean   remove build outputs (.build, .build-static); `make distclean` also removes .venv
+#
+# Works on a fresh Debian 12 with only the Swift toolchain installed (as root, or with sudo).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+# The Swift toolchain may be installed but not on PATH (e.g. /opt/swift/usr/bin).
+SWIFT_DIR ?= /opt/swift/usr/bin
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := $(SWIFT_DIR):$(PATH)
+endif
+
+SWIFT   ?= swift
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(CURDIR)/.build/release/vecshard-server
+ARGS    ?=
+# Debian packages the build, the tests and the benchmarks need.
+APT_PACKAGES := libuv1-dev liburing-dev pkg-config redis-tools python3 python3-venv libhiredis-dev
+BENCH_APT_PACKAGES := redis-server
+
+.PHONY: all run test build unit integration deps bench-deps venv bench-resp image clean distclean
+
+all: build
+
+# Install only what is missing; `apt-get update` only when something is.
+define apt_install
+	missing=""; \
+	for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "make: installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	@$(call apt_install,$(APT_PACKAGES))
+	@command -v $(SWIFT) >/dev/null || { echo "make: swift not found (looked on PATH and in $(SWIFT_DIR))" >&2; exit 1; }
+
+bench-deps: deps
+	@$(call apt_install,$(BENCH_APT_PACKAGES))
+
+# Python virtualenv for the integration tests; rebuilt when requirements change or the venv is broken.
+venv: $(VENV)/.installed
+$(VENV)/.installed: integration/requirements.txt | deps
+	@if ! $(VENV)/bin/python -c '' 2>/dev/null; then rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r integration/requirements.txt
+	@touch $@
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	exec $(BIN) $(ARGS)
+
+unit: deps
+	$(SWIFT) test
+
+integration: build venv
+	VECSHARD_BIN=$(BIN) $(VENV)/bin/pytest -q integration
+
+# Unit and integration tests both run; the target fails if either failed.
+test: build venv
+	@rc=0; \
+	echo "== unit tests: swift test"; \
+	$(SWIFT) test || rc=1; \
+	echo "== integration tests: pytest integration (VECSHARD_BIN=$(BIN))"; \
+	VECSHARD_BIN=$(BIN) $(VENV)/bin/pytest -q integration || rc=1; \
+	exit $$rc
+
+bench-resp: bench-deps build
+	VECSHARD_BIN=$(BIN) bench/resp.sh
+
+# Runtime image from a static-stdlib binary built on the host (no swift builder image needed).
+image: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product vecshard-server
+	podman build --pull=never --network host --format docker \
+	  --build-arg BINARY_SOURCE=prebuilt --build-arg PREBUILT_BINARY=.build-static/release/vecshard-server \
+	  -t vecshard .
+
+clean:
+	rm -rf .build .build-static bench/out
+
+distclean: clean
+	rm -rf $(VENV)
