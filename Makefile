@@ -83,6 +83,7 @@ test: build venv
 
 bench-resp: bench-deps build
 	VECSHARD_BIN=$(BIN) bench/resp.sh
+	bench/assemble-results.sh
 
 # Runtime image from a static-stdlib binary built on the host (no swift builder image needed).
 image: deps
