@@ -1,0 +1,56 @@
+/* Distance kernels for VectorIndex (AVX2/FMA with a scalar fallback chosen once at startup) and the few atomics it needs. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sched.h>
+
+/* Element type codes; must match VectorElementType's raw values on the Swift side. */
+enum { VS_FLOAT32 = 0, VS_FLOAT64 = 1, VS_FLOAT16 = 2, VS_BFLOAT16 = 3 };
+
+/* A distance kernel: squared L2 or dot product between a query and a stored vector of `dim` elements.
+ * For FLOAT64 the query is float64 and the sum is kept in double; for the other types the query is float32
+ * (or, when `queryIsStored` was asked for, in the stored element type) and the sum is float32. */
+typedef float (*vs_distance_fn)(const void *query, const void *stored, size_t dim);
+
+/* Returns the kernel for (elementType, dot ? dot product : squared L2); queryIsStored selects the variant whose
+ * first argument is also in the stored element type (used to compare two stored vectors while building). */
+vs_distance_fn vs_kernel(int elementType, int dot, int queryIsStored);
+
+/* 1 when the AVX2+FMA(+F16C) kernels were selected. */
+int vs_kernels_have_avx2(void);
+
+/* SQ8 estimates: codes are per-dimension 8-bit quantized values.
+ * L2: sum_i weight[i] * (queryInCodeUnits[i] - code[i])^2.  Dot: sum_i queryScaled[i] * code[i]. */
+float vs_sq8_l2(const float *queryInCodeUnits, const float *weights, const uint8_t *codes, size_t dim);
+float vs_sq8_dot(const float *queryScaled, const uint8_t *codes, size_t dim);
+
+/* Element conversions to float32 (exact for FLOAT16 and BFLOAT16). */
+void vs_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+void vs_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+
+/* References for the kernel micro-benchmark: a plain loop and straight intrinsics, both built with -O3 and
+ * avx2+fma enabled, called directly (no dispatch). */
+float vs_reference_l2_f32_plain(const float *a, const float *b, size_t dim);
+float vs_reference_l2_f32_intrinsics(const float *a, const float *b, size_t dim);
+float vs_reference_dot_f32_intrinsics(const float *a, const float *b, size_t dim);
+/* Runs `iterations` distances of `fn`-kind kernels entirely inside C, to time them without Swift call overhead. */
+double vs_reference_loop(int which, const float *queries, const float *base, size_t n, size_t dim, size_t iterations);
+
+/* ---- atomics (static inline so Swift inlines them; TSan understands __atomic builtins) ---- */
+static inline void vs_spin_lock(uint32_t *word) {
+    unsigned spins = 0;
+    while (__atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(word, __ATOMIC_RELAXED)) {
+            /* Two shared cores: a holder may be descheduled, so yield instead of burning the slice. */
+            if (++spins > 64) { sched_yield(); spins = 0; }
+#if defined(__x86_64__)
+            else __builtin_ia32_pause();
+#endif
+        }
+    }
+}
+static inline void vs_spin_unlock(uint32_t *word) { __atomic_store_n(word, 0u, __ATOMIC_RELEASE); }
+static inline uint8_t vs_load_acquire_u8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void vs_store_release_u8(uint8_t *p, uint8_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t vs_fetch_add_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline void vs_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

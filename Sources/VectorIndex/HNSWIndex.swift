@@ -1,0 +1,868 @@
+// HNSW: graph index with fine-grained per-node locks, real deletes with neighbor repair, filtered and range search.
+import CVectorKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Concurrency model:
+/// - `structureLock` (reader-writer): searches and inserts hold it shared; growth, delete and load hold it exclusively,
+///   so pointers into the arenas never move under a reader and a freed node is never read while being reset.
+/// - each node's lock word guards its neighbor lists on every level; a reader copies a list under the lock, then
+///   computes distances lock-free (vectors are immutable while a node is live).
+/// - `states[id]` is published with release after the record is written; readers skip non-live ids (acquire), so a
+///   dangling edge to a freed or half-written id is harmless.
+/// - `mapLock` guards the label map, the free-id list and counters; `entryLock` guards the entry point.
+public final class HNSWIndex: VectorIndex, @unchecked Sendable {
+    public let parameters: VectorIndexParameters
+    let space: DistanceSpace
+    let m: Int
+    let m0: Int
+    private let levelMultiplier: Double
+    private let store: any NodeRecordStore
+    private let arena: RAMRecordArena
+
+    private let structureLock = ReadWriteLock()
+    private let mapLock = PlainLock()
+    private let entryLock = PlainLock()
+    private let scratchLock = PlainLock()
+
+    // Per-id side arrays, reallocated only under the exclusive structure lock.
+    private var levels: UnsafeMutablePointer<UInt8>
+    private var states: UnsafeMutablePointer<UInt8>
+    /// Levels 1…L of a node: L blocks of `[count, M ids]`; nil for level-0-only nodes (most of them).
+    private var upperLinks: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+
+    // Guarded by mapLock.
+    private var labelMap: LabelMap
+    private var freeIds: [UInt32] = []
+    private var nextId: UInt32 = 0
+    private var liveCount = 0
+    private var upperBytes = 0
+
+    // Guarded by entryLock.
+    private var entryPoint: UInt32 = .max
+    private var maxLevel = -1
+
+    private var scratchPool: [SearchScratch] = []
+    /// Feeds the level generator; bumped atomically so concurrent inserts draw distinct levels.
+    private let levelCounter = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+
+    /// Optional SQ8 codes for traversal (guarded like the side arrays).
+    private var quantizer: SQ8Quantizer?
+
+    static let live: UInt8 = 1
+    static let free: UInt8 = 0
+
+    public init(_ parameters: VectorIndexParameters) throws {
+        try validate(parameters)
+        self.parameters = parameters
+        space = DistanceSpace(dimension: parameters.dimension, elementType: parameters.elementType, metric: parameters.metric)
+        m = parameters.m
+        m0 = 2 * parameters.m
+        levelMultiplier = 1 / log(Double(max(parameters.m, 2)))
+        let capacity = max(parameters.initialCapacity, 16)
+        arena = RAMRecordArena(layout: RecordLayout(maxNeighbors0: m0, vectorBytes: space.vectorBytes), capacity: capacity)
+        store = arena
+        levels = .allocate(capacity: capacity)
+        levels.initialize(repeating: 0, count: capacity)
+        states = .allocate(capacity: capacity)
+        states.initialize(repeating: HNSWIndex.free, count: capacity)
+        upperLinks = .allocate(capacity: capacity)
+        upperLinks.initialize(repeating: nil, count: capacity)
+        labelMap = LabelMap(capacity: capacity)
+        levelCounter.initialize(to: 0x5EED)
+        if parameters.quantization == .sq8 {
+            quantizer = SQ8Quantizer(space: space, capacity: capacity)
+        }
+    }
+
+    deinit {
+        for i in 0..<Int(nextId) { upperLinks[i]?.deallocate() }
+        levels.deallocate()
+        states.deallocate()
+        upperLinks.deallocate()
+        labelMap.deallocate()
+        levelCounter.deallocate()
+        for s in scratchPool { s.deallocate() }
+    }
+
+    // MARK: - Small accessors
+
+    public var count: Int { mapLock.withLock { liveCount } }
+
+    public func contains(label: UInt64) -> Bool { mapLock.withLock { labelMap.find(label) != nil } }
+
+    public var memoryUsage: Int {
+        structureLock.withReadLock {
+            let capacity = store.capacity
+            var total = store.memoryUsage + capacity * (1 + 1 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.stride)
+            total += mapLock.withLock { labelMap.memoryUsage + upperBytes + freeIds.capacity * 4 }
+            total += scratchLock.withLock { scratchPool.reduce(0) { $0 + $1.memoryUsage } }
+            if let quantizer { total += quantizer.memoryUsage }
+            return total
+        }
+    }
+
+    /// Bytes of the vectors the graph traversal reads: full vectors, or SQ8 codes when quantized.
+    public var traversalVectorBytesPerVector: Int { quantizer != nil ? space.dimension : space.vectorBytes }
+
+    public func vectorBytes(label: UInt64) -> [UInt8]? {
+        structureLock.withReadLock {
+            guard let id = mapLock.withLock({ labelMap.find(label) }), vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live
+            else { return nil }
+            return Array(UnsafeRawBufferPointer(start: store.records().vector(id), count: space.vectorBytes))
+        }
+    }
+
+    @inline(__always) private func isLive(_ id: UInt32) -> Bool { vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live }
+
+    /// `[count, ids…]` of `id` at `level` (level 0 is in the record).
+    @inline(__always) private func list(_ records: NodeRecords, _ id: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
+        level == 0 ? records.level0List(id) : upperLinks[Int(id)]! + (level - 1) * (m + 1)
+    }
+
+    /// Copies a neighbor list under the node's lock; returns the count.
+    @inline(__always)
+    private func copyNeighbors(_ records: NodeRecords, _ id: UInt32, _ level: Int, into buffer: UnsafeMutablePointer<UInt32>) -> Int {
+        let word = records.lockWord(id)
+        vs_spin_lock(word)
+        let l = list(records, id, level)
+        let n = Int(l[0])
+        buffer.update(from: l + 1, count: n)
+        vs_spin_unlock(word)
+        return n
+    }
+
+    private func randomLevel() -> Int {
+        var x = vs_fetch_add_u64(levelCounter, 0x9E37_79B9_7F4A_7C15)
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        x ^= x >> 31
+        let uniform = (Double(x >> 11) + 0.5) / Double(1 << 53)
+        return min(Int(-log(uniform) * levelMultiplier), 200)
+    }
+
+    // MARK: - Scratch
+
+    private func acquireScratch() -> SearchScratch {
+        let capacity = store.capacity
+        let scratch = scratchLock.withLock { scratchPool.popLast() }
+            ?? SearchScratch(queryBytes: space.queryBytes, dimension: space.dimension, maxNeighbors: m0)
+        scratch.ensureVisitedCapacity(capacity)
+        return scratch
+    }
+
+    private func releaseScratch(_ scratch: SearchScratch) { scratchLock.withLock { scratchPool.append(scratch) } }
+
+    // MARK: - Insert
+
+    public func add(label: UInt64, vector: UnsafeRawBufferPointer) throws {
+        try space.checkBlob(vector)
+        while true {
+            enum Outcome { case inserted, exists, full }
+            let outcome: Outcome = structureLock.withReadLock {
+                let slot: UInt32? = mapLock.withLock {
+                    if labelMap.find(label) != nil { return UInt32.max }
+                    let id: UInt32
+                    if let reused = freeIds.popLast() { id = reused }
+                    else if Int(nextId) < store.capacity { id = nextId; nextId += 1 }
+                    else { return nil }
+                    labelMap.set(label, id)
+                    liveCount += 1
+                    return id
+                }
+                guard let id = slot else { return .full }
+                if id == .max { return .exists }
+                insertNode(id: id, label: label, blob: vector.baseAddress!)
+                return .inserted
+            }
+            switch outcome {
+            case .inserted: return
+            case .exists: remove(label: label) // update = delete (with repair) + insert
+            case .full: growIfFull()
+            }
+        }
+    }
+
+    /// Inserts many vectors on `threads` threads (bulk build). `vectors` holds `labels.count` blobs back to back.
+    public func addBatch(labels: [UInt64], vectors: UnsafeRawBufferPointer, threads: Int) throws {
+        guard vectors.count == labels.count * space.vectorBytes else {
+            throw VectorIndexError.wrongBlobSize(expected: labels.count * space.vectorBytes, got: vectors.count)
+        }
+        reserve(capacity: count + labels.count)
+        if let quantizer, !quantizer.trained {
+            structureLock.withWriteLock { quantizer.train(samples: vectors, count: min(labels.count, 20_000)) }
+        }
+        let next = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        let counter = UnsafeSendablePointer(pointer: next)
+        let base = UnsafeSendableRawPointer(pointer: vectors.baseAddress!)
+        let stride = space.vectorBytes, total = labels.count
+        DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { _ in
+            while true {
+                let i = Int(vs_fetch_add_u64(counter.pointer, 1))
+                if i >= total { break }
+                try? self.add(label: labels[i], vector: UnsafeRawBufferPointer(start: base.pointer + i * stride, count: stride))
+            }
+        }
+    }
+
+    /// Grows the arenas so `capacity` nodes fit without further reallocation.
+    public func reserve(capacity wanted: Int) {
+        structureLock.withWriteLock { if wanted > store.capacity { grow(to: wanted) } }
+    }
+
+    private func growIfFull() {
+        structureLock.withWriteLock {
+            let used = mapLock.withLock { Int(nextId) }
+            guard used >= store.capacity, freeIds.isEmpty else { return }
+            grow(to: store.capacity + max(parameters.blockSize, store.capacity / 2))
+        }
+    }
+
+    /// Caller holds the structure lock exclusively.
+    private func grow(to newCapacity: Int) {
+        let old = store.capacity, used = Int(nextId)
+        store.grow(to: newCapacity, used: used)
+        func regrow<T>(_ p: inout UnsafeMutablePointer<T>, fill: T) {
+            let bigger = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+            bigger.moveInitialize(from: p, count: old)
+            (bigger + old).initialize(repeating: fill, count: newCapacity - old)
+            p.deallocate()
+            p = bigger
+        }
+        regrow(&levels, fill: 0)
+        regrow(&states, fill: HNSWIndex.free)
+        regrow(&upperLinks, fill: nil)
+        quantizer?.grow(to: newCapacity, used: used)
+    }
+
+    /// Writes the record, publishes it and links it on every level. Caller holds the structure lock shared.
+    private func insertNode(id: UInt32, label: UInt64, blob: UnsafeRawPointer) {
+        let records = store.records()
+        let level = randomLevel()
+        let vector = records.vector(id)
+        vector.copyMemory(from: blob, byteCount: space.vectorBytes)
+        records.setInverseNorm(id, space.inverseNorm(stored: vector))
+        records.setLabel(id, label)
+        records.lockWord(id).pointee = 0
+        records.level0List(id).pointee = 0
+        levels[Int(id)] = UInt8(level)
+        if level > 0 {
+            let block = UnsafeMutablePointer<UInt32>.allocate(capacity: level * (m + 1))
+            for l in 0..<level { block[l * (m + 1)] = 0 }
+            upperLinks[Int(id)] = block
+            mapLock.withLock { upperBytes += level * (m + 1) * 4 }
+        }
+        quantizer?.encode(id: id, stored: vector)
+        vs_store_release_u8(states + Int(id), HNSWIndex.live)
+
+        var (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
+        if entry == .max {
+            let claimed = entryLock.withLock {
+                if entryPoint == .max { entryPoint = id; maxLevel = level; return true }
+                return false
+            }
+            if claimed { return }
+            (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
+        }
+
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
+        let query = StoredQuery(space: space, vector: vector, inverseNorm: records.inverseNorm(id))
+        var current = entry
+        var currentDistance = query.distance(records, current)
+        if top > level {
+            for l in stride(from: top, to: level, by: -1) {
+                greedy(query, records, &current, &currentDistance, level: l, scratch: scratch)
+            }
+        }
+        for l in stride(from: min(level, top), through: 0, by: -1) {
+            searchLayer(query, records, entry: current, entryDistance: currentDistance, level: l,
+                        ef: parameters.efConstruction, filter: nil, scratch: scratch)
+            let sorted = scratch.drainResultsAscending()
+            let candidates = scratch.sorted
+            guard sorted > 0 else { continue }
+            current = candidates[0].id
+            currentDistance = candidates[0].distance
+            let selected = selectNeighbors(records, candidates, count: sorted, max: m, into: scratch.selected)
+            let word = records.lockWord(id)
+            vs_spin_lock(word)
+            let own = list(records, id, l)
+            own.pointee = UInt32(selected)
+            (own + 1).update(from: scratch.selected, count: selected)
+            vs_spin_unlock(word)
+            for j in 0..<selected { link(records, from: scratch.selected[j], to: id, level: l, scratch: scratch) }
+        }
+        if level > top {
+            entryLock.withLock { if level > maxLevel { entryPoint = id; maxLevel = level } }
+        }
+    }
+
+    /// Adds `id` to `node`'s list on `level`, re-selecting with the heuristic when the list is full.
+    private func link(_ records: NodeRecords, from node: UInt32, to id: UInt32, level: Int, scratch: SearchScratch) {
+        let limit = level == 0 ? m0 : m
+        let word = records.lockWord(node)
+        vs_spin_lock(word)
+        defer { vs_spin_unlock(word) }
+        let l = list(records, node, level)
+        let n = Int(l[0])
+        for j in 0..<n where l[1 + j] == id { return }
+        if n < limit {
+            l[1 + n] = id
+            l[0] = UInt32(n + 1)
+            return
+        }
+        let nodeQuery = StoredQuery(space: space, vector: records.vector(node), inverseNorm: records.inverseNorm(node))
+        let pool = scratch.prune
+        var count = 0
+        for j in 0..<n {
+            let other = l[1 + j]
+            guard isLive(other), level == 0 || Int(levels[Int(other)]) >= level else { continue } // drop stale edges
+            pool[count] = HeapItem(distance: nodeQuery.distance(records, other), id: other)
+            count += 1
+        }
+        pool[count] = HeapItem(distance: nodeQuery.distance(records, id), id: id)
+        count += 1
+        sortAscending(pool, count)
+        let selected = selectNeighbors(records, pool, count: count, max: limit, into: scratch.pruneSelected)
+        l[0] = UInt32(selected)
+        (l + 1).update(from: scratch.pruneSelected, count: selected)
+    }
+
+    /// hnswlib-style heuristic: keep a candidate only if it is closer to the base than to every kept neighbor, which
+    /// spreads edges over directions instead of piling them into one cluster. `candidates` is sorted ascending.
+    private func selectNeighbors(_ records: NodeRecords, _ candidates: UnsafeMutablePointer<HeapItem>, count: Int, max: Int,
+                                 into out: UnsafeMutablePointer<UInt32>) -> Int {
+        if count <= max {
+            for i in 0..<count { out[i] = candidates[i].id }
+            return count
+        }
+        var kept = 0
+        for i in 0..<count {
+            let c = candidates[i]
+            let cv = records.vector(c.id), cn = records.inverseNorm(c.id)
+            var good = true
+            for j in 0..<kept {
+                let d = space.distance(stored: cv, cn, stored: records.vector(out[j]), records.inverseNorm(out[j]))
+                if d < c.distance { good = false; break }
+            }
+            if good {
+                out[kept] = c.id
+                kept += 1
+                if kept == max { break }
+            }
+        }
+        return kept
+    }
+
+    // MARK: - Delete
+
+    @discardableResult
+    public func remove(label: UInt64) -> Bool {
+        structureLock.withWriteLock {
+            guard let id = mapLock.withLock({ labelMap.remove(label) }) else { return false }
+            let records = store.records()
+            let scratch = acquireScratch()
+            defer { releaseScratch(scratch) }
+            let top = Int(levels[Int(id)])
+            for level in 0...top { repairNeighbors(records, of: id, level: level, scratch: scratch) }
+            vs_store_release_u8(states + Int(id), HNSWIndex.free)
+            records.level0List(id).pointee = 0
+            if let block = upperLinks[Int(id)] {
+                block.deallocate()
+                upperLinks[Int(id)] = nil
+                mapLock.withLock { upperBytes -= top * (m + 1) * 4 }
+            }
+            levels[Int(id)] = 0
+            mapLock.withLock {
+                freeIds.append(id)
+                liveCount -= 1
+            }
+            if entryLock.withLock({ entryPoint == id }) { chooseNewEntryPoint(records) }
+            return true
+        }
+    }
+
+    /// For every neighbor that links back to the deleted node, replace that edge: re-select the neighbor's list from
+    /// its remaining neighbors plus the deleted node's neighbors (VecSim's repair, without long-lived tombstones).
+    /// One-way edges into the node from elsewhere stay until the next re-selection drops them (readers skip freed ids).
+    private func repairNeighbors(_ records: NodeRecords, of id: UInt32, level: Int, scratch: SearchScratch) {
+        let limit = level == 0 ? m0 : m
+        let deletedList = list(records, id, level)
+        let deletedCount = Int(deletedList[0])
+        let orphans = scratch.orphans
+        orphans.update(from: deletedList + 1, count: deletedCount)
+        for i in 0..<deletedCount {
+            let node = orphans[i]
+            guard node != id, isLive(node), level == 0 || Int(levels[Int(node)]) >= level else { continue }
+            let l = list(records, node, level)
+            let n = Int(l[0])
+            var pointsBack = false
+            for j in 0..<n where l[1 + j] == id { pointsBack = true; break }
+            guard pointsBack else { continue }
+            let nodeQuery = StoredQuery(space: space, vector: records.vector(node), inverseNorm: records.inverseNorm(node))
+            let pool = scratch.prune
+            var count = 0
+            func consider(_ other: UInt32) {
+                guard other != id, other != node, isLive(other), level == 0 || Int(levels[Int(other)]) >= level else { return }
+                for j in 0..<count where pool[j].id == other { return }
+                pool[count] = HeapItem(distance: nodeQuery.distance(records, other), id: other)
+                count += 1
+            }
+            for j in 0..<n { consider(l[1 + j]) }
+            for j in 0..<deletedCount { consider(orphans[j]) }
+            sortAscending(pool, count)
+            let selected = selectNeighbors(records, pool, count: count, max: limit, into: scratch.pruneSelected)
+            l[0] = UInt32(selected)
+            (l + 1).update(from: scratch.pruneSelected, count: selected)
+        }
+    }
+
+    /// Caller holds the structure lock exclusively; picks the live node on the highest level.
+    private func chooseNewEntryPoint(_ records: NodeRecords) {
+        var best: UInt32 = .max, bestLevel = -1
+        for i in 0..<Int(nextId) where states[i] == HNSWIndex.live && Int(levels[i]) > bestLevel {
+            best = UInt32(i)
+            bestLevel = Int(levels[i])
+        }
+        entryLock.withLock { entryPoint = best; maxLevel = bestLevel }
+    }
+
+    // MARK: - Search
+
+    /// Greedy walk on one upper level towards the query.
+    private func greedy<Q: QueryDistance>(_ query: Q, _ records: NodeRecords, _ current: inout UInt32,
+                                          _ currentDistance: inout Float, level: Int, scratch: SearchScratch) {
+        let buffer = scratch.neighbors
+        var changed = true
+        while changed {
+            changed = false
+            let n = copyNeighbors(records, current, level, into: buffer)
+            for j in 0..<n {
+                let candidate = buffer[j]
+                guard isLive(candidate), Int(levels[Int(candidate)]) >= level else { continue }
+                let d = query.distance(records, candidate)
+                if d < currentDistance {
+                    currentDistance = d
+                    current = candidate
+                    changed = true
+                }
+            }
+        }
+    }
+
+    /// Beam search on one level; leaves up to `ef` best (allowed) nodes in `scratch.results`.
+    private func searchLayer<Q: QueryDistance>(_ query: Q, _ records: NodeRecords, entry: UInt32, entryDistance: Float,
+                                               level: Int, ef: Int, filter: SearchFilter?, scratch: SearchScratch) {
+        let visited = scratch.visited
+        let epoch = scratch.nextEpoch()
+        var candidates = scratch.candidates
+        var results = scratch.results
+        candidates.removeAll()
+        results.removeAll()
+        defer { scratch.candidates = candidates; scratch.results = results }
+        let buffer = scratch.neighbors
+
+        visited[Int(entry)] = epoch
+        candidates.push(-entryDistance, entry)
+        if filter?.allows(records.label(entry)) ?? true { results.push(entryDistance, entry) }
+        var bound = results.isEmpty ? Float.infinity : results.top.distance
+
+        while !candidates.isEmpty {
+            let nearest = candidates.top
+            if -nearest.distance > bound && results.count >= ef { break }
+            candidates.pop()
+            let n = copyNeighbors(records, nearest.id, level, into: buffer)
+            for j in 0..<n { vs_prefetch(records.vector(buffer[j])) }
+            for j in 0..<n {
+                let next = buffer[j]
+                if visited[Int(next)] == epoch { continue }
+                visited[Int(next)] = epoch
+                guard isLive(next), level == 0 || Int(levels[Int(next)]) >= level else { continue }
+                let d = query.distance(records, next)
+                if results.count < ef || d < bound {
+                    candidates.push(-d, next)
+                    if filter?.allows(records.label(next)) ?? true {
+                        results.push(d, next)
+                        if results.count > ef { results.pop() }
+                        bound = results.top.distance
+                    }
+                }
+            }
+        }
+    }
+
+    public func search(query: UnsafeRawBufferPointer, k: Int, efRuntime: Int? = nil, filter: SearchFilter? = nil) throws
+        -> [VectorMatch] {
+        try space.checkBlob(query)
+        guard k > 0 else { return [] }
+        return try structureLock.withReadLock {
+            let scratch = acquireScratch()
+            defer { releaseScratch(scratch) }
+            try space.prepareQuery(query, into: scratch.query)
+            let records = store.records()
+            let ef = max(efRuntime ?? parameters.efRuntime, k)
+            if let filter, preferBruteForce(filter, ef: ef, records: records) {
+                return bruteForce(records, filter: filter, k: k, scratch: scratch)
+            }
+            let (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
+            guard entry != .max else { return [] }
+            if let quantizer {
+                // Traverse on SQ8 estimates with a wider beam, then re-rank the beam with full vectors.
+                let estimate = quantizer.prepare(query: scratch.query, scratch: scratch)
+                let (current, distance) = descend(estimate, records, entry: entry, top: top, scratch: scratch)
+                searchLayer(estimate, records, entry: current, entryDistance: distance, level: 0, ef: ef,
+                            filter: filter, scratch: scratch)
+                let exact = PreparedQuery(space: space, query: scratch.query)
+                var out: [VectorMatch] = []
+                out.reserveCapacity(scratch.results.count)
+                for i in 0..<scratch.results.count {
+                    let id = scratch.results.items[i].id
+                    out.append((records.label(id), exact.distance(records, id)))
+                }
+                sortMatches(&out)
+                if out.count > k { out.removeSubrange(k...) }
+                return out
+            }
+            let exact = PreparedQuery(space: space, query: scratch.query)
+            let (current, distance) = descend(exact, records, entry: entry, top: top, scratch: scratch)
+            searchLayer(exact, records, entry: current, entryDistance: distance, level: 0, ef: ef, filter: filter,
+                        scratch: scratch)
+            return collect(records, scratch: scratch, k: k)
+        }
+    }
+
+    private func descend<Q: QueryDistance>(_ query: Q, _ records: NodeRecords, entry: UInt32, top: Int,
+                                           scratch: SearchScratch) -> (UInt32, Float) {
+        var current = entry
+        var distance = query.distance(records, entry)
+        if top >= 1 {
+            for level in stride(from: top, through: 1, by: -1) {
+                greedy(query, records, &current, &distance, level: level, scratch: scratch)
+            }
+        }
+        return (current, distance)
+    }
+
+    private func collect(_ records: NodeRecords, scratch: SearchScratch, k: Int) -> [VectorMatch] {
+        var results = scratch.results
+        defer { scratch.results = results }
+        while results.count > k { results.pop() }
+        var out: [VectorMatch] = []
+        out.reserveCapacity(results.count)
+        for i in 0..<results.count { out.append((records.label(results.items[i].id), results.items[i].distance)) }
+        sortMatches(&out)
+        return out
+    }
+
+    /// Chooses brute force over the allowed set when it costs fewer distance computations than a filtered graph
+    /// search, which needs about ef·M0/selectivity of them. Selectivity is exact for label lists and sampled for
+    /// predicates, so both a 1 % and a 90 % filter take the cheap, accurate path.
+    private func preferBruteForce(_ filter: SearchFilter, ef: Int, records: NodeRecords) -> Bool {
+        let (live, used) = mapLock.withLock { (liveCount, Int(nextId)) }
+        guard live > 0 else { return true }
+        var selectivity: Double
+        var bruteCost: Double
+        if let allowed = filter.allowedLabels {
+            selectivity = Double(allowed.count) / Double(live)
+            bruteCost = Double(allowed.count)
+        } else {
+            var seen = 0, passed = 0
+            let step = max(used / 256, 1)
+            var i = 0
+            while i < used {
+                if isLive(UInt32(i)) {
+                    seen += 1
+                    if filter.allows(records.label(UInt32(i))) { passed += 1 }
+                }
+                i += step
+            }
+            selectivity = seen > 0 ? Double(passed) / Double(seen) : 1
+            // A predicate scan must test every live label; testing is cheaper than a distance, so count it at half.
+            bruteCost = selectivity * Double(live) + 0.5 * Double(live)
+        }
+        selectivity = max(selectivity, 1e-4)
+        let graphCost = Double(ef * m0) / selectivity
+        return bruteCost <= graphCost
+    }
+
+    private func bruteForce(_ records: NodeRecords, filter: SearchFilter, k: Int, scratch: SearchScratch) -> [VectorMatch] {
+        let exact = PreparedQuery(space: space, query: scratch.query)
+        var heap = scratch.results
+        heap.removeAll()
+        defer { scratch.results = heap }
+        func offer(_ id: UInt32) {
+            let d = exact.distance(records, id)
+            if heap.count < k { heap.push(d, id); return }
+            let worst = heap.top
+            if d < worst.distance || (d == worst.distance && records.label(id) < records.label(worst.id)) {
+                heap.pop()
+                heap.push(d, id)
+            }
+        }
+        if let allowed = filter.allowedLabels {
+            let ids: [UInt32] = mapLock.withLock { allowed.compactMap { labelMap.find($0) } }
+            for id in ids where isLive(id) { offer(id) }
+        } else {
+            let used = mapLock.withLock { Int(nextId) }
+            for i in 0..<used {
+                let id = UInt32(i)
+                if isLive(id) && filter.allows(records.label(id)) { offer(id) }
+            }
+        }
+        return collect(records, scratch: scratch, k: k)
+    }
+
+    /// All nodes within `radius`: a best-first walk that keeps expanding while candidates are inside a boundary of
+    /// `dynamicRange × (1 + epsilon)`, where the dynamic range shrinks towards the radius (RediSearch's EPSILON).
+    public func rangeSearch(query: UnsafeRawBufferPointer, radius: Float, epsilon: Double? = nil,
+                            filter: SearchFilter? = nil) throws -> [VectorMatch] {
+        try space.checkBlob(query)
+        return try structureLock.withReadLock {
+            let scratch = acquireScratch()
+            defer { releaseScratch(scratch) }
+            try space.prepareQuery(query, into: scratch.query)
+            let records = store.records()
+            let (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
+            guard entry != .max else { return [] }
+            let exact = PreparedQuery(space: space, query: scratch.query)
+            let (start, startDistance) = descend(exact, records, entry: entry, top: top, scratch: scratch)
+            let widen = Float(1 + (epsilon ?? parameters.epsilon))
+            var dynamicRange = max(startDistance, radius)
+            var boundary = dynamicRange * widen
+            var out: [VectorMatch] = []
+            let visited = scratch.visited
+            let epoch = scratch.nextEpoch()
+            var candidates = scratch.candidates
+            candidates.removeAll()
+            defer { scratch.candidates = candidates }
+            let buffer = scratch.neighbors
+            visited[Int(start)] = epoch
+            candidates.push(-startDistance, start)
+            if startDistance <= radius, filter?.allows(records.label(start)) ?? true {
+                out.append((records.label(start), startDistance))
+            }
+            while !candidates.isEmpty {
+                let nearest = candidates.pop()
+                let d0 = -nearest.distance
+                if d0 > boundary { break }
+                if d0 < dynamicRange {
+                    dynamicRange = max(d0, radius)
+                    boundary = dynamicRange * widen
+                }
+                let n = copyNeighbors(records, nearest.id, 0, into: buffer)
+                for j in 0..<n {
+                    let next = buffer[j]
+                    if visited[Int(next)] == epoch { continue }
+                    visited[Int(next)] = epoch
+                    guard isLive(next) else { continue }
+                    let d = exact.distance(records, next)
+                    if d < boundary {
+                        candidates.push(-d, next)
+                        if d <= radius, filter?.allows(records.label(next)) ?? true { out.append((records.label(next), d)) }
+                    }
+                }
+            }
+            sortMatches(&out)
+            return out
+        }
+    }
+
+    // MARK: - Save / load
+
+    /// ### Layout (after the common header)
+    ///     | used: UInt32 | live: UInt64 | entry: UInt32 | maxLevel: Int32 | recordSize: UInt32 |
+    ///     | records (used × recordSize, lock words zero) | states (used B) | levels (used B) |
+    ///     | upper lists of live nodes with level > 0, in id order (level × (M+1) × UInt32) |
+    ///     | free ids: UInt32 count + ids | SQ8 min/scale (2 × dim × Float32) + codes (used × dim) when quantized |
+    public func serialize() -> [UInt8] {
+        structureLock.withWriteLock {
+            let records = store.records()
+            let used = Int(nextId)
+            var w = ByteWriter()
+            w.bytes.reserveCapacity(256 + used * (store.layout.recordSize + 2))
+            w.writeHeader(parameters)
+            w.write(UInt32(used))
+            w.write(UInt64(liveCount))
+            w.write(entryPoint)
+            w.write(Int32(maxLevel))
+            w.write(UInt32(store.layout.recordSize))
+            w.write(raw: records.base, count: used * store.layout.recordSize)
+            w.write(raw: states, count: used)
+            w.write(raw: levels, count: used)
+            for i in 0..<used where states[i] == HNSWIndex.live && levels[i] > 0 {
+                w.write(raw: upperLinks[i]!, count: Int(levels[i]) * (m + 1) * 4)
+            }
+            w.write(UInt32(freeIds.count))
+            for id in freeIds { w.write(id) }
+            quantizer?.serialize(into: &w, used: used)
+            return w.bytes
+        }
+    }
+
+    public convenience init(deserializing bytes: [UInt8]) throws {
+        var r = ByteReader(bytes)
+        var p = try r.readHeader()
+        guard p.algorithm == .hnsw else { throw VectorIndexError.corruptSerialization("not an HNSW index") }
+        let used = Int(try r.read(UInt32.self))
+        let live = Int(try r.read(UInt64.self))
+        let entry = try r.read(UInt32.self)
+        let top = Int(try r.read(Int32.self))
+        let recordSize = Int(try r.read(UInt32.self))
+        guard used <= bytes.count else { throw VectorIndexError.corruptSerialization("bad node count") }
+        p.initialCapacity = max(p.initialCapacity, used)
+        try self.init(p)
+        guard recordSize == store.layout.recordSize else { throw VectorIndexError.corruptSerialization("record layout differs") }
+        let records = store.records()
+        try r.read(into: records.base, count: used * recordSize)
+        try r.read(into: states, count: used)
+        try r.read(into: levels, count: used)
+        for i in 0..<used {
+            records.lockWord(UInt32(i)).pointee = 0
+            if states[i] == HNSWIndex.live {
+                labelMap.set(records.label(UInt32(i)), UInt32(i))
+                if levels[i] > 0 {
+                    let words = Int(levels[i]) * (m + 1)
+                    let block = UnsafeMutablePointer<UInt32>.allocate(capacity: words)
+                    try r.read(into: block, count: words * 4)
+                    upperLinks[i] = block
+                    upperBytes += words * 4
+                }
+            } else {
+                levels[i] = 0
+            }
+        }
+        let freeCount = Int(try r.read(UInt32.self))
+        guard freeCount <= used else { throw VectorIndexError.corruptSerialization("bad free list") }
+        for _ in 0..<freeCount { freeIds.append(try r.read(UInt32.self)) }
+        try quantizer?.deserialize(from: &r, used: used)
+        guard labelMap.count == live else { throw VectorIndexError.corruptSerialization("label count mismatch") }
+        nextId = UInt32(used)
+        liveCount = live
+        entryPoint = entry
+        maxLevel = top
+    }
+}
+
+/// Sorts `count` items ascending by distance (insertion sort: lists here are at most a few hundred long).
+func sortAscending(_ items: UnsafeMutablePointer<HeapItem>, _ count: Int) {
+    if count < 2 { return }
+    for i in 1..<count {
+        let x = items[i]
+        var j = i - 1
+        while j >= 0 && items[j].distance > x.distance {
+            items[j + 1] = items[j]
+            j -= 1
+        }
+        items[j + 1] = x
+    }
+}
+
+/// How a search measures distance from its query to a node; specialised per kind so the hot loop has no dispatch.
+protocol QueryDistance {
+    func distance(_ records: NodeRecords, _ id: UInt32) -> Float
+}
+
+/// A prepared (converted, normalized) query against full-precision records.
+struct PreparedQuery: QueryDistance {
+    let space: DistanceSpace
+    let query: UnsafeRawPointer
+    @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
+        space.distance(query: query, stored: records.vector(id), inverseNorm: records.inverseNorm(id))
+    }
+}
+
+/// A stored vector used as the query (graph construction and repair).
+struct StoredQuery: QueryDistance {
+    let space: DistanceSpace
+    let vector: UnsafeRawPointer
+    let inverseNorm: Float
+    @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
+        space.distance(stored: vector, inverseNorm, stored: records.vector(id), records.inverseNorm(id))
+    }
+}
+
+/// Wrappers that let raw pointers cross into `concurrentPerform` in Swift 6 (the pointee is used atomically or
+/// read-only by design).
+struct UnsafeSendablePointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<UInt64> }
+struct UnsafeSendableRawPointer: @unchecked Sendable { let pointer: UnsafeRawPointer }
+
+/// Per-search working memory, pooled and reused so a search allocates nothing once warm.
+final class SearchScratch: @unchecked Sendable {
+    private(set) var visited: UnsafeMutablePointer<UInt16>
+    private var visitedCapacity: Int
+    private var epoch: UInt16 = 0
+    var candidates = DistanceHeap(capacity: 256)
+    var results = DistanceHeap(capacity: 256)
+    /// Results of a layer search, ascending.
+    private(set) var sorted: UnsafeMutablePointer<HeapItem>
+    private var sortedCapacity = 256
+    let neighbors: UnsafeMutablePointer<UInt32>
+    let selected: UnsafeMutablePointer<UInt32>
+    let prune: UnsafeMutablePointer<HeapItem>
+    let pruneSelected: UnsafeMutablePointer<UInt32>
+    let orphans: UnsafeMutablePointer<UInt32>
+    let query: UnsafeMutableRawPointer
+    /// SQ8 query preparation: query in code units, then per-dimension weights.
+    let sq8Query: UnsafeMutablePointer<Float>
+    private let fixedBytes: Int
+
+    init(queryBytes: Int, dimension: Int, maxNeighbors: Int) {
+        visitedCapacity = 0
+        visited = .allocate(capacity: 1)
+        sorted = .allocate(capacity: sortedCapacity)
+        neighbors = .allocate(capacity: maxNeighbors + 1)
+        selected = .allocate(capacity: maxNeighbors + 1)
+        prune = .allocate(capacity: 2 * maxNeighbors + 2)
+        pruneSelected = .allocate(capacity: 2 * maxNeighbors + 2)
+        orphans = .allocate(capacity: maxNeighbors + 1)
+        query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
+        sq8Query = .allocate(capacity: 2 * dimension)
+        fixedBytes = queryBytes + 8 * dimension + (maxNeighbors + 1) * 12 + (2 * maxNeighbors + 2) * 12
+    }
+
+    func deallocate() {
+        visited.deallocate(); sorted.deallocate(); neighbors.deallocate(); selected.deallocate()
+        prune.deallocate(); pruneSelected.deallocate(); orphans.deallocate(); query.deallocate(); sq8Query.deallocate()
+        candidates.deallocate(); results.deallocate()
+    }
+
+    var memoryUsage: Int {
+        visitedCapacity * 2 + (candidates.capacity + results.capacity + sortedCapacity) * MemoryLayout<HeapItem>.stride + fixedBytes
+    }
+
+    func ensureVisitedCapacity(_ capacity: Int) {
+        guard capacity > visitedCapacity else { return }
+        visited.deallocate()
+        visited = .allocate(capacity: capacity)
+        visited.initialize(repeating: 0, count: capacity)
+        visitedCapacity = capacity
+        epoch = 0
+    }
+
+    /// A fresh visited mark; the array is cleared only when the 16-bit epoch wraps.
+    func nextEpoch() -> UInt16 {
+        epoch &+= 1
+        if epoch == 0 {
+            visited.update(repeating: 0, count: visitedCapacity)
+            epoch = 1
+        }
+        return epoch
+    }
+
+    /// Moves `results` into `sorted` ascending; returns the count.
+    func drainResultsAscending() -> Int {
+        let n = results.count
+        if n > sortedCapacity {
+            sorted.deallocate()
+            sortedCapacity = n * 2
+            sorted = .allocate(capacity: sortedCapacity)
+        }
+        var i = n - 1
+        while i >= 0 { sorted[i] = results.pop(); i -= 1 }
+        return n
+    }
+}
