@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+// VecShard: a Redis-Cluster-compatible vector-search shard server. Toolchain only; C libraries come from Debian.
+import PackageDescription
+
+// Swift SIMD types lower to AVX2/FMA only when clang may emit them (see shared/docs/swift-notes.md).
+let simdFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+
+let package = Package(
+    name: "vecshard",
+    products: [
+        .executable(name: "vecshard-server", targets: ["vecshard-server"]),
+        .executable(name: "vector-bench", targets: ["vector-bench"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "RESP"),
+        .target(name: "Keyspace"),
+        .target(name: "VectorIndex", dependencies: ["CVectorKernels"], swiftSettings: simdFlags),
+        .target(name: "Server", dependencies: ["CLibUV", "RESP", "Keyspace"]),
+        .executableTarget(name: "vecshard-server", dependencies: ["Server"]),
+        .executableTarget(name: "vector-bench", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "RESP", "Keyspace"]),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// Exposes libuv to Swift.
+#include <uv.h>

@@ -1,0 +1,287 @@
+// Database: the keyspace of one node, kept per hash slot, with lazy and active expiry and change events.
+
+/// A change to a key. Every mutation emits one; search indexes and WATCH subscribe.
+public struct KeyEvent: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The key was written (created or modified), including hash field changes.
+        case written
+        /// The key was deleted by DEL/UNLINK/GETDEL or by becoming an empty hash.
+        case deleted
+        /// The key expired (lazily or in the active cycle).
+        case expired
+        /// The key was renamed away (it no longer exists under this name); `renamedTo` holds it.
+        case renamedFrom
+        /// The key received a renamed value.
+        case renamedTo
+        /// Only the TTL changed (EXPIRE/PERSIST): content unchanged.
+        case ttlChanged
+    }
+    public let kind: Kind
+    public let key: Bytes
+    public init(kind: Kind, key: Bytes) { self.kind = kind; self.key = key }
+}
+
+/// Milliseconds since the Unix epoch; injectable so expiry can be tested without sleeping.
+public typealias Clock = @Sendable () -> Int64
+
+public func wallClockMilliseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// The keyspace. Keys live in one dictionary per hash slot (as Valkey 8's kvstore), which makes the per-slot key
+/// index free: CLUSTER COUNTKEYSINSLOT is a count, GETKEYSINSLOT and slot migration walk one dictionary.
+/// Not thread-safe: only the event loop thread touches it.
+public final class Database {
+    private var slots: [[Bytes: Value]]
+    /// Absolute expiry time in ms for keys that have one.
+    public private(set) var expires: [Bytes: Int64] = [:]
+    public private(set) var count = 0
+    public var clock: Clock
+    public var hashLimits = HashEncodingLimits()
+    private var observers: [(KeyEvent) -> Void] = []
+    /// Incremented on every mutation; INFO's `rdb_changes_since_last_save` stand-in.
+    public private(set) var dirty = 0
+    /// Counters for INFO stats.
+    public private(set) var expiredKeys = 0
+    public private(set) var keyspaceHits = 0
+    public private(set) var keyspaceMisses = 0
+
+    public init(clock: @escaping Clock = wallClockMilliseconds) {
+        self.clock = clock
+        slots = Array(repeating: [:], count: HashSlot.count)
+    }
+
+    /// Registers a change listener; called synchronously after each mutation, on the loop thread.
+    public func subscribe(_ observer: @escaping (KeyEvent) -> Void) { observers.append(observer) }
+
+    public func emit(_ kind: KeyEvent.Kind, _ key: Bytes) {
+        dirty &+= 1
+        if observers.isEmpty { return }
+        let event = KeyEvent(kind: kind, key: key)
+        for o in observers { o(event) }
+    }
+
+    @inline(__always) static func slot(_ key: Bytes) -> Int { Int(HashSlot(key: key).rawValue) }
+
+    // MARK: reading
+
+    /// True when the key has passed its expiry time (it is then removed on access).
+    private func isExpired(_ key: Bytes, now: Int64) -> Bool {
+        guard !expires.isEmpty, let at = expires[key] else { return false }
+        return at <= now
+    }
+
+    /// Removes an expired key; returns true when it did.
+    @discardableResult
+    public func expireIfNeeded(_ key: Bytes) -> Bool {
+        guard !expires.isEmpty, let at = expires[key], at <= clock() else { return false }
+        removeEntry(key, slot: Self.slot(key))
+        expiredKeys += 1
+        emit(.expired, key)
+        return true
+    }
+
+    /// Looks up a live key (expiring it lazily), without touching hit/miss statistics.
+    public func peek(_ key: Bytes) -> Value? {
+        let s = Self.slot(key)
+        guard let v = slots[s][key] else { return nil }
+        if expireIfNeeded(key) { return nil }
+        return v
+    }
+
+    /// Looks up a live key for a read command, counting keyspace hits and misses as Redis does.
+    public func get(_ key: Bytes) -> Value? {
+        let v = peek(key)
+        if v == nil { keyspaceMisses += 1 } else { keyspaceHits += 1 }
+        return v
+    }
+
+    public func exists(_ key: Bytes) -> Bool { peek(key) != nil }
+
+    /// Milliseconds to live, -1 without expiry, -2 when missing (PTTL semantics).
+    public func pttl(_ key: Bytes) -> Int64 {
+        guard peek(key) != nil else { return -2 }
+        guard let at = expires[key] else { return -1 }
+        return max(0, at - clock())
+    }
+
+    public func expireTime(_ key: Bytes) -> Int64? { expires[key] }
+
+    // MARK: writing
+
+    /// Stores a value. `keepTTL` keeps an existing expiry; otherwise SET semantics clear it.
+    public func set(_ key: Bytes, _ value: Value, keepTTL: Bool = false) {
+        let s = Self.slot(key)
+        expireIfNeeded(key)
+        if slots[s].updateValue(value, forKey: key) == nil { count += 1 }
+        if !keepTTL, !expires.isEmpty { expires.removeValue(forKey: key) }
+        emit(.written, key)
+    }
+
+    /// Mutates a hash in place (creating it when `create`), emitting one event. Returns nil when the key holds another
+    /// type (the caller replies WRONGTYPE). Deletes the key when the hash ends up empty, as Redis does.
+    public func updateHash<R>(_ key: Bytes, create: Bool, _ body: (inout HashValue) throws -> R) rethrows -> Result<R, WrongTypeError>? {
+        let s = Self.slot(key)
+        expireIfNeeded(key)
+        var hash: HashValue
+        switch slots[s][key] {
+        case .hash(let h)?:
+            hash = h
+            slots[s][key] = .string(Bytes([]))  // drop our reference so the mutation below is in place
+        case .string?:
+            return .failure(WrongTypeError())
+        case nil:
+            guard create else { return nil }
+            hash = HashValue()
+            count += 1
+        }
+        let result = try body(&hash)
+        if hash.isEmpty {
+            slots[s].removeValue(forKey: key)
+            count -= 1
+            if !expires.isEmpty { expires.removeValue(forKey: key) }
+            emit(.deleted, key)
+        } else {
+            slots[s][key] = .hash(hash)
+            emit(.written, key)
+        }
+        return .success(result)
+    }
+
+    private func removeEntry(_ key: Bytes, slot: Int) {
+        if slots[slot].removeValue(forKey: key) != nil { count -= 1 }
+        if !expires.isEmpty { expires.removeValue(forKey: key) }
+    }
+
+    /// Deletes a key; returns true when it existed (and was not already expired).
+    @discardableResult
+    public func delete(_ key: Bytes) -> Bool {
+        guard peek(key) != nil else { return false }
+        removeEntry(key, slot: Self.slot(key))
+        emit(.deleted, key)
+        return true
+    }
+
+    /// Sets an absolute expiry in ms. A time in the past deletes the key (as Redis does) and returns false.
+    @discardableResult
+    public func setExpire(_ key: Bytes, at: Int64) -> Bool {
+        guard peek(key) != nil else { return false }
+        if at <= clock() {
+            removeEntry(key, slot: Self.slot(key))
+            emit(.deleted, key)
+            return false
+        }
+        expires[key] = at
+        emit(.ttlChanged, key)
+        return true
+    }
+
+    /// Removes an expiry; returns true when there was one.
+    @discardableResult
+    public func persist(_ key: Bytes) -> Bool {
+        guard peek(key) != nil, expires.removeValue(forKey: key) != nil else { return false }
+        emit(.ttlChanged, key)
+        return true
+    }
+
+    /// Moves a value to a new name, keeping its TTL, replacing whatever was there.
+    public func rename(_ from: Bytes, to: Bytes) -> Bool {
+        guard let value = peek(from) else { return false }
+        if from == to { return true }
+        let ttl = expires[from]
+        removeEntry(from, slot: Self.slot(from))
+        emit(.renamedFrom, from)
+        if peek(to) != nil { removeEntry(to, slot: Self.slot(to)); emit(.deleted, to) }
+        slots[Self.slot(to)][to] = value
+        count += 1
+        if let ttl { expires[to] = ttl }
+        emit(.renamedTo, to)
+        return true
+    }
+
+    /// Removes every key. Emits one `.deleted` per key so indexes and watchers stay exact.
+    public func flush() {
+        var removed: [Bytes] = []
+        removed.reserveCapacity(count)
+        for s in 0..<HashSlot.count where !slots[s].isEmpty {
+            removed.append(contentsOf: slots[s].keys)
+            slots[s] = [:]
+        }
+        expires = [:]
+        count = 0
+        for k in removed { emit(.deleted, k) }
+    }
+
+    // MARK: iteration
+
+    public func countKeys(inSlot slot: Int) -> Int { slots[slot].count }
+
+    public func keys(inSlot slot: Int, limit: Int) -> [Bytes] { Array(slots[slot].keys.prefix(limit)) }
+
+    /// All live keys (KEYS). Expired keys are skipped, not deleted, so iteration stays safe.
+    public func allKeys(where predicate: (Bytes) -> Bool = { _ in true }) -> [Bytes] {
+        let now = clock()
+        var result: [Bytes] = []
+        for s in 0..<HashSlot.count where !slots[s].isEmpty {
+            for k in slots[s].keys where !isExpired(k, now: now) && predicate(k) { result.append(k) }
+        }
+        return result
+    }
+
+    /// SCAN: the cursor is the next slot to visit; each call returns whole slots until at least `count` keys were
+    /// looked at. Every key present for the whole scan is returned exactly once (slots are never split).
+    public func scan(cursor: Int, count wanted: Int, _ visit: (Bytes, Value) -> Void) -> Int {
+        var slot = cursor
+        var seen = 0
+        let now = clock()
+        while slot < HashSlot.count {
+            for (k, v) in slots[slot] where !isExpired(k, now: now) { visit(k, v); seen += 1 }
+            slot += 1
+            if seen >= wanted { break }
+        }
+        return slot >= HashSlot.count ? 0 : slot
+    }
+
+    /// A random live key, or nil when empty.
+    public func randomKey() -> Bytes? {
+        guard count > 0 else { return nil }
+        for _ in 0..<100 {
+            var s = Int.random(in: 0..<HashSlot.count)
+            var tries = 0
+            while slots[s].isEmpty && tries < HashSlot.count { s = (s + 1) % HashSlot.count; tries += 1 }
+            guard let k = slots[s].keys.randomElement() else { return nil }
+            if !expireIfNeeded(k) { return k }
+            if count == 0 { return nil }
+        }
+        return nil
+    }
+
+    /// One active-expiry step: samples keys with a TTL and removes the expired ones, repeating while more than a
+    /// quarter of a sample was expired (Redis's adaptive cycle). Returns how many keys were removed.
+    @discardableResult
+    public func activeExpireCycle(sampleSize: Int = 20, maxRounds: Int = 16) -> Int {
+        var removed = 0
+        for _ in 0..<maxRounds {
+            if expires.isEmpty { break }
+            let now = clock()
+            var expiredInSample: [Bytes] = []
+            var sampled = 0
+            for _ in 0..<min(sampleSize, expires.count) {
+                guard let (k, at) = expires.randomElement() else { break }
+                sampled += 1
+                if at <= now { expiredInSample.append(k) }
+            }
+            for k in Set(expiredInSample) where expireIfNeeded(k) { removed += 1 }
+            if expiredInSample.count * 4 <= sampled { break }
+        }
+        return removed
+    }
+}
+
+/// The key holds a value of another type.
+public struct WrongTypeError: Error, Sendable {
+    public init() {}
+    public static let message = "WRONGTYPE Operation against a key holding the wrong kind of value"
+}

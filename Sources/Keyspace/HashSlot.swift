@@ -1,0 +1,44 @@
+// HashSlot: which of the 16,384 Redis Cluster slots a key belongs to (CRC16/XMODEM with the {hash tag} rule).
+
+/// A cluster hash slot, 0..<16384. The slot of a key is `crc16(tag) & 0x3FFF`, where the tag is the text between the
+/// first `{` and the first `}` after it when that text is non-empty, and the whole key otherwise.
+public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public static let count = 16384
+    public let rawValue: UInt16
+
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public init<C: Collection>(key: C) where C.Element == UInt8, C.Index == Int {
+        var start = key.startIndex, end = key.endIndex
+        if let open = key.firstIndex(of: UInt8(ascii: "{")) {
+            if let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
+                start = open + 1; end = close
+            }
+        }
+        rawValue = HashSlot.crc16(key[start..<end]) & 0x3FFF
+    }
+
+    public init(key: UnsafeRawBufferPointer) {
+        self.init(key: UnsafeBufferPointer(start: key.baseAddress?.assumingMemoryBound(to: UInt8.self), count: key.count))
+    }
+
+    public init(key: Bytes) { self.init(key: key.storage) }
+
+    public static func < (a: HashSlot, b: HashSlot) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { String(rawValue) }
+    public var index: Int { Int(rawValue) }
+
+    static let table: [UInt16] = (0..<256).map { byte -> UInt16 in
+        var crc = UInt16(byte) << 8
+        for _ in 0..<8 { crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
+        return crc
+    }
+
+    public static func crc16<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+        var crc: UInt16 = 0
+        table.withUnsafeBufferPointer { t in
+            for b in bytes { crc = (crc << 8) ^ t[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ b)] }
+        }
+        return crc
+    }
+}

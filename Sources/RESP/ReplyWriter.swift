@@ -1,0 +1,158 @@
+// Reply encoder: the one place where RESP2 and RESP3 differ. Handlers describe replies; this picks the bytes.
+
+/// Appends encoded replies to a byte buffer. `protocolVersion` is 2 or 3.
+public struct ReplyWriter: Sendable {
+    public var buffer: [UInt8] = []
+    public var protocolVersion: Int
+
+    public init(protocolVersion: Int = 2) {
+        self.protocolVersion = protocolVersion
+        buffer.reserveCapacity(16 * 1024)
+    }
+
+    public var isRESP3: Bool { protocolVersion >= 3 }
+
+    @inline(__always)
+    mutating func appendDecimal(_ value: Int) {
+        if value >= 0 && value < 10 { buffer.append(UInt8(48 + value)); return }
+        var v = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[19 - n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
+        }
+        if value < 0 { buffer.append(45) }
+        withUnsafeBytes(of: &digits) { d in buffer.append(contentsOf: d[(20 - n)...]) }
+    }
+
+    @inline(__always)
+    mutating func header(_ type: UInt8, _ n: Int) {
+        buffer.append(type)
+        appendDecimal(n)
+        buffer.append(13); buffer.append(10)
+    }
+
+    @inline(__always)
+    mutating func crlf() { buffer.append(13); buffer.append(10) }
+
+    // MARK: simple types
+
+    public mutating func simpleString(_ s: StaticString) {
+        buffer.append(43)
+        s.withUTF8Buffer { buffer.append(contentsOf: $0) }
+        crlf()
+    }
+
+    public mutating func simpleString(_ s: String) {
+        buffer.append(43)
+        buffer.append(contentsOf: s.utf8)
+        crlf()
+    }
+
+    public mutating func ok() { buffer.append(contentsOf: [43, 79, 75, 13, 10]) }
+
+    /// `message` starts with the error code (`ERR`, `WRONGTYPE`, `MOVED`...). Newlines are replaced as Redis does.
+    public mutating func error(_ message: String) {
+        buffer.append(45)
+        for c in message.utf8 { buffer.append(c == 13 || c == 10 ? 32 : c) }
+        crlf()
+    }
+
+    public mutating func integer(_ value: Int) { header(58, value) }
+
+    public mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
+        header(36, bytes.count)
+        buffer.append(contentsOf: bytes)
+        crlf()
+    }
+
+    public mutating func bulk<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        header(36, bytes.count)
+        buffer.append(contentsOf: bytes)
+        crlf()
+    }
+
+    public mutating func bulk(_ s: String) {
+        var s = s
+        s.withUTF8 { bulk(UnsafeRawBufferPointer($0)) }
+    }
+
+    public mutating func bulk(integerText value: Int) { bulk(String(value)) }
+
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    public mutating func null() {
+        if isRESP3 { buffer.append(contentsOf: [95, 13, 10]) } else { buffer.append(contentsOf: [36, 45, 49, 13, 10]) }
+    }
+
+    /// A missing aggregate (EXEC after WATCH failure, BLPOP timeout): `*-1` in RESP2, `_` in RESP3.
+    public mutating func nullArray() {
+        if isRESP3 { buffer.append(contentsOf: [95, 13, 10]) } else { buffer.append(contentsOf: [42, 45, 49, 13, 10]) }
+    }
+
+    public mutating func boolean(_ value: Bool) {
+        if isRESP3 { buffer.append(contentsOf: [35, value ? 116 : 102, 13, 10]) } else { integer(value ? 1 : 0) }
+    }
+
+    /// A double: `,<v>` in RESP3, a bulk string in RESP2 (Redis's addReplyDouble).
+    public mutating func double(_ value: Double) {
+        let text = Self.formatDouble(value)
+        if isRESP3 {
+            buffer.append(44); buffer.append(contentsOf: text.utf8); crlf()
+        } else {
+            bulk(text)
+        }
+    }
+
+    /// Verbatim text (`=len\r\ntxt:...` in RESP3), a plain bulk string in RESP2. Used by INFO, CLIENT LIST.
+    public mutating func verbatim(_ text: String, format: StaticString = "txt") {
+        if isRESP3 {
+            let body = Array(text.utf8)
+            header(61, body.count + 4)
+            format.withUTF8Buffer { buffer.append(contentsOf: $0) }
+            buffer.append(58)
+            buffer.append(contentsOf: body)
+            crlf()
+        } else {
+            bulk(text)
+        }
+    }
+
+    /// A big number: `(` in RESP3, a bulk string in RESP2.
+    public mutating func bigNumber(_ digits: String) {
+        if isRESP3 { buffer.append(40); buffer.append(contentsOf: digits.utf8); crlf() } else { bulk(digits) }
+    }
+
+    // MARK: aggregates
+
+    public mutating func array(_ count: Int) { header(42, count) }
+
+    /// A map of `count` pairs: `%count` in RESP3, an array of 2×count in RESP2.
+    public mutating func map(_ count: Int) {
+        if isRESP3 { header(37, count) } else { header(42, count * 2) }
+    }
+
+    /// A set: `~count` in RESP3, an array in RESP2.
+    public mutating func set(_ count: Int) {
+        if isRESP3 { header(126, count) } else { header(42, count) }
+    }
+
+    /// Out-of-band push (RESP3 only; RESP2 gets an array, as Redis does for pub/sub).
+    public mutating func push(_ count: Int) {
+        if isRESP3 { header(62, count) } else { header(42, count) }
+    }
+
+    /// Appends pre-encoded bytes (e.g. a reply built elsewhere for the same protocol).
+    public mutating func raw<C: Collection>(_ bytes: C) where C.Element == UInt8 { buffer.append(contentsOf: bytes) }
+
+    /// Formats a double the way Redis 7.4 does for replies: shortest round-trip digits, `inf`/`-inf`/`nan`.
+    public static func formatDouble(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        if value == value.rounded(), abs(value) < 1e17 { return String(Int64(value)) }
+        var s = "\(value)"
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        return s
+    }
+}

@@ -1,0 +1,226 @@
+// Incremental RESP request parser: multibulk and inline requests become argument spans over the caller's read buffer.
+
+/// Limits that protect the node from hostile or broken clients; defaults are Redis's.
+public struct RequestLimits: Sendable {
+    /// `proto-max-bulk-len`: the largest single argument.
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// The largest argument count of one multibulk request.
+    public var maxMultibulkCount: Int = 1024 * 1024
+    /// The longest inline request line, and the longest `*N` / `$N` header (Redis: PROTO_INLINE_MAX_SIZE).
+    public var maxInlineLength: Int = 64 * 1024
+    public init() {}
+}
+
+/// A protocol violation. Redis replies `-ERR Protocol error: <reason>` and then closes the connection.
+public struct ProtocolError: Error, Equatable, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var message: String { "ERR Protocol error: \(reason)" }
+}
+
+/// Where one argument lives: `offset`/`count` into the parsed buffer, or into `RequestParser.inlineStorage`.
+public struct ArgumentSpan: Sendable, Equatable {
+    public var offset: Int
+    public var count: Int
+    public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
+}
+
+public enum ParsedRequest: Sendable, Equatable {
+    /// Spans index into the buffer handed to `parse`.
+    case multibulk(consumed: Int)
+    /// Spans index into `inlineStorage` (inline arguments may be unquoted, so they cannot be views).
+    case inline(consumed: Int)
+    /// An empty line or `*0`/`*-1`: consume and ignore, as Redis does.
+    case empty(consumed: Int)
+}
+
+/// Parses one request at a time. Keeps a hint of how many bytes the pending request needs, so a large
+/// bulk arriving in many reads is not re-scanned on every read.
+public struct RequestParser: Sendable {
+    public var limits: RequestLimits
+    public private(set) var spans: [ArgumentSpan] = []
+    public private(set) var inlineStorage: [UInt8] = []
+    /// Bytes the incomplete request at the buffer's head needs before a new attempt can succeed.
+    private var bytesNeeded = 0
+
+    public init(limits: RequestLimits = RequestLimits()) {
+        self.limits = limits
+        spans.reserveCapacity(16)
+    }
+
+    /// Parses the request at the start of `buffer`. Returns nil when more bytes are needed.
+    public mutating func parse(_ buffer: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+        if buffer.count < bytesNeeded { return nil }
+        bytesNeeded = 0
+        guard let first = buffer.first else { return nil }
+        if first == UInt8(ascii: "*") { return try parseMultibulk(buffer) }
+        return try parseInline(buffer)
+    }
+
+    /// Finds "\r\n" at or after `from`; returns the index of '\r'.
+    @inline(__always)
+    private static func findCRLF(_ b: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard b.count >= 2, from < b.count - 1 else { return nil }
+        var i = from
+        let end = b.count - 1
+        while i < end {
+            if b[i] == 13 && b[i + 1] == 10 { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    /// Parses a signed decimal between `start` and `end` (exclusive) the way Redis's string2ll does.
+    @inline(__always)
+    private static func parseInt(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
+        var i = start
+        guard i < end else { return nil }
+        var negative = false
+        if b[i] == UInt8(ascii: "-") { negative = true; i += 1; guard i < end else { return nil } }
+        var value = 0
+        while i < end {
+            let d = Int(b[i]) &- 48
+            guard d >= 0 && d <= 9 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(d)
+            if o1 || o2 { return nil }
+            value = s
+            i += 1
+        }
+        return negative ? -value : value
+    }
+
+    private mutating func parseMultibulk(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+        guard let headerEnd = Self.findCRLF(b, from: 1) else {
+            if b.count > limits.maxInlineLength { throw ProtocolError("too big mbulk count string") }
+            return nil
+        }
+        guard let count = Self.parseInt(b, 1, headerEnd), count <= limits.maxMultibulkCount else {
+            throw ProtocolError("invalid multibulk length")
+        }
+        var pos = headerEnd + 2
+        if count <= 0 { return .empty(consumed: pos) }
+        spans.removeAll(keepingCapacity: true)
+        for _ in 0..<count {
+            guard pos < b.count else { return needMore(pos + 1) }
+            guard b[pos] == UInt8(ascii: "$") else {
+                throw ProtocolError("expected '$', got '\(Self.printable(b[pos]))'")
+            }
+            guard let lenEnd = Self.findCRLF(b, from: pos + 1) else {
+                if b.count - pos > limits.maxInlineLength { throw ProtocolError("too big bulk count string") }
+                return needMore(b.count + 1)
+            }
+            guard let length = Self.parseInt(b, pos + 1, lenEnd), length >= 0, length <= limits.maxBulkLength else {
+                throw ProtocolError("invalid bulk length")
+            }
+            let dataStart = lenEnd + 2
+            let dataEnd = dataStart + length
+            guard dataEnd + 2 <= b.count else { return needMore(dataEnd + 2) }
+            // Redis trusts the length and skips the two bytes after the payload without checking them.
+            spans.append(ArgumentSpan(offset: dataStart, count: length))
+            pos = dataEnd + 2
+        }
+        return .multibulk(consumed: pos)
+    }
+
+    private mutating func needMore(_ total: Int) -> ParsedRequest? {
+        bytesNeeded = total
+        return nil
+    }
+
+    private static func printable(_ c: UInt8) -> String {
+        (c >= 32 && c < 127) ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
+    }
+
+    private mutating func parseInline(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+        // Inline requests end at "\n" (an optional "\r" before it is dropped), as in Redis.
+        var newline = -1
+        var i = 0
+        while i < b.count { if b[i] == 10 { newline = i; break }; i += 1 }
+        if newline < 0 {
+            if b.count > limits.maxInlineLength { throw ProtocolError("too big inline request") }
+            return nil
+        }
+        var lineEnd = newline
+        if lineEnd > 0 && b[lineEnd - 1] == 13 { lineEnd -= 1 }
+        guard let words = Self.splitInline(UnsafeRawBufferPointer(rebasing: b[0..<lineEnd])) else {
+            throw ProtocolError("unbalanced quotes in request")
+        }
+        if words.isEmpty { return .empty(consumed: newline + 1) }
+        spans.removeAll(keepingCapacity: true)
+        inlineStorage.removeAll(keepingCapacity: true)
+        for word in words {
+            spans.append(ArgumentSpan(offset: inlineStorage.count, count: word.count))
+            inlineStorage.append(contentsOf: word)
+        }
+        return .inline(consumed: newline + 1)
+    }
+
+    /// Splits a line into arguments with the quoting rules of Redis's sdssplitargs. Nil on unbalanced quotes.
+    public static func splitInline(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+        var result: [[UInt8]] = []
+        var i = 0
+        let n = line.count
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 11 || c == 12 }
+        func hexValue(_ c: UInt8) -> Int? {
+            switch c {
+            case 48...57: return Int(c) - 48
+            case 97...102: return Int(c) - 87
+            case 65...70: return Int(c) - 55
+            default: return nil
+            }
+        }
+        while true {
+            while i < n && isSpace(line[i]) { i += 1 }
+            if i >= n { return result }
+            var current: [UInt8] = []
+            var inDouble = false, inSingle = false, done = false
+            while !done {
+                if inDouble {
+                    if i >= n { return nil }
+                    let c = line[i]
+                    if c == 92 && i + 3 < n && line[i + 1] == UInt8(ascii: "x"),
+                       let h = hexValue(line[i + 2]), let l = hexValue(line[i + 3]) {
+                        current.append(UInt8(h * 16 + l)); i += 3
+                    } else if c == 92 && i + 1 < n {
+                        i += 1
+                        switch line[i] {
+                        case UInt8(ascii: "n"): current.append(10)
+                        case UInt8(ascii: "r"): current.append(13)
+                        case UInt8(ascii: "t"): current.append(9)
+                        case UInt8(ascii: "b"): current.append(8)
+                        case UInt8(ascii: "a"): current.append(7)
+                        default: current.append(line[i])
+                        }
+                    } else if c == 34 {
+                        // A closing quote must be followed by a space or the end.
+                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else if inSingle {
+                    if i >= n { return nil }
+                    let c = line[i]
+                    if c == 92 && i + 1 < n && line[i + 1] == 39 {
+                        i += 1; current.append(39)
+                    } else if c == 39 {
+                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else {
+                    if i >= n { done = true; break }
+                    let c = line[i]
+                    if isSpace(c) { done = true }
+                    else if c == 34 { inDouble = true }
+                    else if c == 39 { inSingle = true }
+                    else { current.append(c) }
+                }
+                if i < n { i += 1 }
+            }
+            result.append(current)
+        }
+    }
+}

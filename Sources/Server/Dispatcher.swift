@@ -1,0 +1,90 @@
+// Dispatch: name lookup, arity, authentication, MULTI queueing, key checks, then the handler, with statistics.
+import CLibUV
+import RESP
+import Keyspace
+
+/// Commands that run even inside MULTI instead of being queued.
+private let transactionControl: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
+
+extension Server {
+    /// Runs one request and appends its reply to the client's buffer.
+    func execute(_ client: Client, _ args: Arguments) {
+        guard args.count > 0 else { return }
+        totalCommands += 1
+        guard var spec = commands.lookup(args[0]) else {
+            reject(client, Self.unknownCommandError(args))
+            return
+        }
+        if !spec.subcommands.isEmpty && args.count >= 2 {
+            if let sub = CommandTable.subcommand(of: spec, args[1]) {
+                spec = sub
+            } else if spec.handler == nil {
+                reject(client, .unknownSubcommand(args.string(1), spec.name))
+                return
+            }
+        }
+        client.lastCommand = spec.name
+        if (spec.arity > 0 && args.count != spec.arity) || (spec.arity < 0 && args.count < -spec.arity) {
+            reject(client, .wrongArity(spec.name), spec: spec)
+            return
+        }
+        if !client.authenticated && !spec.has("no-auth") {
+            reject(client, .noAuth, spec: spec)
+            return
+        }
+        if client.transaction != nil && !transactionControl.contains(spec.name) {
+            if let check = keyCheck, let error = check(spec, args, client) {
+                reject(client, error, spec: spec)
+                return
+            }
+            client.transaction!.append((0..<args.count).map { args.bytes($0) })
+            client.reply.simpleString("QUEUED")
+            return
+        }
+        call(spec, client, args)
+    }
+
+    /// Runs a resolved command (also used by EXEC for queued commands).
+    func call(_ spec: CommandSpec, _ client: Client, _ args: Arguments) {
+        if let check = keyCheck, spec.keys.first > 0, let error = check(spec, args, client) {
+            commands.stats[spec.id].rejected += 1
+            replyError(client, error)
+            return
+        }
+        guard let handler = spec.handler else {
+            replyError(client, .unknownSubcommand(args.count > 1 ? args.string(1) : "", spec.name))
+            return
+        }
+        let started = uv_hrtime()
+        do {
+            try handler(CommandContext(server: self, client: client, args: args))
+        } catch {
+            commands.stats[spec.id].failed += 1
+            replyError(client, error)
+        }
+        commands.stats[spec.id].calls += 1
+        commands.stats[spec.id].microseconds += Int((uv_hrtime() - started) / 1000)
+    }
+
+    /// A queue-time or pre-execution refusal; inside MULTI it also dooms the transaction (EXECABORT).
+    private func reject(_ client: Client, _ error: CommandError, spec: CommandSpec? = nil) {
+        if let spec { commands.stats[spec.id].rejected += 1 }
+        if client.transaction != nil { client.multiError = true }
+        replyError(client, error)
+    }
+
+    func replyError(_ client: Client, _ error: CommandError) {
+        totalErrorReplies += 1
+        errorStats[error.code, default: 0] += 1
+        client.reply.error(error.message)
+    }
+
+    /// Redis's text: "ERR unknown command 'x', with args beginning with: 'a' 'b' " (each arg capped, 128 chars total).
+    static func unknownCommandError(_ args: Arguments) -> CommandError {
+        var tail = ""
+        for i in 1..<max(1, args.count) where tail.count < 128 {
+            tail += "'\(String(args.string(i).prefix(128 - tail.count)))' "
+        }
+        return CommandError("ERR unknown command '\(String(args.string(0).prefix(128)))', with args beginning with: \(tail)")
+    }
+}
