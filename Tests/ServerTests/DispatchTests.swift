@@ -1,0 +1,79 @@
+// Dispatch rules: unknown commands, arity, NOAUTH, MULTI/EXEC/WATCH, HELLO switching protocols.
+import Testing
+@testable import Server
+import Keyspace
+
+@Suite("Dispatch")
+struct DispatchTests {
+    @Test("unknown command names the args like Redis")
+    func unknownCommand() {
+        let server = Server(config: Config())
+        let c = server.detachedClient()
+        #expect(server.execute("FOO", "a", "b", on: c) == "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n")
+        #expect(server.execute("foo", on: c) == "-ERR unknown command 'foo', with args beginning with: \r\n")
+    }
+
+    @Test("arity is checked from the table")
+    func arity() {
+        let server = Server(config: Config())
+        let c = server.detachedClient()
+        #expect(server.execute("GET", on: c) == "-ERR wrong number of arguments for 'get' command\r\n")
+        #expect(server.execute("config", "get", on: c) == "-ERR wrong number of arguments for 'config|get' command\r\n")
+    }
+
+    @Test("requirepass demands AUTH")
+    func auth() throws {
+        var config = Config()
+        try config.set("requirepass", "secret")
+        let server = Server(config: config)
+        let c = server.detachedClient()
+        #expect(server.execute("GET", "a", on: c) == "-NOAUTH Authentication required.\r\n")
+        #expect(server.execute("AUTH", "wrong", on: c) == "-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+        #expect(server.execute("AUTH", "secret", on: c) == "+OK\r\n")
+        #expect(server.execute("GET", "a", on: c) == "$-1\r\n")
+    }
+
+    @Test("MULTI queues, EXEC runs, queue-time errors abort")
+    func multiExec() {
+        let server = Server(config: Config())
+        let c = server.detachedClient()
+        #expect(server.execute("MULTI", on: c) == "+OK\r\n")
+        #expect(server.execute("SET", "k", "v", on: c) == "+QUEUED\r\n")
+        #expect(server.execute("GET", "k", on: c) == "+QUEUED\r\n")
+        #expect(server.execute("EXEC", on: c) == "*2\r\n+OK\r\n$1\r\nv\r\n")
+        server.execute("MULTI", on: c)
+        #expect(server.execute("GET", on: c) == "-ERR wrong number of arguments for 'get' command\r\n")
+        #expect(server.execute("EXEC", on: c) == "-EXECABORT Transaction discarded because of previous errors.\r\n")
+        #expect(server.execute("EXEC", on: c) == "-ERR EXEC without MULTI\r\n")
+    }
+
+    @Test("WATCH aborts EXEC when another client touched the key")
+    func watch() {
+        let server = Server(config: Config())
+        let a = server.detachedClient(), b = server.detachedClient()
+        server.execute("WATCH", "k", on: a)
+        server.execute("MULTI", on: a)
+        server.execute("SET", "k", "1", on: a)
+        server.execute("SET", "k", "2", on: b)
+        #expect(server.execute("EXEC", on: a) == "*-1\r\n")
+        #expect(server.execute("GET", "k", on: a) == "$1\r\n2\r\n")
+    }
+
+    @Test("HELLO 3 switches the reply writer to RESP3")
+    func hello() {
+        let server = Server(config: Config())
+        let c = server.detachedClient()
+        let reply = server.execute("HELLO", "3", on: c)
+        #expect(reply.hasPrefix("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.4.1\r\n$5\r\nproto\r\n:3\r\n"))
+        #expect(server.execute("GET", "missing", on: c) == "_\r\n")
+        #expect(server.execute("HELLO", "4", on: c) == "-NOPROTO unsupported protocol version\r\n")
+    }
+
+    @Test("COMMAND GETKEYS uses the table's key positions")
+    func getKeys() {
+        let server = Server(config: Config())
+        let c = server.detachedClient()
+        #expect(server.execute("COMMAND", "GETKEYS", "DEL", "a", "b", on: c) == "*2\r\n$1\r\na\r\n$1\r\nb\r\n")
+        #expect(server.execute("COMMAND", "GETKEYS", "PING", on: c) == "-ERR The command has no key arguments\r\n")
+    }
+}
