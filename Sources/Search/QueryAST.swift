@@ -1,0 +1,76 @@
+// The query tree of RediSearch's DIALECT 2 language, produced by QueryParser and evaluated by the executor.
+
+/// A filter expression. Field names are as written after `@` (aliases are resolved by the executor).
+public indirect enum QueryNode: Equatable, Sendable {
+    /// `*`: every document.
+    case all
+    /// A word; `fields` nil means every TEXT field. Matched after tokenizing/stemming unless VERBATIM.
+    case term(fields: [String]?, text: String)
+    /// `word*`: every term that starts with the prefix.
+    case prefix(fields: [String]?, text: String)
+    /// `"exact words"` in order, adjacent.
+    case phrase(fields: [String]?, words: [String])
+    /// `@field:{a | b}`: any of the tags (exact match after the field's case rules). A value ending in `*` is a prefix.
+    case tag(field: String, values: [String])
+    /// `@field:[lo hi]` with `(` marking an exclusive bound; ±inf allowed.
+    case numericRange(field: String, min: Double, minExclusive: Bool, max: Double, maxExclusive: Bool)
+    /// `@field:[VECTOR_RANGE r $B]=>{$EPSILON: e; $YIELD_DISTANCE_AS: d}`.
+    case vectorRange(VectorRangeClause)
+    /// `-expr`.
+    case not(QueryNode)
+    /// `a | b`.
+    case union([QueryNode])
+    /// `a b` (juxtaposition).
+    case intersection([QueryNode])
+    /// `~expr`: optional; matches everything, only affects scoring.
+    case optional(QueryNode)
+}
+
+public struct VectorRangeClause: Equatable, Sendable {
+    public var field: String
+    public var radius: Double
+    public var blob: [UInt8]
+    public var epsilon: Double?
+    public var yieldDistanceAs: String?
+    public init(field: String, radius: Double, blob: [UInt8], epsilon: Double? = nil, yieldDistanceAs: String? = nil) {
+        self.field = field; self.radius = radius; self.blob = blob; self.epsilon = epsilon; self.yieldDistanceAs = yieldDistanceAs
+    }
+}
+
+public enum HybridPolicy: String, Equatable, Sendable {
+    case batches = "BATCHES"
+    case adhocBruteForce = "ADHOC_BF"
+}
+
+/// `=>[KNN k @field $BLOB ...]`: the k nearest documents among those the filter keeps.
+public struct KNNClause: Equatable, Sendable {
+    public var k: Int
+    public var field: String
+    public var blob: [UInt8]
+    public var efRuntime: Int?
+    public var epsilon: Double?
+    public var hybridPolicy: HybridPolicy?
+    public var batchSize: Int?
+    /// `AS name` or `$YIELD_DISTANCE_AS`; nil means the default `__<field>_score`.
+    public var scoreAlias: String?
+    public init(k: Int, field: String, blob: [UInt8], efRuntime: Int? = nil, epsilon: Double? = nil,
+                hybridPolicy: HybridPolicy? = nil, batchSize: Int? = nil, scoreAlias: String? = nil) {
+        self.k = k; self.field = field; self.blob = blob; self.efRuntime = efRuntime; self.epsilon = epsilon
+        self.hybridPolicy = hybridPolicy; self.batchSize = batchSize; self.scoreAlias = scoreAlias
+    }
+    /// The name under which the distance is returned.
+    public var scoreField: String { scoreAlias ?? "__\(field)_score" }
+}
+
+/// A parsed FT.SEARCH query: a filter, and optionally a KNN clause applied to the filter's result.
+public struct ParsedQuery: Equatable, Sendable {
+    public var filter: QueryNode
+    public var knn: KNNClause?
+    public init(filter: QueryNode, knn: KNNClause? = nil) { self.filter = filter; self.knn = knn }
+}
+
+/// A query that cannot be parsed or evaluated; `message` is the whole error reply text (RediSearch's wording).
+public struct QueryError: Error, Equatable, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
