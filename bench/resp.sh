@@ -44,7 +44,7 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  for p in "${STACK_PORTS[@]}"; do "$REDIS_STACK_SH" stop "$p" >/dev/null 2>&1 || true; done
+  for p in "${STACK_PORTS[@]}"; do bash "$REDIS_STACK_SH" stop "$p" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -77,7 +77,7 @@ start_server() {
     SRV_PID=$!; PIDS+=("$SRV_PID")
     wait_ping "$SRV_PORT" "$SRV_PID" || { tail -20 "$dir/log" >&2; die "redis-server did not start"; } ;;
   stack)
-    "$REDIS_STACK_SH" start "$SRV_PORT" >"$dir/log" 2>&1 || { tail -20 "$dir/log" >&2; return 1; }
+    bash "$REDIS_STACK_SH" start "$SRV_PORT" >"$dir/log" 2>&1 || { tail -20 "$dir/log" >&2; return 1; }
     STACK_PORTS+=("$SRV_PORT")
     SRV_PID=$(redis-cli -p "$SRV_PORT" INFO server | tr -d '\r' | awk -F: '$1=="process_id"{print $2}') ;;
   esac
@@ -85,7 +85,7 @@ start_server() {
 
 stop_server() { # stop_server KIND PORT PID
   if [ "$1" = stack ]; then
-    "$REDIS_STACK_SH" stop "$2" >/dev/null 2>&1 || true
+    bash "$REDIS_STACK_SH" stop "$2" >/dev/null 2>&1 || true
   else
     kill "$3" 2>/dev/null || true
     wait "$3" 2>/dev/null || true
@@ -108,7 +108,7 @@ declare -A NAME=([vecshard]="vecshard-server" [redis]="redis-server $("$REDIS_SE
 declare -A PORT PID
 STACK_NOTE=""
 if [ -n "$REDIS_STACK_SH" ] && [ "$REDIS_STACK_SH" != none ]; then
-  if [ -x "$REDIS_STACK_SH" ] || [ -f "$REDIS_STACK_SH" ]; then
+  if [ -f "$REDIS_STACK_SH" ]; then
     SERVERS+=(stack)
   else
     STACK_NOTE="Redis Stack skipped: $REDIS_STACK_SH not found."
