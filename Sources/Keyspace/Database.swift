@@ -120,6 +120,52 @@ public final class Database {
         emit(.written, key)
     }
 
+    /// Stores a value with an absolute expiry in ms (nil: none), replacing any previous value and TTL, as one
+    /// `.written` event (SET EX/PX/EXAT/PXAT, SETEX, COPY). A time already past leaves the key to lazy expiry, as Redis.
+    public func set(_ key: Bytes, _ value: Value, expireAt: Int64?) {
+        let s = Self.slot(key)
+        expireIfNeeded(key)
+        if slots[s].updateValue(value, forKey: key) == nil { count += 1 }
+        if let expireAt {
+            expires[key] = expireAt
+        } else if !expires.isEmpty {
+            expires.removeValue(forKey: key)
+        }
+        emit(.written, key)
+    }
+
+    /// Mutates a string value in place (APPEND, SETRANGE), creating it empty when missing and keeping its TTL; emits one
+    /// `.written` event. Returns nil, changing nothing, when the key holds another type (the caller replies WRONGTYPE).
+    @discardableResult
+    public func updateString<R>(_ key: Bytes, _ body: (inout [UInt8]) -> R) -> R? {
+        let s = Self.slot(key)
+        expireIfNeeded(key)
+        var bytes: [UInt8]
+        switch slots[s][key] {
+        case .string(let b)?:
+            bytes = b.storage
+            slots[s][key] = .string(Bytes([]))  // drop the dictionary's reference so `body` mutates in place
+        case .hash?:
+            return nil
+        case nil:
+            bytes = []
+            count += 1
+        }
+        let result = body(&bytes)
+        slots[s][key] = .string(Bytes(bytes))
+        emit(.written, key)
+        return result
+    }
+
+    /// COPY: duplicates a live value and its TTL under `to` (values are copy-on-write, so this is cheap). Returns false,
+    /// changing nothing, when `from` is missing or `to` exists and `replace` is false.
+    public func copy(_ from: Bytes, to: Bytes, replace: Bool) -> Bool {
+        guard let value = peek(from) else { return false }
+        if !replace && peek(to) != nil { return false }
+        set(to, value, expireAt: expires[from])
+        return true
+    }
+
     /// Mutates a hash in place (creating it when `create`), emitting one event. Returns nil when the key holds another
     /// type (the caller replies WRONGTYPE). Deletes the key when the hash ends up empty, as Redis does.
     public func updateHash<R>(_ key: Bytes, create: Bool, _ body: (inout HashValue) throws -> R) rethrows -> Result<R, WrongTypeError>? {
