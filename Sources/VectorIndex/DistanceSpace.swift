@@ -79,6 +79,17 @@ struct DistanceSpace: @unchecked Sendable {
         }
     }
 
+    /// Same, but reads 1/‖x‖ only after the kernel has pulled the record's first line into cache.
+    @inline(__always)
+    func distance(query: UnsafeRawPointer, stored: UnsafeRawPointer, inverseNormAt: UnsafeRawPointer) -> Float {
+        let raw = queryKernel(query, stored, dimension)
+        switch metric {
+        case .l2: return raw
+        case .ip: return 1 - raw
+        case .cosine: return 1 - raw * inverseNormAt.load(as: Float.self)
+        }
+    }
+
     /// Distance between two stored vectors (used while linking the graph).
     @inline(__always)
     func distance(stored a: UnsafeRawPointer, _ inverseNormA: Float, stored b: UnsafeRawPointer, _ inverseNormB: Float) -> Float {
@@ -88,5 +99,30 @@ struct DistanceSpace: @unchecked Sendable {
         case .ip: return 1 - raw
         case .cosine: return 1 - raw * inverseNormA * inverseNormB
         }
+    }
+}
+
+/// Times the engine's own distance path (Swift → DistanceSpace → dispatched C kernel) for `vector-bench --kernels`.
+public enum KernelBenchmark {
+    /// Returns (total of distances, to defeat dead-code elimination) after computing `iterations` distances of
+    /// query `i / rows % queries` against base row `i % rows`; blobs are in `elementType`.
+    public static func run(elementType: VectorElementType, metric: DistanceMetric, dimension: Int,
+                           queries: UnsafeRawBufferPointer, base: UnsafeRawBufferPointer, rows: Int,
+                           iterations: Int) throws -> Double {
+        let space = DistanceSpace(dimension: dimension, elementType: elementType, metric: metric)
+        let queryCount = queries.count / space.vectorBytes
+        let prepared = UnsafeMutableRawPointer.allocate(byteCount: queryCount * space.queryBytes, alignment: 64)
+        defer { prepared.deallocate() }
+        for q in 0..<queryCount {
+            try space.prepareQuery(UnsafeRawBufferPointer(rebasing: queries[q * space.vectorBytes..<(q + 1) * space.vectorBytes]),
+                                   into: prepared + q * space.queryBytes)
+        }
+        var sum = 0.0
+        let basePointer = base.baseAddress!
+        for i in 0..<iterations {
+            let q = prepared + (i / rows % queryCount) * space.queryBytes
+            sum += Double(space.distance(query: q, stored: basePointer + (i % rows) * space.vectorBytes, inverseNorm: 1))
+        }
+        return sum
     }
 }

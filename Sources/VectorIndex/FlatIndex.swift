@@ -18,14 +18,14 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         self.parameters = parameters
         space = DistanceSpace(dimension: parameters.dimension, elementType: parameters.elementType, metric: parameters.metric)
         capacity = max(parameters.initialCapacity, 16)
-        vectors = .allocate(byteCount: capacity * space.vectorBytes, alignment: 64)
+        vectors = allocateArena(byteCount: capacity * space.vectorBytes)
         inverseNorms = .allocate(capacity: capacity)
         labels = .allocate(capacity: capacity)
         labelToRow = LabelMap(capacity: capacity)
     }
 
     deinit {
-        vectors.deallocate()
+        freeArena(vectors)
         inverseNorms.deallocate()
         labels.deallocate()
         labelToRow.deallocate()
@@ -58,9 +58,9 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
 
     private func grow() {
         let newCapacity = capacity + max(capacity, parameters.blockSize)
-        let newVectors = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * space.vectorBytes, alignment: 64)
+        let newVectors = allocateArena(byteCount: newCapacity * space.vectorBytes)
         newVectors.copyMemory(from: vectors, byteCount: rows * space.vectorBytes)
-        vectors.deallocate()
+        freeArena(vectors)
         vectors = newVectors
         let newNorms = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
         newNorms.update(from: inverseNorms, count: rows)

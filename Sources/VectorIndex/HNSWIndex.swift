@@ -129,7 +129,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         vs_spin_lock(word)
         let l = list(records, id, level)
         let n = Int(l[0])
-        buffer.update(from: l + 1, count: n)
+        for j in 0..<n { buffer[j] = l[j &+ 1] }
         vs_spin_unlock(word)
         return n
     }
@@ -471,17 +471,29 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         if filter?.allows(records.label(entry)) ?? true { results.push(entryDistance, entry) }
         var bound = results.isEmpty ? Float.infinity : results.top.distance
 
+        let states = self.states, levels = self.levels
         while !candidates.isEmpty {
             let nearest = candidates.top
             if -nearest.distance > bound && results.count >= ef { break }
             candidates.pop()
+            // Warm the next candidate's neighbor list while this one is expanded (hnswlib does the same).
+            if !candidates.isEmpty { vs_prefetch(records.record(candidates.top.id)) }
             let n = copyNeighbors(records, nearest.id, level, into: buffer)
-            for j in 0..<n { vs_prefetch(records.vector(buffer[j])) }
+            // First pass: keep only unvisited live ids and start fetching their vectors.
+            var fresh = 0
             for j in 0..<n {
                 let next = buffer[j]
                 if visited[Int(next)] == epoch { continue }
                 visited[Int(next)] = epoch
-                guard isLive(next), level == 0 || Int(levels[Int(next)]) >= level else { continue }
+                guard vs_load_acquire_u8(states + Int(next)) == HNSWIndex.live,
+                      level == 0 || Int(levels[Int(next)]) >= level else { continue }
+                buffer[fresh] = next
+                fresh &+= 1
+                vs_prefetch(records.vector(next))
+            }
+            for j in 0..<fresh {
+                let next = buffer[j]
+                if j &+ 1 < fresh { vs_prefetch(records.vector(buffer[j &+ 1]) + 64) }
                 let d = query.distance(records, next)
                 if results.count < ef || d < bound {
                     candidates.push(-d, next)
@@ -771,7 +783,9 @@ struct PreparedQuery: QueryDistance {
     let space: DistanceSpace
     let query: UnsafeRawPointer
     @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
-        space.distance(query: query, stored: records.vector(id), inverseNorm: records.inverseNorm(id))
+        let record = records.record(id)
+        return space.distance(query: query, stored: record + records.layout.vectorOffset,
+                              inverseNormAt: record + records.layout.inverseNormOffset)
     }
 }
 

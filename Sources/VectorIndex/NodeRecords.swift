@@ -4,23 +4,24 @@ import CVectorKernels
 /// Byte layout of one level-0 record; every node has exactly one, at `id × recordSize` in its store.
 ///
 /// ### Layout
-///     | lock: UInt32 | count: UInt32 | neighbor ids (M0 × UInt32) | vector (blob bytes) | 1/‖x‖: Float32 | pad | label: UInt64 |
+///     | lock: UInt32 | count: UInt32 | neighbor ids (M0 × UInt32) | label: UInt64 | 1/‖x‖: Float32 | pad to 8 | vector (blob bytes) | pad to 8 |
 ///
 /// `count` and the neighbor ids form a list `[count, ids…]`, the same shape as each upper-level list, so one code
-/// path walks every level. The lock word guards the node's lists on all levels.
+/// path walks every level. The lock word guards the node's lists on all levels. 1/‖x‖ sits in the cache line where
+/// the vector starts, so COSINE's extra load (the price of keeping the original blob) rides on the vector's first miss.
 struct RecordLayout: Equatable {
     let maxNeighbors0: Int
-    let vectorOffset: Int
-    let inverseNormOffset: Int
     let labelOffset: Int
+    let inverseNormOffset: Int
+    let vectorOffset: Int
     let recordSize: Int
 
     init(maxNeighbors0: Int, vectorBytes: Int) {
         self.maxNeighbors0 = maxNeighbors0
-        vectorOffset = 8 + maxNeighbors0 * 4
-        inverseNormOffset = (vectorOffset + vectorBytes + 3) & ~3
-        labelOffset = (inverseNormOffset + 4 + 7) & ~7
-        recordSize = labelOffset + 8
+        labelOffset = (8 + maxNeighbors0 * 4 + 7) & ~7
+        inverseNormOffset = labelOffset + 8
+        vectorOffset = (inverseNormOffset + 4 + 7) & ~7
+        recordSize = (vectorOffset + vectorBytes + 7) & ~7
     }
 }
 
@@ -71,16 +72,16 @@ final class RAMRecordArena: NodeRecordStore {
     init(layout: RecordLayout, capacity: Int) {
         self.layout = layout
         self.capacity = capacity
-        base = .allocate(byteCount: max(capacity, 1) * layout.recordSize, alignment: 64)
+        base = allocateArena(byteCount: max(capacity, 1) * layout.recordSize)
     }
-    deinit { base.deallocate() }
+    deinit { freeArena(base) }
 
     @inline(__always) func records() -> NodeRecords { NodeRecords(base: base, layout: layout) }
 
     func grow(to newCapacity: Int, used: Int) {
-        let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * layout.recordSize, alignment: 64)
+        let bigger = allocateArena(byteCount: newCapacity * layout.recordSize)
         bigger.copyMemory(from: base, byteCount: used * layout.recordSize)
-        base.deallocate()
+        freeArena(base)
         base = bigger
         capacity = newCapacity
     }

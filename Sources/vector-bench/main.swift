@@ -1,1 +1,221 @@
-print("todo")
+// vector-bench: recall/QPS/build-speed/memory benchmark of the vector engine on .fvecs/.ivecs sets, and kernel timing.
+import CVectorKernels
+import Dispatch
+import VectorIndex
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Writes to stderr with write(2): the C `stderr`/`stdout` globals are not concurrency-safe in Swift 6.
+func warn(_ message: String) {
+    var line = message + "\n"
+    _ = line.withUTF8 { write(2, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String) -> Never {
+    warn("vector-bench: \(message)")
+    exit(2)
+}
+
+/// Reads a TEXMEX file (int32 d, then d 4-byte values per record) into (rows, d, payload without the d fields).
+func readVecs(_ path: String, limit: Int? = nil) -> (rows: Int, dim: Int, data: [UInt8]) {
+    guard let f = fopen(path, "rb") else { fail("cannot open \(path)") }
+    defer { fclose(f) }
+    var d: Int32 = 0
+    guard fread(&d, 4, 1, f) == 1, d > 0 else { fail("bad header in \(path)") }
+    fseek(f, 0, SEEK_END)
+    let size = ftell(f)
+    fseek(f, 0, SEEK_SET)
+    let recordBytes = 4 * (Int(d) + 1)
+    var rows = size / recordBytes
+    if let limit { rows = min(rows, limit) }
+    var raw = [UInt8](repeating: 0, count: rows * recordBytes)
+    _ = raw.withUnsafeMutableBytes { fread($0.baseAddress!, 1, rows * recordBytes, f) }
+    var data = [UInt8](repeating: 0, count: rows * Int(d) * 4)
+    data.withUnsafeMutableBytes { dst in
+        raw.withUnsafeBytes { src in
+            for r in 0..<rows {
+                dst.baseAddress!.advanced(by: r * Int(d) * 4)
+                    .copyMemory(from: src.baseAddress! + r * recordBytes + 4, byteCount: Int(d) * 4)
+            }
+        }
+    }
+    return (rows, Int(d), data)
+}
+
+func jsonLine(_ fields: [(String, String)]) {
+    print("JSON {" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+    fflush(nil)
+}
+
+// MARK: - arguments
+
+var options: [String: String] = [:]
+var flags: Set<String> = []
+do {
+    let args = Array(CommandLine.arguments.dropFirst())
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        guard a.hasPrefix("--") else { fail("unexpected argument \(a)") }
+        let key = String(a.dropFirst(2))
+        if ["sq8", "kernels", "save-load"].contains(key) { flags.insert(key); i += 1; continue }
+        guard i + 1 < args.count else { fail("missing value for \(a)") }
+        options[key] = args[i + 1]
+        i += 2
+    }
+}
+
+func runKernels() {
+    // Random vectors, 4,096 base rows (~6 MB at 384-d, cache-resident like hot graph neighborhoods).
+    for dim in [128, 384, 768] {
+        let rows = 4096, iterations = 4_000_000 * 128 / dim
+        var rng = SystemRandomNumberGenerator()
+        var base = [Float](repeating: 0, count: rows * dim), queries = [Float](repeating: 0, count: 16 * dim)
+        for i in base.indices { base[i] = Float.random(in: -1...1, using: &rng) }
+        for i in queries.indices { queries[i] = Float.random(in: -1...1, using: &rng) }
+        var line: [(String, String)] = [("phase", "\"kernels\""), ("dim", "\(dim)"), ("avx2", "\(vs_kernels_have_avx2())")]
+        for (name, which) in [("c_plain_loop", 0), ("c_intrinsics_reference", 1), ("c_dispatched", 2)] {
+            var best = Double.infinity
+            for _ in 0..<3 {
+                let t0 = now()
+                let s = vs_reference_loop(Int32(which), queries, base, rows, dim, iterations)
+                best = min(best, now() - t0)
+                if s == 0 { print("") }
+            }
+            line.append(("\(name)_ns", String(format3(best / Double(iterations) * 1e9))))
+        }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = now()
+            let s = queries.withUnsafeBytes { q in
+                base.withUnsafeBytes { b in
+                    try! KernelBenchmark.run(elementType: .float32, metric: .l2, dimension: dim, queries: q, base: b,
+                                             rows: rows, iterations: iterations)
+                }
+            }
+            best = min(best, now() - t0)
+            if s == 0 { print("") }
+        }
+        line.append(("swift_engine_path_ns", format3(best / Double(iterations) * 1e9)))
+        jsonLine(line)
+    }
+}
+
+func format3(_ x: Double) -> String {
+    let scaled = (x * 1000).rounded() / 1000
+    return "\(scaled)"
+}
+
+if flags.contains("kernels") { runKernels(); exit(0) }
+
+guard let basePath = options["base"], let queryPath = options["query"] else {
+    fail("usage: vector-bench --base B.fvecs --query Q.fvecs --gt G.ivecs --metric cosine|l2|ip --algo hnsw|flat "
+        + "--m 16 --efc 200 --ef 10,20,40,80,160 --k 10 --threads 1 [--sq8] [--limit N] [--save-load] | --kernels")
+}
+let metric: DistanceMetric = switch options["metric"] ?? "l2" {
+case "l2": .l2
+case "ip": .ip
+case "cosine": .cosine
+default: fail("unknown metric")
+}
+let algorithm: VectorAlgorithm = (options["algo"] ?? "hnsw") == "flat" ? .flat : .hnsw
+let m = Int(options["m"] ?? "16")!
+let efc = Int(options["efc"] ?? "200")!
+let efs = (options["ef"] ?? "10,20,40,80,160").split(separator: ",").map { Int($0)! }
+let k = Int(options["k"] ?? "10")!
+let threads = Int(options["threads"] ?? "1")!
+let limit = options["limit"].map { Int($0)! }
+
+let base = readVecs(basePath, limit: limit)
+let queries = readVecs(queryPath, limit: options["queries"].map { Int($0)! })
+let groundTruth: (rows: Int, dim: Int, data: [UInt8])? = options["gt"].map { readVecs($0) }
+if limit != nil && groundTruth != nil { warn("warning: --limit with --gt: ground truth is for the full base") }
+
+let parameters = VectorIndexParameters(algorithm: algorithm, dimension: base.dim, elementType: .float32, metric: metric,
+                                       initialCapacity: base.rows, m: m, efConstruction: efc, efRuntime: 10,
+                                       quantization: flags.contains("sq8") ? .sq8 : .none)
+let index = try makeVectorIndex(parameters)
+let vectorBytes = base.dim * 4
+
+// MARK: - build
+let buildStart = now()
+base.data.withUnsafeBytes { raw in
+    if let hnsw = index as? HNSWIndex {
+        try! hnsw.addBatch(labels: (0..<base.rows).map { UInt64($0) }, vectors: raw, threads: threads)
+    } else {
+        for i in 0..<base.rows {
+            try! index.add(label: UInt64(i), vector: UnsafeRawBufferPointer(rebasing: raw[i * vectorBytes..<(i + 1) * vectorBytes]))
+        }
+    }
+}
+let buildSeconds = now() - buildStart
+let bytesPerVector = Double(index.memoryUsage) / Double(index.count)
+var buildLine: [(String, String)] = [
+    ("phase", "\"build\""), ("algo", "\"\(algorithm == .flat ? "flat" : "hnsw")\""), ("n", "\(base.rows)"),
+    ("dim", "\(base.dim)"), ("m", "\(m)"), ("efc", "\(efc)"), ("threads", "\(threads)"), ("sq8", "\(flags.contains("sq8"))"),
+    ("seconds", format3(buildSeconds)), ("vectors_per_s", format3(Double(base.rows) / buildSeconds)),
+    ("bytes_per_vector", format3(bytesPerVector)),
+]
+if let hnsw = index as? HNSWIndex { buildLine.append(("traversal_vector_bytes", "\(hnsw.traversalVectorBytesPerVector)")) }
+jsonLine(buildLine)
+
+if flags.contains("save-load") {
+    let t0 = now()
+    let bytes = index.serialize()
+    let t1 = now()
+    let loaded = try makeVectorIndex(deserializing: bytes)
+    let t2 = now()
+    jsonLine([("phase", "\"save_load\""), ("bytes", "\(bytes.count)"), ("save_s", format3(t1 - t0)),
+              ("load_s", format3(t2 - t1)), ("build_s", format3(buildSeconds)),
+              ("load_speedup_vs_build", format3(buildSeconds / (t2 - t1))), ("count", "\(loaded.count)")])
+}
+
+// MARK: - queries
+let queryBytes = queries.dim * 4
+guard queries.dim == base.dim else { fail("query dimension differs from base") }
+for ef in efs {
+    var found = [[UInt64]](repeating: [], count: queries.rows)
+    let start = now()
+    found.withUnsafeMutableBufferPointer { out in
+        let outBox = UnsafeSendableResults(pointer: out.baseAddress!)
+        queries.data.withUnsafeBytes { raw in
+            let rawBox = UnsafeSendableRaw(pointer: raw.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { t in
+                var q = t
+                while q < queries.rows {
+                    let blob = UnsafeRawBufferPointer(start: rawBox.pointer + q * queryBytes, count: queryBytes)
+                    let hits = try! index.search(query: blob, k: k, efRuntime: ef, filter: nil)
+                    outBox.pointer[q] = hits.map(\.label)
+                    q += max(threads, 1)
+                }
+            }
+        }
+    }
+    let seconds = now() - start
+    var recall = -1.0
+    if let gt = groundTruth {
+        var hits = 0
+        gt.data.withUnsafeBytes { g in
+            for q in 0..<queries.rows {
+                var truth = Set<UInt64>()
+                for j in 0..<min(k, gt.dim) { truth.insert(UInt64(g.load(fromByteOffset: (q * gt.dim + j) * 4, as: Int32.self))) }
+                hits += found[q].filter { truth.contains($0) }.count
+            }
+        }
+        recall = Double(hits) / Double(queries.rows * k)
+    }
+    jsonLine([("phase", "\"query\""), ("ef", "\(ef)"), ("k", "\(k)"), ("threads", "\(threads)"),
+              ("recall", format3(recall)), ("qps", format3(Double(queries.rows) / seconds)),
+              ("bytes_per_vector", format3(bytesPerVector))])
+    if algorithm == .flat { break } // ef is meaningless for FLAT
+}
+
+struct UnsafeSendableResults: @unchecked Sendable { let pointer: UnsafeMutablePointer<[UInt64]> }
+struct UnsafeSendableRaw: @unchecked Sendable { let pointer: UnsafeRawPointer }
