@@ -14,6 +14,8 @@ Fixtures
 
 Helpers
     redis_cli(port, *args, stdin=None)   run the real ``redis-cli`` binary, returns a CompletedProcess (text)
+    redis_benchmark(port, *args)         run the real ``redis-benchmark`` (hiredis) binary
+    resp_command(*args)                  encode one command as RESP bytes (for --pipe and raw sockets)
     raw_command(port, payload)           send raw bytes on a socket, return what came back before close/timeout
     free_port()                          an unused TCP port on 127.0.0.1
 """
@@ -158,6 +160,15 @@ def redis_cli(port: int, *args, stdin: bytes | str | None = None, host: str = HO
     if check and out.returncode != 0:
         raise AssertionError(f"redis-cli {' '.join(map(str, args))} exited {out.returncode}: {out.stderr}")
     return out
+
+
+def redis_benchmark(port: int, *args, host: str = HOST, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run Debian's hiredis-based ``redis-benchmark -h host -p port args...`` (text output)."""
+    exe = shutil.which("redis-benchmark")
+    if exe is None:
+        pytest.fail("redis-benchmark not found (apt-get install redis-tools; `make test` does it)")
+    return subprocess.run([exe, "-h", host, "-p", str(port), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def raw_command(port: int, payload: bytes, host: str = HOST, timeout: float = 2.0) -> bytes:

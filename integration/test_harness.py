@@ -48,3 +48,10 @@ def test_start_server_with_requirepass(start_server):
     srv = start_server("--requirepass", "s3cret")
     assert "NOAUTH" in srv.cli("PING").stdout
     assert srv.cli("-a", "s3cret", "--no-auth-warning", "PING").stdout.strip() == "PONG"
+
+
+def test_redis_benchmark_helper(server):
+    from conftest import redis_benchmark
+    res = redis_benchmark(server.port, "-t", "set,get", "-n", "2000", "-c", "4", "-P", "8", "--csv")
+    assert res.returncode == 0, res.stderr
+    assert '"SET"' in res.stdout and '"GET"' in res.stdout
