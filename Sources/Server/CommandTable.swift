@@ -37,13 +37,15 @@ public struct CommandSpec {
     public let since: String
     public let group: String
     public let subcommands: [CommandSpec]
+    /// False for commands whose "key" arguments are not keyspace keys (FT.* index names): no slot routing.
+    public let routesByKeys: Bool
     public let handler: CommandHandler?
     /// Position in the table, for per-command statistics.
     public internal(set) var id = 0
 
     public init(_ name: String, arity: Int, flags: [String], categories: [String], keys: KeyPositions = .none,
                 keySpecFlags: [String] = [], group: String, since: String = "1.0.0", summary: String,
-                subcommands: [CommandSpec] = [], handler: CommandHandler? = nil) {
+                subcommands: [CommandSpec] = [], routesByKeys: Bool = true, handler: CommandHandler? = nil) {
         self.name = name
         self.arity = arity
         self.flags = flags
@@ -54,6 +56,7 @@ public struct CommandSpec {
         self.since = since
         self.group = group
         self.subcommands = subcommands
+        self.routesByKeys = routesByKeys
         self.handler = handler
     }
 
@@ -100,7 +103,7 @@ public struct CommandTable {
         for id in ids {
             let spec = commands[id]
             if spec.name.utf8.count == name.count,
-               zip(spec.name.utf8, name).allSatisfy({ $0 == Arguments.foldCase($1) }) {
+               zip(spec.name.utf8, name).allSatisfy({ Arguments.foldCase($0) == Arguments.foldCase($1) }) {
                 return spec
             }
         }

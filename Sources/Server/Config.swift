@@ -71,7 +71,7 @@ let knownDirectives: [Directive] = [
     Directive(name: "cluster-topology", kind: .string, defaultValue: "", mutable: false),
     Directive(name: "cluster-node", kind: .string, defaultValue: "", mutable: false),
     Directive(name: "cluster-node-timeout", kind: .integer(1...Int(Int32.max)), defaultValue: "15000", mutable: true),
-    Directive(name: "search-workers", kind: .integer(0...256), defaultValue: "0", mutable: false),
+    Directive(name: "search-workers", kind: .integer(0...256), defaultValue: "2", mutable: false),
     Directive(name: "vector-memory-limit", kind: .memory, defaultValue: "0", mutable: true),
     Directive(name: "active-expire-enabled", kind: .bool, defaultValue: "yes", mutable: true),
 ]

@@ -33,7 +33,7 @@ extension Server {
             return
         }
         if client.transaction != nil && !transactionControl.contains(spec.name) {
-            if let check = keyCheck, let error = check(spec, args, client) {
+            if let check = keyCheck, spec.routesByKeys, let error = check(spec, args, client) {
                 reject(client, error, spec: spec)
                 return
             }
@@ -46,7 +46,7 @@ extension Server {
 
     /// Runs a resolved command (also used by EXEC for queued commands).
     func call(_ spec: CommandSpec, _ client: Client, _ args: Arguments) {
-        if let check = keyCheck, spec.keys.first > 0, let error = check(spec, args, client) {
+        if let check = keyCheck, spec.routesByKeys, spec.keys.first > 0, let error = check(spec, args, client) {
             commands.stats[spec.id].rejected += 1
             replyError(client, error)
             return

@@ -3,6 +3,7 @@ import CLibUV
 import RESP
 import Keyspace
 import Synchronization
+import Search
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,7 @@ public let redisCompatibleVersion = "7.4.1"
 public final class Server {
     public var config: Config
     public let database: Database
+    public let search: SearchRegistry
     public var logger: Logger
     public var commands = CommandTable()
     public let startTime: Int64
@@ -25,9 +27,8 @@ public final class Server {
     var nextClientID = 1
     private var cronTimer: UnsafeMutablePointer<uv_timer_t>?
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
-    private var wakeup: UnsafeMutablePointer<uv_async_t>?
     /// Work handed back by worker threads, run on the loop thread.
-    let mailbox = Mutex<[@Sendable (Server) -> Void]>([])
+    public let mailbox = LoopMailbox()
 
     // Statistics for INFO.
     public var totalConnections = 0
@@ -55,6 +56,8 @@ public final class Server {
         self.config = config
         self.logger = Logger(level: LogLevel(name: config["loglevel"]))
         self.database = Database()
+        self.search = SearchRegistry(database: database)
+        self.modules = [(name: "search", version: searchModuleVersion)]
         self.startTime = wallClockMilliseconds()
         self.lastSave = startTime / 1000
         var id = ""
@@ -97,7 +100,7 @@ public final class Server {
         let async = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
         uv_async_init(loop, async) { a in Server.from(a!.pointee.data).drainMailbox() }
         async.pointee.data = loopData
-        wakeup = async
+        mailbox.attach(async)
         for sig in [SIGINT, SIGTERM] {
             let h = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
             uv_signal_init(loop, h)
@@ -417,19 +420,11 @@ public final class Server {
 
     // MARK: worker hand-off
 
-    /// Called from any thread: runs `work` on the loop thread soon.
-    public func post(_ work: @escaping @Sendable (Server) -> Void) {
-        mailbox.withLock { $0.append(work) }
-        if let wakeup { uv_async_send(wakeup) }
-    }
+    /// Runs `work` on the loop thread soon (callable from any thread through `mailbox`).
+    public func post(_ work: @escaping @Sendable (Server) -> Void) { mailbox.post(work) }
 
     private func drainMailbox() {
-        let items = mailbox.withLock { items -> [@Sendable (Server) -> Void] in
-            let taken = items
-            items.removeAll()
-            return taken
-        }
-        for item in items { item(self) }
+        for item in mailbox.take() { item(self) }
     }
 
     /// Marks a client as waiting for a worker: its later requests are held back so replies stay in order.
@@ -481,6 +476,28 @@ public final class Server {
     public var connectedClients: Int { clients.count }
     public var allClients: [Client] { clients.values.sorted { $0.id < $1.id } }
     public func client(id: Int) -> Client? { clients[id] }
+}
+
+/// Worker threads hand results to the loop through this: a locked queue plus a libuv async wake-up.
+public final class LoopMailbox: @unchecked Sendable {
+    private let items = Mutex<[@Sendable (Server) -> Void]>([])
+    // Written once on the loop thread before any worker can post; uv_async_send is thread-safe.
+    private var wakeup: UnsafeMutablePointer<uv_async_t>?
+
+    func attach(_ handle: UnsafeMutablePointer<uv_async_t>) { wakeup = handle }
+
+    public func post(_ work: @escaping @Sendable (Server) -> Void) {
+        items.withLock { $0.append(work) }
+        if let wakeup { uv_async_send(wakeup) }
+    }
+
+    func take() -> [@Sendable (Server) -> Void] {
+        items.withLock { items in
+            let taken = items
+            items.removeAll()
+            return taken
+        }
+    }
 }
 
 public enum ServerError: Error, CustomStringConvertible {

@@ -1,0 +1,317 @@
+// Query execution over one index: evaluates the filter tree to a DocSet with scores, runs KNN / range, sorts, pages.
+import Keyspace
+import VectorIndex
+
+public enum SortOrder: Sendable { case ascending, descending }
+
+/// Everything FT.SEARCH asked for that the executor needs (reply shaping stays with the caller).
+public struct SearchRequest: Sendable {
+    public var query: ParsedQuery
+    public var verbatim = false
+    public var inKeys: [Bytes]?
+    public var sortBy: (field: String, order: SortOrder)?
+    public var offset = 0
+    public var limit = 10
+    public var dialect = 2
+    public init(query: ParsedQuery) { self.query = query }
+}
+
+public struct SearchHit: Sendable {
+    public var key: Bytes
+    public var docId: UInt32
+    public var score: Double
+    /// Extra fields produced by the query itself (KNN / VECTOR_RANGE distances), already formatted.
+    public var yielded: [(name: String, value: String)]
+    public var distance: Float?
+}
+
+public struct SearchOutcome: Sendable {
+    public var total: Int
+    public var hits: [SearchHit]
+    /// When the sort key is a field whose values live only in the keyspace, the caller sorts and pages:
+    /// `hits` then holds every match in index order.
+    public var sortInCaller: (field: String, order: SortOrder)?
+}
+
+/// Distances are printed as RediSearch does: the Float32 value widened to double, 12 significant digits (%.12g).
+public func formatDistance(_ d: Float) -> String { formatG(Double(d), precision: 12) }
+
+public func formatG(_ v: Double, precision: Int) -> String {
+    if v.isNaN { return "nan" }
+    if v.isInfinite { return v > 0 ? "inf" : "-inf" }
+    var buffer = [CChar](repeating: 0, count: 64)
+    _ = withVaList([v]) { vsnprintf(&buffer, 64, "%.\(precision)g", $0) }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+extension SearchIndex {
+    /// Runs a search. Call from any thread; takes the read lock for the duration.
+    public func execute(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
+        countUse(dialect: request.dialect)
+        return try lock.withReadLock { () throws(QueryError) -> SearchOutcome in try self.executeLocked(request) }
+    }
+
+    private func executeLocked(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
+        var evaluator = Evaluator(index: self, verbatim: request.verbatim)
+        var matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
+        if let inKeys = request.inKeys {
+            var allowed = DocSet(capacity: keys.count)
+            for k in inKeys { if let id = idByKey[k] { allowed.insert(id) } }
+            matched.formIntersection(allowed)
+        }
+        var hits: [SearchHit] = []
+        var total: Int
+        if let knn = request.query.knn {
+            hits = try runKNN(knn, filter: matched, isWildcard: request.query.filter == .all && request.inKeys == nil)
+            total = hits.count
+        } else {
+            total = 0
+            matched.forEach { id in
+                guard let key = keys[Int(id)] else { return }
+                total += 1
+                var hit = SearchHit(key: key, docId: id, score: evaluator.scores[id] ?? 1, yielded: [], distance: nil)
+                if let y = evaluator.yielded[id] { hit.yielded = y }
+                hits.append(hit)
+            }
+            if evaluator.hasTextScores {
+                hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.docId < $1.docId }
+            }
+        }
+        if let sort = request.sortBy {
+            if let numeric = numericValues(attribute: sort.field) {
+                hits.sort { a, b in
+                    let x = Int(a.docId) < numeric.count ? numeric[Int(a.docId)] : .nan
+                    let y = Int(b.docId) < numeric.count ? numeric[Int(b.docId)] : .nan
+                    if x.isNaN != y.isNaN { return !x.isNaN }  // missing values last
+                    if x == y || (x.isNaN && y.isNaN) { return a.docId < b.docId }
+                    return sort.order == .ascending ? x < y : x > y
+                }
+            } else if let yieldIndex = hits.first?.yielded.firstIndex(where: { $0.name == sort.field }) {
+                hits.sort { a, b in
+                    let x = a.distance ?? Float(a.yielded[yieldIndex].value) ?? 0
+                    let y = b.distance ?? Float(b.yielded[yieldIndex].value) ?? 0
+                    if x == y { return a.docId < b.docId }
+                    return sort.order == .ascending ? x < y : x > y
+                }
+            } else if hits.isEmpty && request.query.knn?.scoreField == sort.field {
+                // Nothing to sort.
+            } else if definition.field(attribute: sort.field) != nil || request.query.knn?.scoreField != sort.field {
+                return SearchOutcome(total: total, hits: hits, sortInCaller: sort)
+            }
+        }
+        let start = min(request.offset, hits.count)
+        let end = min(hits.count, start + request.limit)
+        return SearchOutcome(total: total, hits: Array(hits[start..<end]), sortInCaller: nil)
+    }
+
+    func numericValues(attribute: String) -> [Double]? {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric(let v) = stores[i] else { return nil }
+        return v
+    }
+
+    private func vectorIndex(_ attribute: String) throws(QueryError) -> (any VectorIndex, VectorIndexParameters) {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }) ?? definition.fields.firstIndex(where: { $0.identifier == attribute }),
+              case .vector(let v) = stores[i], case .vector(let p) = definition.fields[i].kind else {
+            throw QueryError("Error parsing vector similarity query: field `\(attribute)` is not a vector field")
+        }
+        return (v, p)
+    }
+
+    private func runKNN(_ knn: KNNClause, filter: DocSet, isWildcard: Bool) throws(QueryError) -> [SearchHit] {
+        let (vindex, params) = try vectorIndex(knn.field)
+        guard knn.blob.count == params.vectorByteCount else {
+            throw QueryError("Error parsing vector similarity query: query vector blob size (\(knn.blob.count)) does not match index's expected size (\(params.vectorByteCount)).")
+        }
+        if knn.k == 0 { return [] }
+        var searchFilter: SearchFilter?
+        if !isWildcard {
+            let allowedCount = filter.count
+            if allowedCount == 0 { return [] }
+            if allowedCount <= 4096 || allowedCount * 20 < max(1, numDocs) {
+                searchFilter = SearchFilter(labels: filter.ids.map { UInt64($0) })
+            } else {
+                let set = filter
+                searchFilter = SearchFilter(allows: { label in set.contains(UInt32(truncatingIfNeeded: label)) })
+            }
+        }
+        let matches: [VectorMatch]
+        do {
+            matches = try knn.blob.withUnsafeBytes { raw in
+                try vindex.search(query: raw, k: knn.k, efRuntime: knn.efRuntime, filter: searchFilter)
+            }
+        } catch {
+            throw QueryError("Error parsing vector similarity query: \(error)")
+        }
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(matches.count)
+        for m in matches {
+            let id = UInt32(truncatingIfNeeded: m.label)
+            guard Int(id) < keys.count, let key = keys[Int(id)] else { continue }
+            hits.append(SearchHit(key: key, docId: id, score: Double(m.distance),
+                                  yielded: [(knn.scoreField, formatDistance(m.distance))], distance: m.distance))
+        }
+        return hits
+    }
+}
+
+/// Evaluates a query tree; collects text scores and yielded range distances on the way.
+struct Evaluator {
+    let index: SearchIndex
+    let verbatim: Bool
+    var scores: [UInt32: Double] = [:]
+    var yielded: [UInt32: [(name: String, value: String)]] = [:]
+    var hasTextScores = false
+
+    init(index: SearchIndex, verbatim: Bool) { self.index = index; self.verbatim = verbatim }
+
+    var universe: DocSet { index.live }
+
+    /// nil means "no constraint" (a query term that was a stopword); callers treat it as neutral.
+    mutating func evaluate(_ node: QueryNode) throws(QueryError) -> DocSet? {
+        switch node {
+        case .all:
+            return universe
+        case .optional:
+            return universe
+        case .not(let inner):
+            guard let set = try evaluate(inner) else { return universe }
+            return set.complement(within: universe)
+        case .union(let children):
+            var result = DocSet(capacity: index.keys.count)
+            var any = false
+            for c in children { if let s = try evaluate(c) { result.formUnion(s); any = true } }
+            return any ? result : nil
+        case .intersection(let children):
+            var result: DocSet?
+            for c in children {
+                guard let s = try evaluate(c) else { continue }
+                if result == nil { result = s } else { result!.formIntersection(s) }
+            }
+            return result
+        case .numericRange(let field, let lo, let loEx, let hi, let hiEx):
+            guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
+            var set = DocSet(capacity: values.count)
+            for (i, v) in values.enumerated() where !v.isNaN {
+                if (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) { set.insert(UInt32(i)) }
+            }
+            return set
+        case .tag(let field, let values):
+            guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
+                  case .tag(let postings, _) = index.stores[i], case .tag(_, let cs) = index.definition.fields[i].kind else {
+                return try unknownField(field)
+            }
+            var set = DocSet(capacity: index.keys.count)
+            for raw in values {
+                let value = cs ? raw : raw.lowercased()
+                if value.hasSuffix("*") && !value.hasSuffix("\\*") {
+                    let prefix = Array(value.dropLast().utf8)
+                    for (tag, docs) in postings where tag.storage.starts(with: prefix) { set.formUnion(docs) }
+                } else if let docs = postings[Bytes(value)] {
+                    set.formUnion(docs)
+                }
+            }
+            return set
+        case .term(let fields, let text):
+            return termSet(fields: fields, text: text, prefix: false)
+        case .prefix(let fields, let text):
+            return termSet(fields: fields, text: text, prefix: true)
+        case .phrase(let fields, let words):
+            return phraseSet(fields: fields, words: words)
+        case .vectorRange(let clause):
+            return try vectorRange(clause)
+        }
+    }
+
+    private func unknownField(_ field: String) throws(QueryError) -> DocSet {
+        if index.definition.field(attribute: field) == nil { throw QueryError("Unknown field `\(field)`") }
+        return DocSet(capacity: 0)
+    }
+
+    /// TEXT fields to search: the named ones, or all.
+    private func textFields(_ names: [String]?) -> [(Int, Double, TextFieldIndex)] {
+        var out: [(Int, Double, TextFieldIndex)] = []
+        for (i, f) in index.definition.fields.enumerated() {
+            guard case .text(let weight, _) = f.kind, case .text(let t) = index.stores[i] else { continue }
+            if let names, !names.contains(f.attribute) { continue }
+            out.append((i, weight, t))
+        }
+        return out
+    }
+
+    private mutating func termSet(fields: [String]?, text: String, prefix: Bool) -> DocSet? {
+        let term = text.lowercased()
+        if !prefix && index.stopwords.contains(term) { return nil }
+        var set = DocSet(capacity: index.keys.count)
+        let n = Double(max(1, index.numDocs))
+        hasTextScores = true
+        for (_, weight, t) in textFields(fields) {
+            var variants: [String] = []
+            if prefix {
+                variants = t.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) }
+            } else {
+                variants = [term]
+                if !verbatim {
+                    let stem = "+" + index.analyzer.stem(term)
+                    variants.append(stem)
+                }
+            }
+            for v in variants {
+                guard let docs = t.postings[v] else { continue }
+                // RediSearch's TFIDF: idf = logb(1 + (N + 1) / df); tf weighted by the field, normalised by length.
+                let idf = Double(Int(log2(1 + (n + 1) / Double(docs.count))))
+                for (doc, positions) in docs {
+                    set.insert(doc)
+                    let length = Double(max(1, t.docLength[doc] ?? 1))
+                    scores[doc, default: 0] += Double(positions.count) * weight * max(idf, 1) / length
+                }
+            }
+        }
+        return set
+    }
+
+    private mutating func phraseSet(fields: [String]?, words: [String]) -> DocSet? {
+        let terms = words.map { $0.lowercased() }.filter { !index.stopwords.contains($0) }
+        guard !terms.isEmpty else { return nil }
+        var set = DocSet(capacity: index.keys.count)
+        hasTextScores = true
+        for (_, weight, t) in textFields(fields) {
+            guard let first = t.postings[terms[0]] else { continue }
+            docLoop: for (doc, positions) in first {
+                var current = Set(positions)
+                for term in terms.dropFirst() {
+                    guard let next = t.postings[term]?[doc] else { continue docLoop }
+                    current = Set(next.filter { current.contains($0 - 1) })
+                    if current.isEmpty { continue docLoop }
+                }
+                set.insert(doc)
+                scores[doc, default: 0] += weight * Double(current.count)
+            }
+        }
+        return set
+    }
+
+    private mutating func vectorRange(_ clause: VectorRangeClause) throws(QueryError) -> DocSet {
+        guard let i = index.definition.fields.firstIndex(where: { $0.attribute == clause.field }),
+              case .vector(let v) = index.stores[i], case .vector(let p) = index.definition.fields[i].kind else {
+            throw QueryError("Error parsing vector similarity query: field `\(clause.field)` is not a vector field")
+        }
+        guard clause.blob.count == p.vectorByteCount else {
+            throw QueryError("Error parsing vector similarity query: query vector blob size (\(clause.blob.count)) does not match index's expected size (\(p.vectorByteCount)).")
+        }
+        let matches: [VectorMatch]
+        do {
+            matches = try clause.blob.withUnsafeBytes { try v.rangeSearch(query: $0, radius: Float(clause.radius), epsilon: clause.epsilon, filter: nil) }
+        } catch {
+            throw QueryError("Error parsing vector similarity query: \(error)")
+        }
+        var set = DocSet(capacity: index.keys.count)
+        let name = clause.yieldDistanceAs ?? "__\(clause.field)_score"
+        for m in matches {
+            let id = UInt32(truncatingIfNeeded: m.label)
+            set.insert(id)
+            yielded[id, default: []].append((name, formatDistance(m.distance)))
+            scores[id] = Double(m.distance)
+        }
+        return set
+    }
+}

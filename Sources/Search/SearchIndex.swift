@@ -1,0 +1,319 @@
+// SearchIndex: one FT index — its document table and per-field structures (TAG, NUMERIC, TEXT, VECTOR).
+// The loop thread writes under the write lock; searches on worker threads read under the read lock.
+import Keyspace
+import VectorIndex
+
+/// Why a document could not be indexed (counted in FT.INFO `hash_indexing_failures`).
+public struct IndexingFailure: Sendable {
+    public var message: String
+    public var key: Bytes
+}
+
+/// Per-field indexed data.
+enum FieldStore {
+    /// Value per doc id; NaN when the doc has no value.
+    case numeric([Double])
+    /// Normalised tag → doc ids; and each doc's tags, for removal.
+    case tag(postings: [Bytes: DocSet], perDoc: [UInt32: [Bytes]])
+    /// Term → (doc id → term frequency); each doc's terms, for removal.
+    case text(TextFieldIndex)
+    case vector(any VectorIndex)
+}
+
+struct TextFieldIndex {
+    var postings: [String: [UInt32: [UInt32]]] = [:]  // term → doc → positions
+    var docTerms: [UInt32: [String]] = [:]
+    var docLength: [UInt32: Int] = [:]
+}
+
+public final class SearchIndex: @unchecked Sendable {
+    public private(set) var definition: IndexDefinition
+    public let lock = ReadWriteLock()
+    let analyzer: TextAnalyzer
+    let stopwords: Set<String>
+
+    // Document table. Doc ids start at 1 and stay with a key until it leaves the index.
+    var keys: [Bytes?] = [nil]
+    var idByKey: [Bytes: UInt32] = [:]
+    public internal(set) var live = DocSet(capacity: 1024)
+    public private(set) var numDocs = 0
+    var stores: [FieldStore]
+    /// Sortable/returnable raw values are read from the keyspace; only numeric values are kept here.
+
+    // Statistics for FT.INFO.
+    public internal(set) var failures = 0
+    public internal(set) var lastFailure: IndexingFailure?
+    public internal(set) var fieldFailures: [Int]
+    public internal(set) var fieldLastFailure: [IndexingFailure?]
+    public internal(set) var numberOfUses = 0
+    public internal(set) var dialectUses = [0, 0, 0, 0]
+    public internal(set) var totalIndexingMicros = 0
+    public internal(set) var isIndexing = false
+    public internal(set) var percentIndexed = 1.0
+
+    public init(definition: IndexDefinition) throws {
+        self.definition = definition
+        stopwords = definition.stopwords.map(Set.init) ?? TextAnalyzer.defaultStopwords
+        analyzer = TextAnalyzer(stopwords: stopwords)
+        stores = try definition.fields.map { try Self.makeStore($0) }
+        fieldFailures = Array(repeating: 0, count: definition.fields.count)
+        fieldLastFailure = Array(repeating: nil, count: definition.fields.count)
+    }
+
+    static func makeStore(_ field: FieldSpec) throws -> FieldStore {
+        switch field.kind {
+        case .numeric: return .numeric([.nan])
+        case .tag: return .tag(postings: [:], perDoc: [:])
+        case .text: return .text(TextFieldIndex())
+        case .vector(let p): return .vector(try makeVectorIndex(p))
+        }
+    }
+
+    public var maxDocId: Int { keys.count - 1 }
+
+    public func key(of id: UInt32) -> Bytes? { Int(id) < keys.count ? keys[Int(id)] : nil }
+    public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey[key] } }
+
+    /// Adds FT.ALTER fields; existing documents are re-indexed by the caller.
+    public func addFields(_ fields: [FieldSpec]) throws {
+        try lock.withWriteLock {
+            for f in fields {
+                definition.fields.append(f)
+                stores.append(try Self.makeStore(f))
+                fieldFailures.append(0)
+                fieldLastFailure.append(nil)
+            }
+        }
+    }
+
+    // MARK: writes (loop thread)
+
+    /// Indexes (or re-indexes) a hash. A document with an invalid value is removed and counted as a failure.
+    public func index(key: Bytes, hash: HashValue) {
+        // Validate and extract everything first so a failure leaves the index untouched.
+        var numeric: [Int: Double] = [:]
+        var vectors: [Int: Bytes] = [:]
+        for (i, field) in definition.fields.enumerated() where !field.noIndex {
+            guard let raw = hash[Bytes(field.identifier)] else { continue }
+            switch field.kind {
+            case .numeric:
+                guard let v = Self.parseNumeric(raw) else {
+                    recordFailure(field: i, "Invalid numeric value: '\(raw.string)'", key)
+                    return
+                }
+                numeric[i] = v
+            case .vector(let p):
+                guard raw.count == p.vectorByteCount else {
+                    recordFailure(field: i, "Could not add vector with blob size \(raw.count) (expected size \(p.vectorByteCount))", key)
+                    return
+                }
+                vectors[i] = raw
+            default:
+                break
+            }
+        }
+        lock.withWriteLock {
+            let id: UInt32
+            if let existing = idByKey[key] {
+                id = existing
+                removeFieldData(id)
+            } else {
+                id = UInt32(keys.count)
+                keys.append(key)
+                idByKey[key] = id
+                live.insert(id)
+                numDocs += 1
+            }
+            for (i, field) in definition.fields.enumerated() where !field.noIndex {
+                switch stores[i] {
+                case .numeric(var values):
+                    stores[i] = .numeric([])
+                    while values.count <= Int(id) { values.append(.nan) }
+                    values[Int(id)] = numeric[i] ?? .nan
+                    stores[i] = .numeric(values)
+                case .tag(var postings, var perDoc):
+                    stores[i] = .numeric([])
+                    if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
+                        let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
+                        for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
+                        if !tags.isEmpty { perDoc[id] = tags }
+                    }
+                    stores[i] = .tag(postings: postings, perDoc: perDoc)
+                case .text(var text):
+                    stores[i] = .numeric([])
+                    if case .text(_, let noStem) = field.kind, let raw = hash[Bytes(field.identifier)] {
+                        addText(&text, id: id, raw.string, noStem: noStem)
+                    }
+                    stores[i] = .text(text)
+                case .vector(let vindex):
+                    if let blob = vectors[i] {
+                        blob.storage.withUnsafeBytes { try? vindex.add(label: UInt64(id), vector: $0) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes a document (key deleted, expired, renamed away or no longer matching).
+    public func remove(key: Bytes) {
+        lock.withWriteLock {
+            guard let id = idByKey.removeValue(forKey: key) else { return }
+            removeFieldData(id)
+            keys[Int(id)] = nil
+            live.remove(id)
+            numDocs -= 1
+        }
+    }
+
+    /// Drops everything (FLUSHALL).
+    public func removeAll() {
+        lock.withWriteLock {
+            for id in idByKey.values { removeFieldData(id) }
+            idByKey.removeAll()
+            for i in keys.indices { keys[i] = nil }
+            live = DocSet(capacity: keys.count)
+            numDocs = 0
+        }
+    }
+
+    private func recordFailure(field: Int, _ message: String, _ key: Bytes) {
+        remove(key: key)
+        let f = IndexingFailure(message: message, key: key)
+        lock.withWriteLock {
+            failures += 1
+            lastFailure = f
+            fieldFailures[field] += 1
+            fieldLastFailure[field] = f
+        }
+    }
+
+    /// Clears a doc's entries in every field store (caller holds the write lock).
+    private func removeFieldData(_ id: UInt32) {
+        for i in stores.indices {
+            switch stores[i] {
+            case .numeric(var values):
+                stores[i] = .numeric([])
+                if Int(id) < values.count { values[Int(id)] = .nan }
+                stores[i] = .numeric(values)
+            case .tag(var postings, var perDoc):
+                stores[i] = .numeric([])
+                if let tags = perDoc.removeValue(forKey: id) {
+                    for t in tags {
+                        postings[t]?.remove(id)
+                        if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
+                    }
+                }
+                stores[i] = .tag(postings: postings, perDoc: perDoc)
+            case .text(var text):
+                stores[i] = .numeric([])
+                if let terms = text.docTerms.removeValue(forKey: id) {
+                    for t in terms {
+                        text.postings[t]?.removeValue(forKey: id)
+                        if text.postings[t]?.isEmpty == true { text.postings.removeValue(forKey: t) }
+                    }
+                }
+                text.docLength.removeValue(forKey: id)
+                stores[i] = .text(text)
+            case .vector(let v):
+                _ = v.remove(label: UInt64(id))
+            }
+        }
+    }
+
+    private func addText(_ text: inout TextFieldIndex, id: UInt32, _ content: String, noStem: Bool) {
+        let tokens = analyzer.tokens(content)
+        var seen: [String] = []
+        for (pos, token) in tokens.enumerated() {
+            if text.postings[token]?[id] == nil { seen.append(token) }
+            text.postings[token, default: [:]][id, default: []].append(UInt32(pos + 1))
+            if !noStem {
+                let stem = analyzer.stem(token)
+                if stem != token {
+                    let key = "+" + stem
+                    if text.postings[key]?[id] == nil { seen.append(key) }
+                    text.postings[key, default: [:]][id, default: []].append(UInt32(pos + 1))
+                }
+            }
+        }
+        text.docTerms[id] = seen
+        text.docLength[id] = tokens.count
+    }
+
+    /// RediSearch's numeric parsing: strtod over the whole value; "inf"/"-inf" accepted.
+    static func parseNumeric(_ raw: Bytes) -> Double? {
+        let s = raw.string.trimmingSpaces()
+        switch s.lowercased() {
+        case "inf", "+inf", "infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        default: break
+        }
+        guard !s.isEmpty, let v = Double(s), !v.isNaN else { return nil }
+        return v
+    }
+
+    /// Splits a TAG value on its separator, trimming spaces; lowercased unless CASESENSITIVE.
+    public static func splitTags(_ raw: Bytes, separator: UInt8, caseSensitive: Bool) -> [Bytes] {
+        var out: [Bytes] = []
+        for part in raw.storage.split(separator: separator, omittingEmptySubsequences: true) {
+            var slice = part[...]
+            while let f = slice.first, f == 32 || f == 9 { slice.removeFirst() }
+            while let l = slice.last, l == 32 || l == 9 { slice.removeLast() }
+            if slice.isEmpty { continue }
+            let tag = caseSensitive ? Bytes(Array(slice)) : Bytes(Array(String(decoding: slice, as: UTF8.self).lowercased().utf8))
+            if !out.contains(tag) { out.append(tag) }
+        }
+        return out
+    }
+
+    // MARK: statistics
+
+    public var vectorIndexBytes: Int {
+        lock.withReadLock {
+            stores.reduce(0) { total, s in if case .vector(let v) = s { return total + v.memoryUsage }; return total }
+        }
+    }
+
+    public var numTerms: Int {
+        lock.withReadLock {
+            stores.reduce(0) { total, s in if case .text(let t) = s { return total + t.postings.count }; return total }
+        }
+    }
+
+    public var numRecords: Int {
+        lock.withReadLock {
+            stores.reduce(0) { total, s in
+                switch s {
+                case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
+                case .tag(_, let perDoc): return total + perDoc.values.reduce(0) { $0 + $1.count }
+                case .numeric(let v): return total + v.filter { !$0.isNaN }.count
+                case .vector(let v): return total + v.count
+                }
+            }
+        }
+    }
+
+    /// Distinct values of a TAG field, sorted (FT.TAGVALS).
+    public func tagValues(field: String) -> [Bytes]? {
+        lock.withReadLock {
+            guard let i = definition.fields.firstIndex(where: { $0.attribute == field }),
+                  case .tag(let postings, _) = stores[i] else { return nil }
+            return postings.keys.sorted()
+        }
+    }
+
+    func countUse(dialect: Int) {
+        lock.withWriteLock {
+            numberOfUses += 1
+            if dialect >= 1 && dialect <= 4 { dialectUses[dialect - 1] += 1 }
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}

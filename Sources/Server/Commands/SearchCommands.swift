@@ -1,0 +1,358 @@
+// FT.* commands: argument parsing and reply shaping for the Search module; queries run on worker threads.
+import Dispatch
+import RESP
+import Keyspace
+import Search
+
+/// RediSearch 2.10.5's module version, reported in INFO modules / HELLO / MODULE LIST.
+let searchModuleVersion = 21005
+
+/// How FT.SEARCH replies are shaped (everything not needed by the executor).
+struct SearchReplyOptions: Sendable {
+    var noContent = false
+    var withScores = false
+    var withSortKeys = false
+    /// nil: all fields; empty: ids only (RETURN 0). `source` is the hash field behind an attribute name.
+    var returnFields: [(name: String, source: String, alias: String)]?
+    var sortField: String?
+    var countOnly = false
+}
+
+extension Server {
+    func searchCommands() -> [CommandSpec] {
+        func ft(_ name: String, flags: String, keys: KeyPositions, _ handler: @escaping CommandHandler) -> CommandSpec {
+            CommandSpec(name, arity: -1, flags: flags.split(separator: " ").map(String.init) + ["module"], categories: ["search"],
+                        keys: keys, keySpecFlags: [], group: "module", since: "1.0.0", summary: "RediSearch command",
+                        routesByKeys: false, handler: handler)
+        }
+        let indexKey = KeyPositions.single
+        return [
+            ft("FT.CREATE", flags: "write denyoom", keys: indexKey) { ctx throws(CommandError) in
+                guard ctx.args.count >= 3 else { throw .wrongArity("FT.CREATE") }
+                let args = (1..<ctx.args.count).map { ctx.args.string($0) }
+                do throws(QueryError) {
+                    let definition = try CreateParser.parse(args)
+                    try ctx.server.search.create(definition)
+                } catch { throw CommandError(error.message) }
+                ctx.server.scheduleBackfill()
+                ctx.client.reply.ok()
+            },
+            ft("FT.DROPINDEX", flags: "write", keys: indexKey) { ctx throws(CommandError) in
+                guard ctx.args.count == 2 || ctx.args.count == 3 else { throw .wrongArity("FT.DROPINDEX") }
+                if ctx.args.count == 3 && !ctx.args.is(2, "DD") { throw CommandError("Unknown argument `\(ctx.args.string(2))`") }
+                do throws(QueryError) { try ctx.server.search.drop(ctx.args.string(1), deleteDocuments: ctx.args.count == 3) } catch { throw CommandError(error.message) }
+                ctx.client.reply.ok()
+            },
+            ft("FT._LIST", flags: "readonly", keys: .none) { ctx in
+                ctx.client.reply.set(ctx.server.search.order.count)
+                for name in ctx.server.search.order { ctx.client.reply.simpleString(name) }
+            },
+            ft("FT.INFO", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                guard ctx.args.count == 2 else { throw .wrongArity("FT.INFO") }
+                guard let index = ctx.server.search.index(named: ctx.args.string(1)) else { throw CommandError("Unknown index name") }
+                SearchInfoWriter.write(index, into: &ctx.client.reply)
+            },
+            ft("FT.SEARCH", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                try ctx.server.ftSearch(ctx)
+            },
+            ft("FT.TAGVALS", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                guard ctx.args.count == 3 else { throw .wrongArity("FT.TAGVALS") }
+                guard let index = ctx.server.search.index(named: ctx.args.string(1)) else { throw CommandError("Unknown Index name") }
+                guard let values = index.tagValues(field: ctx.args.string(2)) else { throw CommandError("No such field `\(ctx.args.string(2))`") }
+                ctx.client.reply.set(values.count)
+                for v in values { ctx.client.reply.bulk(v.storage) }
+            },
+            ft("FT.ALTER", flags: "write", keys: indexKey) { ctx throws(CommandError) in
+                var i = 2
+                var skip = false
+                if i < ctx.args.count && ctx.args.is(i, "SKIPINITIALSCAN") { skip = true; i += 1 }
+                guard i + 2 < ctx.args.count, ctx.args.is(i, "SCHEMA"), ctx.args.is(i + 1, "ADD") else { throw .wrongArity("FT.ALTER") }
+                var j = 0
+                let rest = ((i + 2)..<ctx.args.count).map { ctx.args.string($0) }
+                do throws(QueryError) {
+                    let fields = try CreateParser.parseFields(rest, from: &j)
+                    try ctx.server.search.alter(ctx.args.string(1), adding: fields, skipInitialScan: skip)
+                } catch { throw CommandError(error.message) }
+                ctx.server.scheduleBackfill()
+                ctx.client.reply.ok()
+            },
+            ft("FT.ALIASADD", flags: "readonly", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
+                guard ctx.args.count == 3 else { throw .wrongArity("FT.ALIASADD") }
+                do throws(QueryError) { try ctx.server.search.addAlias(ctx.args.string(1), to: ctx.args.string(2), replace: false) } catch { throw CommandError(error.message) }
+                ctx.client.reply.ok()
+            },
+            ft("FT.ALIASUPDATE", flags: "readonly", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
+                guard ctx.args.count == 3 else { throw .wrongArity("FT.ALIASUPDATE") }
+                do throws(QueryError) { try ctx.server.search.addAlias(ctx.args.string(1), to: ctx.args.string(2), replace: true) } catch { throw CommandError(error.message) }
+                ctx.client.reply.ok()
+            },
+            ft("FT.ALIASDEL", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                guard ctx.args.count == 2 else { throw .wrongArity("FT.ALIASDEL") }
+                do throws(QueryError) { try ctx.server.search.deleteAlias(ctx.args.string(1)) } catch { throw CommandError(error.message) }
+                ctx.client.reply.ok()
+            },
+            ft("FT.CONFIG", flags: "readonly", keys: .none) { ctx throws(CommandError) in
+                guard ctx.args.count >= 3 else { throw .wrongArity("FT.CONFIG") }
+                if ctx.args.is(1, "GET") {
+                    let pattern = ctx.args.string(2).uppercased()
+                    let matches = ctx.server.search.config.values.filter { pattern == "*" || $0.name == pattern }
+                    ctx.client.reply.array(matches.count)
+                    for m in matches { ctx.client.reply.array(2); ctx.client.reply.simpleString(m.name); ctx.client.reply.bulk(m.value) }
+                } else if ctx.args.is(1, "SET") {
+                    guard ctx.args.count == 4 else { throw .wrongArity("FT.CONFIG") }
+                    let name = ctx.args.string(2).uppercased()
+                    guard ctx.server.search.config[name] != nil else { throw CommandError("Invalid option") }
+                    ctx.server.search.config[name] = ctx.args.string(3)
+                    ctx.client.reply.ok()
+                } else if ctx.args.is(1, "HELP") {
+                    ctx.client.reply.array(0)
+                } else {
+                    throw CommandError("No such configuration action")
+                }
+            },
+            ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
+                try ctx.server.ftAdd(ctx)
+            },
+        ]
+    }
+
+    /// Runs pending FT.CREATE / FT.ALTER scans in slices between client requests.
+    func scheduleBackfill() {
+        guard search.hasPendingBackfill else { return }
+        post { server in
+            if server.search.backfillStep() { server.scheduleBackfill() }
+        }
+    }
+
+    /// Legacy `FT.ADD idx doc score [REPLACE [PARTIAL]] [LANGUAGE l] [PAYLOAD p] FIELDS f v ...` = HSET doc f v ...
+    func ftAdd(_ ctx: CommandContext) throws(CommandError) {
+        let args = ctx.args
+        guard args.count >= 6 else { throw .wrongArity("FT.ADD") }
+        guard search.index(named: args.string(1)) != nil else { throw CommandError("Unknown index name") }
+        var i = 4
+        var replace = false
+        while i < args.count && !args.is(i, "FIELDS") {
+            if args.is(i, "REPLACE") || args.is(i, "PARTIAL") || args.is(i, "NOCREATE") { replace = true; i += 1 }
+            else if args.is(i, "LANGUAGE") || args.is(i, "PAYLOAD") || args.is(i, "IF") { i += 2 }
+            else { throw CommandError("Unknown keyword `\(args.string(i))` provided") }
+        }
+        guard i < args.count, (args.count - i - 1) % 2 == 0, args.count - i - 1 > 0 else { throw CommandError("Fields must be specified") }
+        let key = args.bytes(2)
+        if !replace && database.exists(key) { throw CommandError("Document already exists") }
+        let limits = database.hashLimits
+        let result = database.updateHash(key, create: true) { hash in
+            for j in stride(from: i + 1, to: args.count, by: 2) { hash.set(args.bytes(j), args.bytes(j + 1), limits: limits) }
+        }
+        if case .failure? = result { throw .wrongType }
+        ctx.client.reply.ok()
+    }
+
+    // MARK: FT.SEARCH
+
+    func ftSearch(_ ctx: CommandContext) throws(CommandError) {
+        let args = ctx.args
+        guard args.count >= 3 else { throw .wrongArity("FT.SEARCH") }
+        let indexName = args.string(1)
+        guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
+        var options = SearchReplyOptions()
+        var params: [String: [UInt8]] = [:]
+        var dialect = search.config.defaultDialect
+        var verbatim = false
+        var inKeys: [Bytes]?
+        var sortBy: (String, SortOrder)?
+        var offset = 0, limit = 10
+        var i = 3
+        func count(_ name: String) throws(CommandError) -> Int {
+            guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0 else {
+                throw CommandError("Bad arguments for \(name): Could not convert argument to expected type")
+            }
+            guard i + 1 + n < args.count else { throw CommandError("Bad arguments for \(name): Expected an argument, but none provided") }
+            return n
+        }
+        while i < args.count {
+            if args.is(i, "NOCONTENT") { options.noContent = true; i += 1 }
+            else if args.is(i, "VERBATIM") { verbatim = true; i += 1 }
+            else if args.is(i, "WITHSCORES") { options.withScores = true; i += 1 }
+            else if args.is(i, "WITHSORTKEYS") { options.withSortKeys = true; i += 1 }
+            else if args.is(i, "NOSTOPWORDS") || args.is(i, "WITHPAYLOADS") || args.is(i, "INORDER") || args.is(i, "EXPLAINSCORE") { i += 1 }
+            else if args.is(i, "LIMIT") {
+                guard i + 2 < args.count else { throw CommandError("LIMIT requires two arguments") }
+                guard let o = Bytes.parseInteger(args[i + 1]), let n = Bytes.parseInteger(args[i + 2]), o >= 0, n >= 0 else {
+                    throw CommandError("LIMIT needs two numeric arguments")
+                }
+                offset = o; limit = n; i += 3
+            } else if args.is(i, "SORTBY") {
+                guard i + 1 < args.count else { throw CommandError("SORTBY requires an argument") }
+                var field = args.string(i + 1)
+                if field.hasPrefix("@") { field.removeFirst() }
+                var order = SortOrder.ascending
+                i += 2
+                if i < args.count && args.is(i, "ASC") { i += 1 } else if i < args.count && args.is(i, "DESC") { order = .descending; i += 1 }
+                if i < args.count && args.is(i, "WITHCOUNT") { i += 1 }
+                sortBy = (field, order)
+            } else if args.is(i, "RETURN") {
+                let n = try count("RETURN")
+                var fields: [(String, String, String)] = []
+                var j = i + 2
+                while j < i + 2 + n {
+                    var name = args.string(j)
+                    if name.hasPrefix("@") { name.removeFirst() }
+                    let source = index.definition.field(attribute: name)?.identifier ?? name
+                    if j + 2 <= i + 1 + n && args.is(j + 1, "AS") {
+                        fields.append((name, source, args.string(j + 2))); j += 3
+                    } else { fields.append((name, source, name)); j += 1 }
+                }
+                options.returnFields = fields
+                i += 2 + n
+            } else if args.is(i, "PARAMS") {
+                let n = try count("PARAMS")
+                guard n % 2 == 0 else { throw CommandError("Parameters must be specified in PARAM VALUE pairs") }
+                for j in stride(from: i + 2, to: i + 2 + n, by: 2) { params[args.string(j)] = Array(args[j + 1]) }
+                i += 2 + n
+            } else if args.is(i, "DIALECT") {
+                guard i + 1 < args.count, let d = Bytes.parseInteger(args[i + 1]) else { throw CommandError("Need an argument for DIALECT") }
+                guard d >= 1 && d <= 4 else { throw CommandError("DIALECT requires a non negative integer >=1 and <= 4") }
+                dialect = d; i += 2
+            } else if args.is(i, "TIMEOUT") {
+                guard i + 1 < args.count, Bytes.parseInteger(args[i + 1]) != nil else { throw CommandError("Need an argument for TIMEOUT") }
+                i += 2
+            } else if args.is(i, "INKEYS") {
+                let n = try count("INKEYS")
+                inKeys = ((i + 2)..<(i + 2 + n)).map { args.bytes($0) }
+                i += 2 + n
+            } else if args.is(i, "INFIELDS") {
+                i += 2 + (try count("INFIELDS"))
+            } else if args.is(i, "LANGUAGE") || args.is(i, "SCORER") || args.is(i, "SLOP") || args.is(i, "EXPANDER") || args.is(i, "PAYLOAD") {
+                guard i + 1 < args.count else { throw CommandError("Bad arguments for \(args.string(i)): Expected an argument, but none provided") }
+                i += 2
+            } else if args.is(i, "FILTER") {
+                guard i + 3 < args.count else { throw CommandError("Bad arguments for FILTER: Expected an argument, but none provided") }
+                i += 4
+            } else {
+                throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 3) for <main>")
+            }
+        }
+        let parsed: ParsedQuery
+        do throws(QueryError) { parsed = try QueryParser.parse(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
+        var request = SearchRequest(query: parsed)
+        request.verbatim = verbatim
+        request.inKeys = inKeys
+        request.sortBy = sortBy.map { (field: $0.0, order: $0.1) }
+        request.offset = offset
+        request.limit = limit
+        request.dialect = dialect
+        options.sortField = sortBy?.0
+        options.countOnly = limit == 0
+        if let sortBy, parsed.knn?.scoreField != sortBy.0, index.definition.field(attribute: sortBy.0) == nil {
+            throw CommandError("Property `\(sortBy.0)` not loaded nor in schema")
+        }
+        let shaping = options
+        let finalRequest = request
+        if config.int("search-workers") == 0 {
+            let outcome: SearchOutcome
+            do throws(QueryError) { outcome = try index.execute(request) } catch { throw CommandError(error.message) }
+            writeSearchReply(outcome, request: request, options: shaping, to: ctx.client)
+            return
+        }
+        block(ctx.client)
+        let clientID = ctx.client.id
+        let mailbox = self.mailbox
+        DispatchQueue.global().async {
+            let result: Result<SearchOutcome, QueryError>
+            do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
+            mailbox.post { server in
+                guard let client = server.client(id: clientID) else { return }
+                switch result {
+                case .success(let outcome): server.writeSearchReply(outcome, request: finalRequest, options: shaping, to: client)
+                case .failure(let e): server.replyError(client, CommandError(e.message))
+                }
+                server.unblock(clientID: clientID) { _ in }
+            }
+        }
+    }
+
+    /// Loads each hit's fields from the keyspace (content lives only there) and writes RESP2 or RESP3.
+    func writeSearchReply(_ outcome: SearchOutcome, request: SearchRequest, options: SearchReplyOptions, to client: Client) {
+        var hits = outcome.hits
+        var loaded: [[(Bytes, Bytes)]] = []
+        if let sort = outcome.sortInCaller {
+            // Sort by a string field read from the documents, then page.
+            let field = Bytes(sort.field)
+            func value(_ h: SearchHit) -> Bytes? {
+                if case .hash(let hv)? = database.peek(h.key) { return hv[field] }
+                return nil
+            }
+            let keyed = hits.map { ($0, value($0)) }
+            let sorted = keyed.sorted { a, b in
+                switch (a.1, b.1) {
+                case (nil, nil): return a.0.docId < b.0.docId
+                case (nil, _): return false
+                case (_, nil): return true
+                case (let x?, let y?):
+                    if x == y { return a.0.docId < b.0.docId }
+                    return sort.order == .ascending ? x < y : y < x
+                }
+            }
+            let start = min(request.offset, sorted.count)
+            hits = Array(sorted[start..<min(sorted.count, start + request.limit)].map { $0.0 })
+        }
+        let showContent = !options.noContent && !(options.returnFields?.isEmpty ?? false)
+        for hit in hits {
+            guard showContent else { loaded.append([]); continue }
+            var fields: [(Bytes, Bytes)] = []
+            let hash: HashValue? = { if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()
+            if let wanted = options.returnFields {
+                for (name, source, alias) in wanted {
+                    if let y = hit.yielded.first(where: { $0.name == name }) { fields.append((Bytes(alias), Bytes(y.value))); continue }
+                    if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), v)) }
+                }
+            } else {
+                for y in hit.yielded { fields.append((Bytes(y.name), Bytes(y.value))) }
+                if let hash {
+                    var rest: [(Bytes, Bytes)] = []
+                    let sortKey = options.sortField.map { Bytes($0) }
+                    hash.forEach { f, v in if f == sortKey { fields.append((f, v)) } else { rest.append((f, v)) } }
+                    fields.append(contentsOf: rest)
+                }
+            }
+            loaded.append(fields)
+        }
+        let r = client
+        if r.protocolVersion >= 3 {
+            r.reply.map(5)
+            r.reply.simpleString("attributes"); r.reply.array(0)
+            r.reply.simpleString("total_results"); r.reply.integer(outcome.total)
+            r.reply.simpleString("format"); r.reply.simpleString("STRING")
+            r.reply.simpleString("results")
+            r.reply.array(options.countOnly ? 0 : hits.count)
+            if !options.countOnly {
+                for (n, hit) in hits.enumerated() {
+                    r.reply.map(2 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0))
+                    r.reply.simpleString("id"); r.reply.bulk(hit.key.storage)
+                    if options.withScores { r.reply.simpleString("score"); r.reply.double(hit.score) }
+                    if showContent {
+                        r.reply.simpleString("extra_attributes")
+                        r.reply.map(loaded[n].count)
+                        for (f, v) in loaded[n] { r.reply.bulk(f.storage); r.reply.bulk(v.storage) }
+                    }
+                    r.reply.simpleString("values"); r.reply.array(0)
+                }
+            }
+            r.reply.simpleString("warning"); r.reply.array(0)
+            return
+        }
+        if options.countOnly { r.reply.array(1); r.reply.integer(outcome.total); return }
+        let stride = 1 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0)
+        r.reply.array(1 + hits.count * stride)
+        r.reply.integer(outcome.total)
+        for (n, hit) in hits.enumerated() {
+            r.reply.bulk(hit.key.storage)
+            if options.withScores { r.reply.bulk(ReplyWriter.formatDouble(hit.score)) }
+            if showContent {
+                r.reply.array(loaded[n].count * 2)
+                for (f, v) in loaded[n] { r.reply.bulk(f.storage); r.reply.bulk(v.storage) }
+            }
+        }
+    }
+
+}
