@@ -4,6 +4,7 @@
 public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     public var storage: [UInt8]
 
+    @inlinable public init() { self.storage = [] }
     @inlinable public init(_ storage: [UInt8]) { self.storage = storage }
     @inlinable public init(_ raw: UnsafeRawBufferPointer) { self.storage = Array(raw) }
     @inlinable public init<S: Sequence>(_ seq: S) where S.Element == UInt8 { self.storage = Array(seq) }
@@ -13,6 +14,12 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
 
     @inlinable public var count: Int { storage.count }
     @inlinable public var isEmpty: Bool { storage.isEmpty }
+
+    /// Calls `body` with a view of the bytes, valid only inside the call.
+    @inlinable
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes(body)
+    }
 
     @inlinable
     public func hash(into hasher: inout Hasher) {

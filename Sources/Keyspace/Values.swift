@@ -1,4 +1,5 @@
-// Values stored under keys: strings and hashes, with the compact small-hash encoding Redis calls listpack.
+// Values stored under keys: strings and hashes. Hashes have Redis's two encodings: a compact packed buffer for small
+// hashes (Redis's listpack) and an open-addressing field table with a resize-safe scan cursor (Redis's dict).
 
 public enum ValueType: String, Sendable {
     case string, hash, none
@@ -43,70 +44,89 @@ public struct HashEncodingLimits: Sendable {
     public init() {}
 }
 
-/// A hash. Small hashes are a flat array of alternating fields and values searched linearly (cheap in memory, like
-/// Redis's listpack); they become a dictionary once they grow past `HashEncodingLimits`, and never shrink back.
-public struct HashValue: Sendable {
-    enum Storage: Sendable {
-        case compact([Bytes])
-        case table([Bytes: Bytes])
+/// A hash. Small hashes are one packed buffer searched linearly (cheap in memory, like Redis's listpack); they become
+/// a `FieldTable` once they grow past `HashEncodingLimits`, and never convert back (as in Redis).
+public struct HashValue: @unchecked Sendable {
+    enum Storage {
+        /// No fields and nothing allocated (also a placeholder while a buffer is mutated in place).
+        case empty
+        case compact(CompactPairs)
+        case table(FieldTable)
     }
     var storage: Storage
 
-    public init() { storage = .compact([]) }
+    public init() { storage = .empty }
 
-    public var isCompact: Bool { if case .compact = storage { return true }; return false }
+    /// True for the listpack-like encoding (an empty hash counts as compact, as a new Redis hash is a listpack).
+    public var isCompact: Bool { if case .table = storage { return false }; return true }
 
     public var count: Int {
         switch storage {
-        case .compact(let pairs): return pairs.count / 2
-        case .table(let d): return d.count
+        case .empty: return 0
+        case .compact(let c): return c.pairCount
+        case .table(let t): return t.count
         }
     }
 
     public var isEmpty: Bool { count == 0 }
 
     public subscript(field: Bytes) -> Bytes? {
-        switch storage {
-        case .compact(let pairs):
-            var i = 0
-            while i < pairs.count { if pairs[i] == field { return pairs[i + 1] }; i += 2 }
-            return nil
-        case .table(let d): return d[field]
+        field.withUnsafeBytes { f in
+            switch storage {
+            case .empty: return nil
+            case .compact(let c): return c.value(for: f)
+            case .table(let t): return t[field]
+            }
         }
     }
 
-    /// Sets a field; returns true when the field is new.
+    /// True when the field exists, without copying its value.
+    public func contains(_ field: Bytes) -> Bool {
+        field.withUnsafeBytes { f in
+            switch storage {
+            case .empty: return false
+            case .compact(let c): return c.find(f) != nil
+            case .table(let t): return t.find(field) != nil
+            }
+        }
+    }
+
+    /// Redis's hashTypeTryConversion, run before a multi-field write: converts a compact hash when the write brings more
+    /// fields than the compact limit (even if some repeat) or any argument longer than the value limit.
+    public mutating func prepareForWrite(pairs: Int, longestArgument: Int, limits: HashEncodingLimits) {
+        guard isCompact else { return }
+        if pairs > limits.maxCompactEntries {
+            convertToTable(reserving: pairs)
+        } else if longestArgument > limits.maxCompactValueLength {
+            convertToTable(reserving: count)
+        }
+    }
+
+    /// Sets a field; returns true when the field is new. Converts to a table when the field or value is longer than the
+    /// compact limit, or the field count passes it (Redis's hashTypeSet).
     @discardableResult
     public mutating func set(_ field: Bytes, _ value: Bytes, limits: HashEncodingLimits = HashEncodingLimits()) -> Bool {
-        switch storage {
-        case .compact(var pairs):
-            storage = .compact([])  // release the reference so `pairs` is mutated in place
-            var i = 0
-            while i < pairs.count {
-                if pairs[i] == field { pairs[i + 1] = value; storage = .compact(pairs); convertIfNeeded(value, field, limits); return false }
-                i += 2
-            }
-            pairs.append(field); pairs.append(value)
-            storage = .compact(pairs)
-            convertIfNeeded(value, field, limits)
-            return true
-        case .table(var d):
-            storage = .compact([])
-            let isNew = d.updateValue(value, forKey: field) == nil
-            storage = .table(d)
-            return isNew
+        if isCompact && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength) {
+            convertToTable(reserving: count + 1)
         }
-    }
-
-    private mutating func convertIfNeeded(_ value: Bytes, _ field: Bytes, _ limits: HashEncodingLimits) {
-        guard case .compact(let pairs) = storage else { return }
-        if pairs.count / 2 > limits.maxCompactEntries || value.count > limits.maxCompactValueLength
-            || field.count > limits.maxCompactValueLength {
-            var d: [Bytes: Bytes] = [:]
-            d.reserveCapacity(pairs.count / 2)
-            var i = 0
-            while i < pairs.count { d[pairs[i]] = pairs[i + 1]; i += 2 }
-            storage = .table(d)
+        switch storage {
+        case .empty:
+            storage = .compact(field.withUnsafeBytes { f in value.withUnsafeBytes { v in CompactPairs.make(f, v) } })
+            if 1 > limits.maxCompactEntries { convertToTable(reserving: 1) }
+            return true
+        case .compact(var c):
+            storage = .empty  // drop our reference so the buffer can be mutated in place
+            if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
+            let isNew = field.withUnsafeBytes { f in value.withUnsafeBytes { v in c.set(f, v, into: &c) } }
+            storage = .compact(c)
+            if isNew && c.pairCount > limits.maxCompactEntries { convertToTable(reserving: c.pairCount) }
+            return isNew
+        case .table(var t):
+            storage = .empty
+            if !isKnownUniquelyReferenced(&t) { t = t.copy() }
+            let isNew = t.set(field, value)
+            storage = .table(t)
+            return isNew
         }
     }
 
@@ -114,46 +134,410 @@ public struct HashValue: Sendable {
     @discardableResult
     public mutating func remove(_ field: Bytes) -> Bool {
         switch storage {
-        case .compact(var pairs):
-            storage = .compact([])
-            var i = 0
-            while i < pairs.count {
-                if pairs[i] == field { pairs.removeSubrange(i..<(i + 2)); storage = .compact(pairs); return true }
-                i += 2
-            }
-            storage = .compact(pairs)
+        case .empty:
             return false
-        case .table(var d):
-            storage = .compact([])
-            let existed = d.removeValue(forKey: field) != nil
-            storage = .table(d)
+        case .compact(var c):
+            storage = .empty
+            if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
+            let existed = field.withUnsafeBytes { c.remove($0) }
+            storage = c.pairCount == 0 ? .empty : .compact(c)
+            return existed
+        case .table(var t):
+            storage = .empty
+            if !isKnownUniquelyReferenced(&t) { t = t.copy() }
+            let existed = t.remove(field)
+            storage = .table(t)  // a table stays a table even when emptied (conversions are one-way)
             return existed
         }
     }
 
+    private mutating func convertToTable(reserving: Int) {
+        let table = FieldTable(minimumCapacity: max(reserving, count))
+        forEach { f, v in table.set(f, v) }
+        storage = .table(table)
+    }
+
     /// Fields and values in insertion order (compact) or table order.
     public var pairs: [(field: Bytes, value: Bytes)] {
-        switch storage {
-        case .compact(let p):
-            return stride(from: 0, to: p.count, by: 2).map { (p[$0], p[$0 + 1]) }
-        case .table(let d):
-            return d.map { ($0.key, $0.value) }
-        }
+        var result: [(field: Bytes, value: Bytes)] = []
+        result.reserveCapacity(count)
+        forEach { result.append(($0, $1)) }
+        return result
     }
 
     public func forEach(_ body: (Bytes, Bytes) throws -> Void) rethrows {
         switch storage {
-        case .compact(let p):
-            var i = 0
-            while i < p.count { try body(p[i], p[i + 1]); i += 2 }
-        case .table(let d):
-            for (k, v) in d { try body(k, v) }
+        case .empty: return
+        case .compact(let c): try c.forEach { f, v in try body(Bytes(f), Bytes(v)) }
+        case .table(let t): try t.forEach(body)
+        }
+    }
+
+    /// Visits fields and values as raw views without copying them (replies, pattern matching).
+    public func forEachRaw(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        switch storage {
+        case .empty: return
+        case .compact(let c): try c.forEach(body)
+        case .table(let t):
+            try t.forEach { f, v in try f.withUnsafeBytes { fb in try v.withUnsafeBytes { vb in try body(fb, vb) } } }
+        }
+    }
+
+    /// One uniformly chosen field and its value, or nil when empty (HRANDFIELD).
+    public func randomPair<G: RandomNumberGenerator>(using generator: inout G) -> (field: Bytes, value: Bytes)? {
+        switch storage {
+        case .empty: return nil
+        case .compact(let c):
+            return c.pair(at: Int.random(in: 0..<c.pairCount, using: &generator))
+        case .table(let t):
+            return t.randomPair(using: &generator)
+        }
+    }
+
+    /// One HSCAN step. A compact hash returns everything and cursor 0, as Redis does for listpacks. A table visits the
+    /// home buckets of `cursor` until `count` fields were seen (at most `10 × count` steps) and returns the next cursor;
+    /// fields present for the whole scan are returned at least once even if the table is resized in between.
+    public func scan(cursor: UInt64, count wanted: Int, _ visit: (Bytes, Bytes) -> Void) -> UInt64 {
+        switch storage {
+        case .empty: return 0
+        case .compact: forEach(visit); return 0
+        case .table(let t):
+            var cursor = cursor
+            var seen = 0
+            var steps = wanted &* 10
+            repeat {
+                cursor = t.scanStep(cursor) { f, v in visit(f, v); seen += 1 }
+                steps -= 1
+            } while cursor != 0 && steps > 0 && seen < wanted
+            return cursor
         }
     }
 
     public var memoryUsage: Int {
-        var total = 24
-        forEach { k, v in total += k.count + v.count + (isCompact ? 4 : 48) }
-        return total
+        switch storage {
+        case .empty: return 16
+        case .compact(let c): return 16 + 24 + c.usedBytes
+        case .table(let t): return 16 + t.memoryUsage
+        }
+    }
+}
+
+// MARK: - Compact encoding
+
+/// The compact (listpack-like) hash: one heap object holding every field and value back to back.
+///
+/// ### Layout
+///     header: | pairs: UInt32 | used: UInt32 |
+///     bytes:  | flen (LEB128) | field | vlen (LEB128) | value | … `pairs` times, `used` bytes in all |
+///
+/// Lookups are linear scans (hashes this small fit in a few cache lines); a write that changes a size moves the tail
+/// with memmove, or moves everything to a larger object when capacity runs out, like `lpInsert`'s realloc.
+final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
+    struct Header { var pairs: UInt32; var used: UInt32 }
+
+    var pairCount: Int { Int(header.pairs) }
+    var usedBytes: Int { Int(header.used) }
+
+    static func allocate(capacity: Int) -> CompactPairs {
+        let b = CompactPairs.create(minimumCapacity: capacity) { _ in Header(pairs: 0, used: 0) }
+        return unsafeDowncast(b, to: CompactPairs.self)
+    }
+
+    static func make(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> CompactPairs {
+        let c = allocate(capacity: entrySize(field.count, value.count))
+        c.withUnsafeMutablePointers { h, base in
+            h.pointee.used = UInt32(write(field, value, at: base))
+            h.pointee.pairs = 1
+        }
+        return c
+    }
+
+    /// A copy with room for `extra` more bytes.
+    func copy(extra: Int) -> CompactPairs {
+        let c = CompactPairs.allocate(capacity: usedBytes + extra)
+        withUnsafeMutablePointers { h, base in
+            c.withUnsafeMutablePointers { ch, cbase in
+                cbase.update(from: base, count: Int(h.pointee.used))
+                ch.pointee = h.pointee
+            }
+        }
+        return c
+    }
+
+    @inline(__always) static func varintSize(_ n: Int) -> Int {
+        var size = 1
+        var v = n >> 7
+        while v > 0 { size += 1; v >>= 7 }
+        return size
+    }
+
+    @inline(__always) static func entrySize(_ f: Int, _ v: Int) -> Int { varintSize(f) + f + varintSize(v) + v }
+
+    @inline(__always) static func writeVarint(_ n: Int, _ p: UnsafeMutablePointer<UInt8>) -> Int {
+        var v = n
+        var i = 0
+        while v >= 0x80 { p[i] = UInt8(v & 0x7f) | 0x80; v >>= 7; i += 1 }
+        p[i] = UInt8(v)
+        return i + 1
+    }
+
+    @inline(__always) static func readVarint(_ p: UnsafeMutablePointer<UInt8>, _ offset: inout Int) -> Int {
+        var value = 0
+        var shift = 0
+        while true {
+            let b = p[offset]
+            offset += 1
+            value |= Int(b & 0x7f) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    /// Writes one entry at `p`; returns its size.
+    static func write(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = writeVarint(field.count, p)
+        if field.count > 0 { UnsafeMutableRawPointer(p + i).copyMemory(from: field.baseAddress!, byteCount: field.count) }
+        i += field.count
+        i += writeVarint(value.count, p + i)
+        if value.count > 0 { UnsafeMutableRawPointer(p + i).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        return i + value.count
+    }
+
+    /// Where one entry lives: its start, its value's bytes, and its end.
+    struct Entry { var start: Int; var valueStart: Int; var valueCount: Int; var end: Int }
+
+    /// Calls `body` with each entry until it returns false.
+    @inline(__always)
+    private func walk(_ body: (UnsafeMutablePointer<UInt8>, Entry, Int, Int) throws -> Bool) rethrows {
+        try withUnsafeMutablePointers { h, base in
+            let used = Int(h.pointee.used)
+            var i = 0
+            while i < used {
+                let start = i
+                let fc = Self.readVarint(base, &i)
+                let fieldStart = i
+                i += fc
+                let vc = Self.readVarint(base, &i)
+                let entry = Entry(start: start, valueStart: i, valueCount: vc, end: i + vc)
+                i += vc
+                if try !body(base, entry, fieldStart, fc) { return }
+            }
+        }
+    }
+
+    func find(_ field: UnsafeRawBufferPointer) -> Entry? {
+        var found: Entry?
+        walk { base, e, fs, fc in
+            if fc == field.count && (fc == 0 || memcmpBytes(base + fs, field.baseAddress!, fc)) { found = e; return false }
+            return true
+        }
+        return found
+    }
+
+    func value(for field: UnsafeRawBufferPointer) -> Bytes? {
+        guard let e = find(field) else { return nil }
+        return withUnsafeMutablePointerToElements { Bytes(UnsafeRawBufferPointer(start: $0 + e.valueStart, count: e.valueCount)) }
+    }
+
+    func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try walk { base, e, fs, fc in
+            try body(UnsafeRawBufferPointer(start: base + fs, count: fc),
+                     UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount))
+            return true
+        }
+    }
+
+    func pair(at index: Int) -> (field: Bytes, value: Bytes)? {
+        var n = 0
+        var result: (field: Bytes, value: Bytes)?
+        walk { base, e, fs, fc in
+            if n == index {
+                result = (Bytes(UnsafeRawBufferPointer(start: base + fs, count: fc)),
+                          Bytes(UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount)))
+                return false
+            }
+            n += 1
+            return true
+        }
+        return result
+    }
+
+    /// Sets a field in this (uniquely referenced) buffer; `me` is replaced when the buffer had to grow.
+    func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, into me: inout CompactPairs) -> Bool {
+        if let e = find(field) {
+            let oldSize = Self.varintSize(e.valueCount) + e.valueCount
+            let newSize = Self.varintSize(value.count) + value.count
+            let valueHeader = e.valueStart - Self.varintSize(e.valueCount)
+            let delta = newSize - oldSize
+            let target = delta > 0 && usedBytes + delta > capacity ? copy(extra: delta) : self
+            target.withUnsafeMutablePointers { h, base in
+                let used = Int(h.pointee.used)
+                if delta != 0 { memmove(base + e.end + delta, base + e.end, used - e.end) }
+                var i = valueHeader + Self.writeVarint(value.count, base + valueHeader)
+                if value.count > 0 { UnsafeMutableRawPointer(base + i).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+                i += value.count
+                h.pointee.used = UInt32(used + delta)
+            }
+            me = target
+            return false
+        }
+        let size = Self.entrySize(field.count, value.count)
+        let target = usedBytes + size > capacity ? copy(extra: size) : self
+        target.withUnsafeMutablePointers { h, base in
+            let used = Int(h.pointee.used)
+            h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
+            h.pointee.pairs += 1
+        }
+        me = target
+        return true
+    }
+
+    func remove(_ field: UnsafeRawBufferPointer) -> Bool {
+        guard let e = find(field) else { return false }
+        withUnsafeMutablePointers { h, base in
+            let used = Int(h.pointee.used)
+            memmove(base + e.start, base + e.end, used - e.end)
+            h.pointee.used = UInt32(used - (e.end - e.start))
+            h.pointee.pairs -= 1
+        }
+        return true
+    }
+}
+
+// MARK: - Table encoding
+
+/// The large-hash encoding: open addressing with linear probing over a power-of-two array, deletions by backward
+/// shift (no tombstones), so every field sits in the run of occupied slots that starts at its home slot
+/// `hash & mask`. That makes Redis's reverse-binary scan cursor work unchanged across resizes.
+final class FieldTable {
+    /// 0 marks a free slot; occupied slots store the field's hash with the top bit set.
+    private var hashes: [UInt32]
+    private var fields: [Bytes]
+    private var values: [Bytes]
+    private(set) var count = 0
+    private var mask: Int
+
+    init(minimumCapacity: Int) {
+        var capacity = 8
+        while capacity * 3 / 4 < minimumCapacity { capacity *= 2 }
+        hashes = Array(repeating: 0, count: capacity)
+        fields = Array(repeating: Bytes(), count: capacity)
+        values = Array(repeating: Bytes(), count: capacity)
+        mask = capacity - 1
+    }
+
+    func copy() -> FieldTable {
+        let t = FieldTable(minimumCapacity: 1)
+        t.hashes = hashes; t.fields = fields; t.values = values; t.count = count; t.mask = mask
+        return t
+    }
+
+    var memoryUsage: Int { 64 + (mask + 1) * 36 + fieldBytes }
+    private var fieldBytes: Int {
+        var n = 0
+        forEach { f, v in n += (f.count > 14 ? f.count + 32 : 0) + (v.count > 14 ? v.count + 32 : 0) }
+        return n
+    }
+
+    @inline(__always) static func hash(_ field: Bytes) -> UInt32 {
+        UInt32(truncatingIfNeeded: field.hashValue) | 0x8000_0000
+    }
+
+    func find(_ field: Bytes) -> Int? {
+        let h = Self.hash(field)
+        var i = Int(h) & mask
+        while hashes[i] != 0 {
+            if hashes[i] == h && fields[i] == field { return i }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    subscript(field: Bytes) -> Bytes? {
+        guard let i = find(field) else { return nil }
+        return values[i]
+    }
+
+    @discardableResult
+    func set(_ field: Bytes, _ value: Bytes) -> Bool {
+        if let i = find(field) { values[i] = value; return false }
+        if (count + 1) * 4 > (mask + 1) * 3 { resize(to: (mask + 1) * 2) }
+        insertNew(Self.hash(field), field, value)
+        count += 1
+        return true
+    }
+
+    private func insertNew(_ h: UInt32, _ field: Bytes, _ value: Bytes) {
+        var i = Int(h) & mask
+        while hashes[i] != 0 { i = (i + 1) & mask }
+        hashes[i] = h; fields[i] = field; values[i] = value
+    }
+
+    func remove(_ field: Bytes) -> Bool {
+        guard var hole = find(field) else { return false }
+        // Backward-shift deletion: pull later members of the run into the hole when the hole lies on their probe path.
+        var j = hole
+        while true {
+            j = (j + 1) & mask
+            if hashes[j] == 0 { break }
+            let home = Int(hashes[j]) & mask
+            let reachable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j)
+            if reachable {
+                hashes[hole] = hashes[j]; fields[hole] = fields[j]; values[hole] = values[j]
+                hole = j
+            }
+        }
+        hashes[hole] = 0; fields[hole] = Bytes(); values[hole] = Bytes()
+        count -= 1
+        if mask + 1 > 8 && count * 8 < mask + 1 { resize(to: (mask + 1) / 2) }
+        return true
+    }
+
+    private func resize(to capacity: Int) {
+        let oldHashes = hashes, oldFields = fields, oldValues = values
+        hashes = Array(repeating: 0, count: capacity)
+        fields = Array(repeating: Bytes(), count: capacity)
+        values = Array(repeating: Bytes(), count: capacity)
+        mask = capacity - 1
+        for i in 0..<oldHashes.count where oldHashes[i] != 0 { insertNew(oldHashes[i], oldFields[i], oldValues[i]) }
+    }
+
+    func forEach(_ body: (Bytes, Bytes) throws -> Void) rethrows {
+        for i in 0...mask where hashes[i] != 0 { try body(fields[i], values[i]) }
+    }
+
+    func randomPair<G: RandomNumberGenerator>(using generator: inout G) -> (field: Bytes, value: Bytes)? {
+        guard count > 0 else { return nil }
+        // The table is at least 1/8 full, so a random probe hits a field within a few tries on average.
+        while true {
+            let i = Int.random(in: 0...mask, using: &generator)
+            if hashes[i] != 0 { return (fields[i], values[i]) }
+        }
+    }
+
+    /// Visits the fields whose home slot is `cursor & mask` and returns the next cursor (0 when the scan is complete),
+    /// advancing the reversed bits as Redis's dictScan does.
+    func scanStep(_ cursor: UInt64, _ visit: (Bytes, Bytes) -> Void) -> UInt64 {
+        let m = UInt64(mask)
+        let home = Int(cursor & m)
+        var i = home
+        while hashes[i] != 0 {
+            if Int(hashes[i]) & mask == home { visit(fields[i], values[i]) }
+            i = (i + 1) & mask
+        }
+        var v = cursor | ~m
+        v = v.bitReversed
+        v &+= 1
+        return v.bitReversed
+    }
+}
+
+extension UInt64 {
+    @inline(__always) var bitReversed: UInt64 {
+        var v = self
+        v = ((v >> 1) & 0x5555_5555_5555_5555) | ((v & 0x5555_5555_5555_5555) << 1)
+        v = ((v >> 2) & 0x3333_3333_3333_3333) | ((v & 0x3333_3333_3333_3333) << 2)
+        v = ((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((v & 0x0F0F_0F0F_0F0F_0F0F) << 4)
+        return v.byteSwapped
     }
 }

@@ -138,6 +138,17 @@ public struct ReplyWriter: Sendable {
         if isRESP3 { header(126, count) } else { header(42, count) }
     }
 
+    /// An array of `count` pairs (HRANDFIELD … WITHVALUES): RESP3 nests `count` two-element arrays, RESP2 is flat with
+    /// 2×count elements, as Redis 7 replies. Call `pair()` before each pair's two elements.
+    public mutating func pairArray(_ count: Int) {
+        if isRESP3 { header(42, count) } else { header(42, count * 2) }
+    }
+
+    /// Opens one pair of a `pairArray`: `*2` in RESP3, nothing in RESP2.
+    public mutating func pair() {
+        if isRESP3 { buffer.append(contentsOf: [42, 50, 13, 10]) }
+    }
+
     /// Out-of-band push (RESP3 only; RESP2 gets an array, as Redis does for pub/sub).
     public mutating func push(_ count: Int) {
         if isRESP3 { header(62, count) } else { header(42, count) }
