@@ -63,6 +63,8 @@ extension SearchIndex {
         var total: Int
         if let knn = request.query.knn {
             hits = try runKNN(knn, filter: matched, isWildcard: request.query.filter == .all && request.inKeys == nil)
+            // RediSearch 2.10 returns the k nearest in doc-id order (and score 0) unless SORTBY asks otherwise.
+            hits.sort { $0.docId < $1.docId }
             total = hits.count
         } else {
             total = 0
@@ -147,7 +149,7 @@ extension SearchIndex {
         for m in matches {
             let id = UInt32(truncatingIfNeeded: m.label)
             guard Int(id) < keys.count, let key = keys[Int(id)] else { continue }
-            hits.append(SearchHit(key: key, docId: id, score: Double(m.distance),
+            hits.append(SearchHit(key: key, docId: id, score: 0,
                                   yielded: [(knn.scoreField, formatDistance(m.distance))], distance: m.distance))
         }
         return hits

@@ -17,6 +17,7 @@ public enum SearchInfoWriter {
             (index.numDocs, index.maxDocId, index.failures, index.lastFailure, index.numberOfUses, index.dialectUses,
              index.fieldFailures, index.fieldLastFailure, index.isIndexing, index.percentIndexed)
         }
+        let pending = index.pendingVectors
         let numTerms = index.numTerms
         let numRecords = index.numRecords
         r.map(34)
@@ -51,8 +52,8 @@ public enum SearchInfoWriter {
         key("offset_bits_per_record_avg"); float(numRecords > 0 ? 8 : .nan)
         key("hash_indexing_failures"); r.integer(failures)
         key("total_indexing_time"); float(Double(index.totalIndexingMicros) / 1000)
-        key("indexing"); r.integer(indexing ? 1 : 0)
-        key("percent_indexed"); float(percent)
+        key("indexing"); r.integer(indexing || pending > 0 ? 1 : 0)
+        key("percent_indexed"); float(pending > 0 && numDocs > 0 ? min(percent, Double(numDocs - min(pending, numDocs)) / Double(numDocs)) : percent)
         key("number_of_uses"); r.integer(uses)
         key("cleaning"); r.integer(0)
         key("gc_stats")

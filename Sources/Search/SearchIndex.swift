@@ -65,7 +65,10 @@ public final class SearchIndex: @unchecked Sendable {
         case .numeric: return .numeric([.nan])
         case .tag: return .tag(postings: [:], perDoc: [:])
         case .text: return .text(TextFieldIndex())
-        case .vector(let p): return .vector(try makeVectorIndex(p))
+        case .vector(let p):
+            // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
+            if p.algorithm == .hnsw { return .vector(try TieredVectorIndex(p)) }
+            return .vector(try makeVectorIndex(p))
         }
     }
 
@@ -288,6 +291,16 @@ public final class SearchIndex: @unchecked Sendable {
                 case .numeric(let v): return total + v.filter { !$0.isNaN }.count
                 case .vector(let v): return total + v.count
                 }
+            }
+        }
+    }
+
+    /// Vectors written but not yet linked into their HNSW graph.
+    public var pendingVectors: Int {
+        lock.withReadLock {
+            stores.reduce(0) { total, s in
+                if case .vector(let v) = s, let tiered = v as? TieredVectorIndex { return total + tiered.pendingCount }
+                return total
             }
         }
     }

@@ -1,0 +1,147 @@
+// Tiered HNSW (as RediSearch's): writes land in a small exact FLAT buffer and return at once; background threads
+// link them into the graph. Searches query both tiers and merge, so a vector is visible as soon as HSET replied.
+import Dispatch
+import Synchronization
+import VectorIndex
+
+public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
+    public let parameters: VectorIndexParameters
+    let graph: any VectorIndex
+    let buffer: FlatIndex
+    /// Above this many buffered vectors, writers insert into the graph themselves (backpressure, bounded scans).
+    let bufferLimit: Int
+
+    /// Guards `versions` and `queue`: a label's version changes on every write so a transfer can tell whether the
+    /// vector it copied is still the current one.
+    private struct TierState {
+        var versions: [UInt64: UInt64] = [:]
+        var queue: [(label: UInt64, version: UInt64)] = []
+        var nextVersion: UInt64 = 1
+        var drainers = 0
+    }
+    private let state = Mutex(TierState())
+    private let maxDrainers: Int
+
+    public init(_ parameters: VectorIndexParameters, bufferLimit: Int = 1024, backgroundThreads: Int = 2) throws {
+        self.parameters = parameters
+        graph = try makeVectorIndex(parameters)
+        var flat = parameters
+        flat.algorithm = .flat
+        flat.initialCapacity = min(parameters.initialCapacity, bufferLimit)
+        buffer = try FlatIndex(flat)
+        self.bufferLimit = bufferLimit
+        maxDrainers = max(1, backgroundThreads)
+    }
+
+    public var count: Int {
+        // Labels in transit sit in both tiers; the version map counts each live label once.
+        state.withLock { $0.versions.count } + graphOnlyCount
+    }
+    /// Labels that finished their transfer (no longer versioned).
+    private var graphOnlyCount: Int { max(0, graph.count - transitCount) }
+    private var transitCount: Int { state.withLock { s in s.versions.keys.filter { graph.contains(label: $0) }.count } }
+
+    public var memoryUsage: Int { graph.memoryUsage + buffer.memoryUsage }
+
+    /// Vectors still waiting to be linked into the graph (FT.INFO `indexing`).
+    public var pendingCount: Int { state.withLock { $0.versions.count } }
+
+    public func add(label: UInt64, vector: UnsafeRawBufferPointer) throws {
+        guard vector.count == parameters.vectorByteCount else {
+            try buffer.add(label: label, vector: vector)  // throws the engine's size error
+            return
+        }
+        if buffer.count >= bufferLimit {
+            // Buffer full: insert synchronously, dropping any buffered older version first.
+            _ = state.withLock { $0.versions.removeValue(forKey: label) }
+            buffer.remove(label: label)
+            try graph.add(label: label, vector: vector)
+            return
+        }
+        try buffer.add(label: label, vector: vector)
+        let startDrainer = state.withLock { s -> Bool in
+            let v = s.nextVersion
+            s.nextVersion += 1
+            s.versions[label] = v
+            s.queue.append((label, v))
+            if s.drainers < maxDrainers { s.drainers += 1; return true }
+            return false
+        }
+        if startDrainer { DispatchQueue.global().async { self.drain() } }
+    }
+
+    @discardableResult
+    public func remove(label: UInt64) -> Bool {
+        let wasBuffered = state.withLock { $0.versions.removeValue(forKey: label) } != nil
+        let a = buffer.remove(label: label)
+        let b = graph.remove(label: label)
+        return a || b || wasBuffered
+    }
+
+    public func contains(label: UInt64) -> Bool { buffer.contains(label: label) || graph.contains(label: label) }
+
+    public func vectorBytes(label: UInt64) -> [UInt8]? { buffer.vectorBytes(label: label) ?? graph.vectorBytes(label: label) }
+
+    /// Moves queued vectors into the graph until the queue is empty.
+    private func drain() {
+        while true {
+            let next = state.withLock { s -> (UInt64, UInt64)? in
+                if s.queue.isEmpty { s.drainers -= 1; return nil }
+                let item = s.queue.removeFirst()
+                return (item.label, item.version)
+            }
+            guard let (label, version) = next else { return }
+            // Skip superseded or deleted writes; a newer queue entry carries the current vector.
+            guard state.withLock({ $0.versions[label] == version }), let bytes = buffer.vectorBytes(label: label) else { continue }
+            bytes.withUnsafeBytes { try? graph.add(label: label, vector: $0) }
+            let stillCurrent = state.withLock { s -> Bool in
+                guard s.versions[label] == version else { return false }
+                s.versions.removeValue(forKey: label)
+                return true
+            }
+            if stillCurrent {
+                buffer.remove(label: label)
+            } else if state.withLock({ $0.versions[label] == nil }) && !buffer.contains(label: label) {
+                // Deleted while we were linking it: undo our insert.
+                graph.remove(label: label)
+            }
+        }
+    }
+
+    /// Waits until every buffered vector is in the graph (tests, FT.INFO-driven waits, benchmarks).
+    public func waitUntilDrained() {
+        while state.withLock({ !$0.queue.isEmpty || $0.drainers > 0 }) { usleepShort() }
+    }
+
+    public func search(query: UnsafeRawBufferPointer, k: Int, efRuntime: Int?, filter: SearchFilter?) throws -> [VectorMatch] {
+        let fromBuffer = buffer.count > 0 ? try buffer.search(query: query, k: k, efRuntime: nil, filter: filter) : []
+        let fromGraph = try graph.search(query: query, k: k, efRuntime: efRuntime, filter: filter)
+        return merge(fromBuffer, fromGraph, limit: k)
+    }
+
+    public func rangeSearch(query: UnsafeRawBufferPointer, radius: Float, epsilon: Double?, filter: SearchFilter?) throws -> [VectorMatch] {
+        let fromBuffer = buffer.count > 0 ? try buffer.rangeSearch(query: query, radius: radius, epsilon: epsilon, filter: filter) : []
+        let fromGraph = try graph.rangeSearch(query: query, radius: radius, epsilon: epsilon, filter: filter)
+        return merge(fromBuffer, fromGraph, limit: .max)
+    }
+
+    /// The buffer is authoritative for labels it holds (the graph may have an older vector of a label in transit).
+    private func merge(_ fromBuffer: [VectorMatch], _ fromGraph: [VectorMatch], limit: Int) -> [VectorMatch] {
+        if fromBuffer.isEmpty && buffer.count == 0 { return fromGraph }
+        var all = fromBuffer
+        for m in fromGraph where !buffer.contains(label: m.label) { all.append(m) }
+        all.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
+        if all.count > limit { all.removeSubrange(limit...) }
+        return all
+    }
+
+    public func serialize() -> [UInt8] {
+        waitUntilDrained()
+        return graph.serialize()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+private func usleepShort() { usleep(200) }

@@ -1,0 +1,133 @@
+// SearchIndex behaviour: indexing from hashes, failures, filters, KNN in RediSearch's order, tiered visibility.
+import Testing
+@testable import Search
+import Keyspace
+import VectorIndex
+
+private func vectorBytes(_ values: [Float]) -> Bytes {
+    Bytes(values.withUnsafeBytes { Array($0) })
+}
+
+private func hash(_ pairs: [(String, Bytes)]) -> HashValue {
+    var h = HashValue()
+    for (f, v) in pairs { h.set(Bytes(f), v) }
+    return h
+}
+
+private func makeIndex(algorithm: String = "HNSW") throws -> SearchIndex {
+    let def = try CreateParser.parse(["idx", "ON", "HASH", "PREFIX", "1", "d:", "SCHEMA", "t", "TEXT", "tag", "TAG",
+                                      "n", "NUMERIC", "SORTABLE", "v", "VECTOR", algorithm, "6", "TYPE", "FLOAT32",
+                                      "DIM", "2", "DISTANCE_METRIC", "L2"])
+    return try SearchIndex(definition: def)
+}
+
+@Suite("SearchIndex")
+struct SearchIndexTests {
+    @Test("FT.CREATE parsing keeps fields, prefixes and vector parameters")
+    func createParsing() throws {
+        let def = try CreateParser.parse(["i", "PREFIX", "2", "a:", "b:", "SCHEMA", "title", "AS", "t", "TEXT", "WEIGHT", "2",
+                                          "v", "VECTOR", "HNSW", "10", "TYPE", "FLOAT16", "DIM", "8", "DISTANCE_METRIC",
+                                          "COSINE", "M", "8", "EF_RUNTIME", "20"])
+        #expect(def.prefixes == [Bytes("a:"), Bytes("b:")])
+        #expect(def.fields[0].identifier == "title" && def.fields[0].attribute == "t")
+        guard case .vector(let p) = def.fields[1].kind else { Issue.record("not a vector"); return }
+        #expect(p.dimension == 8 && p.m == 8 && p.efRuntime == 20 && p.elementType == .float16 && p.metric == .cosine)
+    }
+
+    @Test("FT.CREATE errors use RediSearch's wording", arguments: [
+        (["i", "SCHEMA", "t", "FOO"], "Invalid field type for field `t`"),
+        (["i", "PREFIX", "1", "a:"], "No schema found"),
+        (["i", "ON", "JSON", "SCHEMA", "t", "TEXT"], "Invalid rule type: JSON"),
+        (["i", "SCHEMA", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "4"], "Expected 6 parameters but got 4"),
+        (["i", "SCHEMA", "v", "VECTOR", "HNSW", "5", "TYPE", "FLOAT32", "DIM", "4", "DISTANCE_METRIC"],
+         "Bad number of arguments for vector similarity index: got 5 but expected even number (as algorithm parameters should be submitted as named arguments)"),
+        (["i", "SCHEMA", "t", "TEXT", "t", "NUMERIC"], "Duplicate field in schema - t"),
+    ])
+    func createErrors(args: [String], message: String) {
+        #expect(throws: QueryError(message)) { try CreateParser.parse(args) }
+    }
+
+    @Test("bad numeric and wrong-size vectors are failures, not documents")
+    func indexingFailures() throws {
+        let index = try makeIndex()
+        index.index(key: "d:1", hash: hash([("n", "abc")]))
+        #expect(index.numDocs == 0 && index.failures == 1)
+        #expect(index.lastFailure?.message == "Invalid numeric value: 'abc'")
+        index.index(key: "d:2", hash: hash([("v", "abc")]))
+        #expect(index.lastFailure?.message == "Could not add vector with blob size 3 (expected size 8)")
+        index.index(key: "d:3", hash: hash([("n", "5"), ("t", "hello")]))
+        #expect(index.numDocs == 1)
+    }
+
+    @Test("KNN returns the k nearest in doc-id order, visible right after the write")
+    func knnOrder() throws {
+        let index = try makeIndex()
+        for i in 0..<20 { index.index(key: Bytes("d:\(i)"), hash: hash([("v", vectorBytes([Float(Double(i) * 0.1), 0])), ("n", Bytes(integer: i))])) }
+        let query = ParsedQuery(filter: .all, knn: KNNClause(k: 5, field: "v", blob: vectorBytes([1, 0]).storage))
+        let outcome = try index.execute(SearchRequest(query: query))
+        #expect(outcome.total == 5)
+        #expect(outcome.hits.map(\.key) == ["d:8", "d:9", "d:10", "d:11", "d:12"])
+        #expect(outcome.hits.first?.yielded.first?.name == "__v_score")
+        #expect(outcome.hits[2].yielded[0].value == "0")
+        #expect(outcome.hits[1].yielded[0].value == "0.0100000044331")
+    }
+
+    @Test("filtered KNN only returns allowed documents")
+    func filteredKNN() throws {
+        let index = try makeIndex(algorithm: "FLAT")
+        for i in 0..<50 { index.index(key: Bytes("d:\(i)"), hash: hash([("v", vectorBytes([Float(i), 0])), ("n", Bytes(integer: i)), ("tag", i % 2 == 0 ? "even" : "odd")])) }
+        let filter = QueryNode.intersection([.tag(field: "tag", values: ["EVEN"]), .numericRange(field: "n", min: 10, minExclusive: true, max: .infinity, maxExclusive: false)])
+        let query = ParsedQuery(filter: filter, knn: KNNClause(k: 3, field: "v", blob: vectorBytes([0, 0]).storage))
+        let outcome = try index.execute(SearchRequest(query: query))
+        #expect(outcome.hits.map(\.key) == ["d:12", "d:14", "d:16"])
+    }
+
+    @Test("deletes and updates leave no stale documents")
+    func deleteAndUpdate() throws {
+        let index = try makeIndex()
+        index.index(key: "d:1", hash: hash([("tag", "a"), ("v", vectorBytes([0, 0]))]))
+        index.index(key: "d:2", hash: hash([("tag", "a"), ("v", vectorBytes([1, 1]))]))
+        index.index(key: "d:1", hash: hash([("tag", "b"), ("v", vectorBytes([5, 5]))]))
+        index.remove(key: "d:2")
+        let tagA = try index.execute(SearchRequest(query: ParsedQuery(filter: .tag(field: "tag", values: ["a"]))))
+        #expect(tagA.total == 0)
+        let knn = try index.execute(SearchRequest(query: ParsedQuery(filter: .all, knn: KNNClause(k: 2, field: "v", blob: vectorBytes([0, 0]).storage))))
+        #expect(knn.hits.map(\.key) == ["d:1"])
+        #expect(knn.hits[0].yielded[0].value == "50")
+    }
+
+    @Test("numeric SORTBY and LIMIT page after sorting")
+    func sortAndPage() throws {
+        let index = try makeIndex()
+        for i in 0..<10 { index.index(key: Bytes("d:\(i)"), hash: hash([("n", Bytes(integer: (i * 7) % 10))])) }
+        var request = SearchRequest(query: ParsedQuery(filter: .all))
+        request.sortBy = (field: "n", order: .descending)
+        request.offset = 1
+        request.limit = 3
+        let outcome = try index.execute(request)
+        #expect(outcome.total == 10)
+        #expect(outcome.hits.map(\.key) == ["d:4", "d:1", "d:8"])
+    }
+
+    @Test("tiered HNSW matches FLAT exactly at high ef")
+    func tieredMatchesFlat() throws {
+        let p = VectorIndexParameters(algorithm: .hnsw, dimension: 8, metric: .l2)
+        let tiered = try TieredVectorIndex(p, bufferLimit: 64)
+        let flat = try FlatIndex(VectorIndexParameters(algorithm: .flat, dimension: 8, metric: .l2))
+        var rng = SystemRandomNumberGenerator()
+        for label in 0..<500 {
+            let v = (0..<8).map { _ in Float.random(in: -1...1, using: &rng) }
+            try v.withUnsafeBytes { try tiered.add(label: UInt64(label), vector: $0); try flat.add(label: UInt64(label), vector: $0) }
+        }
+        for label in stride(from: 0, to: 500, by: 3) { tiered.remove(label: UInt64(label)); flat.remove(label: UInt64(label)) }
+        let q = (0..<8).map { _ in Float.random(in: -1...1, using: &rng) }
+        let a = try q.withUnsafeBytes { try tiered.search(query: $0, k: 10, efRuntime: 400, filter: nil) }
+        let b = try q.withUnsafeBytes { try flat.search(query: $0, k: 10, efRuntime: nil, filter: nil) }
+        #expect(a.map(\.label) == b.map(\.label))
+        tiered.waitUntilDrained()
+        #expect(tiered.pendingCount == 0)
+        #expect(tiered.buffer.count == 0)
+        let c = try q.withUnsafeBytes { try tiered.search(query: $0, k: 10, efRuntime: 400, filter: nil) }
+        #expect(c.map(\.label) == b.map(\.label))
+    }
+}
