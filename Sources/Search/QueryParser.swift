@@ -1,8 +1,1381 @@
-// TEMPORARY stub so the tree compiles until the DIALECT 2 parser lands (being written in parallel); replace wholesale.
+// RediSearch DIALECT 2 query parser: a lexer that follows RediSearch 2.10's Ragel scanner token for token,
+// and a shift-reduce expression parser that reproduces its Lemon grammar's precedences (including quirks
+// such as `-a 2020` meaning `-(a 2020)`). It builds an internal tree (`ParseNode`, the shape FT.EXPLAIN
+// prints) and lowers it to the public `QueryNode` / `ParsedQuery`. Evaluation lives in the executor.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum QueryParser {
-    public static func parse(_ query: [UInt8], params: [String: [UInt8]], dialect: Int = 2) throws(QueryError) -> ParsedQuery {
-        let text = String(decoding: query, as: UTF8.self)
-        if text == "*" { return ParsedQuery(filter: .all) }
-        throw QueryError("Syntax error: query parser not available yet")
+    /// Parses an FT.SEARCH query string.
+    ///
+    /// - `params`: the PARAMS name → value pairs (text for terms and numbers, raw bytes for vector blobs).
+    /// - `dialect`: 2, 3 and 4 parse alike; 1 is parsed with the DIALECT 2 grammar too.
+    /// - `stopwords`: nil keeps every term (the executor drops stopwords); a set makes the parser drop them the
+    ///   way RediSearch's parser does (`a b` → `b`, an all-stopword query → `.union([])`, matching nothing).
+    public static func parse(_ query: [UInt8], params: [String: [UInt8]], dialect: Int = 2,
+                             stopwords: Set<String>? = nil) throws(QueryError) -> ParsedQuery {
+        let tree = try parseTree(query, params: params, stopwords: stopwords)
+        return try tree.lower()
+    }
+
+    /// Convenience for tests and tools: the query as a Swift string.
+    public static func parse(_ query: String, params: [String: [UInt8]] = [:], dialect: Int = 2,
+                             stopwords: Set<String>? = nil) throws(QueryError) -> ParsedQuery {
+        try parse(Array(query.utf8), params: params, dialect: dialect, stopwords: stopwords)
+    }
+
+    /// The internal tree (what FT.EXPLAIN renders), with parameters resolved.
+    static func parseTree(_ query: [UInt8], params: [String: [UInt8]],
+                          stopwords: Set<String>?) throws(QueryError) -> ParseTree {
+        let tokens = QueryLexer(query).tokenize()
+        var p = ShiftReduceParser(tokens: tokens, params: params, stopwords: stopwords)
+        let tree = try p.parseQuery()
+        if let e = p.deferredError { throw e }
+        return tree
+    }
+}
+
+// MARK: - Errors
+
+extension QueryError {
+    static func syntax(_ tok: QueryToken) -> QueryError {
+        QueryError("Syntax error at offset \(tok.pos) near \(tok.near)")
+    }
+    static func noSuchParameter(_ name: String) -> QueryError { QueryError("No such parameter `\(name)`") }
+    static func vectorParams(_ detail: String) -> QueryError {
+        QueryError("Error parsing vector similarity parameters: \(detail)")
+    }
+    static func unsupported(_ what: String) -> QueryError {
+        QueryError("Syntax error: \(what) are not supported")
+    }
+}
+
+// MARK: - Lexer
+
+enum TokenKind: Equatable {
+    case size, number, modifier, attribute, term, exact, prefix, suffix, contains, verbatim, wildcardPattern
+    case arrow, asKeyword, isMissing, quote, or, lp, rp, lb, rb, colon, semicolon, minus, tilde, star, percent
+    case lsqb, rsqb
+    case equals, notEqual, gt, ge, lt, le
+    case eof
+
+    /// The Lemon precedence level of the token (`%left` order in RediSearch's parser.y; higher binds tighter).
+    var precedence: Int {
+        switch self {
+        case .eof: return 0
+        case .or: return 4
+        case .isMissing: return 5
+        case .modifier: return 6
+        case .rp, .rb, .rsqb: return 7
+        case .exact: return 8
+        case .term, .asKeyword: return 9
+        case .quote: return 10
+        case .lp, .lb, .lsqb: return 11
+        case .tilde, .minus: return 12
+        case .arrow: return 14
+        case .colon: return 15
+        case .notEqual, .equals: return 16
+        case .ge, .gt, .le, .lt: return 17
+        case .number: return 18
+        case .size: return 19
+        case .star: return 20
+        case .prefix, .suffix, .contains: return 23
+        case .percent: return 24
+        case .attribute: return 25
+        case .verbatim, .wildcardPattern: return 26
+        case .semicolon: return 0
+        }
+    }
+}
+
+struct QueryToken {
+    var kind: TokenKind
+    /// Byte offset RediSearch reports for this token.
+    var pos: Int
+    /// The token's text (a term without escapes removed, a modifier/attribute without `@`/`$`, ...).
+    var text: [UInt8] = []
+    /// The text RediSearch prints after `near` when this token is the offending one: the payload of the most
+    /// recent token that carried text (punctuation tokens do not replace it).
+    var near: String = ""
+    var numval: Double = 0
+    /// `$name` forms of prefix/suffix/contains/wildcard tokens.
+    var isParam = false
+    /// -1 for a `-$param` bound produced by the `@f>-$p` operators.
+    var sign = 1
+}
+
+struct QueryLexer {
+    let s: [UInt8]
+    init(_ s: [UInt8]) { self.s = s }
+
+    @inline(__always) static func isPunct(_ b: UInt8) -> Bool {
+        (b >= 0x21 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) || (b >= 0x7B && b <= 0x7E)
+    }
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+    @inline(__always) static func isCntrl(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F }
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// Length of the `term` pattern at `i` (0 if none): plain bytes, escaped punctuation/space, `_`.
+    func termLength(_ i: Int) -> Int {
+        var j = i
+        while j < s.count {
+            let b = s[j]
+            if b == UInt8(ascii: "\\") {
+                if j + 1 < s.count, QueryLexer.isPunct(s[j + 1]) || QueryLexer.isSpace(s[j + 1]) { j += 2; continue }
+                break
+            }
+            if b == UInt8(ascii: "_") || !(QueryLexer.isPunct(b) || QueryLexer.isCntrl(b) || QueryLexer.isSpace(b)) {
+                j += 1
+                continue
+            }
+            break
+        }
+        return j - i
+    }
+
+    func sizeLength(_ i: Int) -> Int {
+        var j = i
+        while j < s.count && QueryLexer.isDigit(s[j]) { j += 1 }
+        return j - i
+    }
+
+    func numberLength(_ i: Int) -> Int {
+        var j = i
+        if j < s.count && (s[j] == UInt8(ascii: "+") || s[j] == UInt8(ascii: "-")) { j += 1 }
+        let d = sizeLength(j)
+        if d == 0 { return 0 }
+        j += d
+        if j + 1 < s.count && s[j] == UInt8(ascii: ".") && QueryLexer.isDigit(s[j + 1]) { j += 1 + sizeLength(j + 1) }
+        if j < s.count && (s[j] == UInt8(ascii: "e") || s[j] == UInt8(ascii: "E")) {
+            var k = j + 1
+            if k < s.count && (s[k] == UInt8(ascii: "+") || s[k] == UInt8(ascii: "-")) { k += 1 }
+            let e = sizeLength(k)
+            if e > 0 { j = k + e }
+        }
+        return j - i
+    }
+
+    func infLength(_ i: Int) -> Int {
+        var j = i
+        if j < s.count && (s[j] == UInt8(ascii: "+") || s[j] == UInt8(ascii: "-")) { j += 1 }
+        guard j + 3 <= s.count else { return 0 }
+        let w = s[j..<j + 3].map { $0 | 0x20 }
+        return w == Array("inf".utf8) ? j + 3 - i : 0
+    }
+
+    func keywordLength(_ i: Int, _ kw: String) -> Int {
+        let k = Array(kw.utf8)
+        guard i + k.count <= s.count else { return 0 }
+        for n in 0..<k.count where (s[i + n] | 0x20) != k[n] { return 0 }
+        return k.count
+    }
+
+    /// `"..."`: the furthest closing quote such that every quote in between is backslash-escaped.
+    func exactLength(_ i: Int) -> Int {
+        guard i < s.count && s[i] == UInt8(ascii: "\"") else { return 0 }
+        var best = 0
+        var j = i + 1
+        while j < s.count {
+            if s[j] == UInt8(ascii: "\"") {
+                if j > i + 1 { best = j + 1 - i }
+                if s[j - 1] != UInt8(ascii: "\\") || j == i + 1 { break }
+            }
+            j += 1
+        }
+        return best
+    }
+
+    /// `'...'` with backslash escapes.
+    func verbatimLength(_ i: Int) -> Int {
+        guard i < s.count && s[i] == UInt8(ascii: "'") else { return 0 }
+        var j = i + 1
+        while j < s.count {
+            if s[j] == UInt8(ascii: "\\") { j += 2; continue }
+            if s[j] == UInt8(ascii: "'") { return j > i + 1 ? j + 1 - i : 0 }
+            j += 1
+        }
+        return 0
+    }
+
+    /// term | number | attr, for the affix patterns.
+    func affixBodyLength(_ i: Int) -> Int {
+        var best = max(termLength(i), numberLength(i))
+        if i < s.count && s[i] == UInt8(ascii: "$") {
+            let t = termLength(i + 1)
+            if t > 0 { best = max(best, t + 1) }
+        }
+        return best
+    }
+
+    enum NumOp { case ne, eq, gt, ge, lt, le }
+
+    /// `@field <op> value`: returns (total length, op, field length, op offset, value offset).
+    func numericOp(_ i: Int) -> (len: Int, op: NumOp, valueStart: Int, opStart: Int, fieldLen: Int)? {
+        guard s[i] == UInt8(ascii: "@") else { return nil }
+        let f = termLength(i + 1)
+        guard f > 0 else { return nil }
+        var j = i + 1 + f
+        while j < s.count && QueryLexer.isSpace(s[j]) { j += 1 }
+        guard j < s.count else { return nil }
+        let opStart = j
+        var op: NumOp
+        if s[j] == UInt8(ascii: "!") && j + 1 < s.count && s[j + 1] == UInt8(ascii: "=") { op = .ne; j += 2 }
+        else if s[j] == UInt8(ascii: "=") && j + 1 < s.count && s[j + 1] == UInt8(ascii: "=") { op = .eq; j += 2 }
+        else if s[j] == UInt8(ascii: ">") {
+            if j + 1 < s.count && s[j + 1] == UInt8(ascii: "=") { op = .ge; j += 2 } else { op = .gt; j += 1 }
+        } else if s[j] == UInt8(ascii: "<") {
+            if j + 1 < s.count && s[j + 1] == UInt8(ascii: "=") { op = .le; j += 2 } else { op = .lt; j += 1 }
+        } else { return nil }
+        while j < s.count && QueryLexer.isSpace(s[j]) { j += 1 }
+        let valueStart = j
+        var v = max(numberLength(j), infLength(j), sizeLength(j))
+        var k = j
+        if k < s.count && (s[k] == UInt8(ascii: "+") || s[k] == UInt8(ascii: "-")) { k += 1 }
+        if k < s.count && s[k] == UInt8(ascii: "$") {
+            let t = termLength(k + 1)
+            if t > 0 { v = max(v, k + 1 + t - j) }
+        }
+        guard v > 0 else { return nil }
+        return (valueStart + v - i, op, valueStart, opStart, f)
+    }
+
+    func tokenize() -> [QueryToken] {
+        var out: [QueryToken] = []
+        var near = ""
+        var i = 0
+        func text(_ a: Int, _ b: Int) -> [UInt8] { Array(s[a..<b]) }
+        func push(_ kind: TokenKind, _ pos: Int, _ t: [UInt8]? = nil, num: Double = 0, param: Bool = false, sign: Int = 1) {
+            if let t { near = String(decoding: t, as: UTF8.self) }
+            out.append(QueryToken(kind: kind, pos: pos, text: t ?? [], near: near, numval: num, isParam: param, sign: sign))
+        }
+        while i < s.count {
+            let b = s[i]
+            // Candidate lengths, in the scanner's rule order (ties go to the earlier rule).
+            var bestLen = 0
+            var rule = -1
+            func consider(_ len: Int, _ r: Int) { if len > bestLen { bestLen = len; rule = r } }
+            consider(sizeLength(i), 0)
+            consider(numberLength(i), 1)
+            if b == UInt8(ascii: "@") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 2) } }
+            if b == UInt8(ascii: "$") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 3) } }
+            var numOp: (len: Int, op: NumOp, valueStart: Int, opStart: Int, fieldLen: Int)? = nil
+            if b == UInt8(ascii: "@"), let n = numericOp(i) { numOp = n; consider(n.len, 4) }
+            if b == UInt8(ascii: "="), i + 1 < s.count, s[i + 1] == UInt8(ascii: ">") { consider(2, 5) }
+            consider(keywordLength(i, "as"), 6)
+            consider(infLength(i), 7)
+            if i + 1 < s.count && ((b == UInt8(ascii: "\"") && s[i + 1] == b) || (b == UInt8(ascii: "'") && s[i + 1] == b)) {
+                consider(2, 8)
+            }
+            if QueryLexer.isPunct(b) || QueryLexer.isSpace(b) || QueryLexer.isCntrl(b) { consider(1, 9) }
+            consider(keywordLength(i, "ismissing"), 10)
+            consider(termLength(i), 11)
+            let ex = exactLength(i)
+            consider(ex, 12)
+            let body = affixBodyLength(i)
+            if body > 0 && i + body < s.count && s[i + body] == UInt8(ascii: "*") { consider(body + 1, 13) }
+            if ex > 0 && i + ex < s.count && s[i + ex] == UInt8(ascii: "*") { consider(ex + 1, 14) }
+            if b == UInt8(ascii: "*") {
+                let sb = affixBodyLength(i + 1)
+                if sb > 0 {
+                    consider(sb + 1, 15)
+                    if i + 1 + sb < s.count && s[i + 1 + sb] == UInt8(ascii: "*") { consider(sb + 2, 17) }
+                }
+                let se = exactLength(i + 1)
+                if se > 0 {
+                    consider(se + 1, 16)
+                    if i + 1 + se < s.count && s[i + 1 + se] == UInt8(ascii: "*") { consider(se + 2, 18) }
+                }
+            }
+            consider(verbatimLength(i), 19)
+            if b == UInt8(ascii: "w") { let v = verbatimLength(i + 1); if v > 0 { consider(v + 1, 20) } }
+
+            let end = i + bestLen
+            switch rule {
+            case 0:
+                push(.size, i, text(i, end), num: QueryLexer.strtod(text(i, end)))
+            case 1:
+                push(.number, i, text(i, end), num: QueryLexer.strtod(text(i, end)))
+            case 2:
+                push(.modifier, i, text(i + 1, end))
+            case 3:
+                push(.attribute, i, text(i + 1, end))
+            case 4:
+                let n = numOp!
+                push(.modifier, i, text(i + 1, i + 1 + n.fieldLen))
+                let kind: TokenKind
+                switch n.op {
+                case .ne: kind = .notEqual
+                case .eq: kind = .equals
+                case .gt: kind = .gt
+                case .ge: kind = .ge
+                case .lt: kind = .lt
+                case .le: kind = .le
+                }
+                push(kind, i, text(n.opStart, n.opStart + (n.op == .gt || n.op == .lt ? 1 : 2)))
+                var v = n.valueStart
+                var sign = 1
+                if (s[v] == UInt8(ascii: "+") || s[v] == UInt8(ascii: "-")) && v + 1 < end && s[v + 1] == UInt8(ascii: "$") {
+                    sign = s[v] == UInt8(ascii: "-") ? -1 : 1
+                    v += 1
+                }
+                if s[v] == UInt8(ascii: "$") {
+                    var e = end
+                    while e > v + 1 && QueryLexer.isSpace(s[e - 1]) { e -= 1 }
+                    push(.attribute, i, text(v + 1, e), sign: sign)
+                } else {
+                    let t = text(v, end)
+                    push(.number, i, t, num: infLength(v) == end - v ? (s[v] == UInt8(ascii: "-") ? -.infinity : .infinity)
+                                                               : QueryLexer.strtod(t))
+                }
+            case 5:
+                // RediSearch's arrow token points one byte in and spans two bytes (`>` and what follows).
+                push(.arrow, i, text(i + 1, min(i + 3, s.count)))
+            case 6:
+                push(.asKeyword, i, text(i, end))
+            case 7:
+                push(.number, i, text(i, end), num: b == UInt8(ascii: "-") ? -.infinity : .infinity)
+            case 8:
+                push(.term, i, [])
+            case 9:
+                switch b {
+                case UInt8(ascii: "\""): push(.quote, i)
+                case UInt8(ascii: "|"): push(.or, i)
+                case UInt8(ascii: "("): push(.lp, i)
+                case UInt8(ascii: ")"): push(.rp, i)
+                case UInt8(ascii: "{"): push(.lb, i)
+                case UInt8(ascii: "}"): push(.rb, i)
+                case UInt8(ascii: ":"): push(.colon, i)
+                case UInt8(ascii: ";"): push(.semicolon, i)
+                case UInt8(ascii: "-"): push(.minus, i)
+                case UInt8(ascii: "~"): push(.tilde, i)
+                case UInt8(ascii: "*"): push(.star, i)
+                case UInt8(ascii: "%"): push(.percent, i)
+                case UInt8(ascii: "["): push(.lsqb, i)
+                case UInt8(ascii: "]"): push(.rsqb, i)
+                default: break  // other punctuation, spaces and control bytes are skipped
+                }
+            case 10:
+                push(.isMissing, i, text(i, end))
+            case 11:
+                push(.term, i, text(i, end))
+            case 12:
+                push(.exact, i, text(i + 1, end - 1))
+            case 13:
+                let param = b == UInt8(ascii: "$")
+                push(.prefix, i, text(param ? i + 1 : i, end - 1), param: param)
+            case 14:
+                push(.prefix, i, text(i + 1, end - 2))
+            case 15:
+                let param = s[i + 1] == UInt8(ascii: "$")
+                push(.suffix, i, text(param ? i + 2 : i + 1, end), param: param)
+            case 16:
+                push(.suffix, i, text(i + 2, end - 1))
+            case 17:
+                let param = s[i + 1] == UInt8(ascii: "$")
+                push(.contains, i, text(param ? i + 2 : i + 1, end - 1), param: param)
+            case 18:
+                push(.contains, i, text(i + 2, end - 2))
+            case 19:
+                push(.verbatim, i, text(i + 1, end - 1))
+            case 20:
+                let param = s[i + 2] == UInt8(ascii: "$")
+                push(.wildcardPattern, i + 2, text(param ? i + 3 : i + 2, end - 1), param: param)
+            default:
+                break
+            }
+            i = bestLen > 0 ? end : i + 1
+        }
+        let lastPos = out.last?.pos ?? 0
+        out.append(QueryToken(kind: .eof, pos: lastPos, near: near))
+        return out
+    }
+
+    /// C `strtod` over the bytes (accepts what RediSearch accepts: decimals, exponents, inf, hex).
+    static func strtod(_ t: [UInt8]) -> Double {
+        var z = t
+        z.append(0)
+        return z.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { Glibc.strtod($0, nil) }
+        }
+    }
+}
+
+// MARK: - Numeric helpers (RediSearch's ParseDouble / ParseInteger / parseDoubleRange)
+
+enum NumberParsing {
+    /// The whole string as a double (strtod, no trailing bytes, no overflow), negated when `sign` is -1.
+    static func parseDouble(_ v: [UInt8], sign: Int = 1) -> Double? {
+        var z = v
+        z.append(0)
+        var ok = false
+        var d = 0.0
+        z.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { c in
+                var end: UnsafeMutablePointer<CChar>? = nil
+                errno = 0
+                d = Glibc.strtod(c, &end)
+                let consumed = end.map { $0 - UnsafeMutablePointer(mutating: c) } ?? 0
+                ok = consumed == v.count && !(errno == ERANGE && d.isInfinite) && !(errno != 0 && d == 0)
+            }
+        }
+        guard ok else { return nil }
+        return sign == -1 ? -d : d
+    }
+
+    /// The whole string as a base-10 integer (strtoll semantics).
+    static func parseInteger(_ v: [UInt8]) -> Int? {
+        var z = v
+        z.append(0)
+        var ok = false
+        var n: Int64 = 0
+        z.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { c in
+                var end: UnsafeMutablePointer<CChar>? = nil
+                errno = 0
+                n = Int64(strtoll(c, &end, 10))
+                let consumed = end.map { $0 - UnsafeMutablePointer(mutating: c) } ?? 0
+                ok = consumed == v.count && !(errno == ERANGE) && !(errno != 0 && n == 0)
+            }
+        }
+        return ok ? Int(n) : nil
+    }
+
+    /// A numeric range bound given through a parameter: `(` makes it exclusive; `±inf` accepted.
+    static func parseRangeBound(_ raw: [UInt8], isMin: Bool, sign: Int) throws(QueryError) -> (Double, Bool) {
+        var v = raw[...]
+        var inclusive = true
+        if v.first == UInt8(ascii: "(") { inclusive = false; v = v.dropFirst() }
+        let lower = v.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let noPlus = lower.first == UInt8(ascii: "+") ? Array(lower.dropFirst()) : lower
+        if isMin && ((sign == 1 && lower == Array("-inf".utf8)) || (sign == -1 && noPlus == Array("inf".utf8))) {
+            return (-.infinity, inclusive)
+        }
+        if !isMin && ((sign == 1 && noPlus == Array("inf".utf8)) || (sign == -1 && lower == Array("-inf".utf8))) {
+            return (.infinity, inclusive)
+        }
+        var z = Array(v)
+        z.append(0)
+        var d = 0.0
+        var consumed = 0
+        z.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { c in
+                var end: UnsafeMutablePointer<CChar>? = nil
+                d = Glibc.strtod(c, &end)
+                consumed = end.map { $0 - UnsafeMutablePointer(mutating: c) } ?? 0
+            }
+        }
+        if consumed != v.count || d == .infinity || d == -.infinity {
+            throw QueryError("Bad \(isMin ? "lower" : "upper") range: \(String(decoding: v, as: UTF8.self))")
+        }
+        return (sign == -1 ? -d : d, inclusive)
+    }
+}
+
+// MARK: - Internal tree
+
+/// A vector query node (`=>[KNN ...]` or `[VECTOR_RANGE ...]`) as RediSearch keeps it before execution.
+struct VectorNodeInfo {
+    var isKNN: Bool
+    var field: String
+    var k = 0
+    var radius = 0.0
+    var blob: [UInt8] = []
+    var blobParam: String
+    /// Raw attributes in the order given (`EF_RUNTIME 20`, `=>{$EPSILON: 0.1}`), names as written.
+    var attributes: [(name: String, value: String)] = []
+    /// `AS name` / `$YIELD_DISTANCE_AS`.
+    var yieldAs: String?
+}
+
+/// A node of RediSearch's query tree (QueryNode in query_node.h), before query expansion.
+struct ParseNode {
+    enum Kind {
+        case token(String)
+        case prefix(String, prefix: Bool, suffix: Bool)
+        case phrase(exact: Bool)
+        case union
+        case not
+        case optional
+        case tag(String)
+        case numeric(min: Double, minInclusive: Bool, max: Double, maxInclusive: Bool, field: String)
+        case vector(VectorNodeInfo)
+        case wildcard
+        case fuzzy(String, distance: Int)
+        case wildcardPattern(String)
+        case missing(String)
+        case null
+    }
+    var kind: Kind
+    var children: [ParseNode] = []
+    /// nil: every field (RS_FIELDMASK_ALL); otherwise the field names the mask was restricted to.
+    var fields: [String]? = nil
+    /// Not subject to query expansion (numbers, exact phrases).
+    var verbatim = false
+    /// Added by stemming expansion (FT.EXPLAIN prints `(expanded)`).
+    var expanded = false
+    var weight = 1.0
+    var slop = -1
+    var inOrder = false
+
+    init(_ kind: Kind, children: [ParseNode] = []) { self.kind = kind; self.children = children }
+
+    var isPlainPhrase: Bool {
+        if case .phrase(exact: false) = kind, fields == nil { return true }
+        return false
+    }
+    var isUnion: Bool { if case .union = kind { return true }; return false }
+
+    /// QueryNode_SetFieldMask: `&=` on this node and every descendant.
+    mutating func restrictFields(_ mask: [String]) {
+        if let f = fields { fields = f.filter { mask.contains($0) } } else { fields = mask }
+        for i in children.indices { children[i].restrictFields(mask) }
+    }
+}
+
+/// A parsed query: the root (nil for an empty / all-stopword query).
+struct ParseTree {
+    var root: ParseNode?
+}
+
+// MARK: - Parser
+
+/// Parses the token stream. Expressions are handled by a small shift-reduce machine that uses the same
+/// precedence table as RediSearch's Lemon grammar, so operators group exactly as there; atoms (terms, tags,
+/// ranges, phrases) are parsed directly.
+struct ShiftReduceParser {
+    let tokens: [QueryToken]
+    let params: [String: [UInt8]]
+    let stopwords: Set<String>?
+    var i = 0
+    /// The first parameter error; RediSearch reports it only when the query parsed.
+    var deferredError: QueryError?
+
+    init(tokens: [QueryToken], params: [String: [UInt8]], stopwords: Set<String>?) {
+        self.tokens = tokens; self.params = params; self.stopwords = stopwords
+    }
+
+    var tok: QueryToken { tokens[i] }
+    func peek(_ n: Int = 1) -> QueryToken { tokens[min(i + n, tokens.count - 1)] }
+    mutating func advance() { if i < tokens.count - 1 { i += 1 } }
+    func fail() -> QueryError { .syntax(tok) }
+    mutating func expect(_ k: TokenKind) throws(QueryError) {
+        guard tok.kind == k else { throw fail() }
+        advance()
+    }
+
+    mutating func deferError(_ e: QueryError) { if deferredError == nil { deferredError = e } }
+
+    func str(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+    /// A parameter's value, or nil (error deferred) when it is missing.
+    mutating func param(_ name: [UInt8]) -> [UInt8]? {
+        let n = str(name)
+        guard let v = params[n] else { deferError(.noSuchParameter(n)); return nil }
+        return v
+    }
+
+    /// `modifier ::= MODIFIER`: field names are unescaped, case kept.
+    func unescape(_ b: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var j = 0
+        while j < b.count {
+            if b[j] == UInt8(ascii: "\\") && j + 1 < b.count && TextAnalyzer.isPunctOrSpace(b[j + 1]) { j += 1; continue }
+            out.append(b[j]); j += 1
+        }
+        return str(out)
+    }
+
+    // MARK: query
+
+    mutating func parseQuery() throws(QueryError) -> ParseTree {
+        if tok.kind == .eof { return ParseTree(root: nil) }
+        // query ::= star [=> [KNN ...]] ; star ::= STAR | LP star RP
+        var depth = 0
+        while peek(depth).kind == .lp { depth += 1 }
+        if peek(depth).kind == .star {
+            for _ in 0..<depth { advance() }
+            advance()
+            for _ in 0..<depth { try expect(.rp) }
+            if tok.kind == .eof { return ParseTree(root: ParseNode(.wildcard)) }
+            guard tok.kind == .arrow else { throw fail() }
+            advance()
+            guard tok.kind == .lsqb else { throw fail() }
+            advance()
+            let knn = try parseKNN(filter: nil)
+            return ParseTree(root: knn)
+        }
+        var machine = ExpressionMachine()
+        let result = try parseExpression(&machine, topLevel: true)
+        return ParseTree(root: result)
+    }
+
+    // MARK: expressions
+
+    /// The parser stack: operands and pending operators.
+    struct ExpressionMachine {
+        enum Entry {
+            case operand(ParseNode?, isText: Bool, isUnionResult: Bool)
+            case prefix(Prefix)
+            case or
+            case lparen
+        }
+        enum Prefix {
+            case minus, tilde
+            case fields([String])
+            var precedence: Int {
+                switch self {
+                case .minus, .tilde: return 12
+                case .fields: return 15
+                }
+            }
+        }
+        var stack: [Entry] = []
+        /// Stack depth at which the current parenthesis (or the whole query) starts.
+        var base = 0
+    }
+
+    /// Parses until `)` (when nested) or end of input, reducing with RediSearch's precedences.
+    mutating func parseExpression(_ m: inout ExpressionMachine, topLevel: Bool) throws(QueryError) -> ParseNode? {
+        while true {
+            let t = tok
+            let lastIsOperand: Bool = {
+                if case .operand = m.stack.last { return m.stack.count > m.base || m.stack.count > 0 }
+                return false
+            }()
+            let topIsOperand = m.stack.count > m.base && lastIsOperand
+            switch t.kind {
+            case .or:
+                guard topIsOperand else { throw fail() }
+                try reduce(&m, lookahead: TokenKind.or.precedence)
+                m.stack.append(.or)
+                advance()
+            case .arrow:
+                guard topIsOperand else { throw fail() }
+                try reduce(&m, lookahead: TokenKind.arrow.precedence)
+                advance()
+                if tok.kind == .lb {
+                    advance()
+                    let attrs = try parseAttributeList()
+                    guard case .operand(var node, let isText, let isUnion) = m.stack.removeLast() else { throw fail() }
+                    if node != nil { try applyAttributes(&node!, attrs) }
+                    m.stack.append(.operand(node, isText: isText, isUnionResult: isUnion))
+                } else if tok.kind == .lsqb && topLevel && m.base == 0 && m.stack.count == 1 {
+                    advance()
+                    guard case .operand(let node, _, _) = m.stack.removeLast() else { throw fail() }
+                    return try parseKNN(filter: node)
+                } else {
+                    throw fail()
+                }
+            case .rp:
+                if topLevel && m.base == 0 { throw fail() }
+                guard topIsOperand else { throw fail() }
+                try reduce(&m, lookahead: 0)
+                return try finish(&m)
+            case .eof:
+                guard topIsOperand else { throw fail() }
+                if !topLevel { throw fail() }
+                try reduce(&m, lookahead: 0)
+                return try finish(&m)
+            default:
+                // Something that starts an operand: juxtaposition (AND, precedence 13) or a first operand.
+                if topIsOperand {
+                    try reduce(&m, lookahead: t.kind.precedence)
+                }
+                try shiftOperandStart(&m)
+            }
+        }
+    }
+
+    /// Collapses the single remaining operand of the current level.
+    mutating func finish(_ m: inout ExpressionMachine) throws(QueryError) -> ParseNode? {
+        guard m.stack.count == m.base + 1, case .operand(let n, _, _) = m.stack.removeLast() else { throw fail() }
+        return n
+    }
+
+    /// Reduces while the rule on top of the stack binds at least as tightly as the lookahead token.
+    mutating func reduce(_ m: inout ExpressionMachine, lookahead: Int) throws(QueryError) {
+        while m.stack.count - m.base >= 2 {
+            guard case .operand(let right, let rightText, let rightUnion) = m.stack[m.stack.count - 1] else { return }
+            let below = m.stack[m.stack.count - 2]
+            switch below {
+            case .operand(let left, let leftText, _):
+                guard 13 >= lookahead else { return }
+                m.stack.removeLast(2)
+                let l = rightUnion ? left : left  // union results are plain exprs once juxtaposed
+                _ = l
+                m.stack.append(.operand(ShiftReduceParser.and(left, right), isText: leftText && rightText, isUnionResult: false))
+            case .prefix(let p):
+                guard p.precedence >= lookahead else { return }
+                m.stack.removeLast(2)
+                switch p {
+                case .minus:
+                    m.stack.append(.operand(right.map { ParseNode(.not, children: [$0]) }, isText: rightText, isUnionResult: false))
+                case .tilde:
+                    m.stack.append(.operand(right.map { ParseNode(.optional, children: [$0]) }, isText: rightText, isUnionResult: false))
+                case .fields(let f):
+                    guard rightText else { throw fail() }
+                    var n = right
+                    n?.restrictFields(f)
+                    m.stack.append(.operand(n, isText: false, isUnionResult: false))
+                }
+            case .or:
+                guard 4 >= lookahead, m.stack.count - m.base >= 3,
+                      case .operand(let left, let leftText, let leftUnion) = m.stack[m.stack.count - 3] else { return }
+                m.stack.removeLast(3)
+                m.stack.append(.operand(ShiftReduceParser.or(left, right, leftIsUnion: leftUnion),
+                                        isText: leftText && rightText, isUnionResult: true))
+            case .lparen:
+                return
+            }
+        }
+    }
+
+    /// `expr ::= expr expr`: extends a plain (non-exact, unrestricted) phrase, else makes a new one.
+    static func and(_ b: ParseNode?, _ c: ParseNode?) -> ParseNode? {
+        guard let b else { return c }
+        guard let c else { return b }
+        if b.isPlainPhrase {
+            var a = b
+            a.children.append(c)
+            return a
+        }
+        return ParseNode(.phrase(exact: false), children: [b, c])
+    }
+
+    /// `union ::= expr OR expr` / `union ::= union OR expr` (the latter appends to whatever node the left
+    /// union turned out to be, as RediSearch does).
+    static func or(_ b: ParseNode?, _ c: ParseNode?, leftIsUnion: Bool) -> ParseNode? {
+        if leftIsUnion {
+            guard var a = b else { return c }
+            if let c { a.children.append(c) }
+            return a
+        }
+        guard let b else { return c }
+        guard let c else { return b }
+        if b.isUnion && b.fields == nil {
+            var a = b
+            a.children.append(c)
+            return a
+        }
+        return ParseNode(.union, children: [b, c])
+    }
+
+    /// Shifts the start of an operand: a prefix operator, a parenthesis, a field modifier or an atom.
+    mutating func shiftOperandStart(_ m: inout ExpressionMachine) throws(QueryError) {
+        let t = tok
+        switch t.kind {
+        case .minus:
+            advance(); m.stack.append(.prefix(.minus))
+        case .tilde:
+            advance(); m.stack.append(.prefix(.tilde))
+        case .lp:
+            advance()
+            var inner = ExpressionMachine()
+            let node = try parseExpression(&inner, topLevel: false)
+            let isText = inner.lastIsText
+            try expect(.rp)
+            m.stack.append(.operand(node, isText: isText, isUnionResult: false))
+        case .modifier:
+            try shiftModifier(&m)
+        default:
+            let (node, isText) = try parseAtom()
+            m.stack.append(.operand(node, isText: isText, isUnionResult: false))
+        }
+    }
+
+    /// `@f:` / `@f|g:` then text (prefix operator), `{tags}`, `[range]`; or `@f <op> value`.
+    mutating func shiftModifier(_ m: inout ExpressionMachine) throws(QueryError) {
+        let field = unescape(tok.text)
+        advance()
+        switch tok.kind {
+        case .colon:
+            advance()
+            switch tok.kind {
+            case .lb:
+                advance()
+                let node = try parseTagList(field: field)
+                m.stack.append(.operand(node, isText: false, isUnionResult: false))
+            case .lsqb:
+                advance()
+                let node = try parseRange(field: field)
+                m.stack.append(.operand(node, isText: false, isUnionResult: false))
+            default:
+                guard startsTextOperand(tok.kind) else { throw fail() }
+                m.stack.append(.prefix(.fields([field])))
+            }
+        case .or:
+            // modifierlist ::= modifier OR term (OR term)* COLON text_expr
+            var fields = [field]
+            while tok.kind == .or {
+                advance()
+                guard tok.kind == .term || tok.kind == .number || tok.kind == .size || tok.kind == .asKeyword else {
+                    throw fail()
+                }
+                if tok.text.isEmpty { throw QueryError("Syntax error at offset \(tok.pos) near ") }
+                fields.append(str(tok.text))
+                advance()
+            }
+            try expect(.colon)
+            guard startsTextOperand(tok.kind) else { throw fail() }
+            m.stack.append(.prefix(.fields(fields)))
+        case .equals, .notEqual, .gt, .ge, .lt, .le:
+            let op = tok.kind
+            advance()
+            guard let v = try parseParamNum(kind: .numeric) else {
+                m.stack.append(.operand(ParseNode(.null), isText: false, isUnionResult: false))
+                return
+            }
+            var node: ParseNode
+            switch op {
+            case .equals, .notEqual:
+                node = ParseNode(.numeric(min: v.value, minInclusive: true, max: v.value, maxInclusive: true, field: field))
+                if op == .notEqual { node = ParseNode(.not, children: [node]) }
+            case .gt: node = ParseNode(.numeric(min: v.value, minInclusive: false, max: .infinity, maxInclusive: true, field: field))
+            case .ge: node = ParseNode(.numeric(min: v.value, minInclusive: true, max: .infinity, maxInclusive: true, field: field))
+            case .lt: node = ParseNode(.numeric(min: -.infinity, minInclusive: true, max: v.value, maxInclusive: false, field: field))
+            default: node = ParseNode(.numeric(min: -.infinity, minInclusive: true, max: v.value, maxInclusive: true, field: field))
+            }
+            m.stack.append(.operand(node, isText: false, isUnionResult: false))
+        default:
+            throw fail()
+        }
+    }
+
+    func startsTextOperand(_ k: TokenKind) -> Bool {
+        switch k {
+        case .term, .number, .size, .attribute, .asKeyword, .prefix, .suffix, .contains, .wildcardPattern, .exact,
+             .minus, .tilde, .lp, .percent, .quote:
+            return true
+        default:
+            return false
+        }
+    }
+
+    // MARK: atoms
+
+    /// A term, number, `$param`, affix, phrase, fuzzy term or wildcard pattern. Returns (node, isText).
+    mutating func parseAtom() throws(QueryError) -> (ParseNode?, Bool) {
+        let t = tok
+        switch t.kind {
+        case .term, .asKeyword:
+            advance()
+            let text = TextAnalyzer.normalizeQueryTerm(t.text)
+            if let sw = stopwords, sw.contains(text) { return (nil, true) }
+            return (ParseNode(.token(text)), true)
+        case .number, .size:
+            advance()
+            var n = ParseNode(.token(str(t.text)))
+            n.verbatim = true
+            return (n, true)
+        case .attribute:
+            advance()
+            guard let v = param(t.text) else { return (ParseNode(.token("")), true) }
+            var n = ParseNode(.token(TextAnalyzer.normalizeQueryTerm(v)))
+            // A parameter whose value reads as a number is not expanded either.
+            if NumberParsing.parseDouble(v) != nil { n.verbatim = true }
+            return (n, true)
+        case .prefix, .suffix, .contains:
+            advance()
+            return (affixNode(t), true)
+        case .wildcardPattern:
+            advance()
+            if t.isParam {
+                guard let v = param(t.text) else { return (ParseNode(.wildcardPattern("")), true) }
+                return (ParseNode(.wildcardPattern(str(v))), true)
+            }
+            return (ParseNode(.wildcardPattern(str(t.text))), true)
+        case .exact:
+            advance()
+            var n = ParseNode(.phrase(exact: true))
+            for w in ShiftReduceParser.splitPhrase(t.text) { n.children.append(ParseNode(.token(w))) }
+            n.verbatim = true
+            return (n, true)
+        case .percent:
+            var depth = 0
+            while tok.kind == .percent && depth < 3 { depth += 1; advance() }
+            let term = tok
+            guard [.term, .number, .size, .attribute, .asKeyword].contains(term.kind) else { throw fail() }
+            advance()
+            for _ in 0..<depth { try expect(.percent) }
+            var text = TextAnalyzer.normalizeQueryTerm(term.text)
+            if term.kind == .attribute { text = param(term.text).map { TextAnalyzer.normalizeQueryTerm($0) } ?? "" }
+            return (ParseNode(.fuzzy(text, distance: depth)), true)
+        case .isMissing:
+            advance()
+            try expect(.lp)
+            guard tok.kind == .modifier else { throw fail() }
+            let f = unescape(tok.text)
+            advance()
+            try expect(.rp)
+            return (ParseNode(.missing(f)), false)
+        default:
+            throw fail()
+        }
+    }
+
+    /// `NewPrefixNode_WithParams`: literal affixes are unescaped (case kept); `$param` ones lowercased.
+    mutating func affixNode(_ t: QueryToken) -> ParseNode {
+        let isPrefix = t.kind == .prefix || t.kind == .contains
+        let isSuffix = t.kind == .suffix || t.kind == .contains
+        var text: String
+        if t.isParam {
+            text = param(t.text).map { TextAnalyzer.normalizeQueryTerm($0) } ?? ""
+        } else {
+            text = unescape(t.text)
+        }
+        _ = text
+        return ParseNode(.prefix(text, prefix: isPrefix, suffix: isSuffix))
+    }
+
+    /// Splits an exact phrase like RediSearch's `toksep2` (no `$` separator), lowercasing and unescaping.
+    static func splitPhrase(_ b: [UInt8]) -> [String] {
+        var out: [String] = []
+        var cur: [UInt8] = []
+        var escaped = false
+        for c in b {
+            if !escaped && c != UInt8(ascii: "$") && TextAnalyzer.isSeparator(c) {
+                if !cur.isEmpty { out.append(TextAnalyzer.normalizeQueryTerm(cur)) }
+                cur.removeAll()
+                escaped = false
+                continue
+            }
+            escaped = !escaped && c == UInt8(ascii: "\\")
+            cur.append(c)
+        }
+        if !cur.isEmpty { out.append(TextAnalyzer.normalizeQueryTerm(cur)) }
+        return out
+    }
+
+    // MARK: tags
+
+    /// `{a | b c | pre* | $p}` after `@field:`; the current token follows `{`.
+    mutating func parseTagList(field: String) throws(QueryError) -> ParseNode {
+        var tag = ParseNode(.tag(field))
+        while true {
+            switch tok.kind {
+            case .term, .number, .size, .attribute, .asKeyword:
+                // One value (case kept, escapes kept) or a term list (lowercased words: an INTERSECT).
+                let first = tok
+                advance()
+                if [.term, .number, .size, .attribute, .asKeyword].contains(tok.kind) {
+                    var phrase = ParseNode(.phrase(exact: false))
+                    phrase.children.append(termListWord(first))
+                    var count = 1
+                    while [.term, .number, .size, .attribute, .asKeyword].contains(tok.kind) {
+                        let w = tok
+                        advance()
+                        count += 1
+                        // termlist ::= termlist param_term skips stopwords (but not in the first two words).
+                        if count > 2, w.kind == .term || w.kind == .asKeyword, let sw = stopwords,
+                           sw.contains(TextAnalyzer.normalizeQueryTerm(w.text)) { continue }
+                        phrase.children.append(termListWord(w))
+                    }
+                    tag.children.append(phrase)
+                } else if first.kind == .attribute {
+                    let v = param(first.text) ?? []
+                    tag.children.append(ParseNode(.token(str(v))))
+                } else {
+                    tag.children.append(ParseNode(.token(str(first.text))))
+                }
+            case .prefix, .suffix, .contains:
+                let t = tok
+                advance()
+                tag.children.append(affixNode(t))
+            case .wildcardPattern:
+                let t = tok
+                advance()
+                let text = t.isParam ? str(param(t.text) ?? []) : str(t.text)
+                tag.children.append(ParseNode(.wildcardPattern(text)))
+            default:
+                throw fail()
+            }
+            if tok.kind == .or { advance(); continue }
+            try expect(.rb)
+            return tag
+        }
+    }
+
+    mutating func termListWord(_ t: QueryToken) -> ParseNode {
+        switch t.kind {
+        case .attribute:
+            return ParseNode(.token(param(t.text).map { TextAnalyzer.normalizeQueryTerm($0) } ?? ""))
+        case .number, .size:
+            return ParseNode(.token(str(t.text)))
+        default:
+            return ParseNode(.token(TextAnalyzer.normalizeQueryTerm(t.text)))
+        }
+    }
+
+    // MARK: numeric and vector ranges
+
+    enum ParamNumKind { case numeric, minRange, maxRange }
+
+    struct Bound { var value: Double; var inclusive: Bool }
+
+    /// param_num: `$p`, `-$p`, or num (SIZE | NUMBER | MINUS num). Returns nil when a parameter is missing.
+    mutating func parseParamNum(kind: ParamNumKind, exclusive: Bool = false) throws(QueryError) -> Bound? {
+        var sign = 1
+        if tok.kind == .minus && peek().kind == .attribute { sign = -1; advance() }
+        if tok.kind == .attribute {
+            let t = tok
+            advance()
+            sign *= t.sign
+            guard let v = param(t.text) else { return nil }
+            switch kind {
+            case .numeric:
+                guard let d = NumberParsing.parseDouble(v, sign: sign) else {
+                    deferError(QueryError("Invalid numeric value (\(str(v))) for parameter `\(str(t.text))`"))
+                    return nil
+                }
+                return Bound(value: d, inclusive: !exclusive)
+            case .minRange, .maxRange:
+                do {
+                    // RediSearch parses a leading `(` in the value but drops the flag (a local is discarded).
+                    let (d, _) = try NumberParsing.parseRangeBound(v, isMin: kind == .minRange, sign: sign)
+                    return Bound(value: d, inclusive: !exclusive)
+                } catch {
+                    deferError(error)
+                    return nil
+                }
+            }
+        }
+        var negate = false
+        while tok.kind == .minus { negate.toggle(); advance() }
+        guard tok.kind == .number || tok.kind == .size else { throw fail() }
+        let d = tok.numval
+        advance()
+        return Bound(value: negate ? -d : d, inclusive: !exclusive)
+    }
+
+    /// One bound of `[lo hi]`: param_num or `(` exclusive_param_num.
+    mutating func parseBound(kind: ParamNumKind) throws(QueryError) -> (Bound?, Bool) {
+        if tok.kind == .lp {
+            advance()
+            if tok.kind == .minus && peek().kind == .attribute {
+                return (try parseParamNum(kind: kind, exclusive: true), true)
+            }
+            guard [.attribute, .number, .size, .minus].contains(tok.kind) else { throw fail() }
+            return (try parseParamNum(kind: kind, exclusive: true), true)
+        }
+        return (try parseParamNum(kind: kind), false)
+    }
+
+    /// After `@field:[`: a numeric range or `VECTOR_RANGE r $B`.
+    mutating func parseRange(field: String) throws(QueryError) -> ParseNode {
+        if tok.kind == .term || tok.kind == .asKeyword || tok.kind == .isMissing {
+            let command = tok
+            advance()
+            let radiusTok = tok
+            guard let radius = try parseParamNum(kind: .numeric) ?? Optional(Bound(value: 0, inclusive: true)) else { throw fail() }
+            _ = radiusTok
+            guard tok.kind == .attribute else { throw fail() }
+            let vecTok = tok
+            advance()
+            guard tok.kind == .rsqb else { throw fail() }
+            guard command.text.map({ $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }) == Array("VECTOR_RANGE".utf8) else {
+                throw QueryError("Syntax error: expecting vector similarity range command at offset \(command.pos) near \(str(command.text))")
+            }
+            advance()
+            let blob = param(vecTok.text) ?? []
+            var info = VectorNodeInfo(isKNN: false, field: field, blobParam: str(vecTok.text))
+            info.radius = radius.value
+            info.blob = blob
+            return ParseNode(.vector(info))
+        }
+        let (lo, loExclusive) = try parseBound(kind: .minRange)
+        if tok.kind == .rsqb && !loExclusive {
+            advance()
+            let v = lo?.value ?? 0
+            let (loValue, loIncl) = lo.map { ($0.value, true) } ?? (v, true)
+            // `[n]` is the single value n (a parameter here is a plain number, not a range bound).
+            return ParseNode(.numeric(min: loValue, minInclusive: loIncl, max: loValue, maxInclusive: true, field: field))
+        }
+        let (hi, _) = try parseBound(kind: .maxRange)
+        if tok.kind != .rsqb {
+            // A third number would make it a GEO filter; RediSearch fails at the token after it.
+            if tok.kind == .number || tok.kind == .size { advance() }
+            throw fail()
+        }
+        advance()
+        guard let lo, let hi else { return ParseNode(.null) }
+        return ParseNode(.numeric(min: lo.value, minInclusive: lo.inclusive, max: hi.value, maxInclusive: hi.inclusive, field: field))
+    }
+
+    // MARK: KNN
+
+    /// After `=>[`: `KNN k @field $BLOB [NAME value]... [AS name]] [=>{attrs}]` then end of query.
+    mutating func parseKNN(filter: ParseNode?) throws(QueryError) -> ParseNode {
+        guard tok.kind == .term || tok.kind == .asKeyword || tok.kind == .isMissing else { throw fail() }
+        let command = tok
+        advance()
+        let kTok = tok
+        guard kTok.kind == .size || kTok.kind == .attribute else { throw fail() }
+        advance()
+        guard tok.kind == .modifier else { throw fail() }
+        let field = str(tok.text)
+        advance()
+        guard tok.kind == .attribute else { throw fail() }
+        let vecTok = tok
+        advance()
+        let cmd = command.text.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        guard cmd == Array("KNN".utf8) else {
+            throw QueryError("Syntax error: Expecting Vector Similarity command at offset \(command.pos) near \(str(command.text))")
+        }
+        var info = VectorNodeInfo(isKNN: true, field: field, blobParam: str(vecTok.text))
+        // The vector is resolved before k (node parameter order).
+        info.blob = param(vecTok.text) ?? []
+        if kTok.kind == .size {
+            info.k = Int(kTok.numval)
+        } else if let v = param(kTok.text) {
+            if let k = NumberParsing.parseInteger(v), k >= 0 {
+                info.k = k
+            } else {
+                deferError(QueryError("Invalid numeric value (\(str(v))) for parameter `\(str(kTok.text))`"))
+            }
+        }
+        // vector_attribute_list: TERM param_term pairs.
+        while tok.kind == .term || tok.kind == .isMissing {
+            let name = str(tok.text)
+            advance()
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+            let v = tok
+            advance()
+            let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
+            info.attributes.append((name, value))
+        }
+        if tok.kind == .asKeyword {
+            advance()
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+            let v = tok
+            advance()
+            info.yieldAs = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
+        }
+        try expect(.rsqb)
+        var node = ParseNode(.vector(info))
+        if let filter { node.children.append(filter) }
+        if tok.kind == .arrow {
+            advance()
+            try expect(.lb)
+            let attrs = try parseAttributeList()
+            try applyAttributes(&node, attrs)
+        }
+        guard tok.kind == .eof else { throw fail() }
+        return node
+    }
+
+    // MARK: attributes
+
+    /// `{$name: value; ...}` after `=>{`; consumes the closing `}`.
+    mutating func parseAttributeList() throws(QueryError) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        while true {
+            if tok.kind == .rb { advance(); return out }
+            if tok.kind == .attribute {
+                let name = str(tok.text)
+                advance()
+                try expect(.colon)
+                guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+                let v = tok
+                advance()
+                let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
+                out.append((name, value))
+                if tok.kind == .semicolon {
+                    while tok.kind == .semicolon { advance() }
+                    continue
+                }
+                guard tok.kind == .rb else { throw fail() }
+                continue
+            }
+            throw fail()
+        }
+    }
+
+    /// QueryNode_ApplyAttributes: $weight, $slop, $inorder, $phonetic, $yield_distance_as (vector nodes) and
+    /// the vector parameters (EF_RUNTIME, EPSILON, HYBRID_POLICY, BATCH_SIZE) on vector nodes.
+    mutating func applyAttributes(_ node: inout ParseNode, _ attrs: [(name: String, value: String)]) throws(QueryError) {
+        for (name, value) in attrs {
+            let lname = name.lowercased()
+            func invalid() -> QueryError { QueryError("Invalid value (\(value)) for `\(name)`") }
+            if value.isEmpty { throw invalid() }
+            switch lname {
+            case "slop":
+                guard let n = NumberParsing.parseInteger(Array(value.utf8)), n >= -1 else { throw invalid() }
+                node.slop = n
+            case "inorder", "phonetic":
+                let v = value.lowercased()
+                guard v == "true" || v == "1" || v == "false" || v == "0" else { throw invalid() }
+                if lname == "inorder" { node.inOrder = v == "true" || v == "1" }
+            case "weight":
+                guard let d = NumberParsing.parseDouble(Array(value.utf8)), d >= 0 else { throw invalid() }
+                node.weight = d
+            default:
+                guard case .vector(var info) = node.kind else { throw QueryError("Invalid attribute \(name)") }
+                if lname == "yield_distance_as" {
+                    info.yieldAs = value
+                } else if ["ef_runtime", "epsilon", "hybrid_policy", "batch_size"].contains(lname) {
+                    info.attributes.append((name, value))
+                } else {
+                    throw QueryError("Invalid attribute \(name)")
+                }
+                node.kind = .vector(info)
+            }
+        }
+    }
+}
+
+extension ShiftReduceParser.ExpressionMachine {
+    /// Whether the finished parenthesized expression was text-only (for `@f:(...)`).
+    var lastIsText: Bool { true }
+}
+
+// MARK: - Lowering to the public AST
+
+extension ParseTree {
+    func lower() throws(QueryError) -> ParsedQuery {
+        guard let root else { return ParsedQuery(filter: .union([])) }
+        if case .vector(let info) = root.kind, info.isKNN {
+            let filter = try root.children.first.map { (c) throws(QueryError) -> QueryNode in try c.lower() } ?? .all
+            let knn = try info.knnClause(hasFilter: !root.children.isEmpty)
+            return ParsedQuery(filter: filter, knn: knn)
+        }
+        return ParsedQuery(filter: try root.lower())
+    }
+}
+
+extension VectorNodeInfo {
+    /// Typed KNN options, validated with VecSim's messages (algorithm-specific checks are the executor's).
+    /// `flat`: true for a FLAT field, false for HNSW, nil when unknown (then only algorithm-independent checks).
+    func knnClause(hasFilter: Bool, flat: Bool? = nil) throws(QueryError) -> KNNClause {
+        var clause = KNNClause(k: k, field: field, blob: blob, scoreAlias: yieldAs)
+        var seen = Set<String>()
+        for (name, value) in attributes {
+            let upper = name.uppercased()
+            if flat == true && (upper == "EF_RUNTIME" || upper == "EPSILON") { throw .vectorParams("Invalid option") }
+            guard seen.insert(upper).inserted else { throw .vectorParams("Parameter was specified twice") }
+            let bytes = Array(value.utf8)
+            switch upper {
+            case "EF_RUNTIME":
+                guard let n = NumberParsing.parseInteger(bytes), n > 0 else { throw .vectorParams("Invalid value was given") }
+                clause.efRuntime = n
+            case "EPSILON":
+                guard let d = NumberParsing.parseDouble(bytes), d > 0 else { throw .vectorParams("Invalid value was given") }
+                clause.epsilon = d
+            case "BATCH_SIZE":
+                guard let n = NumberParsing.parseInteger(bytes), n > 0 else { throw .vectorParams("Invalid value was given") }
+                clause.batchSize = n
+            case "HYBRID_POLICY":
+                switch upper == "HYBRID_POLICY" ? value.uppercased() : "" {
+                case "BATCHES": clause.hybridPolicy = .batches
+                case "ADHOC_BF": clause.hybridPolicy = .adhocBruteForce
+                default: throw .vectorParams("invalid hybrid policy was given")
+                }
+            default:
+                throw .vectorParams("Invalid option")
+            }
+        }
+        if !hasFilter && (clause.hybridPolicy != nil || clause.batchSize != nil) {
+            throw .vectorParams("hybrid query attributes were sent for a non-hybrid query")
+        }
+        if clause.hybridPolicy == .adhocBruteForce && clause.batchSize != nil {
+            throw .vectorParams("'batch size' is irrelevant for 'ADHOC_BF' policy")
+        }
+        if flat == false && clause.epsilon != nil {
+            throw .vectorParams("range query attributes were sent for a non-range query")
+        }
+        return clause
+    }
+
+    func rangeClause(flat: Bool? = nil) throws(QueryError) -> VectorRangeClause {
+        var clause = VectorRangeClause(field: field, radius: radius, blob: blob, yieldDistanceAs: yieldAs)
+        if radius < 0 {
+            throw QueryError("Error parsing vector similarity query: negative radius (\(QueryExplain.cFormat("%g", radius))) given in a range query")
+        }
+        var seen = Set<String>()
+        for (name, value) in attributes {
+            let upper = name.uppercased()
+            guard seen.insert(upper).inserted else { throw .vectorParams("Parameter was specified twice") }
+            guard upper == "EPSILON", flat != true else { throw .vectorParams("Invalid option") }
+            guard let d = NumberParsing.parseDouble(Array(value.utf8)), d > 0 else {
+                throw .vectorParams("Invalid value was given")
+            }
+            clause.epsilon = d
+        }
+        return clause
+    }
+}
+
+extension ParseNode {
+    func lower() throws(QueryError) -> QueryNode {
+        switch kind {
+        case .token(let t):
+            return .term(fields: fields, text: t)
+        case .prefix(let t, let isPrefix, let isSuffix):
+            if isSuffix { throw .unsupported(isPrefix ? "infix queries (*term*)" : "suffix queries (*term)") }
+            return .prefix(fields: fields, text: t)
+        case .phrase(let exact):
+            if exact {
+                var words: [String] = []
+                for c in children { if case .token(let w) = c.kind { words.append(w) } }
+                return .phrase(fields: fields, words: words)
+            }
+            return .intersection(try children.map { (c) throws(QueryError) -> QueryNode in try c.lower() })
+        case .union:
+            return .union(try children.map { (c) throws(QueryError) -> QueryNode in try c.lower() })
+        case .not:
+            return .not(try children.first?.lower() ?? .union([]))
+        case .optional:
+            return .optional(try children.first?.lower() ?? .union([]))
+        case .tag(let field):
+            var values: [String] = []
+            for c in children {
+                switch c.kind {
+                case .token(let t): values.append(ParseNode.unescapeTag(t))
+                case .prefix(let t, let isPrefix, let isSuffix):
+                    if isSuffix { throw .unsupported(isPrefix ? "infix tag queries" : "suffix tag queries") }
+                    values.append(t + "*")
+                case .phrase:
+                    var words: [String] = []
+                    for w in c.children { if case .token(let s) = w.kind { words.append(s) } }
+                    values.append(words.joined(separator: " "))
+                default:
+                    throw .unsupported("wildcard tag patterns")
+                }
+            }
+            return .tag(field: field, values: values)
+        case .numeric(let min, let minInclusive, let max, let maxInclusive, let field):
+            return .numericRange(field: field, min: min, minExclusive: !minInclusive, max: max, maxExclusive: !maxInclusive)
+        case .vector(let info):
+            if info.isKNN { throw QueryError("Syntax error: KNN must be the whole query") }
+            return .vectorRange(try info.rangeClause())
+        case .wildcard:
+            return .all
+        case .fuzzy:
+            throw .unsupported("fuzzy queries (%term%)")
+        case .wildcardPattern:
+            throw .unsupported("wildcard queries (w'...')")
+        case .missing(let f):
+            throw QueryError("'ismissing' requires field '\(f)' to be defined with 'INDEXMISSING'")
+        case .null:
+            return .union([])
+        }
+    }
+
+    /// Tag values keep RediSearch's backslash escapes in the tree; matching uses the unescaped text.
+    static func unescapeTag(_ t: String) -> String {
+        guard t.utf8.contains(UInt8(ascii: "\\")) else { return t }
+        var out: [UInt8] = []
+        let b = Array(t.utf8)
+        var j = 0
+        while j < b.count {
+            if b[j] == UInt8(ascii: "\\") && j + 1 < b.count && TextAnalyzer.isPunctOrSpace(b[j + 1]) { j += 1 }
+            out.append(b[j]); j += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
