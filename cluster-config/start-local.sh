@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts every node of a VecShard topology file on this machine, in the background, and waits until each answers PING.
+# Starts every node of a VecShard topology file on this machine, in the background, and waits until each one answers
+# CLUSTER MYID with its own id (so a port taken by another server is noticed).
 #
 #   cluster-config/start-local.sh cluster-config/local-3.conf [-- extra vecshard-server flags...]
 #
@@ -27,18 +28,21 @@ timeout=${VECSHARD_START_TIMEOUT:-10}
 
 # node <name> <id> <host> <port> <bus-port> <role> ... (comments and blank lines skipped; the server validates the rest)
 nodes=()
-while read -r keyword node _id host port _rest; do
-    [[ $keyword == node ]] && nodes+=("$node $host $port")
+while read -r keyword node id host port _rest; do
+    [[ $keyword == node ]] && nodes+=("$node $host $port ${id,,}")
 done < <(sed 's/#.*//' "$topology")
 [[ ${#nodes[@]} -gt 0 ]] || { echo "start-local: no 'node' lines in $topology" >&2; exit 1; }
 
-ping_node() {  # host port -> 0 when the node replies to PING with any RESP reply
-    local reply=""
-    exec 3<>"/dev/tcp/$1/$2" 2>/dev/null || return 1
-    printf 'PING\r\n' >&3
-    IFS= read -r -t 1 reply <&3 || true
+node_ready() {  # host port id -> 0: answers CLUSTER MYID with id; 1: no answer yet; 2: something else answers
+    local header="" body=""
+    { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
+    printf 'CLUSTER MYID\r\n' >&3
+    IFS= read -r -t 1 header <&3 || true
+    IFS= read -r -t 1 body <&3 || true
     exec 3<&- 3>&-
-    [[ $reply == +* || $reply == -* ]]
+    [[ -z $header ]] && return 1
+    [[ ${body%$'\r'} == "$3" ]] && return 0
+    return 2
 }
 
 started=()
@@ -51,7 +55,7 @@ fail() {
 
 mkdir -p "$run"
 for entry in "${nodes[@]}"; do
-    read -r node host port <<<"$entry"
+    read -r node host port _ <<<"$entry"
     dir=$run/$node
     mkdir -p "$dir"
     pidfile=$dir/$node.pid
@@ -67,14 +71,18 @@ for entry in "${nodes[@]}"; do
 done
 
 for entry in "${nodes[@]}"; do
-    read -r node host port <<<"$entry"
+    read -r node host port id <<<"$entry"
     dir=$run/$node
     deadline=$((SECONDS + timeout))
-    until ping_node "$host" "$port"; do
+    while true; do
         kill -0 "$(cat "$dir/$node.pid")" 2>/dev/null || fail "node $node ($host:$port) exited during startup" "$dir/$node.log"
-        ((SECONDS < deadline)) || fail "node $node ($host:$port) did not answer PING within ${timeout}s" "$dir/$node.log"
+        status=0
+        node_ready "$host" "$port" "$id" || status=$?
+        ((status == 0)) && break
+        ((status == 2)) && fail "$host:$port answers, but not as node $node ($id): is the port taken?" "$dir/$node.log"
+        ((SECONDS < deadline)) || fail "node $node ($host:$port) did not answer within ${timeout}s" "$dir/$node.log"
         sleep 0.1
     done
     echo "started $node on $host:$port (pid $(cat "$dir/$node.pid"), dir $dir)"
 done
-read -r _ host port <<<"${nodes[0]}"; echo "cluster '$name' is up: redis-cli -c -h $host -p $port"
+read -r _ host port _ <<<"${nodes[0]}"; echo "cluster '$name' is up: redis-cli -c -h $host -p $port"
