@@ -638,6 +638,23 @@ struct ShiftReduceParser {
         var stack: [Entry] = []
         /// Stack depth at which the current parenthesis (or the whole query) starts.
         var base = 0
+        /// Inside `@field:( ... )`: only text expressions are allowed (a field modifier is a syntax error).
+        var textMode = false
+        /// Whether the finished expression was text-only (RediSearch's `text_expr`).
+        var resultIsText = false
+
+        /// Whether the next operand is in text context (the machine's, or a pending `@field:` prefix's).
+        var inTextContext: Bool {
+            if textMode { return true }
+            var previous: Entry? = nil
+            for e in stack[base...] {
+                if case .prefix(.fields) = e { return true }
+                // `text_union OR` only continues with text (`a | b | @f:x` is a syntax error in RediSearch).
+                if case .or = e, case .operand(_, true, true)? = previous { return true }
+                previous = e
+            }
+            return false
+        }
     }
 
     /// Parses until `)` (when nested) or end of input, reducing with RediSearch's precedences.
@@ -685,7 +702,10 @@ struct ShiftReduceParser {
             default:
                 // Something that starts an operand: juxtaposition (AND, precedence 13) or a first operand.
                 if topIsOperand {
-                    try reduce(&m, lookahead: t.kind.precedence)
+                    // A field modifier cannot continue `text_union OR text`: RediSearch closes the text union
+                    // first (`a | b | c @f:x` is `(a | b | c) @f:x`).
+                    let closesTextUnion = t.kind == .modifier || t.kind == .isMissing
+                    try reduce(&m, lookahead: t.kind.precedence, closeTextUnion: closesTextUnion)
                 }
                 try shiftOperandStart(&m)
             }
@@ -694,12 +714,13 @@ struct ShiftReduceParser {
 
     /// Collapses the single remaining operand of the current level.
     mutating func finish(_ m: inout ExpressionMachine) throws(QueryError) -> ParseNode? {
-        guard m.stack.count == m.base + 1, case .operand(let n, _, _) = m.stack.removeLast() else { throw fail() }
+        guard m.stack.count == m.base + 1, case .operand(let n, let isText, _) = m.stack.removeLast() else { throw fail() }
+        m.resultIsText = isText
         return n
     }
 
     /// Reduces while the rule on top of the stack binds at least as tightly as the lookahead token.
-    mutating func reduce(_ m: inout ExpressionMachine, lookahead: Int) throws(QueryError) {
+    mutating func reduce(_ m: inout ExpressionMachine, lookahead: Int, closeTextUnion: Bool = false) throws(QueryError) {
         while m.stack.count - m.base >= 2 {
             guard case .operand(let right, let rightText, let rightUnion) = m.stack[m.stack.count - 1] else { return }
             let below = m.stack[m.stack.count - 2]
@@ -725,8 +746,12 @@ struct ShiftReduceParser {
                     m.stack.append(.operand(n, isText: false, isUnionResult: false))
                 }
             case .or:
-                guard 4 >= lookahead, m.stack.count - m.base >= 3,
+                guard m.stack.count - m.base >= 3,
                       case .operand(let left, let leftText, let leftUnion) = m.stack[m.stack.count - 3] else { return }
+                guard 4 >= lookahead || (closeTextUnion && leftText && leftUnion && rightText) else { return }
+                // After a (non-text) union, a text operand followed by `|` starts a nested union in RediSearch's
+                // LALR tables: `@n:[1 2] | a | b | c` is `UNION { NUMERIC, a, UNION { b, c } }`.
+                if lookahead == TokenKind.or.precedence && leftUnion && !leftText && (rightText || rightUnion) { return }
                 m.stack.removeLast(3)
                 m.stack.append(.operand(ShiftReduceParser.or(left, right, leftIsUnion: leftUnion),
                                         isText: leftText && rightText, isUnionResult: true))
@@ -769,6 +794,8 @@ struct ShiftReduceParser {
     /// Shifts the start of an operand: a prefix operator, a parenthesis, a field modifier or an atom.
     mutating func shiftOperandStart(_ m: inout ExpressionMachine) throws(QueryError) {
         let t = tok
+        let textContext = m.inTextContext
+        if textContext && (t.kind == .modifier || t.kind == .isMissing) { throw fail() }
         switch t.kind {
         case .minus:
             advance(); m.stack.append(.prefix(.minus))
@@ -777,8 +804,9 @@ struct ShiftReduceParser {
         case .lp:
             advance()
             var inner = ExpressionMachine()
+            inner.textMode = textContext
             let node = try parseExpression(&inner, topLevel: false)
-            let isText = inner.lastIsText
+            let isText = inner.resultIsText
             try expect(.rp)
             m.stack.append(.operand(node, isText: isText, isUnionResult: false))
         case .modifier:
@@ -1229,10 +1257,6 @@ struct ShiftReduceParser {
     }
 }
 
-extension ShiftReduceParser.ExpressionMachine {
-    /// Whether the finished parenthesized expression was text-only (for `@f:(...)`).
-    var lastIsText: Bool { true }
-}
 
 // MARK: - Lowering to the public AST
 
