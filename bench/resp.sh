@@ -133,6 +133,7 @@ VS_VERSION=$(redis-cli -p "${PORT[vecshard]}" INFO server | tr -d '\r' | awk -F:
 log "servers: $(for s in "${SERVERS[@]}"; do printf '%s on %s; ' "${NAME[$s]}" "${PORT[$s]}"; done)"
 
 # --- throughput ---------------------------------------------------------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 RAW="$WORK/raw.csv" # server,pipeline,round,test,rps
 : >"$RAW"
 for round in $(seq 1 "$ROUNDS"); do
@@ -174,6 +175,8 @@ for s in "${SERVERS[@]}"; do
   stop_server "$s" "$SRV_PORT" "$SRV_PID"
 done
 
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # --- report -------------------------------------------------------------------------------------------------------
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 CMD_P1="redis-benchmark -h 127.0.0.1 -p PORT -t $TESTS -P 1 -c $CLIENTS -n $N_P1 --csv"
@@ -193,7 +196,9 @@ others = [s for s in servers if s != "vecshard"]
 print("""## RESP throughput and memory (bench/resp.sh)
 
 Run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(git rev-parse --short HEAD 2>/dev/null || echo ?)\`,
-vecshard ${VS_VERSION:-?}. Machine: ${CPU:-?}, $(nproc) cores (client and servers share them), Linux $(uname -r).
+vecshard ${VS_VERSION:-?}. Machine: ${CPU:-?}, $(nproc) cores (client and servers share them), Linux $(uname -r);
+load average ${LOAD_START} before the throughput runs, ${LOAD_END} after (other work on the machine skews all
+servers alike only on average: compare within one run).
 
 Commands (each server on its own port, alternating servers, $ROUNDS rounds, median requests/s):
 
