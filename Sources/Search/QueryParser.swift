@@ -37,6 +37,7 @@ public enum QueryParser {
         var p = ShiftReduceParser(tokens: tokens, params: params, stopwords: stopwords)
         let tree = try p.parseQuery()
         if let e = p.deferredError { throw e }
+        try tree.checkDistanceNames()
         return tree
     }
 }
@@ -307,6 +308,10 @@ struct QueryLexer {
                 push(.attribute, i, text(i + 1, end))
             case 4:
                 let n = numOp!
+                // RediSearch lexes these through a helper that gets the token by value: the `near` text of
+                // later tokens still comes from before the comparison.
+                let savedNear = near
+                defer { near = savedNear }
                 push(.modifier, i, text(i + 1, i + 1 + n.fieldLen))
                 let kind: TokenKind
                 switch n.op {
@@ -325,13 +330,16 @@ struct QueryLexer {
                     v += 1
                 }
                 if s[v] == UInt8(ascii: "$") {
-                    var e = end
+                    // RediSearch's length arithmetic takes one byte past the match into the parameter name
+                    // (`@n>=$lo|x` looks up `lo|`), then trims trailing whitespace.
+                    var e = min(end + 1, s.count)
                     while e > v + 1 && QueryLexer.isSpace(s[e - 1]) { e -= 1 }
                     push(.attribute, i, text(v + 1, e), sign: sign)
                 } else {
                     let t = text(v, end)
-                    push(.number, i, t, num: infLength(v) == end - v ? (s[v] == UInt8(ascii: "-") ? -.infinity : .infinity)
-                                                               : QueryLexer.strtod(t))
+                    push(.number, i, text(v, min(end + 1, s.count)),
+                         num: infLength(v) == end - v ? (s[v] == UInt8(ascii: "-") ? -.infinity : .infinity)
+                                                      : QueryLexer.strtod(t))
                 }
             case 5:
                 // RediSearch's arrow token points one byte in and spans two bytes (`>` and what follows).
@@ -541,6 +549,19 @@ struct ParseNode {
 /// A parsed query: the root (nil for an empty / all-stopword query).
 struct ParseTree {
     var root: ParseNode?
+
+    /// Every distance a vector node yields becomes a result property; RediSearch rejects a name used twice.
+    func checkDistanceNames() throws(QueryError) {
+        var seen = Set<String>()
+        func walk(_ n: ParseNode) throws(QueryError) {
+            if case .vector(let info) = n.kind,
+               let name = info.yieldAs ?? (info.isKNN ? "__\(info.field)_score" : nil) {
+                guard seen.insert(name).inserted else { throw QueryError("Property `\(name)` specified more than once") }
+            }
+            for c in n.children { try walk(c) }
+        }
+        if let root { try walk(root) }
+    }
 }
 
 // MARK: - Parser
@@ -778,7 +799,17 @@ struct ShiftReduceParser {
     static func or(_ b: ParseNode?, _ c: ParseNode?, leftIsUnion: Bool) -> ParseNode? {
         if leftIsUnion {
             guard var a = b else { return c }
-            if let c { a.children.append(c) }
+            if var c {
+                // `A->fieldMask |= C->fieldMask; SetFieldMask(C, A->fieldMask)` (nil is the all-fields mask).
+                if let af = a.fields, let cf = c.fields {
+                    let merged = af + cf.filter { !af.contains($0) }
+                    a.fields = merged
+                    c.restrictFields(merged)
+                } else {
+                    a.fields = nil
+                }
+                a.children.append(c)
+            }
             return a
         }
         guard let b else { return c }
@@ -842,7 +873,7 @@ struct ShiftReduceParser {
             var fields = [field]
             while tok.kind == .or {
                 advance()
-                guard tok.kind == .term || tok.kind == .number || tok.kind == .size || tok.kind == .asKeyword else {
+                guard [.term, .number, .size, .asKeyword, .exact, .isMissing].contains(tok.kind) else {
                     throw fail()
                 }
                 if tok.text.isEmpty { throw QueryError("Syntax error at offset \(tok.pos) near ") }
@@ -934,6 +965,16 @@ struct ShiftReduceParser {
             var text = TextAnalyzer.normalizeQueryTerm(term.text)
             if term.kind == .attribute { text = param(term.text).map { TextAnalyzer.normalizeQueryTerm($0) } ?? "" }
             return (ParseNode(.fuzzy(text, distance: depth)), true)
+        case .quote:
+            // text_expr ::= QUOTE ATTRIBUTE QUOTE: the literal word `$name`, not a parameter.
+            advance()
+            guard tok.kind == .attribute else { throw fail() }
+            let name = tok.text
+            advance()
+            try expect(.quote)
+            var n = ParseNode(.token(TextAnalyzer.normalizeQueryTerm([UInt8(ascii: "$")] + name)))
+            n.verbatim = true
+            return (n, true)
         case .isMissing:
             advance()
             try expect(.lp)
@@ -987,20 +1028,21 @@ struct ShiftReduceParser {
         var tag = ParseNode(.tag(field))
         while true {
             switch tok.kind {
-            case .term, .number, .size, .attribute, .asKeyword:
+            case .term, .number, .size, .attribute, .asKeyword, .exact, .isMissing:
                 // One value (case kept, escapes kept) or a term list (lowercased words: an INTERSECT).
+                // (`"..."` and `ismissing` fall back to plain terms here, as in RediSearch's grammar.)
                 let first = tok
                 advance()
-                if [.term, .number, .size, .attribute, .asKeyword].contains(tok.kind) {
+                if [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(tok.kind) {
                     var phrase = ParseNode(.phrase(exact: false))
                     phrase.children.append(termListWord(first))
                     var count = 1
-                    while [.term, .number, .size, .attribute, .asKeyword].contains(tok.kind) {
+                    while [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(tok.kind) {
                         let w = tok
                         advance()
                         count += 1
                         // termlist ::= termlist param_term skips stopwords (but not in the first two words).
-                        if count > 2, w.kind == .term || w.kind == .asKeyword, let sw = stopwords,
+                        if count > 2, w.kind != .attribute && w.kind != .number && w.kind != .size, let sw = stopwords,
                            sw.contains(TextAnalyzer.normalizeQueryTerm(w.text)) { continue }
                         phrase.children.append(termListWord(w))
                     }
@@ -1168,10 +1210,10 @@ struct ShiftReduceParser {
             }
         }
         // vector_attribute_list: TERM param_term pairs.
-        while tok.kind == .term || tok.kind == .isMissing {
+        while tok.kind == .term || tok.kind == .isMissing || tok.kind == .exact {
             let name = str(tok.text)
             advance()
-            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
             let v = tok
             advance()
             let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
@@ -1179,7 +1221,7 @@ struct ShiftReduceParser {
         }
         if tok.kind == .asKeyword {
             advance()
-            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
             let v = tok
             advance()
             info.yieldAs = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
@@ -1208,7 +1250,7 @@ struct ShiftReduceParser {
                 let name = str(tok.text)
                 advance()
                 try expect(.colon)
-                guard [.term, .number, .size, .attribute, .asKeyword, .isMissing].contains(tok.kind) else { throw fail() }
+                guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
                 let v = tok
                 advance()
                 let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
