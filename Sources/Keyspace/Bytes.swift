@@ -1,51 +1,116 @@
-// Bytes: the binary-safe string type of keys, fields and values, hashed in one pass over its storage.
+// Bytes: the binary-safe string type of keys, fields and values. Short strings live inline (no allocation), longer
+// ones in a shared array; hashing and comparison work on the bytes, so both forms behave identically.
 
 /// An immutable-by-convention byte string. Keys, hash fields and values are all `Bytes`.
+///
+/// ### Layout (16 bytes)
+///     small: | bytes 0..<14 (unused bytes zero) | count: UInt8 | enum tag |
+///     large: | [UInt8] reference |                                | enum tag |
+/// Strings of up to `Bytes.inlineCapacity` bytes are always small, so the form is canonical. Keys like `user:123456`
+/// and most hash fields then cost no heap allocation at all (Redis pays an sds allocation for each).
 public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public var storage: [UInt8]
+    @usableFromInline
+    enum Representation: Sendable {
+        case small(UInt64, UInt32, UInt16, UInt8)
+        case large([UInt8])
+    }
 
-    @inlinable public init() { self.storage = [] }
-    @inlinable public init(_ storage: [UInt8]) { self.storage = storage }
-    @inlinable public init(_ raw: UnsafeRawBufferPointer) { self.storage = Array(raw) }
-    @inlinable public init<S: Sequence>(_ seq: S) where S.Element == UInt8 { self.storage = Array(seq) }
-    public init(_ string: String) { self.storage = Array(string.utf8) }
-    public init(stringLiteral value: String) { self.storage = Array(value.utf8) }
-    public init(integer: Int) { self.storage = Array(String(integer).utf8) }
+    @usableFromInline var representation: Representation
 
-    @inlinable public var count: Int { storage.count }
-    @inlinable public var isEmpty: Bool { storage.isEmpty }
+    /// The longest string kept inline.
+    public static let inlineCapacity = 14
+
+    @inlinable public init() { representation = .small(0, 0, 0, 0) }
+
+    @inlinable
+    public init(_ raw: UnsafeRawBufferPointer) {
+        if raw.count <= Bytes.inlineCapacity {
+            var words: (UInt64, UInt32, UInt16, UInt8) = (0, 0, 0, 0)
+            if raw.count > 0 {
+                Swift.withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            }
+            representation = .small(words.0, words.1, words.2, UInt8(raw.count))
+        } else {
+            representation = .large(Array(raw))
+        }
+    }
+
+    @inlinable
+    public init(_ storage: [UInt8]) {
+        if storage.count <= Bytes.inlineCapacity {
+            self = storage.withUnsafeBytes { Bytes($0) }
+        } else {
+            representation = .large(storage)
+        }
+    }
+
+    @inlinable public init<S: Sequence>(_ seq: S) where S.Element == UInt8 { self.init(Array(seq)) }
+    public init(_ string: String) { self.init(Array(string.utf8)) }
+    public init(stringLiteral value: String) { self.init(Array(value.utf8)) }
+    public init(integer: Int) { self.init(Array(String(integer).utf8)) }
+
+    /// The bytes as an array. Reading it allocates for inline strings; prefer `withUnsafeBytes` on hot paths.
+    public var storage: [UInt8] {
+        get {
+            switch representation {
+            case .large(let a): return a
+            case .small: return withUnsafeBytes { Array($0) }
+            }
+        }
+        set { self = Bytes(newValue) }
+    }
+
+    @inlinable public var count: Int {
+        switch representation {
+        case .small(_, _, _, let n): return Int(n)
+        case .large(let a): return a.count
+        }
+    }
+
+    @inlinable public var isEmpty: Bool { count == 0 }
 
     /// Calls `body` with a view of the bytes, valid only inside the call.
     @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes(body)
+        switch representation {
+        case .small(let a, let b, let c, let n):
+            var words = (a, b, c)
+            return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) }
+        case .large(let array):
+            return try array.withUnsafeBytes(body)
+        }
     }
 
     @inlinable
     public func hash(into hasher: inout Hasher) {
-        storage.withUnsafeBytes { hasher.combine(bytes: $0) }
+        withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
     @inlinable
     public static func == (a: Bytes, b: Bytes) -> Bool {
-        a.storage.count == b.storage.count && a.storage.withUnsafeBytes { pa in
-            b.storage.withUnsafeBytes { pb in
-                pa.count == 0 || memcmpBytes(pa.baseAddress!, pb.baseAddress!, pa.count)
+        switch (a.representation, b.representation) {
+        case let (.small(a0, a1, a2, an), .small(b0, b1, b2, bn)):
+            return a0 == b0 && a1 == b1 && a2 == b2 && an == bn
+        case (.small, .large), (.large, .small):
+            return false  // the form is canonical: equal lengths imply equal forms
+        case let (.large(x), .large(y)):
+            return x.count == y.count && x.withUnsafeBytes { pa in
+                y.withUnsafeBytes { pb in pa.count == 0 || memcmpBytes(pa.baseAddress!, pb.baseAddress!, pa.count) }
             }
         }
     }
 
     /// Lexicographic byte order, as Redis's memcmp-based comparisons.
     public static func < (a: Bytes, b: Bytes) -> Bool {
-        a.storage.lexicographicallyPrecedes(b.storage)
+        a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in pa.lexicographicallyPrecedes(pb) } }
     }
 
     /// Lossy UTF-8 view for messages and logs.
-    public var string: String { String(decoding: storage, as: UTF8.self) }
+    public var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
     public var description: String { string }
 
     /// Parses as a Redis integer (string2ll rules: no spaces, no '+', no leading zeros, fits Int64).
-    public var integerValue: Int? { Bytes.parseInteger(storage) }
+    public var integerValue: Int? { withUnsafeBytes { Bytes.parseInteger($0) } }
 
     public static func parseInteger<C: Collection>(_ s: C) -> Int? where C.Element == UInt8 {
         let n = s.count

@@ -22,7 +22,7 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
         self.init(key: UnsafeBufferPointer(start: key.baseAddress?.assumingMemoryBound(to: UInt8.self), count: key.count))
     }
 
-    public init(key: Bytes) { self.init(key: key.storage) }
+    public init(key: Bytes) { self = key.withUnsafeBytes { HashSlot(key: $0) } }
 
     public static func < (a: HashSlot, b: HashSlot) -> Bool { a.rawValue < b.rawValue }
     public var description: String { String(rawValue) }

@@ -68,7 +68,13 @@ public struct HashValue: @unchecked Sendable {
         }
     }
 
-    public var isEmpty: Bool { count == 0 }
+    public var isEmpty: Bool {
+        switch storage {
+        case .empty: return true
+        case .compact(let c): return c.usedBytes == 0
+        case .table(let t): return t.count == 0
+        }
+    }
 
     public subscript(field: Bytes) -> Bytes? {
         field.withUnsafeBytes { f in
@@ -106,7 +112,8 @@ public struct HashValue: @unchecked Sendable {
     /// compact limit, or the field count passes it (Redis's hashTypeSet).
     @discardableResult
     public mutating func set(_ field: Bytes, _ value: Bytes, limits: HashEncodingLimits = HashEncodingLimits()) -> Bool {
-        if isCompact && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength) {
+        if isCompact && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength
+                         || compactBytes + field.count + value.count + 20 > CompactPairs.maxBytes) {
             convertToTable(reserving: count + 1)
         }
         switch storage {
@@ -119,7 +126,7 @@ public struct HashValue: @unchecked Sendable {
             if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
             let isNew = field.withUnsafeBytes { f in value.withUnsafeBytes { v in c.set(f, v, into: &c) } }
             storage = .compact(c)
-            if isNew && c.pairCount > limits.maxCompactEntries { convertToTable(reserving: c.pairCount) }
+            if isNew, case let n = c.pairCount, n > limits.maxCompactEntries { convertToTable(reserving: n) }
             return isNew
         case .table(var t):
             storage = .empty
@@ -140,7 +147,7 @@ public struct HashValue: @unchecked Sendable {
             storage = .empty
             if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
             let existed = field.withUnsafeBytes { c.remove($0) }
-            storage = c.pairCount == 0 ? .empty : .compact(c)
+            storage = c.usedBytes == 0 ? .empty : .compact(c)
             return existed
         case .table(var t):
             storage = .empty
@@ -150,6 +157,8 @@ public struct HashValue: @unchecked Sendable {
             return existed
         }
     }
+
+    private var compactBytes: Int { if case .compact(let c) = storage { return c.usedBytes }; return 0 }
 
     private mutating func convertToTable(reserving: Int) {
         let table = FieldTable(minimumCapacity: max(reserving, count))
@@ -227,19 +236,28 @@ public struct HashValue: @unchecked Sendable {
 /// The compact (listpack-like) hash: one heap object holding every field and value back to back.
 ///
 /// ### Layout
-///     header: | pairs: UInt32 | used: UInt32 |
-///     bytes:  | flen (LEB128) | field | vlen (LEB128) | value | … `pairs` times, `used` bytes in all |
+///     header: | used: UInt32 |
+///     bytes:  | flen (LEB128) | field | vlen (LEB128) | value | … one entry per pair, `used` bytes in all |
 ///
 /// Lookups are linear scans (hashes this small fit in a few cache lines); a write that changes a size moves the tail
-/// with memmove, or moves everything to a larger object when capacity runs out, like `lpInsert`'s realloc.
+/// with memmove, or moves everything to a larger object when capacity runs out, like `lpInsert`'s realloc. The pair
+/// count is not stored: with a 4-byte header a one-pair hash such as `f`→`v` is a 24-byte object (one 32-byte malloc
+/// chunk), and counting ≤ 128 entries is a short walk.
 final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
-    struct Header { var pairs: UInt32; var used: UInt32 }
+    struct Header { var used: UInt32 }
 
-    var pairCount: Int { Int(header.pairs) }
+    /// Redis's listpack refuses to grow past 1 GB (lpSafeToAdd); a write that would is stored in a table instead.
+    static let maxBytes = 1 << 30
+
+    var pairCount: Int {
+        var n = 0
+        walk { _, _, _, _ in n += 1; return true }
+        return n
+    }
     var usedBytes: Int { Int(header.used) }
 
     static func allocate(capacity: Int) -> CompactPairs {
-        let b = CompactPairs.create(minimumCapacity: capacity) { _ in Header(pairs: 0, used: 0) }
+        let b = CompactPairs.create(minimumCapacity: capacity) { _ in Header(used: 0) }
         return unsafeDowncast(b, to: CompactPairs.self)
     }
 
@@ -247,7 +265,6 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         let c = allocate(capacity: entrySize(field.count, value.count))
         c.withUnsafeMutablePointers { h, base in
             h.pointee.used = UInt32(write(field, value, at: base))
-            h.pointee.pairs = 1
         }
         return c
     }
@@ -362,7 +379,8 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         return result
     }
 
-    /// Sets a field in this (uniquely referenced) buffer; `me` is replaced when the buffer had to grow.
+    /// Sets a field in this (uniquely referenced) buffer; `me` is replaced when the buffer had to grow. The caller
+    /// checked that the result stays under `maxBytes`.
     func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, into me: inout CompactPairs) -> Bool {
         if let e = find(field) {
             let oldSize = Self.varintSize(e.valueCount) + e.valueCount
@@ -386,7 +404,6 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         target.withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
             h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
-            h.pointee.pairs += 1
         }
         me = target
         return true
@@ -398,7 +415,6 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
             let used = Int(h.pointee.used)
             memmove(base + e.start, base + e.end, used - e.end)
             h.pointee.used = UInt32(used - (e.end - e.start))
-            h.pointee.pairs -= 1
         }
         return true
     }

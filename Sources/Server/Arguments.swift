@@ -21,7 +21,7 @@ public struct Arguments {
     }
 
     /// An owned copy of argument `i`.
-    @inlinable public func bytes(_ i: Int) -> Bytes { Bytes(Array(self[i])) }
+    @inlinable public func bytes(_ i: Int) -> Bytes { Bytes(self[i]) }
 
     /// Owned copies of arguments `range`.
     public func bytes(_ range: Range<Int>) -> [Bytes] { range.map { bytes($0) } }
@@ -74,7 +74,7 @@ public struct Arguments {
         var flat: [UInt8] = []
         var spans: [ArgumentSpan] = []
         spans.reserveCapacity(args.count)
-        for a in args { spans.append(ArgumentSpan(offset: flat.count, count: a.count)); flat.append(contentsOf: a.storage) }
+        for a in args { spans.append(ArgumentSpan(offset: flat.count, count: a.count)); a.withUnsafeBytes { flat.append(contentsOf: $0) } }
         flat.append(0)  // never empty, so baseAddress exists
         return try flat.withUnsafeBytes { raw in
             try spans.withUnsafeBufferPointer { sp in
