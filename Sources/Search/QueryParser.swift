@@ -1401,7 +1401,11 @@ extension ParseNode {
             var values: [String] = []
             for c in children {
                 switch c.kind {
-                case .token(let t): values.append(ParseNode.unescapeTag(t))
+                case .token(let t):
+                    // A literal value ending in an escaped `*` keeps its backslash so it is not read as a prefix.
+                    var v = ParseNode.unescapeTag(t)
+                    if t.hasSuffix("\\*") { v = String(v.dropLast()) + "\\*" }
+                    values.append(v)
                 case .prefix(let t, let isPrefix, let isSuffix):
                     if isSuffix { throw .unsupported(isPrefix ? "infix tag queries" : "suffix tag queries") }
                     values.append(t + "*")

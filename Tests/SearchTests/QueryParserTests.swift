@@ -54,6 +54,7 @@ struct QueryParserASTTests {
         ("@tag:{hello world}", .tag(field: "tag", values: ["hello world"])),
         ("@tag:{$p | x*}", .tag(field: "tag", values: ["Pv", "x*"])),
         (#"@ta\-g:{x}"#, .tag(field: "ta-g", values: ["x"])),
+        (#"@tag:{a\* | b*}"#, .tag(field: "tag", values: [#"a\*"#, "b*"])),
         ("@n:[1 2]", .numericRange(field: "n", min: 1, minExclusive: false, max: 2, maxExclusive: false)),
         ("@n:[(1 +inf]", .numericRange(field: "n", min: 1, minExclusive: true, max: .infinity, maxExclusive: false)),
         ("@n:[-inf (5]", .numericRange(field: "n", min: -.infinity, minExclusive: false, max: 5, maxExclusive: true)),
