@@ -489,11 +489,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                       level == 0 || Int(levels[Int(next)]) >= level else { continue }
                 buffer[fresh] = next
                 fresh &+= 1
-                vs_prefetch(records.vector(next))
+                query.prefetch(records, next)
             }
             for j in 0..<fresh {
                 let next = buffer[j]
-                if j &+ 1 < fresh { vs_prefetch(records.vector(buffer[j &+ 1]) + 64) }
                 let d = query.distance(records, next)
                 if results.count < ef || d < bound {
                     candidates.push(-d, next)
@@ -776,6 +775,12 @@ func sortAscending(_ items: UnsafeMutablePointer<HeapItem>, _ count: Int) {
 /// How a search measures distance from its query to a node; specialised per kind so the hot loop has no dispatch.
 protocol QueryDistance {
     func distance(_ records: NodeRecords, _ id: UInt32) -> Float
+    /// Starts loading what `distance` will read for `id`.
+    func prefetch(_ records: NodeRecords, _ id: UInt32)
+}
+
+extension QueryDistance {
+    @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(records.vector(id)) }
 }
 
 /// A prepared (converted, normalized) query against full-precision records.

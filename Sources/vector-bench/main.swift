@@ -18,6 +18,25 @@ func warn(_ message: String) {
     _ = line.withUTF8 { write(2, $0.baseAddress, $0.count) }
 }
 
+/// CPU seconds of the whole process: on a shared 2-core VM wall time swings with other tenants' load, CPU time much
+/// less, so every phase reports both.
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Resident set size in bytes (second field of /proc/self/statm, in pages).
+func residentBytes() -> Int {
+    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(f) }
+    var buffer = [UInt8](repeating: 0, count: 128)
+    let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress!, 1, 127, f) }
+    let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
 func fail(_ message: String) -> Never {
     warn("vector-bench: \(message)")
     exit(2)
@@ -117,7 +136,8 @@ if flags.contains("kernels") { runKernels(); exit(0) }
 
 guard let basePath = options["base"], let queryPath = options["query"] else {
     fail("usage: vector-bench --base B.fvecs --query Q.fvecs --gt G.ivecs --metric cosine|l2|ip --algo hnsw|flat "
-        + "--m 16 --efc 200 --ef 10,20,40,80,160 --k 10 --threads 1 [--sq8] [--limit N] [--save-load] | --kernels")
+        + "--m 16 --efc 200 --ef 10,20,40,80,160 --k 10 --threads 1 [--build-threads N] [--sq8] [--limit N] "
+        + "[--queries N] [--save-load] | --kernels")
 }
 let metric: DistanceMetric = switch options["metric"] ?? "l2" {
 case "l2": .l2
@@ -131,6 +151,8 @@ let efc = Int(options["efc"] ?? "200")!
 let efs = (options["ef"] ?? "10,20,40,80,160").split(separator: ",").map { Int($0)! }
 let k = Int(options["k"] ?? "10")!
 let threads = Int(options["threads"] ?? "1")!
+/// Threads for the bulk build (defaults to --threads); queries always use --threads, one query per call.
+let buildThreads = Int(options["build-threads"] ?? options["threads"] ?? "1")!
 let limit = options["limit"].map { Int($0)! }
 
 let base = readVecs(basePath, limit: limit)
@@ -141,27 +163,46 @@ if limit != nil && groundTruth != nil { warn("warning: --limit with --gt: ground
 let parameters = VectorIndexParameters(algorithm: algorithm, dimension: base.dim, elementType: .float32, metric: metric,
                                        initialCapacity: base.rows, m: m, efConstruction: efc, efRuntime: 10,
                                        quantization: flags.contains("sq8") ? .sq8 : .none)
-let index = try makeVectorIndex(parameters)
 let vectorBytes = base.dim * 4
 
-// MARK: - build
-let buildStart = now()
-base.data.withUnsafeBytes { raw in
-    if let hnsw = index as? HNSWIndex {
-        try! hnsw.addBatch(labels: (0..<base.rows).map { UInt64($0) }, vectors: raw, threads: threads)
-    } else {
-        for i in 0..<base.rows {
-            try! index.add(label: UInt64(i), vector: UnsafeRawBufferPointer(rebasing: raw[i * vectorBytes..<(i + 1) * vectorBytes]))
+// MARK: - build (or load a saved index with --index-file, to iterate on queries without rebuilding)
+let rssBeforeBuild = residentBytes()
+let buildStart = now(), buildCPUStart = cpuNow()
+var index: any VectorIndex = try makeVectorIndex(parameters)
+if let path = options["index-file"], let f = fopen(path, "rb") {
+    fseek(f, 0, SEEK_END)
+    let size = ftell(f)
+    fseek(f, 0, SEEK_SET)
+    var bytes = [UInt8](repeating: 0, count: size)
+    _ = bytes.withUnsafeMutableBytes { fread($0.baseAddress!, 1, size, f) }
+    fclose(f)
+    index = try makeVectorIndex(deserializing: bytes)
+    warn("loaded \(path)")
+} else {
+    base.data.withUnsafeBytes { raw in
+        if let hnsw = index as? HNSWIndex {
+            try! hnsw.addBatch(labels: (0..<base.rows).map { UInt64($0) }, vectors: raw, threads: buildThreads)
+        } else {
+            for i in 0..<base.rows {
+                try! index.add(label: UInt64(i), vector: UnsafeRawBufferPointer(rebasing: raw[i * vectorBytes..<(i + 1) * vectorBytes]))
+            }
         }
     }
+    if let path = options["index-file"], let f = fopen(path, "wb") {
+        let bytes = index.serialize()
+        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress!, 1, bytes.count, f) }
+        fclose(f)
+    }
 }
-let buildSeconds = now() - buildStart
+let buildSeconds = now() - buildStart, buildCPUSeconds = cpuNow() - buildCPUStart
 let bytesPerVector = Double(index.memoryUsage) / Double(index.count)
 var buildLine: [(String, String)] = [
     ("phase", "\"build\""), ("algo", "\"\(algorithm == .flat ? "flat" : "hnsw")\""), ("n", "\(base.rows)"),
-    ("dim", "\(base.dim)"), ("m", "\(m)"), ("efc", "\(efc)"), ("threads", "\(threads)"), ("sq8", "\(flags.contains("sq8"))"),
-    ("seconds", format3(buildSeconds)), ("vectors_per_s", format3(Double(base.rows) / buildSeconds)),
+    ("dim", "\(base.dim)"), ("m", "\(m)"), ("efc", "\(efc)"), ("threads", "\(buildThreads)"), ("sq8", "\(flags.contains("sq8"))"),
+    ("seconds", format3(buildSeconds)), ("cpu_seconds", format3(buildCPUSeconds)),
+    ("vectors_per_s", format3(Double(base.rows) / buildSeconds)),
     ("bytes_per_vector", format3(bytesPerVector)),
+    ("rss_bytes_per_vector", format3(Double(residentBytes() - rssBeforeBuild) / Double(base.rows))),
 ]
 if let hnsw = index as? HNSWIndex { buildLine.append(("traversal_vector_bytes", "\(hnsw.traversalVectorBytesPerVector)")) }
 jsonLine(buildLine)
@@ -182,7 +223,7 @@ let queryBytes = queries.dim * 4
 guard queries.dim == base.dim else { fail("query dimension differs from base") }
 for ef in efs {
     var found = [[UInt64]](repeating: [], count: queries.rows)
-    let start = now()
+    let start = now(), cpuStart = cpuNow()
     found.withUnsafeMutableBufferPointer { out in
         let outBox = UnsafeSendableResults(pointer: out.baseAddress!)
         queries.data.withUnsafeBytes { raw in
@@ -198,7 +239,7 @@ for ef in efs {
             }
         }
     }
-    let seconds = now() - start
+    let seconds = now() - start, cpuSeconds = cpuNow() - cpuStart
     var recall = -1.0
     if let gt = groundTruth {
         var hits = 0
@@ -213,7 +254,7 @@ for ef in efs {
     }
     jsonLine([("phase", "\"query\""), ("ef", "\(ef)"), ("k", "\(k)"), ("threads", "\(threads)"),
               ("recall", format3(recall)), ("qps", format3(Double(queries.rows) / seconds)),
-              ("bytes_per_vector", format3(bytesPerVector))])
+              ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)), ("bytes_per_vector", format3(bytesPerVector))])
     if algorithm == .flat { break } // ef is meaningless for FLAT
 }
 
