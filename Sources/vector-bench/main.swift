@@ -168,7 +168,7 @@ let vectorBytes = base.dim * 4
 // MARK: - build (or load a saved index with --index-file, to iterate on queries without rebuilding)
 let rssBeforeBuild = residentBytes()
 let buildStart = now(), buildCPUStart = cpuNow()
-var index: any VectorIndex = try makeVectorIndex(parameters)
+let index: any VectorIndex
 if let path = options["index-file"], let f = fopen(path, "rb") {
     fseek(f, 0, SEEK_END)
     let size = ftell(f)
@@ -179,6 +179,7 @@ if let path = options["index-file"], let f = fopen(path, "rb") {
     index = try makeVectorIndex(deserializing: bytes)
     warn("loaded \(path)")
 } else {
+    index = try makeVectorIndex(parameters)
     base.data.withUnsafeBytes { raw in
         if let hnsw = index as? HNSWIndex {
             try! hnsw.addBatch(labels: (0..<base.rows).map { UInt64($0) }, vectors: raw, threads: buildThreads)
