@@ -157,13 +157,48 @@ public struct ReplyWriter: Sendable {
     /// Appends pre-encoded bytes (e.g. a reply built elsewhere for the same protocol).
     public mutating func raw<C: Collection>(_ bytes: C) where C.Element == UInt8 { buffer.append(contentsOf: bytes) }
 
-    /// Formats a double the way Redis 7.4 does for replies: shortest round-trip digits, `inf`/`-inf`/`nan`.
+    /// Formats a double the way Redis 7.4's d2string does: `nan`, `inf`, `-inf`, `0`, `-0`; integers up to 2^62 in
+    /// plain digits; otherwise the shortest round-trip digits laid out as fpconv_dtoa (plain up to 7 zeros either side
+    /// of the digits, else `d.ddde±x` with an unpadded exponent: `1.5e-7`, `1e+19`).
     public static func formatDouble(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-        if value == value.rounded(), abs(value) < 1e17 { return String(Int64(value)) }
-        var s = "\(value)"
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        return s
+        if value == 0 { return value.sign == .minus ? "-0" : "0" }
+        if abs(value) <= 4_611_686_018_427_387_904.0, let i = Int64(exactly: value) { return String(i) }
+
+        // Swift's description has the shortest round-trip digits; recover them and the decimal exponent K
+        // (value = digits × 10^K), then lay them out as fpconv's emit_digits does.
+        let text = "\(abs(value))"
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+            mantissa = text[..<e]
+        }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        let fraction = parts.count > 1 ? parts[1] : ""
+        var digits = Array((parts[0] + fraction).utf8)
+        var k = exponent - fraction.count
+        while digits.count > 1 && digits.first == UInt8(ascii: "0") { digits.removeFirst() }
+        while digits.count > 1 && digits.last == UInt8(ascii: "0") { digits.removeLast(); k += 1 }
+
+        var out: [UInt8] = value < 0 ? [UInt8(ascii: "-")] : []
+        let n = digits.count
+        let exp = abs(k + n - 1)
+        if k >= 0 && exp < n + 7 {
+            out += digits + Array(repeating: UInt8(ascii: "0"), count: k)
+        } else if k < 0 && (k > -7 || exp < 4) {
+            let offset = n + k
+            if offset <= 0 {
+                out += Array("0.".utf8) + Array(repeating: UInt8(ascii: "0"), count: -offset) + digits
+            } else {
+                out += digits[..<offset] + [UInt8(ascii: ".")] + digits[offset...]
+            }
+        } else {
+            out.append(digits[0])
+            if n > 1 { out.append(UInt8(ascii: ".")); out += digits[1...] }
+            out += Array((k + n - 1 < 0 ? "e-" : "e+").utf8) + Array(String(exp).utf8)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -4,8 +4,8 @@
 public struct RequestLimits: Sendable {
     /// `proto-max-bulk-len`: the largest single argument.
     public var maxBulkLength: Int = 512 * 1024 * 1024
-    /// The largest argument count of one multibulk request.
-    public var maxMultibulkCount: Int = 1024 * 1024
+    /// The largest argument count of one multibulk request (Redis 7.4 refuses counts above INT_MAX).
+    public var maxMultibulkCount: Int = Int(Int32.max)
     /// The longest inline request line, and the longest `*N` / `$N` header (Redis: PROTO_INLINE_MAX_SIZE).
     public var maxInlineLength: Int = 64 * 1024
     public init() {}
@@ -103,12 +103,13 @@ public struct RequestParser: Sendable {
         spans.removeAll(keepingCapacity: true)
         for _ in 0..<count {
             guard pos < b.count else { return needMore(pos + 1) }
-            guard b[pos] == UInt8(ascii: "$") else {
-                throw ProtocolError("expected '$', got '\(Self.printable(b[pos]))'")
-            }
-            guard let lenEnd = Self.findCRLF(b, from: pos + 1) else {
+            // As Redis, the header line must be complete before its first byte is judged.
+            guard let lenEnd = Self.findCRLF(b, from: pos) else {
                 if b.count - pos > limits.maxInlineLength { throw ProtocolError("too big bulk count string") }
                 return needMore(b.count + 1)
+            }
+            guard b[pos] == UInt8(ascii: "$") else {
+                throw ProtocolError("expected '$', got '\(Self.printable(b[pos]))'")
             }
             guard let length = Self.parseInt(b, pos + 1, lenEnd), length >= 0, length <= limits.maxBulkLength else {
                 throw ProtocolError("invalid bulk length")
@@ -128,8 +129,9 @@ public struct RequestParser: Sendable {
         return nil
     }
 
+    /// The offending byte as Redis's `%c` prints it; bytes above 0x7F (not valid UTF-8 alone) as `\xNN`.
     private static func printable(_ c: UInt8) -> String {
-        (c >= 32 && c < 127) ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
+        c < 128 ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
     }
 
     private mutating func parseInline(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
@@ -143,6 +145,8 @@ public struct RequestParser: Sendable {
         }
         var lineEnd = newline
         if lineEnd > 0 && b[lineEnd - 1] == 13 { lineEnd -= 1 }
+        // sdssplitargs reads a C string: a NUL byte ends the line.
+        if let nul = (0..<lineEnd).first(where: { b[$0] == 0 }) { lineEnd = nul }
         guard let words = Self.splitInline(UnsafeRawBufferPointer(rebasing: b[0..<lineEnd])) else {
             throw ProtocolError("unbalanced quotes in request")
         }
@@ -213,7 +217,8 @@ public struct RequestParser: Sendable {
                 } else {
                     if i >= n { done = true; break }
                     let c = line[i]
-                    if isSpace(c) { done = true }
+                    // Only these end an unquoted word (sdssplitargs); \v and \f are skipped between words only.
+                    if c == 32 || c == 10 || c == 13 || c == 9 || c == 0 { done = true }
                     else if c == 34 { inDouble = true }
                     else if c == 39 { inSingle = true }
                     else { current.append(c) }
