@@ -100,10 +100,11 @@ struct QueryToken {
     /// Byte offset RediSearch reports for this token.
     var pos: Int
     /// The token's text (a term without escapes removed, a modifier/attribute without `@`/`$`, ...).
-    var text: [UInt8] = []
+    var text: ArraySlice<UInt8> = []
     /// The text RediSearch prints after `near` when this token is the offending one: the payload of the most
     /// recent token that carried text (punctuation tokens do not replace it).
-    var near: String = ""
+    var nearBytes: ArraySlice<UInt8> = []
+    var near: String { String(decoding: nearBytes, as: UTF8.self) }
     var numval: Double = 0
     /// `$name` forms of prefix/suffix/contains/wildcard tokens.
     var isParam = false
@@ -165,13 +166,16 @@ struct QueryLexer {
     func infLength(_ i: Int) -> Int {
         var j = i
         if j < s.count && (s[j] == UInt8(ascii: "+") || s[j] == UInt8(ascii: "-")) { j += 1 }
-        guard j + 3 <= s.count else { return 0 }
-        let w = s[j..<j + 3].map { $0 | 0x20 }
-        return w == Array("inf".utf8) ? j + 3 - i : 0
+        guard j + 3 <= s.count, s[j] | 0x20 == UInt8(ascii: "i"), s[j + 1] | 0x20 == UInt8(ascii: "n"),
+              s[j + 2] | 0x20 == UInt8(ascii: "f") else { return 0 }
+        return j + 3 - i
     }
 
-    func keywordLength(_ i: Int, _ kw: String) -> Int {
-        let k = Array(kw.utf8)
+    static let keywordAs: [UInt8] = Array("as".utf8)
+    static let keywordIsMissing: [UInt8] = Array("ismissing".utf8)
+
+    /// Case-insensitive match of a lowercase keyword at `i`.
+    func keywordLength(_ i: Int, _ k: [UInt8]) -> Int {
         guard i + k.count <= s.count else { return 0 }
         for n in 0..<k.count where (s[i + n] | 0x20) != k[n] { return 0 }
         return k.count
@@ -248,12 +252,13 @@ struct QueryLexer {
 
     func tokenize() -> [QueryToken] {
         var out: [QueryToken] = []
-        var near = ""
+        out.reserveCapacity(16)
+        var near: ArraySlice<UInt8> = []
         var i = 0
-        func text(_ a: Int, _ b: Int) -> [UInt8] { Array(s[a..<b]) }
-        func push(_ kind: TokenKind, _ pos: Int, _ t: [UInt8]? = nil, num: Double = 0, param: Bool = false, sign: Int = 1) {
-            if let t { near = String(decoding: t, as: UTF8.self) }
-            out.append(QueryToken(kind: kind, pos: pos, text: t ?? [], near: near, numval: num, isParam: param, sign: sign))
+        func text(_ a: Int, _ b: Int) -> ArraySlice<UInt8> { s[a..<b] }
+        func push(_ kind: TokenKind, _ pos: Int, _ t: ArraySlice<UInt8>? = nil, num: Double = 0, param: Bool = false, sign: Int = 1) {
+            if let t { near = t }
+            out.append(QueryToken(kind: kind, pos: pos, text: t ?? [], nearBytes: near, numval: num, isParam: param, sign: sign))
         }
         while i < s.count {
             let b = s[i]
@@ -268,13 +273,13 @@ struct QueryLexer {
             var numOp: (len: Int, op: NumOp, valueStart: Int, opStart: Int, fieldLen: Int)? = nil
             if b == UInt8(ascii: "@"), let n = numericOp(i) { numOp = n; consider(n.len, 4) }
             if b == UInt8(ascii: "="), i + 1 < s.count, s[i + 1] == UInt8(ascii: ">") { consider(2, 5) }
-            consider(keywordLength(i, "as"), 6)
+            consider(keywordLength(i, QueryLexer.keywordAs), 6)
             consider(infLength(i), 7)
             if i + 1 < s.count && ((b == UInt8(ascii: "\"") && s[i + 1] == b) || (b == UInt8(ascii: "'") && s[i + 1] == b)) {
                 consider(2, 8)
             }
             if QueryLexer.isPunct(b) || QueryLexer.isSpace(b) || QueryLexer.isCntrl(b) { consider(1, 9) }
-            consider(keywordLength(i, "ismissing"), 10)
+            consider(keywordLength(i, QueryLexer.keywordIsMissing), 10)
             consider(termLength(i), 11)
             let ex = exactLength(i)
             consider(ex, 12)
@@ -400,13 +405,13 @@ struct QueryLexer {
             i = bestLen > 0 ? end : i + 1
         }
         let lastPos = out.last?.pos ?? 0
-        out.append(QueryToken(kind: .eof, pos: lastPos, near: near))
+        out.append(QueryToken(kind: .eof, pos: lastPos, nearBytes: near))
         return out
     }
 
     /// C `strtod` over the bytes (accepts what RediSearch accepts: decimals, exponents, inf, hex).
-    static func strtod(_ t: [UInt8]) -> Double {
-        var z = t
+    static func strtod(_ t: ArraySlice<UInt8>) -> Double {
+        var z = Array(t)
         z.append(0)
         return z.withUnsafeBufferPointer { p in
             p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { Glibc.strtod($0, nil) }
@@ -418,8 +423,8 @@ struct QueryLexer {
 
 enum NumberParsing {
     /// The whole string as a double (strtod, no trailing bytes, no overflow), negated when `sign` is -1.
-    static func parseDouble(_ v: [UInt8], sign: Int = 1) -> Double? {
-        var z = v
+    static func parseDouble(_ v: some Collection<UInt8>, sign: Int = 1) -> Double? {
+        var z = Array(v)
         z.append(0)
         var ok = false
         var d = 0.0
@@ -437,8 +442,8 @@ enum NumberParsing {
     }
 
     /// The whole string as a base-10 integer (strtoll semantics).
-    static func parseInteger(_ v: [UInt8]) -> Int? {
-        var z = v
+    static func parseInteger(_ v: some Collection<UInt8>) -> Int? {
+        var z = Array(v)
         z.append(0)
         var ok = false
         var n: Int64 = 0
@@ -582,27 +587,30 @@ struct ShiftReduceParser {
     }
 
     var tok: QueryToken { tokens[i] }
+    /// The current token's kind (no copy of the token).
+    var kind: TokenKind { tokens[i].kind }
     func peek(_ n: Int = 1) -> QueryToken { tokens[min(i + n, tokens.count - 1)] }
     mutating func advance() { if i < tokens.count - 1 { i += 1 } }
     func fail() -> QueryError { .syntax(tok) }
     mutating func expect(_ k: TokenKind) throws(QueryError) {
-        guard tok.kind == k else { throw fail() }
+        guard kind == k else { throw fail() }
         advance()
     }
 
     mutating func deferError(_ e: QueryError) { if deferredError == nil { deferredError = e } }
 
-    func str(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+    func str(_ b: some Collection<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
 
     /// A parameter's value, or nil (error deferred) when it is missing.
-    mutating func param(_ name: [UInt8]) -> [UInt8]? {
+    mutating func param(_ name: ArraySlice<UInt8>) -> [UInt8]? {
         let n = str(name)
         guard let v = params[n] else { deferError(.noSuchParameter(n)); return nil }
         return v
     }
 
     /// `modifier ::= MODIFIER`: field names are unescaped, case kept.
-    func unescape(_ b: [UInt8]) -> String {
+    func unescape(_ b: ArraySlice<UInt8>) -> String {
+        let b = Array(b)
         var out: [UInt8] = []
         var j = 0
         while j < b.count {
@@ -615,7 +623,7 @@ struct ShiftReduceParser {
     // MARK: query
 
     mutating func parseQuery() throws(QueryError) -> ParseTree {
-        if tok.kind == .eof { return ParseTree(root: nil) }
+        if kind == .eof { return ParseTree(root: nil) }
         // query ::= star [=> [KNN ...]] ; star ::= STAR | LP star RP
         var depth = 0
         while peek(depth).kind == .lp { depth += 1 }
@@ -623,10 +631,10 @@ struct ShiftReduceParser {
             for _ in 0..<depth { advance() }
             advance()
             for _ in 0..<depth { try expect(.rp) }
-            if tok.kind == .eof { return ParseTree(root: ParseNode(.wildcard)) }
-            guard tok.kind == .arrow else { throw fail() }
+            if kind == .eof { return ParseTree(root: ParseNode(.wildcard)) }
+            guard kind == .arrow else { throw fail() }
             advance()
-            guard tok.kind == .lsqb else { throw fail() }
+            guard kind == .lsqb else { throw fail() }
             advance()
             let knn = try parseKNN(filter: nil)
             return ParseTree(root: knn)
@@ -697,13 +705,13 @@ struct ShiftReduceParser {
                 guard topIsOperand else { throw fail() }
                 try reduce(&m, lookahead: TokenKind.arrow.precedence)
                 advance()
-                if tok.kind == .lb {
+                if kind == .lb {
                     advance()
                     let attrs = try parseAttributeList()
                     guard case .operand(var node, let isText, let isUnion) = m.stack.removeLast() else { throw fail() }
                     if node != nil { try applyAttributes(&node!, attrs) }
                     m.stack.append(.operand(node, isText: isText, isUnionResult: isUnion))
-                } else if tok.kind == .lsqb && topLevel && m.base == 0 && m.stack.count == 1 {
+                } else if kind == .lsqb && topLevel && m.base == 0 && m.stack.count == 1 {
                     advance()
                     guard case .operand(let node, _, _) = m.stack.removeLast() else { throw fail() }
                     return try parseKNN(filter: node)
@@ -852,10 +860,10 @@ struct ShiftReduceParser {
     mutating func shiftModifier(_ m: inout ExpressionMachine) throws(QueryError) {
         let field = unescape(tok.text)
         advance()
-        switch tok.kind {
+        switch kind {
         case .colon:
             advance()
-            switch tok.kind {
+            switch kind {
             case .lb:
                 advance()
                 let node = try parseTagList(field: field)
@@ -865,15 +873,15 @@ struct ShiftReduceParser {
                 let node = try parseRange(field: field)
                 m.stack.append(.operand(node, isText: false, isUnionResult: false))
             default:
-                guard startsTextOperand(tok.kind) else { throw fail() }
+                guard startsTextOperand(kind) else { throw fail() }
                 m.stack.append(.prefix(.fields([field])))
             }
         case .or:
             // modifierlist ::= modifier OR term (OR term)* COLON text_expr
             var fields = [field]
-            while tok.kind == .or {
+            while kind == .or {
                 advance()
-                guard [.term, .number, .size, .asKeyword, .exact, .isMissing].contains(tok.kind) else {
+                guard [.term, .number, .size, .asKeyword, .exact, .isMissing].contains(kind) else {
                     throw fail()
                 }
                 if tok.text.isEmpty { throw QueryError("Syntax error at offset \(tok.pos) near ") }
@@ -881,10 +889,10 @@ struct ShiftReduceParser {
                 advance()
             }
             try expect(.colon)
-            guard startsTextOperand(tok.kind) else { throw fail() }
+            guard startsTextOperand(kind) else { throw fail() }
             m.stack.append(.prefix(.fields(fields)))
         case .equals, .notEqual, .gt, .ge, .lt, .le:
-            let op = tok.kind
+            let op = kind
             advance()
             guard let v = try parseParamNum(kind: .numeric) else {
                 m.stack.append(.operand(ParseNode(.null), isText: false, isUnionResult: false))
@@ -957,7 +965,7 @@ struct ShiftReduceParser {
             return (n, true)
         case .percent:
             var depth = 0
-            while tok.kind == .percent && depth < 3 { depth += 1; advance() }
+            while kind == .percent && depth < 3 { depth += 1; advance() }
             let term = tok
             guard [.term, .number, .size, .attribute, .asKeyword].contains(term.kind) else { throw fail() }
             advance()
@@ -968,7 +976,7 @@ struct ShiftReduceParser {
         case .quote:
             // text_expr ::= QUOTE ATTRIBUTE QUOTE: the literal word `$name`, not a parameter.
             advance()
-            guard tok.kind == .attribute else { throw fail() }
+            guard kind == .attribute else { throw fail() }
             let name = tok.text
             advance()
             try expect(.quote)
@@ -978,7 +986,7 @@ struct ShiftReduceParser {
         case .isMissing:
             advance()
             try expect(.lp)
-            guard tok.kind == .modifier else { throw fail() }
+            guard kind == .modifier else { throw fail() }
             let f = unescape(tok.text)
             advance()
             try expect(.rp)
@@ -1003,7 +1011,7 @@ struct ShiftReduceParser {
     }
 
     /// Splits an exact phrase like RediSearch's `toksep2` (no `$` separator), lowercasing and unescaping.
-    static func splitPhrase(_ b: [UInt8]) -> [String] {
+    static func splitPhrase(_ b: ArraySlice<UInt8>) -> [String] {
         var out: [String] = []
         var cur: [UInt8] = []
         var escaped = false
@@ -1027,17 +1035,17 @@ struct ShiftReduceParser {
     mutating func parseTagList(field: String) throws(QueryError) -> ParseNode {
         var tag = ParseNode(.tag(field))
         while true {
-            switch tok.kind {
+            switch kind {
             case .term, .number, .size, .attribute, .asKeyword, .exact, .isMissing:
                 // One value (case kept, escapes kept) or a term list (lowercased words: an INTERSECT).
                 // (`"..."` and `ismissing` fall back to plain terms here, as in RediSearch's grammar.)
                 let first = tok
                 advance()
-                if [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(tok.kind) {
+                if [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(kind) {
                     var phrase = ParseNode(.phrase(exact: false))
                     phrase.children.append(termListWord(first))
                     var count = 1
-                    while [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(tok.kind) {
+                    while [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(kind) {
                         let w = tok
                         advance()
                         count += 1
@@ -1065,7 +1073,7 @@ struct ShiftReduceParser {
             default:
                 throw fail()
             }
-            if tok.kind == .or { advance(); continue }
+            if kind == .or { advance(); continue }
             try expect(.rb)
             return tag
         }
@@ -1089,15 +1097,15 @@ struct ShiftReduceParser {
     struct Bound { var value: Double; var inclusive: Bool }
 
     /// param_num: `$p`, `-$p`, or num (SIZE | NUMBER | MINUS num). Returns nil when a parameter is missing.
-    mutating func parseParamNum(kind: ParamNumKind, exclusive: Bool = false) throws(QueryError) -> Bound? {
+    mutating func parseParamNum(kind numKind: ParamNumKind, exclusive: Bool = false) throws(QueryError) -> Bound? {
         var sign = 1
-        if tok.kind == .minus && peek().kind == .attribute { sign = -1; advance() }
-        if tok.kind == .attribute {
+        if kind == .minus && peek().kind == .attribute { sign = -1; advance() }
+        if kind == .attribute {
             let t = tok
             advance()
             sign *= t.sign
             guard let v = param(t.text) else { return nil }
-            switch kind {
+            switch numKind {
             case .numeric:
                 guard let d = NumberParsing.parseDouble(v, sign: sign) else {
                     deferError(QueryError("Invalid numeric value (\(str(v))) for parameter `\(str(t.text))`"))
@@ -1107,7 +1115,7 @@ struct ShiftReduceParser {
             case .minRange, .maxRange:
                 do {
                     // RediSearch parses a leading `(` in the value but drops the flag (a local is discarded).
-                    let (d, _) = try NumberParsing.parseRangeBound(v, isMin: kind == .minRange, sign: sign)
+                    let (d, _) = try NumberParsing.parseRangeBound(v, isMin: numKind == .minRange, sign: sign)
                     return Bound(value: d, inclusive: !exclusive)
                 } catch {
                     deferError(error)
@@ -1116,38 +1124,38 @@ struct ShiftReduceParser {
             }
         }
         var negate = false
-        while tok.kind == .minus { negate.toggle(); advance() }
-        guard tok.kind == .number || tok.kind == .size else { throw fail() }
+        while kind == .minus { negate.toggle(); advance() }
+        guard kind == .number || kind == .size else { throw fail() }
         let d = tok.numval
         advance()
         return Bound(value: negate ? -d : d, inclusive: !exclusive)
     }
 
     /// One bound of `[lo hi]`: param_num or `(` exclusive_param_num.
-    mutating func parseBound(kind: ParamNumKind) throws(QueryError) -> (Bound?, Bool) {
-        if tok.kind == .lp {
+    mutating func parseBound(kind numKind: ParamNumKind) throws(QueryError) -> (Bound?, Bool) {
+        if kind == .lp {
             advance()
-            if tok.kind == .minus && peek().kind == .attribute {
-                return (try parseParamNum(kind: kind, exclusive: true), true)
+            if kind == .minus && peek().kind == .attribute {
+                return (try parseParamNum(kind: numKind, exclusive: true), true)
             }
-            guard [.attribute, .number, .size, .minus].contains(tok.kind) else { throw fail() }
-            return (try parseParamNum(kind: kind, exclusive: true), true)
+            guard [.attribute, .number, .size, .minus].contains(kind) else { throw fail() }
+            return (try parseParamNum(kind: numKind, exclusive: true), true)
         }
-        return (try parseParamNum(kind: kind), false)
+        return (try parseParamNum(kind: numKind), false)
     }
 
     /// After `@field:[`: a numeric range or `VECTOR_RANGE r $B`.
     mutating func parseRange(field: String) throws(QueryError) -> ParseNode {
-        if tok.kind == .term || tok.kind == .asKeyword || tok.kind == .isMissing {
+        if kind == .term || kind == .asKeyword || kind == .isMissing {
             let command = tok
             advance()
             let radiusTok = tok
             guard let radius = try parseParamNum(kind: .numeric) ?? Optional(Bound(value: 0, inclusive: true)) else { throw fail() }
             _ = radiusTok
-            guard tok.kind == .attribute else { throw fail() }
+            guard kind == .attribute else { throw fail() }
             let vecTok = tok
             advance()
-            guard tok.kind == .rsqb else { throw fail() }
+            guard kind == .rsqb else { throw fail() }
             guard command.text.map({ $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }) == Array("VECTOR_RANGE".utf8) else {
                 throw QueryError("Syntax error: expecting vector similarity range command at offset \(command.pos) near \(str(command.text))")
             }
@@ -1159,7 +1167,7 @@ struct ShiftReduceParser {
             return ParseNode(.vector(info))
         }
         let (lo, loExclusive) = try parseBound(kind: .minRange)
-        if tok.kind == .rsqb && !loExclusive {
+        if kind == .rsqb && !loExclusive {
             advance()
             let v = lo?.value ?? 0
             let (loValue, loIncl) = lo.map { ($0.value, true) } ?? (v, true)
@@ -1167,9 +1175,9 @@ struct ShiftReduceParser {
             return ParseNode(.numeric(min: loValue, minInclusive: loIncl, max: loValue, maxInclusive: true, field: field))
         }
         let (hi, _) = try parseBound(kind: .maxRange)
-        if tok.kind != .rsqb {
+        if kind != .rsqb {
             // A third number would make it a GEO filter; RediSearch fails at the token after it.
-            if tok.kind == .number || tok.kind == .size { advance() }
+            if kind == .number || kind == .size { advance() }
             throw fail()
         }
         advance()
@@ -1181,16 +1189,16 @@ struct ShiftReduceParser {
 
     /// After `=>[`: `KNN k @field $BLOB [NAME value]... [AS name]] [=>{attrs}]` then end of query.
     mutating func parseKNN(filter: ParseNode?) throws(QueryError) -> ParseNode {
-        guard tok.kind == .term || tok.kind == .asKeyword || tok.kind == .isMissing else { throw fail() }
+        guard kind == .term || kind == .asKeyword || kind == .isMissing else { throw fail() }
         let command = tok
         advance()
         let kTok = tok
         guard kTok.kind == .size || kTok.kind == .attribute else { throw fail() }
         advance()
-        guard tok.kind == .modifier else { throw fail() }
+        guard kind == .modifier else { throw fail() }
         let field = str(tok.text)
         advance()
-        guard tok.kind == .attribute else { throw fail() }
+        guard kind == .attribute else { throw fail() }
         let vecTok = tok
         advance()
         let cmd = command.text.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
@@ -1210,18 +1218,18 @@ struct ShiftReduceParser {
             }
         }
         // vector_attribute_list: TERM param_term pairs.
-        while tok.kind == .term || tok.kind == .isMissing || tok.kind == .exact {
+        while kind == .term || kind == .isMissing || kind == .exact {
             let name = str(tok.text)
             advance()
-            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(kind) else { throw fail() }
             let v = tok
             advance()
             let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
             info.attributes.append((name, value))
         }
-        if tok.kind == .asKeyword {
+        if kind == .asKeyword {
             advance()
-            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
+            guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(kind) else { throw fail() }
             let v = tok
             advance()
             info.yieldAs = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
@@ -1229,13 +1237,13 @@ struct ShiftReduceParser {
         try expect(.rsqb)
         var node = ParseNode(.vector(info))
         if let filter { node.children.append(filter) }
-        if tok.kind == .arrow {
+        if kind == .arrow {
             advance()
             try expect(.lb)
             let attrs = try parseAttributeList()
             try applyAttributes(&node, attrs)
         }
-        guard tok.kind == .eof else { throw fail() }
+        guard kind == .eof else { throw fail() }
         return node
     }
 
@@ -1245,21 +1253,21 @@ struct ShiftReduceParser {
     mutating func parseAttributeList() throws(QueryError) -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []
         while true {
-            if tok.kind == .rb { advance(); return out }
-            if tok.kind == .attribute {
+            if kind == .rb { advance(); return out }
+            if kind == .attribute {
                 let name = str(tok.text)
                 advance()
                 try expect(.colon)
-                guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(tok.kind) else { throw fail() }
+                guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(kind) else { throw fail() }
                 let v = tok
                 advance()
                 let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
                 out.append((name, value))
-                if tok.kind == .semicolon {
-                    while tok.kind == .semicolon { advance() }
+                if kind == .semicolon {
+                    while kind == .semicolon { advance() }
                     continue
                 }
-                guard tok.kind == .rb else { throw fail() }
+                guard kind == .rb else { throw fail() }
                 continue
             }
             throw fail()
