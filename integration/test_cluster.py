@@ -230,31 +230,53 @@ def test_redis_py_cluster_hash_commands_and_pipeline(cluster, protocol):
 
 # ---------------------------------------------------------------------------------------------- replicas
 
-def test_replica_redirects_unless_readonly(tmp_path):
-    text = (CONFIG_DIR / "local-3x2.conf").read_text()
-    keep = [line for line in text.splitlines() if not line.startswith("node") or line.split()[1] in ("m1", "r1")]
-    one = "\n".join(keep).replace("master      0-5460", "master      0-16383")
-    text, ports = with_free_ports(one)
-    topology = tmp_path / "m1r1.conf"
-    topology.write_text(text)
-    fleet = Fleet(topology, ports, tmp_path / "run")
-    fleet.start()
+@pytest.fixture(scope="module")
+def fleet3x2(tmp_path_factory):
+    f = start_fleet(tmp_path_factory.mktemp("cluster3x2"), "local-3x2.conf")
+    yield f
+    f.stop()
+
+
+@pytest.mark.parametrize("protocol", [3, 2])
+def test_replicas_in_redis_py_topology_parsers(fleet3x2, protocol):
+    ports = fleet3x2.ports
+    rc = RedisCluster(host=HOST, port=ports[4], protocol=protocol, socket_timeout=10)
     try:
-        master, replica = ports
-        with fleet.client(0) as m:
-            m.set("foo", "bar")
-        assert raw_command(replica, resp_command("GET", "foo"), timeout=0.5) == b"-MOVED 12182 127.0.0.1:%d\r\n" % master
-        both = raw_command(replica, resp_command("READONLY") + resp_command("GET", "foo") + resp_command("SET", "foo", "x"),
-                           timeout=0.5)
-        # No replication stream in phase 1: the replica serves the read from its own (empty) keyspace.
-        assert both == b"+OK\r\n$-1\r\n-MOVED 12182 127.0.0.1:%d\r\n" % master
-        with fleet.client(1, protocol=3) as r:
-            nodes = r.execute_command("CLUSTER", "NODES")
-            nodes = nodes.decode() if isinstance(nodes, bytes) else nodes
-            assert " myself,slave " in nodes
-            assert r.execute_command("CLUSTER", "REPLICAS", r.execute_command("CLUSTER", "MYSHARDID")) != []
+        assert sorted((n.port, n.server_type) for n in rc.get_nodes()) == \
+            sorted([(p, "primary") for p in ports[:3]] + [(p, "replica") for p in ports[3:]])
+        shards = rc.cluster_shards()
+        assert len(shards) == 3
+        first = shards[0]
+        roles = [(n[b"port"], n[b"role"]) for n in first[b"nodes" if b"nodes" in first else "nodes"]]
+        assert roles == [(ports[0], b"master"), (ports[3], b"replica")]
+        nodes = rc.cluster_nodes()
+        nodes = nodes if isinstance(nodes, dict) else dict(nodes)
+        replica = nodes[f"127.0.0.1:{ports[3]}"]
+        assert replica["flags"] == "slave" and replica["master_id"] == nodes[f"127.0.0.1:{ports[0]}"]["node_id"]
+        assert nodes[f"127.0.0.1:{ports[1]}"]["slots"] == [["5461", "10922"]]
     finally:
-        fleet.stop()
+        rc.close()
+
+
+def test_replica_redirects_unless_readonly(fleet3x2):
+    master, replica, other = fleet3x2.ports[1], fleet3x2.ports[4], fleet3x2.ports[2]   # m2, its replica r2, m3
+    with fleet3x2.client(1) as m:
+        m.set("user:1", "v")   # slot 10778, served by m2
+    assert raw_command(replica, resp_command("GET", "user:1"), timeout=0.5) == b"-MOVED 10778 127.0.0.1:%d\r\n" % master
+    replies = raw_command(replica, resp_command("READONLY") + resp_command("GET", "user:1") + resp_command("SET", "user:1", "x")
+                          + resp_command("GET", "foo") + resp_command("READWRITE") + resp_command("GET", "user:1"), timeout=0.5)
+    # No replication stream in phase 1: the replica answers the read from its own (empty) keyspace.
+    assert replies == (b"+OK\r\n$-1\r\n-MOVED 10778 127.0.0.1:%d\r\n-MOVED 12182 127.0.0.1:%d\r\n+OK\r\n"
+                       b"-MOVED 10778 127.0.0.1:%d\r\n") % (master, other, master)
+    with fleet3x2.client(4, protocol=3) as r:
+        nodes = r.execute_command("CLUSTER", "NODES")
+        nodes = nodes.decode() if isinstance(nodes, bytes) else nodes
+        assert f"127.0.0.1:{replica}@" in next(line for line in nodes.splitlines() if "myself," in line)
+        assert " myself,slave " in nodes
+        shard = r.execute_command("CLUSTER", "MYSHARDID")
+        with fleet3x2.client(1) as m:
+            assert shard == m.execute_command("CLUSTER", "MYID")   # a shard is named by its master's id
+        assert len(r.execute_command("CLUSTER", "REPLICAS", shard)) == 1
 
 
 # ---------------------------------------------------------------------------------------------- startup validation
