@@ -493,6 +493,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             }
             for j in 0..<fresh {
                 let next = buffer[j]
+                // Pull the whole next vector while this one is scored: the walk is bound by DRAM latency, and
+                // the hardware prefetcher only ramps up after a few sequential misses inside each record.
+                if j &+ 1 < fresh { query.prefetchAll(records, buffer[j &+ 1]) }
                 let d = query.distance(records, next)
                 if results.count < ef || d < bound {
                     candidates.push(-d, next)
@@ -777,10 +780,20 @@ protocol QueryDistance {
     func distance(_ records: NodeRecords, _ id: UInt32) -> Float
     /// Starts loading what `distance` will read for `id`.
     func prefetch(_ records: NodeRecords, _ id: UInt32)
+    /// Loads everything `distance` reads for `id` (beyond the first line).
+    func prefetchAll(_ records: NodeRecords, _ id: UInt32)
 }
 
 extension QueryDistance {
     @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(records.vector(id)) }
+}
+
+extension PreparedQuery {
+    @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
+        let v = records.vector(id)
+        var offset = 64
+        while offset < space.vectorBytes { vs_prefetch(v + offset); offset &+= 64 }
+    }
 }
 
 /// A prepared (converted, normalized) query against full-precision records.
@@ -796,6 +809,11 @@ struct PreparedQuery: QueryDistance {
 
 /// A stored vector used as the query (graph construction and repair).
 struct StoredQuery: QueryDistance {
+    @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
+        let v = records.vector(id)
+        var offset = 64
+        while offset < space.vectorBytes { vs_prefetch(v + offset); offset &+= 64 }
+    }
     let space: DistanceSpace
     let vector: UnsafeRawPointer
     let inverseNorm: Float

@@ -140,10 +140,11 @@ struct SQ8Query: QueryDistance {
     let weights: UnsafeMutablePointer<Float>
     let constant: Float
     let isL2: Bool
-    @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) {
+    @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(codes + Int(id) &* dimension) }
+    @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
         let c = codes + Int(id) &* dimension
-        vs_prefetch(c)
-        vs_prefetch(c + 64)
+        var offset = 64
+        while offset < dimension { vs_prefetch(c + offset); offset &+= 64 }
     }
     @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
         let c = codes + Int(id) &* dimension
