@@ -30,7 +30,7 @@ public final class SearchIndex: @unchecked Sendable {
     public private(set) var definition: IndexDefinition
     public let lock = ReadWriteLock()
     let analyzer: TextAnalyzer
-    let stopwords: Set<String>
+    public let stopwords: Set<String>
 
     // Document table. Doc ids start at 1 and stay with a key until it leaves the index.
     var keys: [Bytes?] = [nil]

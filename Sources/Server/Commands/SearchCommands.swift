@@ -110,6 +110,17 @@ extension Server {
                     throw CommandError("No such configuration action")
                 }
             },
+            ft("FT.EXPLAIN", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                let text = try ctx.server.ftExplain(ctx)
+                ctx.client.reply.bulk(text)
+            },
+            ft("FT.EXPLAINCLI", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
+                let text = try ctx.server.ftExplain(ctx)
+                var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                if lines.last == "" { lines.removeLast() }
+                ctx.client.reply.array(lines.count)
+                for l in lines { ctx.client.reply.bulk(l) }
+            },
             ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
                 try ctx.server.ftAdd(ctx)
             },
@@ -145,6 +156,41 @@ extension Server {
         }
         if case .failure? = result { throw .wrongType }
         ctx.client.reply.ok()
+    }
+
+    /// FT.EXPLAIN idx query [DIALECT d] [PARAMS n k v ...] [VERBATIM]
+    func ftExplain(_ ctx: CommandContext) throws(CommandError) -> String {
+        let args = ctx.args
+        guard args.count >= 3 else { throw .wrongArity(args.string(0).uppercased()) }
+        guard let index = search.index(named: args.string(1)) else { throw CommandError("Unknown index name") }
+        var params: [String: [UInt8]] = [:]
+        var verbatim = false
+        var dialect = search.config.defaultDialect
+        var i = 3
+        while i < args.count {
+            if args.is(i, "VERBATIM") { verbatim = true; i += 1 }
+            else if args.is(i, "DIALECT"), i + 1 < args.count, let d = Bytes.parseInteger(args[i + 1]) { dialect = d; i += 2 }
+            else if args.is(i, "PARAMS"), i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0, n % 2 == 0, i + 1 + n < args.count {
+                for j in stride(from: i + 2, to: i + 2 + n, by: 2) { params[args.string(j)] = Array(args[j + 1]) }
+                i += 2 + n
+            } else { throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 3) for <main>") }
+        }
+        let def = index.definition
+        var textFields: [String] = []
+        var caseSensitive: Set<String> = []
+        var vectors: [String: QueryExplain.VectorAlgorithm] = [:]
+        for f in def.fields {
+            switch f.kind {
+            case .text: textFields.append(f.attribute)
+            case .tag(_, let cs): if cs { caseSensitive.insert(f.attribute) }
+            case .vector(let p): vectors[f.attribute] = p.algorithm == .hnsw ? .hnsw : .flat
+            case .numeric: break
+            }
+        }
+        do throws(QueryError) {
+            return try QueryExplain.explain(Array(args[2]), params: params, textFields: textFields, caseSensitiveTags: caseSensitive,
+                                            vectorFields: vectors, stopwords: index.stopwords, verbatim: verbatim, dialect: dialect)
+        } catch { throw CommandError(error.message) }
     }
 
     // MARK: FT.SEARCH
@@ -233,7 +279,7 @@ extension Server {
             }
         }
         let parsed: ParsedQuery
-        do throws(QueryError) { parsed = try QueryParser.parse(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
+        do throws(QueryError) { parsed = try QueryParser.parse(Array(args[2]), params: params, dialect: dialect, stopwords: index.stopwords) } catch { throw CommandError(error.message) }
         var request = SearchRequest(query: parsed)
         request.verbatim = verbatim
         request.inKeys = inKeys
