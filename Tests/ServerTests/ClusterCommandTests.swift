@@ -21,7 +21,8 @@ private enum Topo {
 
     /// A server in cluster mode as node `name` of `text`, written to a temporary file.
     static func server(as name: String, port: Int) throws -> Server {
-        let path = "/tmp/vecshard-cluster-test-\(getpid())-\(name).conf"
+        // Unique per call: Swift Testing runs the tests of a suite in parallel.
+        let path = "/tmp/vecshard-cluster-test-\(getpid())-\(name)-\(UInt64.random(in: 0...UInt64.max)).conf"
         guard let f = fopen(path, "w") else { throw CommandError("can't write \(path)") }
         fputs(text, f)
         fclose(f)
