@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -153,6 +154,18 @@ def test_redis_cli_cluster_check_is_ok(cluster):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "[OK] All nodes agree about slots configuration." in res.stdout
     assert "[OK] All 16384 slots covered." in res.stdout
+
+
+def test_redis_benchmark_cluster_mode_runs(cluster):
+    exe = shutil.which("redis-benchmark")
+    if exe is None:
+        pytest.skip("redis-benchmark not installed (apt-get install redis-tools)")
+    res = subprocess.run([exe, "--cluster", "-h", HOST, "-p", str(cluster.ports[0]), "-t", "set,get", "-n", "3000", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "SET:" in res.stdout and "GET:" in res.stdout and "requests per second" in res.stdout
+    sizes = [cluster.client(i).dbsize() for i in range(3)]
+    assert min(sizes) >= 1   # it spread its keys over every master ({tag} per node, from CLUSTER NODES)
 
 
 # ---------------------------------------------------------------------------------------------- redirects
