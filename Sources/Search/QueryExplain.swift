@@ -23,7 +23,8 @@ public enum QueryExplain {
                                caseSensitiveTags: Set<String> = [], vectorFields: [String: VectorAlgorithm] = [:],
                                stopwords: Set<String> = TextAnalyzer.defaultStopwords, verbatim: Bool = false,
                                dialect: Int = 2) throws(QueryError) -> String {
-        let tree = try QueryParser.parseTree(query, params: params, stopwords: stopwords)
+        let tree = dialect == 1 ? try QueryParser.parseTreeDialect1(query, stopwords: stopwords)
+                                : try QueryParser.parseTree(query, params: params, stopwords: stopwords)
         guard var root = tree.root else { return "<empty>\n" }
         try validate(root, vectorFields: vectorFields, isRoot: true)
         normalizeTags(&root, caseSensitive: caseSensitiveTags)
@@ -40,9 +41,9 @@ public enum QueryExplain {
     public static func explain(_ query: String, params: [String: [UInt8]] = [:], textFields: [String],
                                caseSensitiveTags: Set<String> = [], vectorFields: [String: VectorAlgorithm] = [:],
                                stopwords: Set<String> = TextAnalyzer.defaultStopwords,
-                               verbatim: Bool = false) throws(QueryError) -> String {
+                               verbatim: Bool = false, dialect: Int = 2) throws(QueryError) -> String {
         try explain(Array(query.utf8), params: params, textFields: textFields, caseSensitiveTags: caseSensitiveTags,
-                    vectorFields: vectorFields, stopwords: stopwords, verbatim: verbatim)
+                    vectorFields: vectorFields, stopwords: stopwords, verbatim: verbatim, dialect: dialect)
     }
 
     public enum VectorAlgorithm: Sendable { case flat, hnsw }

@@ -20,8 +20,18 @@ public enum QueryParser {
     ///   way RediSearch's parser does (`a b` → `b`, an all-stopword query → `.union([])`, matching nothing).
     public static func parse(_ query: [UInt8], params: [String: [UInt8]], dialect: Int = 2,
                              stopwords: Set<String>? = nil) throws(QueryError) -> ParsedQuery {
-        let tree = try parseTree(query, params: params, stopwords: stopwords)
+        let tree = dialect == 1 ? try parseTreeDialect1(query, stopwords: stopwords)
+                                : try parseTree(query, params: params, stopwords: stopwords)
         return try tree.lower()
+    }
+
+    /// DIALECT 1 (RediSearch's default): its own grammar (no parameters or vector queries, `|` binds tighter
+    /// than juxtaposition, `-`/`~`/`@f:` reach further right). Stopwords are dropped (RediSearch's lexer does).
+    static func parseTreeDialect1(_ query: [UInt8], stopwords: Set<String>?) throws(QueryError) -> ParseTree {
+        let sw = stopwords ?? TextAnalyzer.defaultStopwords
+        let tokens = QueryLexer(query).tokenizeDialect1(stopwords: sw)
+        var p = DialectOneParser(tokens: tokens)
+        return try p.parseQuery()
     }
 
     /// Convenience for tests and tools: the query as a Swift string.
@@ -64,6 +74,8 @@ enum TokenKind: Equatable {
     case arrow, asKeyword, isMissing, quote, or, lp, rp, lb, rb, colon, semicolon, minus, tilde, star, percent
     case lsqb, rsqb
     case equals, notEqual, gt, ge, lt, le
+    /// DIALECT 1 only: a stopword (its lexer classifies them).
+    case stopword
     case eof
 
     /// The Lemon precedence level of the token (`%left` order in RediSearch's parser.y; higher binds tighter).
@@ -90,7 +102,29 @@ enum TokenKind: Equatable {
         case .percent: return 24
         case .attribute: return 25
         case .verbatim, .wildcardPattern: return 26
-        case .semicolon: return 0
+        case .semicolon, .stopword: return 0
+        }
+    }
+
+    /// Precedence levels of RediSearch's DIALECT 1 grammar (v1/parser.y), 0 for tokens without one.
+    var dialect1Precedence: Int {
+        switch self {
+        case .tilde: return 2
+        case .quote: return 4
+        case .colon: return 5
+        case .minus: return 6
+        case .number: return 7
+        case .stopword: return 8
+        case .term: return 10
+        case .prefix, .suffix, .contains: return 11
+        case .percent: return 12
+        case .attribute: return 13
+        case .lp: return 14
+        case .rp: return 15
+        case .modifier: return 16
+        case .or: return 18
+        case .arrow: return 20
+        default: return 0
         }
     }
 }
@@ -1307,6 +1341,385 @@ struct ShiftReduceParser {
     }
 }
 
+
+
+// MARK: - DIALECT 1
+
+extension QueryLexer {
+    /// `number` of the DIALECT 1 scanner: `-`? digits (`.` digits)? ([eE] `-`? digits)?
+    func numberLengthDialect1(_ i: Int) -> Int {
+        var j = i
+        if j < s.count && s[j] == UInt8(ascii: "-") { j += 1 }
+        let d = sizeLength(j)
+        if d == 0 { return 0 }
+        j += d
+        if j + 1 < s.count && s[j] == UInt8(ascii: ".") && QueryLexer.isDigit(s[j + 1]) { j += 1 + sizeLength(j + 1) }
+        if j < s.count && (s[j] == UInt8(ascii: "e") || s[j] == UInt8(ascii: "E")) {
+            var k = j + 1
+            if k < s.count && s[k] == UInt8(ascii: "-") { k += 1 }
+            let e = sizeLength(k)
+            if e > 0 { j = k + e }
+        }
+        return j - i
+    }
+
+    /// RediSearch's v1 scanner (longest match, earlier rule wins ties).
+    func tokenizeDialect1(stopwords: Set<String>) -> [QueryToken] {
+        var out: [QueryToken] = []
+        var near: ArraySlice<UInt8> = []
+        var i = 0
+        func push(_ kind: TokenKind, _ pos: Int, _ t: ArraySlice<UInt8>? = nil, num: Double = 0) {
+            if let t { near = t }
+            out.append(QueryToken(kind: kind, pos: pos, text: t ?? [], nearBytes: near, numval: num))
+        }
+        while i < s.count {
+            let b = s[i]
+            var bestLen = 0
+            var rule = -1
+            func consider(_ len: Int, _ r: Int) { if len > bestLen { bestLen = len; rule = r } }
+            consider(numberLengthDialect1(i), 0)
+            if b == UInt8(ascii: "@") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 1) } }
+            if b == UInt8(ascii: "$") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 2) } }
+            if b == UInt8(ascii: "="), i + 1 < s.count, s[i + 1] == UInt8(ascii: ">") { consider(2, 3) }
+            consider(infLength(i), 4)
+            if QueryLexer.isPunct(b) || QueryLexer.isSpace(b) || QueryLexer.isCntrl(b) { consider(1, 5) }
+            consider(termLength(i), 6)
+            let body = max(termLength(i), numberLengthDialect1(i))
+            if body > 0 && i + body < s.count && s[i + body] == UInt8(ascii: "*") { consider(body + 1, 7) }
+            if b == UInt8(ascii: "*") {
+                let sb = max(termLength(i + 1), numberLengthDialect1(i + 1))
+                if sb > 0 {
+                    consider(sb + 1, 8)
+                    if i + 1 + sb < s.count && s[i + 1 + sb] == UInt8(ascii: "*") { consider(sb + 2, 9) }
+                }
+            }
+            let end = i + bestLen
+            switch rule {
+            case 0: push(.number, i, s[i..<end], num: QueryLexer.strtod(s[i..<end]))
+            case 1: push(.modifier, i, s[(i + 1)..<end])
+            case 2: push(.attribute, i, s[(i + 1)..<end])
+            case 3: push(.arrow, i, s[(i + 1)..<min(i + 3, s.count)])
+            case 4: push(.number, i, s[i..<end], num: b == UInt8(ascii: "-") ? -.infinity : .infinity)
+            case 5:
+                switch b {
+                case UInt8(ascii: "\""): push(.quote, i)
+                case UInt8(ascii: "|"): push(.or, i)
+                case UInt8(ascii: "("): push(.lp, i)
+                case UInt8(ascii: ")"): push(.rp, i)
+                case UInt8(ascii: "{"): push(.lb, i)
+                case UInt8(ascii: "}"): push(.rb, i)
+                case UInt8(ascii: ":"): push(.colon, i)
+                case UInt8(ascii: ";"): push(.semicolon, i)
+                case UInt8(ascii: "-"): push(.minus, i)
+                case UInt8(ascii: "~"): push(.tilde, i)
+                case UInt8(ascii: "*"): push(.star, i)
+                case UInt8(ascii: "%"): push(.percent, i)
+                case UInt8(ascii: "["): push(.lsqb, i)
+                case UInt8(ascii: "]"): push(.rsqb, i)
+                default: break
+                }
+            case 6:
+                let t = s[i..<end]
+                let isStop = stopwords.contains(TextAnalyzer.asciiLowercased(String(decoding: t, as: UTF8.self)))
+                push(isStop ? .stopword : .term, i, t)
+            case 7: push(.prefix, i, s[i..<(end - 1)])
+            case 8: push(.suffix, i, s[(i + 1)..<end])
+            case 9: push(.contains, i, s[(i + 1)..<(end - 1)])
+            default: break
+            }
+            i = bestLen > 0 ? end : i + 1
+        }
+        out.append(QueryToken(kind: .eof, pos: out.last?.pos ?? 0, nearBytes: near))
+        return out
+    }
+}
+
+/// RediSearch's DIALECT 1 grammar on the same shift-reduce scheme as DIALECT 2 (see `ShiftReduceParser`).
+struct DialectOneParser {
+    let tokens: [QueryToken]
+    var i = 0
+
+    init(tokens: [QueryToken]) { self.tokens = tokens }
+
+    var kind: TokenKind { tokens[i].kind }
+    var tok: QueryToken { tokens[i] }
+    func peek(_ n: Int = 1) -> QueryToken { tokens[min(i + n, tokens.count - 1)] }
+    mutating func advance() { if i < tokens.count - 1 { i += 1 } }
+    func fail() -> QueryError { .syntax(tok) }
+    mutating func expect(_ k: TokenKind) throws(QueryError) {
+        guard kind == k else { throw fail() }
+        advance()
+    }
+    func str(_ b: some Collection<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+    func unescape(_ b: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        var j = b.startIndex
+        while j < b.endIndex {
+            if b[j] == UInt8(ascii: "\\") && j + 1 < b.endIndex && TextAnalyzer.isPunctOrSpace(b[j + 1]) { j += 1; continue }
+            out.append(b[j]); j += 1
+        }
+        return str(out)
+    }
+
+    enum Entry {
+        case operand(ParseNode?, isUnion: Bool)
+        case minus, tilde
+        case fields([String])
+        case or
+    }
+
+    mutating func parseQuery() throws(QueryError) -> ParseTree {
+        if kind == .eof { return ParseTree(root: nil) }
+        if kind == .star {
+            advance()
+            guard kind == .eof else { throw fail() }
+            return ParseTree(root: ParseNode(.wildcard))
+        }
+        return ParseTree(root: try parseExpression(nested: false))
+    }
+
+    func prefixPrecedence(_ e: Entry) -> Int {
+        switch e {
+        case .minus: return 6
+        case .tilde: return 2
+        case .fields: return 16
+        default: return 0
+        }
+    }
+
+    mutating func parseExpression(nested: Bool) throws(QueryError) -> ParseNode? {
+        var stack: [Entry] = []
+        func topIsOperand() -> Bool { if case .operand? = stack.last { return true }; return false }
+        func reduce(_ lookahead: Int) {
+            while stack.count >= 2, case .operand(let right, let rightUnion) = stack[stack.count - 1] {
+                switch stack[stack.count - 2] {
+                case .operand(let left, _):
+                    guard 17 >= lookahead else { return }
+                    stack.removeLast(2)
+                    stack.append(.operand(ShiftReduceParser.and(left, right), isUnion: false))
+                case .or:
+                    guard stack.count >= 3, case .operand(let left, let leftUnion) = stack[stack.count - 3] else { return }
+                    guard (leftUnion ? 19 : 18) >= lookahead else { return }
+                    stack.removeLast(3)
+                    // (Unlike DIALECT 2, a stopword-shortened union does not swallow later operands as children.)
+                    let appendable = leftUnion && (left?.isUnion ?? false)
+                    stack.append(.operand(ShiftReduceParser.or(left, right, leftIsUnion: appendable), isUnion: true))
+                case .minus, .tilde, .fields:
+                    let p = stack[stack.count - 2]
+                    guard prefixPrecedence(p) >= lookahead else { return }
+                    stack.removeLast(2)
+                    var n = right
+                    switch p {
+                    case .minus: n = right.map { ParseNode(.not, children: [$0]) }
+                    case .tilde: n = right.map { ParseNode(.optional, children: [$0]) }
+                    case .fields(let f): n?.restrictFields(f)
+                    default: break
+                    }
+                    stack.append(.operand(n, isUnion: false))
+                    _ = rightUnion
+                }
+            }
+        }
+        func finish() throws(QueryError) -> ParseNode? {
+            reduce(0)
+            guard stack.count == 1, case .operand(let n, _) = stack[0] else { throw fail() }
+            return n
+        }
+        while true {
+            switch kind {
+            case .or:
+                guard topIsOperand() else { throw fail() }
+                reduce(18)
+                stack.append(.or)
+                advance()
+            case .arrow:
+                guard topIsOperand() else { throw fail() }
+                reduce(20)
+                advance()
+                try expect(.lb)
+                var attrs: [(name: String, value: String)] = []
+                while kind != .rb {
+                    guard kind == .attribute else { throw fail() }
+                    let name = str(tok.text)
+                    advance()
+                    try expect(.colon)
+                    guard kind == .term || kind == .number else { throw fail() }
+                    attrs.append((name, str(tok.text)))
+                    advance()
+                    if kind == .semicolon { while kind == .semicolon { advance() }; continue }
+                    guard kind == .rb else { throw fail() }
+                }
+                advance()
+                guard case .operand(var node, let u) = stack.removeLast() else { throw fail() }
+                if node != nil {
+                    var helper = ShiftReduceParser(tokens: tokens, params: [:], stopwords: nil)
+                    try helper.applyAttributes(&node!, attrs)
+                }
+                stack.append(.operand(node, isUnion: u))
+            case .rp:
+                guard nested, topIsOperand() else { throw fail() }
+                return try finish()
+            case .eof:
+                guard !nested, topIsOperand() else { throw fail() }
+                return try finish()
+            default:
+                if topIsOperand() { reduce(kind.dialect1Precedence) }
+                try shiftOperandStart(&stack)
+            }
+        }
+    }
+
+    mutating func shiftOperandStart(_ stack: inout [Entry]) throws(QueryError) {
+        switch kind {
+        case .minus:
+            advance(); stack.append(.minus)
+        case .tilde:
+            advance(); stack.append(.tilde)
+        case .lp:
+            advance()
+            let n = try parseExpression(nested: true)
+            try expect(.rp)
+            stack.append(.operand(n, isUnion: false))
+        case .stopword:
+            advance()
+            stack.append(.operand(nil, isUnion: false))
+        case .term, .number:
+            stack.append(.operand(parseTermList(), isUnion: false))
+        case .prefix, .suffix, .contains:
+            let t = tok
+            advance()
+            let text = unescape(t.text)
+            stack.append(.operand(ParseNode(.prefix(text, prefix: t.kind != .suffix, suffix: t.kind != .prefix)), isUnion: false))
+        case .quote:
+            advance()
+            var words: [String] = []
+            var count = 0
+            while kind == .term || kind == .number || (kind == .stopword && count >= 2) {
+                if kind != .stopword { words.append(TextAnalyzer.normalizeQueryTerm(tok.text)) }
+                count += 1
+                advance()
+            }
+            guard count > 0 else { throw fail() }
+            try expect(.quote)
+            var n: ParseNode
+            if count == 1 {
+                n = ParseNode(.token(words[0]))
+            } else {
+                n = ParseNode(.phrase(exact: true))
+                for w in words { n.children.append(ParseNode(.token(w))) }
+            }
+            n.verbatim = true
+            stack.append(.operand(n, isUnion: false))
+        case .percent:
+            var depth = 0
+            while kind == .percent && depth < 3 { depth += 1; advance() }
+            guard kind == .term || kind == .number || kind == .stopword else { throw fail() }
+            let text = TextAnalyzer.normalizeQueryTerm(tok.text)
+            advance()
+            for _ in 0..<depth { try expect(.percent) }
+            stack.append(.operand(ParseNode(.fuzzy(text, distance: depth)), isUnion: false))
+        case .modifier:
+            let field = unescape(tok.text)
+            advance()
+            if kind == .or {
+                var fields = [field]
+                while kind == .or {
+                    advance()
+                    guard kind == .term || kind == .number else { throw fail() }
+                    fields.append(str(tok.text))
+                    advance()
+                }
+                try expect(.colon)
+                stack.append(.fields(fields))
+                return
+            }
+            try expect(.colon)
+            if kind == .lb {
+                advance()
+                stack.append(.operand(try parseTagList(field: field), isUnion: false))
+            } else if kind == .lsqb {
+                advance()
+                let (lo, loIncl) = try parseNum()
+                let (hi, hiIncl) = try parseNum()
+                if kind != .rsqb {
+                    // A third number would make it a GEO filter; RediSearch fails at the token after it.
+                    while kind == .lp || kind == .minus { advance() }
+                    if kind == .number { advance() }
+                    throw fail()
+                }
+                advance()
+                stack.append(.operand(ParseNode(.numeric(min: lo, minInclusive: loIncl, max: hi, maxInclusive: hiIncl,
+                                                         field: field)), isUnion: false))
+            } else {
+                stack.append(.fields([field]))
+            }
+        default:
+            throw fail()
+        }
+    }
+
+    /// A term list: one token, or a phrase (INTERSECT) of adjacent words. The grammar's precedences let a
+    /// second word be a number but end a longer list at a number or stopword (`a b 5` is `(a b) 5`).
+    mutating func parseTermList() -> ParseNode? {
+        var words: [String] = [TextAnalyzer.normalizeQueryTerm(tok.text)]
+        advance()
+        while kind == .term || (kind == .number && words.count == 1) {
+            words.append(TextAnalyzer.normalizeQueryTerm(tok.text))
+            advance()
+        }
+        if words.count == 1 { return ParseNode(.token(words[0])) }
+        var n = ParseNode(.phrase(exact: false))
+        for w in words { n.children.append(ParseNode(.token(w))) }
+        return n
+    }
+
+    /// num ::= NUMBER | LP num | MINUS num
+    mutating func parseNum() throws(QueryError) -> (Double, Bool) {
+        var inclusive = true
+        var negate = false
+        while kind == .lp || kind == .minus {
+            if kind == .lp { inclusive = false } else { negate.toggle() }
+            advance()
+        }
+        guard kind == .number else { throw fail() }
+        let v = tok.numval
+        advance()
+        return (negate ? -v : v, inclusive)
+    }
+
+    /// `{a | b c | pre*}`: values as written (case kept); term lists lowercased. In DIALECT 1 the closing `}` is
+    /// optional and a `|` after it continues the list (`@t:{a} | b` is the tag list `a | b`).
+    mutating func parseTagList(field: String) throws(QueryError) -> ParseNode {
+        var tag = ParseNode(.tag(field))
+        while true {
+            switch kind {
+            case .term, .number, .stopword:
+                let first = tok
+                advance()
+                if kind == .term || kind == .number {
+                    var n = ParseNode(.phrase(exact: false))
+                    n.children.append(ParseNode(.token(TextAnalyzer.normalizeQueryTerm(first.text))))
+                    while kind == .term || kind == .number || kind == .stopword {
+                        if kind != .stopword { n.children.append(ParseNode(.token(TextAnalyzer.normalizeQueryTerm(tok.text)))) }
+                        advance()
+                    }
+                    tag.children.append(n)
+                } else {
+                    tag.children.append(ParseNode(.token(str(first.text))))
+                }
+            case .prefix, .suffix, .contains:
+                let t = tok
+                advance()
+                tag.children.append(ParseNode(.prefix(unescape(t.text), prefix: t.kind != .suffix, suffix: t.kind != .prefix)))
+            default:
+                throw fail()
+            }
+            while kind == .rb { advance() }
+            if kind == .or { advance(); continue }
+            return tag
+        }
+    }
+}
 
 // MARK: - Lowering to the public AST
 

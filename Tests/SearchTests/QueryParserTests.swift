@@ -461,3 +461,109 @@ struct QueryExplainOracleTests {
                 == "UNION {\n  a\n  +a(expanded)\n}\n")
     }
 }
+
+@Suite("DIALECT 1 against Redis Stack 7.4.1")
+struct DialectOneOracleTests {
+    /// (query, FT.EXPLAIN ... DIALECT 1 reply) pairs captured from the oracle.
+    static let explained: [(String, String)] = [
+        (#"cat dog the fish"#, "INTERSECT {\n  UNION {\n    cat\n    +cat(expanded)\n  }\n  UNION {\n    dog\n    +dog(expanded)\n  }\n  UNION {\n    fish\n    +fish(expanded)\n  }\n}\n"),
+        (#"@t:cat dog the fish"#, "INTERSECT {\n  @t:INTERSECT {\n    @t:UNION {\n      @t:cat\n      @t:+cat(expanded)\n    }\n    @t:UNION {\n      @t:dog\n      @t:+dog(expanded)\n    }\n  }\n  UNION {\n    fish\n    +fish(expanded)\n  }\n}\n"),
+        (#"hello 2020 world"#, "INTERSECT {\n  UNION {\n    hello\n    +hello(expanded)\n  }\n  UNION {\n    2020\n    +2020(expanded)\n  }\n  UNION {\n    world\n    +world(expanded)\n  }\n}\n"),
+        (#"@t:a b 5 c"#, "INTERSECT {\n  UNION {\n    b\n    +b(expanded)\n  }\n  UNION {\n    5\n    +5(expanded)\n  }\n  UNION {\n    c\n    +c(expanded)\n  }\n}\n"),
+        (#"x y z 5 6"#, "INTERSECT {\n  UNION {\n    x\n    +x(expanded)\n  }\n  UNION {\n    y\n    +y(expanded)\n  }\n  UNION {\n    z\n    +z(expanded)\n  }\n  INTERSECT {\n    UNION {\n      5\n      +5(expanded)\n    }\n    UNION {\n      6\n      +6(expanded)\n    }\n  }\n}\n"),
+        (#"-a b c | d"#, "NOT{\n  UNION {\n    INTERSECT {\n      b\n      c\n    }\n    d\n  }\n}\n"),
+        (#"~a b | c"#, "OPTIONAL{\n  UNION {\n    b\n    c\n  }\n}\n"),
+        (#"@t:a | b c | d"#, "@t:UNION {\n  @t:INTERSECT {\n    @t:UNION {\n      @t:b\n      @t:+b(expanded)\n    }\n    @t:UNION {\n      @t:c\n      @t:+c(expanded)\n    }\n  }\n  @t:UNION {\n    @t:d\n    @t:+d(expanded)\n  }\n}\n"),
+        (#"hello"#, "UNION {\n  hello\n  +hello(expanded)\n}\n"),
+        (#"running"#, "UNION {\n  running\n  +run(expanded)\n  run(expanded)\n}\n"),
+        (#"@t:(a b)"#, "@t:UNION {\n  @t:b\n  @t:+b(expanded)\n}\n"),
+        (#"-hello"#, "NOT{\n  hello\n}\n"),
+        (#"@n:[(1 +inf]"#, "NUMERIC {1.000000 < @n <= inf}\n"),
+        (#"@tag:{hello\ world}"#, "TAG:@tag {\n  hello world\n}\n"),
+        (#"@t|tag:hello"#, "@t:UNION {\n  @t:hello\n  @t:+hello(expanded)\n}\n"),
+        (#"@x:hello"#, "@NULL:UNION {\n  @NULL:hello\n  @NULL:+hello(expanded)\n}\n"),
+        (#"hello-world"#, "INTERSECT {\n  UNION {\n    hello\n    +hello(expanded)\n  }\n  NOT{\n    world\n  }\n}\n"),
+        (#"foo_bar"#, "UNION {\n  foo_bar\n  +foo_bar(expanded)\n}\n"),
+        (#"(hello)"#, "UNION {\n  hello\n  +hello(expanded)\n}\n"),
+        (#"@n:[-5 -2]"#, "NUMERIC {-5.000000 <= @n <= -2.000000}\n"),
+        (#"a"#, "<empty>\n"),
+        (#"(b | c) | d"#, "UNION {\n  UNION {\n    b\n    +b(expanded)\n  }\n  UNION {\n    c\n    +c(expanded)\n  }\n  UNION {\n    d\n    +d(expanded)\n  }\n}\n"),
+        (#"@t:-hello"#, "@t:NOT{\n  @t:hello\n}\n"),
+        (#"@t:(b|c)"#, "@t:UNION {\n  @t:UNION {\n    @t:b\n    @t:+b(expanded)\n  }\n  @t:UNION {\n    @t:c\n    @t:+c(expanded)\n  }\n}\n"),
+        (#"x 2020 1.5"#, "INTERSECT {\n  UNION {\n    x\n    +x(expanded)\n  }\n  UNION {\n    2020\n    +2020(expanded)\n  }\n  UNION {\n    1.5\n    +1.5(expanded)\n  }\n}\n"),
+        (#"-inf"#, "UNION {\n  -inf\n  +-inf(expanded)\n}\n"),
+        (#"*foo*"#, "INFIX{*foo*}\n"),
+        (#"w'fo?'"#, "INTERSECT {\n  UNION {\n    w\n    +w(expanded)\n  }\n  UNION {\n    fo\n    +fo(expanded)\n  }\n}\n"),
+        (#"%foo%"#, "FUZZY{foo}\n"),
+        (#"hello\-world"#, "UNION {\n  hello-world\n  +hello-world(expanded)\n}\n"),
+        (#"@t:hello @t:world"#, "INTERSECT {\n  @t:UNION {\n    @t:hello\n    @t:+hello(expanded)\n  }\n  @t:UNION {\n    @t:world\n    @t:+world(expanded)\n  }\n}\n"),
+        (#"@t:hello|@t:world"#, "@t:UNION {\n  @t:UNION {\n    @t:hello\n    @t:+hello(expanded)\n  }\n  @t:UNION {\n    @t:world\n    @t:+world(expanded)\n  }\n}\n"),
+        (#"@ta\-g:{x}"#, "TAG:@ta-g {\n  x\n}\n"),
+        (#"@t:hello wor*"#, "INTERSECT {\n  @t:UNION {\n    @t:hello\n    @t:+hello(expanded)\n  }\n  PREFIX{wor*}\n}\n"),
+        (#"@t:hello 2020 world"#, "@t:INTERSECT {\n  @t:UNION {\n    @t:hello\n    @t:+hello(expanded)\n  }\n  @t:UNION {\n    @t:2020\n    @t:+2020(expanded)\n  }\n  @t:UNION {\n    @t:world\n    @t:+world(expanded)\n  }\n}\n"),
+        (#"hello 2020 world"#, "INTERSECT {\n  UNION {\n    hello\n    +hello(expanded)\n  }\n  UNION {\n    2020\n    +2020(expanded)\n  }\n  UNION {\n    world\n    +world(expanded)\n  }\n}\n"),
+        (#"hello | 2020"#, "UNION {\n  UNION {\n    hello\n    +hello(expanded)\n  }\n  UNION {\n    2020\n    +2020(expanded)\n  }\n}\n"),
+        (#"b | c 2020 d"#, "UNION {\n  UNION {\n    b\n    +b(expanded)\n  }\n  INTERSECT {\n    UNION {\n      c\n      +c(expanded)\n    }\n    UNION {\n      2020\n      +2020(expanded)\n    }\n    UNION {\n      d\n      +d(expanded)\n    }\n  }\n}\n"),
+        (#"(b | c) d"#, "INTERSECT {\n  UNION {\n    UNION {\n      b\n      +b(expanded)\n    }\n    UNION {\n      c\n      +c(expanded)\n    }\n  }\n  UNION {\n    d\n    +d(expanded)\n  }\n}\n"),
+        (#"Caps"#, "UNION {\n  caps\n  +cap(expanded)\n  cap(expanded)\n}\n"),
+        (#"3"#, "UNION {\n  3\n  +3(expanded)\n}\n"),
+        (#"hello foo\-bar"#, "INTERSECT {\n  UNION {\n    hello\n    +hello(expanded)\n  }\n  UNION {\n    foo-bar\n    +foo-bar(expanded)\n  }\n}\n"),
+        (#"(pp) ~2020"#, "INTERSECT {\n  UNION {\n    pp\n    +pp(expanded)\n  }\n  OPTIONAL{\n    2020\n  }\n}\n"),
+        (#"@t:c -Caps"#, "INTERSECT {\n  @t:UNION {\n    @t:c\n    @t:+c(expanded)\n  }\n  NOT{\n    caps\n  }\n}\n"),
+        (#"@t:(@x:k @tag:{x}hello world) -a ~ppinf"#, "INTERSECT {\n  @t:INTERSECT {\n    @NULL:UNION {\n      @NULL:k\n      @NULL:+k(expanded)\n    }\n    @t:TAG:@tag {\n      @t:x\n    }\n    @t:INTERSECT {\n      @t:UNION {\n        @t:hello\n        @t:+hello(expanded)\n      }\n      @t:UNION {\n        @t:world\n        @t:+world(expanded)\n      }\n    }\n  }\n  OPTIONAL{\n    ppinf\n  }\n}\n"),
+        (#"hel*"#, "PREFIX{hel*}\n"),
+        (#"Caps|~e pp"#, "UNION {\n  UNION {\n    caps\n    +cap(expanded)\n    cap(expanded)\n  }\n  OPTIONAL{\n    INTERSECT {\n      e\n      pp\n    }\n  }\n}\n"),
+        (#"(1.5 | 3 -d)"#, "INTERSECT {\n  UNION {\n    UNION {\n      1.5\n      +1.5(expanded)\n    }\n    UNION {\n      3\n      +3(expanded)\n    }\n  }\n  NOT{\n    d\n  }\n}\n"),
+    ]
+
+    static let failed: [(String, String)] = [
+        (#"@tag:{a-b}"#, #"Syntax error at offset 9 near b"#),
+        (#"@n:[1 2 3]"#, #"Syntax error at offset 9 near 3"#),
+        (#"a | "#, #"Syntax error at offset 2 near a"#),
+        (#"| a"#, #"Syntax error at offset 0 near "#),
+        (#"@n:[1 2"#, #"Syntax error at offset 6 near 2"#),
+        (#"@n:[1"#, #"Syntax error at offset 4 near 1"#),
+        (#"@tag:{x} | @tag:{y}"#, #"Syntax error at offset 11 near tag"#),
+        (#"@n==5"#, #"Syntax error at offset 4 near 5"#),
+        (#"* hello"#, #"Syntax error at offset 2 near hello"#),
+        (#"@n<7 | (Caps@n:[-inf 7]) ~e"#, #"Syntax error at offset 3 near 7"#),
+        (#"@n>=3|-5"#, #"Syntax error at offset 4 near 3"#),
+        (#"~e-d =>2020Running"#, #"Syntax error at offset 7 near 2020Running"#),
+        (#"@n>=3 ~@tag:{x | y z | pp}"#, #"Syntax error at offset 4 near 3"#),
+        (#"@t|tag:h ~@n!=2|~e"#, #"Syntax error at offset 14 near 2"#),
+        (#"bhello -@t:((@n<7 --5Running) | -5 pp | Caps)"#, #"Syntax error at offset 16 near 7"#),
+        (#"hell"unterminatedo -(hello) | @tag:{x} 1.5"#, #"Syntax error at offset 19 near unterminatedo"#),
+        (#"@n>=3"#, #"Syntax error at offset 4 near 3"#),
+        (#"((to @n!=2))"#, #"Syntax error at offset 9 near 2"#),
+    ]
+
+    static func explain(_ q: String) throws(QueryError) -> String {
+        try QueryExplain.explain(q, textFields: ["t"], vectorFields: ["v": .flat], dialect: 1)
+    }
+
+    @Test("explain output", arguments: explained)
+    func output(_ query: String, _ expected: String) throws {
+        #expect(try Self.explain(query) == expected)
+    }
+
+    @Test("explain errors", arguments: failed)
+    func failure(_ query: String, _ message: String) {
+        #expect(throws: QueryError(message)) { try Self.explain(query) }
+    }
+
+    @Test func unionBindsTighterThanJuxtaposition() throws {
+        // `@t:` reaches over the union, `-` over the juxtaposition (as FT.EXPLAIN ... DIALECT 1 shows).
+        let q = try QueryParser.parse("@t:x @t:y | z", dialect: 1)
+        #expect(q.filter == .intersection([.term(fields: ["t"], text: "x"),
+                                           .union([.term(fields: ["t"], text: "y"), .term(fields: ["t"], text: "z")])]))
+        #expect(try QueryParser.parse("-x y", dialect: 1).filter == .not(.intersection([.term(fields: nil, text: "x"),
+                                                                                       .term(fields: nil, text: "y")])))
+        #expect(try QueryParser.parse("the cat", dialect: 1).filter == .term(fields: nil, text: "cat"))
+    }
+
+    @Test func noParametersOrVectors() {
+        #expect(throws: QueryError("Syntax error at offset 1 near >[")) {
+            try QueryParser.parse("*=>[KNN 3 @v $B]", params: ["B": [1]], dialect: 1)
+        }
+    }
+}
