@@ -172,18 +172,28 @@ public final class Database {
         let s = Self.slot(key)
         expireIfNeeded(key)
         var hash: HashValue
+        let existed: Bool
         switch slots[s][key] {
         case .hash(let h)?:
             hash = h
+            existed = true
             slots[s][key] = .string(Bytes([]))  // drop our reference so the mutation below is in place
         case .string?:
             return .failure(WrongTypeError())
         case nil:
             guard create else { return nil }
             hash = HashValue()
+            existed = false
             count += 1
         }
-        let result = try body(&hash)
+        let result: R
+        do {
+            result = try body(&hash)
+        } catch {
+            // Leave the keyspace as it was: put the hash back, or forget the key that was never written.
+            if existed { slots[s][key] = .hash(hash) } else { count -= 1 }
+            throw error
+        }
         if hash.isEmpty {
             slots[s].removeValue(forKey: key)
             count -= 1

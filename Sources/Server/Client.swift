@@ -44,6 +44,8 @@ public final class Client {
     public internal(set) var isBlocked = false
     var closeAfterReply = false
     var isClosing = false
+    /// In-process client without a socket (tests, internal calls): never written to or closed through libuv.
+    var isDetached = false
 
     init(id: Int, handle: UnsafeMutablePointer<uv_tcp_t>, address: String, localAddress: String, now: Int64,
          limits: RequestLimits, authenticated: Bool) {

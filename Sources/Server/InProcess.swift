@@ -12,6 +12,9 @@ extension Server {
                             authenticated: config["requirepass"].isEmpty)
         nextClientID += 1
         client.protocolVersion = protocolVersion
+        client.isDetached = true
+        // Registered like a connected client so WATCH, CLIENT LIST and worker replies find it.
+        clients[client.id] = client
         return client
     }
 

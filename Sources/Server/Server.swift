@@ -282,6 +282,7 @@ public final class Server {
         client.isClosing = true
         clients.removeValue(forKey: client.id)
         unwatchAll(client)
+        if client.isDetached { return }
         client.handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { h in
             uv_close(h) { h in
                 Unmanaged<Client>.fromOpaque(h!.pointee.data).release()
@@ -335,7 +336,7 @@ public final class Server {
 
     /// Sends the accumulated replies: try a direct write, queue the rest, and stop reading while a lot is queued.
     public func flush(_ client: Client) {
-        guard !client.isClosing else { return }
+        guard !client.isClosing, !client.isDetached else { return }
         let total = client.reply.buffer.count
         if total > 0 {
             netOutputBytes += total
