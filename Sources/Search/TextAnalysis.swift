@@ -120,7 +120,7 @@ public struct TextAnalyzer: Sendable {
 }
 
 /// The English Snowball stemmer (Porter2), as in libstemmer's `english` algorithm that RediSearch bundles.
-/// Works on bytes; non-ASCII bytes count as consonants, so UTF-8 text passes through intact.
+/// Works on Unicode scalars (as libstemmer's UTF-8 mode works on characters); non-ASCII letters are consonants.
 enum EnglishStemmer {
     private static let exceptions1: [String: String] = [
         "skis": "ski", "skies": "sky", "dying": "die", "lying": "lie", "tying": "tie",
@@ -138,23 +138,23 @@ enum EnglishStemmer {
         for b in word.utf8 where b & 0xC0 != 0x80 { chars += 1 }
         if chars <= 2 { return word }
         if let e = exceptions1[word] { return e }
-        var w = Word(Array(word.utf8))
+        var w = Word(word.unicodeScalars.map { $0.value })
         return w.run()
     }
 
     private struct Word {
-        var b: [UInt8]
+        var b: [UInt32]
         var r1 = 0
         var r2 = 0
 
-        init(_ bytes: [UInt8]) { b = bytes }
+        init(_ scalars: [UInt32]) { b = scalars }
 
-        static let Y = UInt8(ascii: "Y")
+        static let Y = UInt32(UInt8(ascii: "Y"))
+        static func c(_ ch: Unicode.Scalar) -> UInt32 { ch.value }
 
         func isVowel(_ i: Int) -> Bool {
             switch b[i] {
-            case UInt8(ascii: "a"), UInt8(ascii: "e"), UInt8(ascii: "i"), UInt8(ascii: "o"), UInt8(ascii: "u"),
-                 UInt8(ascii: "y"):
+            case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79:  // a e i o u y
                 return true
             default:
                 return false
@@ -162,14 +162,14 @@ enum EnglishStemmer {
         }
 
         func ends(_ s: String) -> Bool {
-            let u = Array(s.utf8)
+            let u = s.unicodeScalars.map { $0.value }
             guard u.count <= b.count else { return false }
             return b[(b.count - u.count)...].elementsEqual(u)
         }
 
         mutating func replaceSuffix(_ count: Int, with s: String) {
             b.removeLast(count)
-            b.append(contentsOf: s.utf8)
+            b.append(contentsOf: s.unicodeScalars.map { $0.value })
         }
 
         /// The longest of `suffixes` the word ends with.
@@ -193,7 +193,7 @@ enum EnglishStemmer {
             guard end >= 3 else { return false }
             let c = b[end - 1]
             return !isVowel(end - 3) && isVowel(end - 2) && !isVowel(end - 1)
-                && c != UInt8(ascii: "w") && c != UInt8(ascii: "x") && c != Word.Y
+                && c != Word.c("w") && c != Word.c("x") && c != Word.Y
         }
 
         func isShort() -> Bool { r1 >= b.count && endsShortSyllable(b.count) }
@@ -220,23 +220,23 @@ enum EnglishStemmer {
         }
 
         func ends2(prefix p: String) -> Bool {
-            let u = Array(p.utf8)
+            let u = p.unicodeScalars.map { $0.value }
             return b.count >= u.count && b[0..<u.count].elementsEqual(u)
         }
 
         mutating func run() -> String {
-            if b.first == UInt8(ascii: "'") { b.removeFirst() }
+            if b.first == Word.c("'") { b.removeFirst() }
             // Mark consonant-y as Y: an initial y, and y after a vowel.
-            if b.first == UInt8(ascii: "y") { b[0] = Word.Y }
+            if b.first == Word.c("y") { b[0] = Word.Y }
             var i = 1
             while i < b.count {
-                if b[i] == UInt8(ascii: "y") && isVowel(i - 1) { b[i] = Word.Y }
+                if b[i] == Word.c("y") && isVowel(i - 1) { b[i] = Word.Y }
                 i += 1
             }
             markRegions()
             step0()
             step1a()
-            if EnglishStemmer.exceptions2.contains(String(decoding: b, as: UTF8.self)) {
+            if EnglishStemmer.exceptions2.contains(Word.string(b)) {
                 return finish()
             }
             step1b()
@@ -249,7 +249,13 @@ enum EnglishStemmer {
         }
 
         func finish() -> String {
-            String(decoding: b.map { $0 == Word.Y ? UInt8(ascii: "y") : $0 }, as: UTF8.self)
+            Word.string(b.map { $0 == Word.Y ? Word.c("y") : $0 })
+        }
+
+        static func string(_ scalars: [UInt32]) -> String {
+            var s = String.UnicodeScalarView()
+            for v in scalars { if let u = Unicode.Scalar(v) { s.append(u) } }
+            return String(s)
         }
 
         mutating func step0() {
@@ -278,18 +284,18 @@ enum EnglishStemmer {
             guard containsVowel(before: b.count - n) else { return }
             b.removeLast(n)
             if ends("at") || ends("bl") || ends("iz") {
-                b.append(UInt8(ascii: "e"))
+                b.append(Word.c("e"))
             } else if let last = b.last, b.count >= 2, b[b.count - 2] == last,
-                      "bdfgmnprt".utf8.contains(last) {
+                      "bdfgmnprt".unicodeScalars.contains(where: { $0.value == last }) {
                 b.removeLast()
             } else if isShort() {
-                b.append(UInt8(ascii: "e"))
+                b.append(Word.c("e"))
             }
         }
 
         mutating func step1c() {
-            guard b.count > 2, let last = b.last, last == UInt8(ascii: "y") || last == Word.Y else { return }
-            if !isVowel(b.count - 2) { b[b.count - 1] = UInt8(ascii: "i") }
+            guard b.count > 2, let last = b.last, last == Word.c("y") || last == Word.Y else { return }
+            if !isVowel(b.count - 2) { b[b.count - 1] = Word.c("i") }
         }
 
         mutating func step2() {
@@ -313,11 +319,13 @@ enum EnglishStemmer {
             case "iveness", "iviti": replaceSuffix(n, with: "ive")
             case "biliti", "bli": replaceSuffix(n, with: "ble")
             case "ogi":
-                if b.count - n >= 1 && b[b.count - n - 1] == UInt8(ascii: "l") { replaceSuffix(n, with: "og") }
+                if b.count - n >= 1 && b[b.count - n - 1] == Word.c("l") { replaceSuffix(n, with: "og") }
             case "fulli": replaceSuffix(n, with: "ful")
             case "lessli": replaceSuffix(n, with: "less")
             case "li":
-                if b.count - n >= 1 && "cdeghkmnrt".utf8.contains(b[b.count - n - 1]) { b.removeLast(n) }
+                if b.count - n >= 1 && "cdeghkmnrt".unicodeScalars.contains(where: { $0.value == b[b.count - n - 1] }) {
+                    b.removeLast(n)
+                }
             default: break
             }
         }
@@ -346,7 +354,7 @@ enum EnglishStemmer {
             guard b.count - n >= r2 else { return }
             if s == "ion" {
                 let p = b.count - n - 1
-                if p >= 0 && (b[p] == UInt8(ascii: "s") || b[p] == UInt8(ascii: "t")) { b.removeLast(n) }
+                if p >= 0 && (b[p] == Word.c("s") || b[p] == Word.c("t")) { b.removeLast(n) }
             } else {
                 b.removeLast(n)
             }
@@ -355,10 +363,10 @@ enum EnglishStemmer {
         mutating func step5() {
             guard let last = b.last else { return }
             let start = b.count - 1
-            if last == UInt8(ascii: "e") {
+            if last == Word.c("e") {
                 if start >= r2 || (start >= r1 && !endsShortSyllable(start)) { b.removeLast() }
-            } else if last == UInt8(ascii: "l") {
-                if start >= r2 && start >= 1 && b[start - 1] == UInt8(ascii: "l") { b.removeLast() }
+            } else if last == Word.c("l") {
+                if start >= r2 && start >= 1 && b[start - 1] == Word.c("l") { b.removeLast() }
             }
         }
     }
