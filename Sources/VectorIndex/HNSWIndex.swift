@@ -271,23 +271,46 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
         let scratch = acquireScratch()
         defer { releaseScratch(scratch) }
-        let query = StoredQuery(space: space, vector: vector, inverseNorm: records.inverseNorm(id))
+        let exact = StoredQuery(space: space, vector: vector, inverseNorm: records.inverseNorm(id))
+        if let quantizer, (try? space.prepareQuery(UnsafeRawBufferPointer(start: blob, count: space.vectorBytes),
+                                                    into: scratch.query)) != nil {
+            // With SQ8 the beam searches of construction run on codes too; candidates are re-scored exactly
+            // before the neighbor heuristic, so edges are chosen on true distances.
+            let estimate = quantizer.prepare(query: scratch.query, scratch: scratch)
+            connect(id, level: level, entry: entry, top: top, traversal: estimate, exact: exact, records, scratch)
+        } else {
+            connect(id, level: level, entry: entry, top: top, traversal: exact, exact: exact, records, scratch)
+        }
+        if level > top {
+            entryLock.withLock { if level > maxLevel { entryPoint = id; maxLevel = level } }
+        }
+    }
+
+    /// Finds and links the neighbors of a published node on every level ≤ `level`. `traversal` scores the beam
+    /// searches; `exact` re-scores their results when the two differ.
+    private func connect<Q: QueryDistance>(_ id: UInt32, level: Int, entry: UInt32, top: Int, traversal: Q,
+                                           exact: StoredQuery, _ records: NodeRecords, _ scratch: SearchScratch) {
+        let rescore = !(traversal is StoredQuery)
         var current = entry
-        var currentDistance = query.distance(records, current)
+        var currentDistance = traversal.distance(records, current)
         if top > level {
             for l in stride(from: top, to: level, by: -1) {
-                greedy(query, records, &current, &currentDistance, level: l, scratch: scratch)
+                greedy(traversal, records, &current, &currentDistance, level: l, scratch: scratch)
             }
         }
         for l in stride(from: min(level, top), through: 0, by: -1) {
-            searchLayer(query, records, entry: current, entryDistance: currentDistance, level: l,
+            searchLayer(traversal, records, entry: current, entryDistance: currentDistance, level: l,
                         ef: parameters.efConstruction, filter: nil, scratch: scratch)
-            let sorted = scratch.drainResultsAscending()
+            let found = scratch.drainResultsAscending()
             let candidates = scratch.sorted
-            guard sorted > 0 else { continue }
+            guard found > 0 else { continue }
             current = candidates[0].id
             currentDistance = candidates[0].distance
-            let selected = selectNeighbors(records, candidates, count: sorted, max: m, into: scratch.selected)
+            if rescore {
+                for i in 0..<found { candidates[i].distance = exact.distance(records, candidates[i].id) }
+                sortAscending(candidates, found)
+            }
+            let selected = selectNeighbors(records, candidates, count: found, max: m, into: scratch.selected)
             let word = records.lockWord(id)
             vs_spin_lock(word)
             let own = list(records, id, l)
@@ -295,9 +318,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             (own + 1).update(from: scratch.selected, count: selected)
             vs_spin_unlock(word)
             for j in 0..<selected { link(records, from: scratch.selected[j], to: id, level: l, scratch: scratch) }
-        }
-        if level > top {
-            entryLock.withLock { if level > maxLevel { entryPoint = id; maxLevel = level } }
         }
     }
 
