@@ -2,7 +2,8 @@
 
 public enum GlobMatch {
     public static func matches(pattern: [UInt8], _ string: [UInt8], caseInsensitive: Bool = false) -> Bool {
-        match(pattern[...], string[...], caseInsensitive, depth: 0)
+        var skipLongerMatches = false
+        return match(pattern[...], string[...], caseInsensitive, depth: 0, &skipLongerMatches)
     }
 
     public static func matches(pattern: String, _ string: String, caseInsensitive: Bool = false) -> Bool {
@@ -11,7 +12,11 @@ public enum GlobMatch {
 
     private static func lower(_ c: UInt8) -> UInt8 { (c >= 65 && c <= 90) ? c + 32 : c }
 
-    private static func match(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>, _ nocase: Bool, depth: Int) -> Bool {
+    /// `skipLongerMatches` is Redis's pruning: once the pattern after a `*` matched nowhere in the rest of the string,
+    /// no earlier `*` can help by consuming more, so every pending `*` gives up (this keeps `*a*a*a…b` linear-ish
+    /// instead of exponential).
+    private static func match(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>, _ nocase: Bool, depth: Int,
+                              _ skipLongerMatches: inout Bool) -> Bool {
         // Redis caps recursion to keep hostile patterns from blowing the stack.
         if depth > 1000 { return false }
         var pi = p.startIndex, si = s.startIndex
@@ -23,9 +28,11 @@ public enum GlobMatch {
                 if pi + 1 == p.endIndex { return true }
                 var k = si
                 while k <= s.endIndex {
-                    if match(p[(pi + 1)...], s[k...], nocase, depth: depth + 1) { return true }
+                    if match(p[(pi + 1)...], s[k...], nocase, depth: depth + 1, &skipLongerMatches) { return true }
+                    if skipLongerMatches { return false }
                     k += 1
                 }
+                skipLongerMatches = true
                 return false
             case UInt8(ascii: "?"):
                 if si >= s.endIndex { return false }
