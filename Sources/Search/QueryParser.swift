@@ -343,6 +343,15 @@ struct QueryLexer {
                 push(.number, i, text(i, end), num: QueryLexer.strtod(text(i, end)))
             case 2:
                 push(.modifier, i, text(i + 1, end))
+                if s[(i + 1)..<end].contains(UInt8(ascii: "\\")) {
+                    // RediSearch unescapes the field name in place in the query buffer, so later `near` texts
+                    // show the shifted bytes (`@\-6` reads `-66`).
+                    let raw = s[(i + 1)..<end]
+                    var shifted = Array(ShiftReduceParser.unescapeBytes(raw))
+                    shifted.append(contentsOf: raw.suffix(raw.count - shifted.count))
+                    near = ArraySlice(shifted)
+                    out[out.count - 1].nearBytes = near
+                }
             case 3:
                 push(.attribute, i, text(i + 1, end))
             case 4:
@@ -640,6 +649,18 @@ struct ShiftReduceParser {
         let n = str(name)
         guard let v = params[n] else { deferError(.noSuchParameter(n)); return nil }
         return v
+    }
+
+    /// Removes backslashes that escape punctuation or whitespace.
+    static func unescapeBytes(_ b: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var j = b.startIndex
+        while j < b.endIndex {
+            if b[j] == UInt8(ascii: "\\") && j + 1 < b.endIndex && TextAnalyzer.isPunctOrSpace(b[j + 1]) { j += 1; continue }
+            out.append(b[j]); j += 1
+        }
+        return out
     }
 
     /// `modifier ::= MODIFIER`: field names are unescaped, case kept.
@@ -1295,7 +1316,12 @@ struct ShiftReduceParser {
                 guard [.term, .number, .size, .attribute, .asKeyword, .isMissing, .exact].contains(kind) else { throw fail() }
                 let v = tok
                 advance()
-                let value = v.kind == .attribute ? str(param(v.text) ?? []) : str(v.text)
+                var value = str(v.text)
+                if v.kind == .attribute {
+                    // Resolved while parsing (unlike other parameters): a missing one is the error reported.
+                    guard let resolved = params[str(v.text)] else { throw .noSuchParameter(str(v.text)) }
+                    value = str(resolved)
+                }
                 out.append((name, value))
                 if kind == .semicolon {
                     while kind == .semicolon { advance() }
