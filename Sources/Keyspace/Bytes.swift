@@ -6,6 +6,7 @@
 /// ### Layout (16 bytes)
 ///     small: | bytes 0..<14 (unused bytes zero) | count: UInt8 | enum tag |
 ///     large: | [UInt8] reference |                                | enum tag |
+///     external: | ExternalBytes reference |                         | enum tag |
 /// Strings of up to `Bytes.inlineCapacity` bytes are always small, so the form is canonical. Keys like `user:123456`
 /// and most hash fields then cost no heap allocation at all (Redis pays an sds allocation for each).
 public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
@@ -13,6 +14,8 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
     enum Representation: Sendable {
         case small(UInt64, UInt32, UInt16, UInt8)
         case large([UInt8])
+        /// Held elsewhere (a vector index): the one copy of a vector lives in the index, the hash refers to it.
+        case external(ExternalBytes)
     }
 
     @usableFromInline var representation: Representation
@@ -49,12 +52,22 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
     public init(stringLiteral value: String) { self.init(Array(value.utf8)) }
     public init(integer: Int) { self.init(Array(String(integer).utf8)) }
 
+    /// Bytes whose content another component holds (see `ExternalBytes`).
+    public init(external: ExternalBytes) { representation = .external(external) }
+
+    /// The external holder, when the content lives outside the keyspace.
+    public var externalReference: ExternalBytes? {
+        if case .external(let e) = representation { return e }
+        return nil
+    }
+
     /// The bytes as an array. Reading it allocates for inline strings; prefer `withUnsafeBytes` on hot paths.
     public var storage: [UInt8] {
         get {
             switch representation {
             case .large(let a): return a
             case .small: return withUnsafeBytes { Array($0) }
+            case .external(let e): return e.resolve()
             }
         }
         set { self = Bytes(newValue) }
@@ -64,6 +77,7 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
         switch representation {
         case .small(_, _, _, let n): return Int(n)
         case .large(let a): return a.count
+        case .external(let e): return e.count
         }
     }
 
@@ -78,6 +92,8 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
             return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) }
         case .large(let array):
             return try array.withUnsafeBytes(body)
+        case .external(let e):
+            return try e.resolve().withUnsafeBytes(body)
         }
     }
 
@@ -92,10 +108,15 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
         case let (.small(a0, a1, a2, an), .small(b0, b1, b2, bn)):
             return a0 == b0 && a1 == b1 && a2 == b2 && an == bn
         case (.small, .large), (.large, .small):
-            return false  // the form is canonical: equal lengths imply equal forms
+            return false  // small and large are canonical: equal lengths imply equal forms
         case let (.large(x), .large(y)):
             return x.count == y.count && x.withUnsafeBytes { pa in
                 y.withUnsafeBytes { pb in pa.count == 0 || memcmpBytes(pa.baseAddress!, pb.baseAddress!, pa.count) }
+            }
+        default:
+            // An external value compares by content, whatever the other side's form.
+            return a.count == b.count && a.withUnsafeBytes { pa in
+                b.withUnsafeBytes { pb in pa.count == 0 || memcmpBytes(pa.baseAddress!, pb.baseAddress!, pa.count) }
             }
         }
     }

@@ -206,6 +206,18 @@ public final class Database {
         return .success(result)
     }
 
+    /// Swaps a hash field's value for the same content held elsewhere (an `ExternalBytes` reference), without an
+    /// event: nothing a client can observe changes. Returns false when the key or field is gone.
+    @discardableResult
+    public func replaceHashFieldSilently(_ key: Bytes, field: Bytes, with value: Bytes) -> Bool {
+        let s = Self.slot(key)
+        guard case .hash(var h)? = slots[s][key], h.contains(field) else { return false }
+        slots[s][key] = .string(Bytes([]))  // drop our reference so the mutation below is in place
+        h.set(field, value, limits: hashLimits)
+        slots[s][key] = .hash(h)
+        return true
+    }
+
     private func removeEntry(_ key: Bytes, slot: Int) {
         if slots[slot].removeValue(forKey: key) != nil { count -= 1 }
         if !expires.isEmpty { expires.removeValue(forKey: key) }

@@ -20,6 +20,19 @@ enum FieldStore {
     case vector(any VectorIndex)
 }
 
+/// Lets hashes refer to the index's copy of a vector instead of keeping their own (one copy per vector).
+final class VectorFieldSource: ExternalByteSource, @unchecked Sendable {
+    let index: any VectorIndex
+    init(_ index: any VectorIndex) { self.index = index }
+    func externalBytes(label: UInt64) -> [UInt8]? { index.vectorBytes(label: label) }
+}
+
+/// A hash field whose value should now point at the index's copy (returned by `SearchIndex.index`).
+public struct Externalization {
+    public let field: Bytes
+    public let reference: ExternalBytes
+}
+
 struct TextFieldIndex {
     var postings: [String: [UInt32: [UInt32]]] = [:]  // term → doc → positions
     var docTerms: [UInt32: [String]] = [:]
@@ -38,6 +51,9 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
+    /// Per vector field: the source hashes resolve through, and the box each document's hash points at (by doc id).
+    var vectorSources: [Int: VectorFieldSource] = [:]
+    var vectorRefs: [Int: [ExternalBytes?]] = [:]
     /// Sortable/returnable raw values are read from the keyspace; only numeric values are kept here.
 
     // Statistics for FT.INFO.
@@ -56,6 +72,9 @@ public final class SearchIndex: @unchecked Sendable {
         stopwords = definition.stopwords.map(Set.init) ?? TextAnalyzer.defaultStopwords
         analyzer = TextAnalyzer(stopwords: stopwords)
         stores = try definition.fields.map { try Self.makeStore($0) }
+        for (i, store) in stores.enumerated() {
+            if case .vector(let v) = store { vectorSources[i] = VectorFieldSource(v); vectorRefs[i] = [] }
+        }
         fieldFailures = Array(repeating: 0, count: definition.fields.count)
         fieldLastFailure = Array(repeating: nil, count: definition.fields.count)
     }
@@ -82,7 +101,9 @@ public final class SearchIndex: @unchecked Sendable {
         try lock.withWriteLock {
             for f in fields {
                 definition.fields.append(f)
-                stores.append(try Self.makeStore(f))
+                let store = try Self.makeStore(f)
+                if case .vector(let v) = store { vectorSources[stores.count] = VectorFieldSource(v); vectorRefs[stores.count] = [] }
+                stores.append(store)
                 fieldFailures.append(0)
                 fieldLastFailure.append(nil)
             }
@@ -92,7 +113,9 @@ public final class SearchIndex: @unchecked Sendable {
     // MARK: writes (loop thread)
 
     /// Indexes (or re-indexes) a hash. A document with an invalid value is removed and counted as a failure.
-    public func index(key: Bytes, hash: HashValue) {
+    /// Returns the vector fields whose hash value should become a reference to the index's copy.
+    @discardableResult
+    public func index(key: Bytes, hash: HashValue) -> [Externalization] {
         // Validate and extract everything first so a failure leaves the index untouched.
         var numeric: [Int: Double] = [:]
         var vectors: [Int: Bytes] = [:]
@@ -102,24 +125,25 @@ public final class SearchIndex: @unchecked Sendable {
             case .numeric:
                 guard let v = Self.parseNumeric(raw) else {
                     recordFailure(field: i, "Invalid numeric value: '\(raw.string)'", key)
-                    return
+                    return []
                 }
                 numeric[i] = v
             case .vector(let p):
                 guard raw.count == p.vectorByteCount else {
                     recordFailure(field: i, "Could not add vector with blob size \(raw.count) (expected size \(p.vectorByteCount))", key)
-                    return
+                    return []
                 }
                 vectors[i] = raw
             default:
                 break
             }
         }
-        lock.withWriteLock {
+        return lock.withWriteLock { () -> [Externalization] in
+            var externalized: [Externalization] = []
             let id: UInt32
             if let existing = idByKey[key] {
                 id = existing
-                removeFieldData(id)
+                removeFieldData(id, keepingVectorsOf: vectors)
             } else {
                 id = UInt32(keys.count)
                 keys.append(key)
@@ -149,11 +173,34 @@ public final class SearchIndex: @unchecked Sendable {
                     }
                     stores[i] = .text(text)
                 case .vector(let vindex):
-                    if let blob = vectors[i] {
-                        blob.storage.withUnsafeBytes { try? vindex.add(label: UInt64(id), vector: $0) }
-                    }
+                    guard let blob = vectors[i], let source = vectorSources[i] else { break }
+                    if blob.externalReference?.isHeld(by: source, label: UInt64(id)) == true { break }  // unchanged
+                    detachReference(field: i, id: id)
+                    blob.withUnsafeBytes { _ = try? vindex.add(label: UInt64(id), vector: $0) }
+                    let box = ExternalBytes(source: source, label: UInt64(id), count: blob.count)
+                    while vectorRefs[i]!.count <= Int(id) { vectorRefs[i]!.append(nil) }
+                    vectorRefs[i]![Int(id)] = box
+                    externalized.append(Externalization(field: Bytes(field.identifier), reference: box))
                 }
             }
+            return externalized
+        }
+    }
+
+    /// Before the index forgets or replaces a document's vector, a hash that still points at it gets its own copy.
+    private func detachReference(field: Int, id: UInt32) {
+        guard var refs = vectorRefs[field], Int(id) < refs.count, refs[Int(id)] != nil else { return }
+        vectorRefs[field] = []  // so `refs` is the only holder of the array while we test the box's uniqueness
+        if !isKnownUniquelyReferenced(&refs[Int(id)]!) { refs[Int(id)]!.materialize() }
+        refs[Int(id)] = nil
+        vectorRefs[field] = refs
+    }
+
+    /// Gives every hash that points into this index its own copy (FT.DROPINDEX without DD).
+    public func materializeAll() {
+        lock.withWriteLock {
+            for refs in vectorRefs.values { for box in refs { box?.materialize() } }
+            for field in vectorRefs.keys { vectorRefs[field] = [] }
         }
     }
 
@@ -190,8 +237,9 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
-    /// Clears a doc's entries in every field store (caller holds the write lock).
-    private func removeFieldData(_ id: UInt32) {
+    /// Clears a doc's entries in every field store (caller holds the write lock). Vector fields listed in
+    /// `keepingVectorsOf` are left alone: the caller replaces or keeps them.
+    private func removeFieldData(_ id: UInt32, keepingVectorsOf kept: [Int: Bytes] = [:]) {
         for i in stores.indices {
             switch stores[i] {
             case .numeric(var values):
@@ -218,6 +266,8 @@ public final class SearchIndex: @unchecked Sendable {
                 text.docLength.removeValue(forKey: id)
                 stores[i] = .text(text)
             case .vector(let v):
+                if kept[i] != nil { continue }
+                detachReference(field: i, id: id)
                 _ = v.remove(label: UInt64(id))
             }
         }

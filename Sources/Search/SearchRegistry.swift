@@ -37,6 +37,8 @@ public final class SearchRegistry {
     public private(set) var aliases: [String: String] = [:]
     public var config = SearchConfig()
     unowned let database: Database
+    /// Keep each vector only in its index; hashes refer to it (see ExternalBytes). On by default.
+    public var storeVectorsOnce = true
     /// Indexes still scanning the keyspace: name → next slot cursor.
     private var backfills: [String: Int] = [:]
 
@@ -71,6 +73,7 @@ public final class SearchRegistry {
 
     public func drop(_ name: String, deleteDocuments: Bool) throws(QueryError) {
         guard let index = indexes.removeValue(forKey: name) else { throw QueryError("Unknown Index name") }
+        index.materializeAll()
         order.removeAll { $0 == name }
         backfills.removeValue(forKey: name)
         aliases = aliases.filter { $0.value != name }
@@ -113,7 +116,7 @@ public final class SearchRegistry {
             let value = database.peek(event.key)
             for name in order {
                 guard let index = indexes[name], index.definition.matches(key: event.key) else { continue }
-                if case .hash(let h)? = value { index.index(key: event.key, hash: h) } else { index.remove(key: event.key) }
+                if case .hash(let h)? = value { externalize(event.key, index.index(key: event.key, hash: h)) } else { index.remove(key: event.key) }
             }
         case .deleted, .expired, .renamedFrom:
             for name in order {
@@ -122,6 +125,15 @@ public final class SearchRegistry {
             }
         case .ttlChanged:
             break
+        }
+    }
+
+    /// Points the hash's vector fields at the index's copies, so each vector is held once (config `search-store-once`).
+    private func externalize(_ key: Bytes, _ fields: [Externalization]) {
+        guard storeVectorsOnce else { return }
+        // Small hashes keep values inline (listpack); only table-encoded hashes can hold a reference.
+        for f in fields where f.reference.count > database.hashLimits.maxCompactValueLength {
+            database.replaceHashFieldSilently(key, field: f.field, with: Bytes(external: f.reference))
         }
     }
 
@@ -134,7 +146,7 @@ public final class SearchRegistry {
             let next = database.scan(cursor: cursor, count: budget) { key, value in
                 if case .hash(let h) = value, index.definition.matches(key: key) { batch.append((key, h)) }
             }
-            for (k, h) in batch { index.index(key: k, hash: h) }
+            for (k, h) in batch { externalize(k, index.index(key: k, hash: h)) }
             if next == 0 {
                 backfills.removeValue(forKey: name)
                 index.isIndexing = false

@@ -1,0 +1,42 @@
+// ExternalBytes: a value the keyspace does not hold itself. A hash's vector field points at its index's copy, so each
+// vector is stored once; when the index lets go of it while a hash still refers to it, the bytes move into this box.
+
+/// Resolves labels to the bytes it holds (a vector index).
+public protocol ExternalByteSource: AnyObject, Sendable {
+    func externalBytes(label: UInt64) -> [UInt8]?
+}
+
+/// Owned by hashes (through `Bytes`) and by the index that holds the content. Touched only on the loop thread, like
+/// the keyspace itself; the index must call `materialize` before it forgets a label whose box is still shared.
+public final class ExternalBytes: @unchecked Sendable {
+    private enum State {
+        case held(source: any ExternalByteSource, label: UInt64)
+        case materialized([UInt8])
+    }
+    private var state: State
+    public let count: Int
+
+    public init(source: any ExternalByteSource, label: UInt64, count: Int) {
+        state = .held(source: source, label: label)
+        self.count = count
+    }
+
+    /// The content. A source that lost the label (which `materialize` prevents) yields zero bytes of the right length.
+    public func resolve() -> [UInt8] {
+        switch state {
+        case .materialized(let bytes): return bytes
+        case .held(let source, let label): return source.externalBytes(label: label) ?? [UInt8](repeating: 0, count: count)
+        }
+    }
+
+    /// True while `source` holds the content under `label`.
+    public func isHeld(by source: AnyObject, label: UInt64) -> Bool {
+        if case .held(let s, let l) = state { return s === source && l == label }
+        return false
+    }
+
+    /// Copies the content in, detaching it from its source.
+    public func materialize() {
+        if case .held = state { state = .materialized(resolve()) }
+    }
+}
