@@ -438,7 +438,12 @@ struct QueryLexer {
             case 18:
                 push(.contains, i, text(i + 2, end - 2))
             case 19:
-                push(.verbatim, i, text(i + 1, end - 1))
+                // RediSearch's action tests for a `$` two bytes in (copied from the w'...' rule) and shifts by it.
+                if i + 2 < end - 1 && s[i + 2] == UInt8(ascii: "$") {
+                    push(.verbatim, i, text(i + 2, end - 1))
+                } else {
+                    push(.verbatim, i, text(i + 1, end - 1))
+                }
             case 20:
                 let param = s[i + 2] == UInt8(ascii: "$")
                 push(.wildcardPattern, i + 2, text(param ? i + 3 : i + 2, end - 1), param: param)
@@ -1022,7 +1027,7 @@ struct ShiftReduceParser {
             var depth = 0
             while kind == .percent && depth < 3 { depth += 1; advance() }
             let term = tok
-            guard [.term, .number, .size, .attribute, .asKeyword].contains(term.kind) else { throw fail() }
+            guard [.term, .number, .size, .attribute, .asKeyword, .exact, .isMissing].contains(term.kind) else { throw fail() }
             advance()
             for _ in 0..<depth { try expect(.percent) }
             var text = TextAnalyzer.normalizeQueryTerm(term.text)
@@ -1407,7 +1412,8 @@ extension QueryLexer {
             if b == UInt8(ascii: "@") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 1) } }
             if b == UInt8(ascii: "$") { let t = termLength(i + 1); if t > 0 { consider(t + 1, 2) } }
             if b == UInt8(ascii: "="), i + 1 < s.count, s[i + 1] == UInt8(ascii: ">") { consider(2, 3) }
-            consider(infLength(i), 4)
+            // v1's `inf` pattern is `['+\-']? 'inf'`: its sign class also holds the apostrophe.
+            if b == UInt8(ascii: "'") { let n = infLength(i + 1); if n == 3 { consider(4, 4) } } else { consider(infLength(i), 4) }
             if QueryLexer.isPunct(b) || QueryLexer.isSpace(b) || QueryLexer.isCntrl(b) { consider(1, 5) }
             consider(termLength(i), 6)
             let body = max(termLength(i), numberLengthDialect1(i))

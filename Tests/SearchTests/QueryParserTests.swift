@@ -592,6 +592,11 @@ struct DialectOneOracleTests {
         #expect(try QueryParser.parse("the cat", dialect: 1).filter == .term(fields: nil, text: "cat"))
     }
 
+    @Test func apostropheSignedInf() throws {
+        // v1's `inf` pattern has `'` in its sign class: `'info` lexes as `'inf` and `o` (as FT.EXPLAIN shows).
+        #expect(try Self.explain("'info") == "INTERSECT {\n  UNION {\n    'inf\n    +inf(expanded)\n    inf(expanded)\n  }\n  UNION {\n    o\n    +o(expanded)\n  }\n}\n")
+    }
+
     @Test func noParametersOrVectors() {
         #expect(throws: QueryError("Syntax error at offset 1 near >[")) {
             try QueryParser.parse("*=>[KNN 3 @v $B]", params: ["B": [1]], dialect: 1)
