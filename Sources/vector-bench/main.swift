@@ -219,6 +219,35 @@ if flags.contains("save-load") {
               ("load_speedup_vs_build", format3(buildSeconds / (t2 - t1))), ("count", "\(loaded.count)")])
 }
 
+// MARK: - filter (pypi-minilm-50k metadata): --tsv base.tsv --filter year2020|popular, with the matching --gt
+/// Allowed labels from base.tsv: `year2020` keeps rows with year ≥ 2020, `popular` rows with popular == yes.
+func allowedLabels(tsv: String, filter: String) -> [UInt64] {
+    guard let f = fopen(tsv, "rb") else { fail("cannot open \(tsv)") }
+    defer { fclose(f) }
+    fseek(f, 0, SEEK_END)
+    let size = ftell(f)
+    fseek(f, 0, SEEK_SET)
+    var bytes = [UInt8](repeating: 0, count: size)
+    _ = bytes.withUnsafeMutableBytes { fread($0.baseAddress!, 1, size, f) }
+    var out: [UInt64] = []
+    for line in bytes.split(separator: 10).dropFirst() {
+        let cols = line.split(separator: 9, maxSplits: 4, omittingEmptySubsequences: false)
+        guard cols.count >= 4, let id = UInt64(String(decoding: cols[0], as: UTF8.self)) else { continue }
+        let keep = filter == "popular" ? String(decoding: cols[3], as: UTF8.self) == "yes"
+            : (Int(String(decoding: cols[2], as: UTF8.self)) ?? 0) >= 2020
+        if keep { out.append(id) }
+    }
+    return out
+}
+let searchFilter: SearchFilter? = options["filter"].map { name in
+    guard let tsv = options["tsv"] else { fail("--filter needs --tsv base.tsv") }
+    let labels = allowedLabels(tsv: tsv, filter: name)
+    warn("filter \(name): \(labels.count) allowed of \(base.rows)")
+    return options["filter-kind"] == "predicate"
+        ? { let set = Set(labels); return SearchFilter(allows: { set.contains($0) }) }()
+        : SearchFilter(labels: labels)
+}
+
 // MARK: - queries
 let queryBytes = queries.dim * 4
 guard queries.dim == base.dim else { fail("query dimension differs from base") }
@@ -233,7 +262,7 @@ for ef in efs {
                 var q = t
                 while q < queries.rows {
                     let blob = UnsafeRawBufferPointer(start: rawBox.pointer + q * queryBytes, count: queryBytes)
-                    let hits = try! index.search(query: blob, k: k, efRuntime: ef, filter: nil)
+                    let hits = try! index.search(query: blob, k: k, efRuntime: ef, filter: searchFilter)
                     outBox.pointer[q] = hits.map(\.label)
                     q += max(threads, 1)
                 }
@@ -255,7 +284,8 @@ for ef in efs {
     }
     jsonLine([("phase", "\"query\""), ("ef", "\(ef)"), ("k", "\(k)"), ("threads", "\(threads)"),
               ("recall", format3(recall)), ("qps", format3(Double(queries.rows) / seconds)),
-              ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)), ("bytes_per_vector", format3(bytesPerVector))])
+              ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)),
+              ("filter", "\"\(options["filter"] ?? "none")\""), ("bytes_per_vector", format3(bytesPerVector))])
     if algorithm == .flat { break } // ef is meaningless for FLAT
 }
 
