@@ -195,8 +195,8 @@ for (p, t, s) in rps:
 others = [s for s in servers if s != "vecshard"]
 print("""## RESP throughput and memory (bench/resp.sh)
 
-Run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(git rev-parse --short HEAD 2>/dev/null || echo ?)\`,
-vecshard ${VS_VERSION:-?}. Machine: ${CPU:-?}, $(nproc) cores (client and servers share them), Linux $(uname -r);
+Run: $(date -u '+%Y-%m-%d %H:%M UTC'), repo commit \`$(git rev-parse --short HEAD 2>/dev/null || echo ?)\`,
+vecshard ${VS_VERSION:-?} (binary \`$VECSHARD_BIN\`, built $(date -u -r "$VECSHARD_BIN" '+%H:%M UTC')). Machine: ${CPU:-?}, $(nproc) cores (client and servers share them), Linux $(uname -r);
 load average ${LOAD_START} before the throughput runs, ${LOAD_END} after (other work on the machine skews all
 servers alike only on average: compare within one run).
 
