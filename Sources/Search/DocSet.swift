@@ -1,9 +1,29 @@
 // DocSet: a bitset over document ids, the currency of query evaluation (and, or, not are word-wide loops).
 
 public struct DocSet: Sendable, Equatable {
-    public private(set) var words: [UInt64]
+    public internal(set) var words: [UInt64]
 
     public init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 64) / 64) }
+
+    /// The ids in 0..<count for which `predicate` holds, built a word at a time.
+    public static func matching(count: Int, _ predicate: (Int) -> Bool) -> DocSet {
+        var set = DocSet(capacity: count)
+        set.words.withUnsafeMutableBufferPointer { words in
+            var i = 0
+            while i < count {
+                var word: UInt64 = 0
+                let end = min(count, i + 64)
+                var bit: UInt64 = 1
+                for j in i..<end {
+                    if predicate(j) { word |= bit }
+                    bit &<<= 1
+                }
+                words[i >> 6] = word
+                i = end
+            }
+        }
+        return set
+    }
 
     @inline(__always) public func contains(_ id: UInt32) -> Bool {
         let w = Int(id >> 6)

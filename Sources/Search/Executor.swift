@@ -192,11 +192,10 @@ struct Evaluator {
             return result
         case .numericRange(let field, let lo, let loEx, let hi, let hiEx):
             guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
-            var set = DocSet(capacity: values.count)
-            for (i, v) in values.enumerated() where !v.isNaN {
-                if (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) { set.insert(UInt32(i)) }
+            return DocSet.matching(count: values.count) { i in
+                let v = values[i]  // NaN (no value) fails every comparison
+                return (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi)
             }
-            return set
         case .tag(let field, let values):
             guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
                   case .tag(let postings, _) = index.stores[i], case .tag(_, let cs) = index.definition.fields[i].kind else {

@@ -1,6 +1,7 @@
 // SearchIndex: one FT index — its document table and per-field structures (TAG, NUMERIC, TEXT, VECTOR).
 // The loop thread writes under the write lock; searches on worker threads read under the read lock.
 import Keyspace
+import Synchronization
 import VectorIndex
 
 /// Why a document could not be indexed (counted in FT.INFO `hash_indexing_failures`).
@@ -61,8 +62,14 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var lastFailure: IndexingFailure?
     public internal(set) var fieldFailures: [Int]
     public internal(set) var fieldLastFailure: [IndexingFailure?]
-    public internal(set) var numberOfUses = 0
-    public internal(set) var dialectUses = [0, 0, 0, 0]
+    /// Query counters, bumped by concurrent searches without taking the index lock.
+    private let uses = Atomic<Int>(0)
+    private let dialect1 = Atomic<Int>(0), dialect2 = Atomic<Int>(0), dialect3 = Atomic<Int>(0), dialect4 = Atomic<Int>(0)
+    public var numberOfUses: Int { uses.load(ordering: .relaxed) }
+    public var dialectUses: [Int] {
+        [dialect1.load(ordering: .relaxed), dialect2.load(ordering: .relaxed),
+         dialect3.load(ordering: .relaxed), dialect4.load(ordering: .relaxed)]
+    }
     public internal(set) var totalIndexingMicros = 0
     public internal(set) var isIndexing = false
     public internal(set) var percentIndexed = 1.0
@@ -365,9 +372,13 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     func countUse(dialect: Int) {
-        lock.withWriteLock {
-            numberOfUses += 1
-            if dialect >= 1 && dialect <= 4 { dialectUses[dialect - 1] += 1 }
+        uses.wrappingAdd(1, ordering: .relaxed)
+        switch dialect {
+        case 1: dialect1.wrappingAdd(1, ordering: .relaxed)
+        case 2: dialect2.wrappingAdd(1, ordering: .relaxed)
+        case 3: dialect3.wrappingAdd(1, ordering: .relaxed)
+        case 4: dialect4.wrappingAdd(1, ordering: .relaxed)
+        default: break
         }
     }
 }
