@@ -240,7 +240,7 @@ struct Evaluator {
     }
 
     private mutating func termSet(fields: [String]?, text: String, prefix: Bool) -> DocSet? {
-        let term = text.lowercased()
+        let term = TextAnalyzer.asciiLowercased(text)
         if !prefix && index.stopwords.contains(term) { return nil }
         var set = DocSet(capacity: index.keys.count)
         let n = Double(max(1, index.numDocs))
@@ -271,7 +271,7 @@ struct Evaluator {
     }
 
     private mutating func phraseSet(fields: [String]?, words: [String]) -> DocSet? {
-        let terms = words.map { $0.lowercased() }.filter { !index.stopwords.contains($0) }
+        let terms = words.map { TextAnalyzer.asciiLowercased($0) }.filter { !index.stopwords.contains($0) }
         guard !terms.isEmpty else { return nil }
         var set = DocSet(capacity: index.keys.count)
         hasTextScores = true

@@ -116,8 +116,8 @@ extension Server {
             },
             ft("FT.EXPLAINCLI", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
                 let text = try ctx.server.ftExplain(ctx)
-                var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                if lines.last == "" { lines.removeLast() }
+                // RediSearch keeps the empty element after the final newline.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 ctx.client.reply.array(lines.count)
                 for l in lines { ctx.client.reply.bulk(l) }
             },
