@@ -1,0 +1,318 @@
+// FT.AGGREGATE, FT.CURSOR READ|DEL and FT.PROFILE: argument parsing, cursor table and RESP2/RESP3 reply shaping.
+// The query runs on a worker; document snapshots and the pipeline (Search/Aggregate.swift) run on the loop thread.
+import Dispatch
+import Synchronization
+import RESP
+import Keyspace
+import Search
+
+/// Open aggregate cursors of every server in the process, keyed by server (tests run several servers at once).
+final class AggregateCursorTable: @unchecked Sendable {
+    struct Cursor {
+        var index: String
+        var pipeline: AggregatePipeline
+        var count: Int
+        var maxIdleMs: Int
+        var lastUsedMs: Int64
+    }
+    static let shared = AggregateCursorTable()
+    private let cursors = Mutex<[ObjectIdentifier: [Int: Cursor]]>([:])
+
+    func add(_ cursor: Cursor, server: Server) -> Int {
+        cursors.withLock { all in
+            var id = 0
+            repeat { id = Int.random(in: 1...Int(Int32.max)) } while all[ObjectIdentifier(server)]?[id] != nil
+            all[ObjectIdentifier(server), default: [:]][id] = cursor
+            return id
+        }
+    }
+
+    /// The cursor if it exists, belongs to `index` and has not idled out (an idle one is dropped).
+    func take(_ id: Int, index: String, server: Server, now: Int64) -> Cursor? {
+        cursors.withLock { all in
+            let s = ObjectIdentifier(server)
+            guard let c = all[s]?[id] else { return nil }
+            if now - c.lastUsedMs > Int64(c.maxIdleMs) { all[s]?[id] = nil; return nil }
+            guard c.index == index else { return nil }
+            return c
+        }
+    }
+
+    func put(_ id: Int, _ cursor: Cursor?, server: Server) {
+        cursors.withLock { $0[ObjectIdentifier(server), default: [:]][id] = cursor }
+    }
+
+    func remove(_ id: Int, server: Server) -> Bool {
+        cursors.withLock { $0[ObjectIdentifier(server)]?.removeValue(forKey: id) != nil }
+    }
+}
+
+/// What the worker found, handed back to the loop thread.
+private struct AggregateMatches: Sendable {
+    var hits: [SearchHit]
+    var yieldedNames: [String]
+    /// FT.PROFILE's name for the root iterator.
+    var iteratorType = "WILDCARD"
+}
+
+extension Server {
+    func aggregateCommands() -> [CommandSpec] {
+        func ft(_ name: String, flags: String, keys: KeyPositions, _ handler: @escaping CommandHandler) -> CommandSpec {
+            CommandSpec(name, arity: -1, flags: flags.split(separator: " ").map(String.init) + ["module"], categories: ["search"],
+                        keys: keys, keySpecFlags: [], group: "module", since: "1.1.0", summary: "RediSearch command",
+                        routesByKeys: false, handler: handler)
+        }
+        return [
+            ft("FT.AGGREGATE", flags: "readonly", keys: .single) { ctx throws(CommandError) in
+                try ctx.server.ftAggregate(ctx, profile: false)
+            },
+            ft("FT.CURSOR", flags: "readonly", keys: .none) { ctx throws(CommandError) in
+                try ctx.server.ftCursor(ctx)
+            },
+            ft("FT.PROFILE", flags: "readonly", keys: .single) { ctx throws(CommandError) in
+                try ctx.server.ftProfile(ctx)
+            },
+        ]
+    }
+
+    // MARK: FT.AGGREGATE
+
+    /// `argOffset` is where the index name is (1 for FT.AGGREGATE; FT.PROFILE rewrites its arguments).
+    func ftAggregate(_ ctx: CommandContext, profile: Bool, argv: [[UInt8]]? = nil) throws(CommandError) {
+        let raw: [[UInt8]] = argv ?? (0..<ctx.args.count).map { Array(ctx.args[$0]) }
+        guard raw.count >= 3 else { throw .wrongArity("FT.AGGREGATE") }
+        let indexName = String(decoding: raw[1], as: UTF8.self)
+        guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
+        let rest = Array(raw[3...])
+        let plan: AggregatePlan
+        do throws(AggregateError) {
+            plan = try AggregatePlan.parse(rest.map { String(decoding: $0, as: UTF8.self) }, raw: rest)
+        } catch { throw CommandError(error.message) }
+        let dialect = plan.dialect ?? search.config.defaultDialect
+        let parsed: ParsedQuery
+        do throws(QueryError) { parsed = try QueryParser.parse(raw[2], params: plan.params, dialect: dialect) } catch {
+            throw CommandError(error.message)
+        }
+        var request = SearchRequest(query: parsed)
+        request.verbatim = plan.verbatim
+        request.offset = 0
+        request.limit = Int.max
+        request.dialect = dialect
+        let yieldedNames = parsed.knn.map { [$0.scoreField] } ?? []
+        let finalRequest = request
+        let clientID = ctx.client.id
+        let run: @Sendable () -> Result<AggregateMatches, QueryError> = {
+            do throws(QueryError) {
+                var hits = try index.execute(finalRequest).hits
+                // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH gives them in doc-id order).
+                if !yieldedNames.isEmpty {
+                    hits.sort { a, b in
+                        let x = a.distance ?? 0, y = b.distance ?? 0
+                        return x != y ? x < y : a.docId < b.docId
+                    }
+                }
+                return .success(AggregateMatches(hits: hits, yieldedNames: yieldedNames,
+                                                 iteratorType: finalRequest.query.filter == .all ? "WILDCARD" : "INTERSECT"))
+            } catch { return .failure(error) }
+        }
+        if config.int("search-workers") == 0 {
+            switch run() {
+            case .success(let m): try finishAggregate(m, plan: plan, index: index, indexName: indexName, profile: profile, client: ctx.client)
+            case .failure(let e): throw CommandError(e.message)
+            }
+            return
+        }
+        block(ctx.client)
+        let mailbox = self.mailbox
+        DispatchQueue.global().async {
+            let result = run()
+            mailbox.post { server in
+                guard let client = server.client(id: clientID) else { return }
+                switch result {
+                case .success(let m):
+                    do throws(CommandError) {
+                        try server.finishAggregate(m, plan: plan, index: index, indexName: indexName, profile: profile, client: client)
+                    } catch { server.replyError(client, error) }
+                case .failure(let e): server.replyError(client, CommandError(e.message))
+                }
+                server.unblock(clientID: clientID) { _ in }
+            }
+        }
+    }
+
+    /// Loop thread: snapshots the matched hashes, builds the pipeline and replies (or opens a cursor).
+    private func finishAggregate(_ m: AggregateMatches, plan: AggregatePlan, index: SearchIndex, indexName: String,
+                                 profile: Bool, client: Client) throws(CommandError) {
+        var docs: [AggDocument] = []
+        docs.reserveCapacity(m.hits.count)
+        for hit in m.hits {
+            var fields: [(name: Bytes, value: Bytes)] = []
+            if case .hash(let h)? = database.peek(hit.key) { h.forEach { f, v in fields.append((f, v)) } }
+            var yielded: [(name: String, value: AggValue)] = []
+            for y in hit.yielded {
+                if let d = hit.distance, y.name == m.yieldedNames.first { yielded.append((y.name, .number(Double(d)))) }
+                else { yielded.append((y.name, Double(y.value).map { .number($0) } ?? .text(y.value))) }
+            }
+            docs.append(AggDocument(key: hit.key, docId: hit.docId, yielded: yielded, fields: fields))
+        }
+        let pipeline: AggregatePipeline
+        do throws(AggregateError) {
+            pipeline = try AggregatePipeline.build(plan: plan, docs: docs, schema: index.definition, yieldedNames: m.yieldedNames)
+        } catch { throw CommandError(error.message) }
+        if plan.withCursor {
+            let count = plan.cursorCount ?? 1000
+            let chunk: AggregateChunk
+            do throws(AggregateError) { chunk = try pipeline.chunk(limit: count) } catch { throw CommandError(error.message) }
+            var id = 0
+            if !pipeline.exhausted {
+                let maxIdle = plan.maxIdle ?? Int(search.config["CURSOR_MAX_IDLE"] ?? "300000") ?? 300000
+                id = AggregateCursorTable.shared.add(.init(index: indexName, pipeline: pipeline, count: count, maxIdleMs: maxIdle,
+                                                           lastUsedMs: wallClockMilliseconds()), server: self)
+            }
+            client.reply.array(2)
+            writeAggregateChunk(chunk, to: client)
+            client.reply.integer(id)
+            return
+        }
+        let chunk: AggregateChunk
+        do throws(AggregateError) { chunk = try pipeline.chunk(limit: Int.max) } catch { throw CommandError(error.message) }
+        if profile {
+            if client.protocolVersion < 3 { client.reply.array(2) }
+            writeAggregateChunk(chunk, to: client, profileFollows: true)
+            writeProfile(iterator: m.iteratorType, reads: m.hits.count, to: client)
+        } else {
+            writeAggregateChunk(chunk, to: client)
+        }
+    }
+
+    /// RESP2 `[total, [k, v, ...], ...]`; RESP3 `{attributes, total_results, format, results, warning}`.
+    /// `profileFollows`: FT.PROFILE adds a `profile` entry to the RESP3 map (RESP2 wraps both in an array).
+    func writeAggregateChunk(_ chunk: AggregateChunk, to client: Client, profileFollows: Bool = false) {
+        let r = client
+        if r.protocolVersion >= 3 {
+            r.reply.map(profileFollows ? 6 : 5)
+            r.reply.simpleString("attributes"); r.reply.array(0)
+            r.reply.simpleString("total_results"); r.reply.integer(chunk.total)
+            r.reply.simpleString("format"); r.reply.simpleString("STRING")
+            r.reply.simpleString("results"); r.reply.array(chunk.rows.count)
+            for row in chunk.rows {
+                r.reply.map(2)
+                r.reply.simpleString("extra_attributes")
+                r.reply.map(row.count)
+                for (k, v) in row { r.reply.bulk(k); writeAggValue(v, to: r) }
+                r.reply.simpleString("values"); r.reply.array(0)
+            }
+            r.reply.simpleString("warning")
+            if let w = chunk.warning { r.reply.array(1); r.reply.simpleString(w) } else { r.reply.array(0) }
+            return
+        }
+        r.reply.array(1 + chunk.rows.count)
+        r.reply.integer(chunk.total)
+        for row in chunk.rows {
+            r.reply.array(row.count * 2)
+            for (k, v) in row { r.reply.bulk(k); writeAggValue(v, to: r) }
+        }
+    }
+
+    func writeAggValue(_ v: AggValue, to r: Client) {
+        switch v {
+        case .null: r.reply.null()
+        case .number(let d): r.reply.bulk(AggValue.formatNumber(d))
+        case .string(let b): r.reply.bulk(b)
+        case .array(let items):
+            r.reply.array(items.count)
+            for i in items { writeAggValue(i, to: r) }
+        }
+    }
+
+    // MARK: FT.CURSOR
+
+    func ftCursor(_ ctx: CommandContext) throws(CommandError) {
+        let args = ctx.args
+        guard args.count >= 4 else { throw .wrongArity("FT.CURSOR") }
+        let indexName = args.string(2)
+        guard let id = Bytes.parseInteger(args[3]) else { throw CommandError("Bad cursor ID") }
+        if args.is(1, "DEL") {
+            guard args.count == 4 else { throw .wrongArity("FT.CURSOR") }
+            guard AggregateCursorTable.shared.take(id, index: indexName, server: self, now: wallClockMilliseconds()) != nil,
+                  AggregateCursorTable.shared.remove(id, server: self) else { throw CommandError("Cursor does not exist") }
+            ctx.client.reply.ok()
+            return
+        }
+        if args.is(1, "GC") { ctx.client.reply.integer(0); return }
+        guard args.is(1, "READ") else { throw CommandError("Unknown subcommand") }
+        var count: Int?
+        if args.count >= 6 && args.is(4, "COUNT") {
+            guard let n = Bytes.parseInteger(args[5]), n >= 0 else { throw CommandError("Bad value for COUNT") }
+            count = n
+        }
+        guard var cursor = AggregateCursorTable.shared.take(id, index: indexName, server: self, now: wallClockMilliseconds()) else {
+            throw CommandError("Cursor not found")
+        }
+        let chunk: AggregateChunk
+        do throws(AggregateError) { chunk = try cursor.pipeline.chunk(limit: count ?? cursor.count) } catch {
+            _ = AggregateCursorTable.shared.remove(id, server: self)
+            throw CommandError(error.message)
+        }
+        let done = cursor.pipeline.exhausted
+        cursor.lastUsedMs = wallClockMilliseconds()
+        AggregateCursorTable.shared.put(id, done ? nil : cursor, server: self)
+        ctx.client.reply.array(2)
+        writeAggregateChunk(chunk, to: ctx.client)
+        ctx.client.reply.integer(done ? 0 : id)
+    }
+
+    // MARK: FT.PROFILE (basic)
+
+    /// `FT.PROFILE idx SEARCH|AGGREGATE [LIMITED] QUERY q ...`: the command's reply plus a simple profile section.
+    func ftProfile(_ ctx: CommandContext) throws(CommandError) {
+        let args = ctx.args
+        guard args.count >= 5 else { throw .wrongArity("FT.PROFILE") }
+        var i = 3
+        if args.is(i, "LIMITED") { i += 1 }
+        guard i < args.count, args.is(i, "QUERY") else { throw CommandError("The QUERY keyword is expected") }
+        guard i + 1 < args.count else { throw .wrongArity("FT.PROFILE") }
+        let isSearch = args.is(2, "SEARCH")
+        guard isSearch || args.is(2, "AGGREGATE") else { throw CommandError("No `SEARCH` or `AGGREGATE` provided") }
+        var argv: [[UInt8]] = [Array((isSearch ? "FT.SEARCH" : "FT.AGGREGATE").utf8), Array(args[1])]
+        for j in (i + 1)..<args.count { argv.append(Array(args[j])) }
+        if isSearch {
+            // FT.SEARCH answers asynchronously when it runs on workers; the profile wrapper needs its reply inline.
+            guard config.int("search-workers") == 0, ctx.client.protocolVersion < 3 else { throw CommandError("FT.PROFILE SEARCH is not supported; use FT.PROFILE AGGREGATE") }
+            let inner = detachedClient(protocolVersion: 2)
+            execute(argv.map { Bytes($0) }, on: inner)
+            if inner.reply.buffer.first == UInt8(ascii: "-") { ctx.client.reply.raw(inner.reply.buffer); return }
+            ctx.client.reply.array(2)
+            ctx.client.reply.raw(inner.reply.buffer)
+            writeProfile(iterator: "WILDCARD", reads: 0, to: ctx.client)
+            return
+        }
+        try ftAggregate(ctx, profile: true, argv: argv)
+    }
+
+    /// The profile section with RediSearch's keys; times are reported as 0 (as Redis Stack prints them by default).
+    func writeProfile(iterator: String, reads: Int, to client: Client) {
+        let r = client
+        let resp3 = r.protocolVersion >= 3
+        func entry(_ name: String, _ body: () -> Void) {
+            if resp3 { r.reply.simpleString(name) } else { r.reply.array(2); r.reply.simpleString(name) }
+            body()
+        }
+        func time() { if resp3 { r.reply.double(0) } else { r.reply.bulk("0") } }
+        func processor(_ type: String, _ counter: Int) {
+            r.reply.map(3)
+            r.reply.simpleString("Type"); r.reply.simpleString(type)
+            r.reply.simpleString("Time"); time()
+            r.reply.simpleString("Counter"); r.reply.integer(counter)
+        }
+        if resp3 { r.reply.simpleString("profile"); r.reply.map(6) } else { r.reply.array(6) }
+        entry("Total profile time", time)
+        entry("Parsing time", time)
+        entry("Pipeline creation time", time)
+        if resp3 { r.reply.simpleString("Warning"); r.reply.simpleString("None") } else { r.reply.array(1); r.reply.simpleString("Warning") }
+        if resp3 { r.reply.simpleString("Iterators profile"); r.reply.array(1) } else { r.reply.array(2); r.reply.simpleString("Iterators profile") }
+        processor(iterator, reads)
+        if resp3 { r.reply.simpleString("Result processors profile"); r.reply.array(1) } else { r.reply.array(2); r.reply.simpleString("Result processors profile") }
+        processor("Index", reads)
+    }
+}
