@@ -12,12 +12,16 @@ extension Server {
     public func infoText(sections requested: [String]) -> String {
         var names: [String]
         let extra = infoSections.map(\.name)
+        // Module sections (search) appear with "modules", "everything" or by name, as in Redis.
         if requested.isEmpty || requested.contains("default") {
-            names = Self.defaultInfoSections + extra
-        } else if requested.contains("all") || requested.contains("everything") {
+            names = Self.defaultInfoSections
+        } else if requested.contains("all") {
+            names = Self.defaultInfoSections + ["commandstats", "latencystats"]
+        } else if requested.contains("everything") {
             names = Self.defaultInfoSections + ["commandstats", "latencystats"] + extra
         } else {
-            names = requested
+            // Asking for "modules" by name also brings the modules' own sections.
+            names = requested.flatMap { $0 == "modules" ? ["modules"] + extra : [$0] }
         }
         var out: [String] = []
         var emitted: Set<String> = []
@@ -98,7 +102,7 @@ extension Server {
             return block("CPU", ["used_cpu_sys:\(seconds(usage.ru_stime))", "used_cpu_user:\(seconds(usage.ru_utime))",
                                  "used_cpu_sys_children:0.000000", "used_cpu_user_children:0.000000"])
         case "modules":
-            return block("Modules", modules.map { "module:name=\($0.name),ver=\($0.version),api=1,filters=0,usedby=[],using=[],options=[]" })
+            return block("Modules", modules.map { "module:name=\($0.name),ver=\($0.version),api=1,filters=0,usedby=[],using=[],options=[handle-io-errors]" })
         case "errorstats":
             return block("Errorstats", errorStats.keys.sorted().map { "errorstat_\($0):count=\(errorStats[$0]!)" })
         case "commandstats":

@@ -68,6 +68,7 @@ public final class Server {
         applyConfig()
         registerBuiltinCommands()
         database.subscribe { [unowned self] event in self.touchWatchedKey(event.key) }
+        infoSections.append((name: "search", body: { $0.searchInfoText() }))
     }
 
     /// Pushes runtime-tunable directives into the components that use them.
