@@ -52,13 +52,13 @@ extension Server {
     func clusterKeyCheck(_ view: ClusterView) -> (CommandSpec, Arguments, Client) -> CommandError? {
         { [unowned self] spec, args, client in
             var keys = KeySlots.none
-            Self.forEachKeyIndex(spec, argc: args.count) { keys.add(key: args[$0]) }
+            if spec.routesByKeys { Self.forEachKeyIndex(spec, argc: args.count) { keys.add(key: args[$0]) } }
             var isWrite = spec.isWrite
             if let queued = client.transaction {
                 if spec.name == "exec" {
                     // EXEC as a whole (Redis checks every queued command's keys together).
                     for argv in queued {
-                        guard let q = self.resolve(argv) else { continue }
+                        guard let q = self.resolve(argv), q.routesByKeys else { continue }
                         isWrite = isWrite || q.isWrite
                         for i in q.keyIndexes(argc: argv.count) { keys.add(Int(HashSlot(key: argv[i]).rawValue)) }
                     }
@@ -102,9 +102,10 @@ extension Server {
     }
 
     /// The slot of the first key among queued commands (all queued keys share it: each was checked when queued).
+    /// Commands whose key positions are not keyspace keys (`routesByKeys` false: FT.* index names) don't count.
     private func firstKeySlot(of queued: [[Bytes]]) -> Int? {
         for argv in queued {
-            if let spec = resolve(argv), let i = spec.keyIndexes(argc: argv.count).first {
+            if let spec = resolve(argv), spec.routesByKeys, let i = spec.keyIndexes(argc: argv.count).first {
                 return Int(HashSlot(key: argv[i]).rawValue)
             }
         }

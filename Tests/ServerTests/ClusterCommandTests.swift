@@ -119,6 +119,19 @@ struct ClusterCommandTests {
         #expect(s.execute("EXEC", on: c) == "-EXECABORT Transaction discarded because of previous errors.\r\n")
     }
 
+    @Test("key positions that are not keyspace keys (routesByKeys false, e.g. FT.* index names) never redirect or pin a MULTI slot")
+    func nonRoutingKeys() throws {
+        let s = try Topo.server(as: "m2", port: 7001)
+        s.commands.register(CommandSpec("xindex", arity: -2, flags: ["readonly"], categories: [], keys: .single, group: "module",
+                                        summary: "", routesByKeys: false) { ctx in ctx.client.reply.ok() })
+        let c = s.detachedClient()
+        #expect(s.execute("XINDEX", "foo", on: c) == "+OK\r\n")   // foo is slot 12182, m3's
+        s.execute("MULTI", on: c)
+        #expect(s.execute("XINDEX", "foo", on: c) == "+QUEUED\r\n")
+        #expect(s.execute("SET", "{user}:1", "v", on: c) == "+QUEUED\r\n")
+        #expect(s.execute("EXEC", on: c) == "*2\r\n+OK\r\n+OK\r\n")
+    }
+
     @Test("a replica sends MOVED to its master, serves reads after READONLY, never writes")
     func replica() throws {
         let s = try Topo.server(as: "r2", port: 7004)
