@@ -346,8 +346,11 @@ struct AggEvaluator {
                 case "+": return .number(x + y)
                 case "-": return .number(x - y)
                 case "*": return .number(x * y)
-                case "/": return .number(x / y)
-                case "%": return .number(Double(Int64(x) % (Int64(y) == 0 ? 1 : Int64(y))) * (Int64(y) == 0 ? .nan : 1))
+                case "/": return .number(y != 0 ? x / y : .nan)
+                case "%":
+                    if y == -1 { return .number(0) }
+                    guard y != 0, Int64(y) != 0, x.isFinite else { return .number(.nan) }
+                    return .number(Double(Int64(x) % Int64(y)))
                 default: return .number(pow(x, y))
                 }
             }
@@ -782,7 +785,7 @@ public struct AggregatePlan: Sendable {
                 i += 2 + n
                 var reducers: [ReducerSpec] = []
                 while i < args.count && args[i].uppercased() == "REDUCE" {
-                    guard i + 1 < args.count else { throw AggregateError("Bad arguments for REDUCE: Expected an argument, but none provided") }
+                    guard i + 1 < args.count else { throw AggregateError("Bad arguments for REDUCE: SUCCESS") }
                     let name = args[i + 1]
                     i += 1
                     let m = try count(name)
@@ -828,7 +831,7 @@ public struct AggregatePlan: Sendable {
                     if let max { a.limit = max }
                 }
             case "APPLY":
-                guard i + 1 < args.count else { throw AggregateError("Bad arguments for APPLY: Expected an argument, but none provided") }
+                guard i + 1 < args.count else { throw AggregateError("Bad arguments for APPLY/FILTER: Expected an argument, but none provided") }
                 let e = try AggExprParser.parse(args[i + 1])
                 i += 2
                 var alias = args[i - 1]
@@ -838,13 +841,13 @@ public struct AggregatePlan: Sendable {
                 }
                 plan.steps.append(.apply(e, alias))
             case "FILTER":
-                guard i + 1 < args.count else { throw AggregateError("Bad arguments for FILTER: Expected an argument, but none provided") }
+                guard i + 1 < args.count else { throw AggregateError("Bad arguments for APPLY/FILTER: Expected an argument, but none provided") }
                 plan.steps.append(.filter(try AggExprParser.parse(args[i + 1])))
                 i += 2
             case "LIMIT":
                 guard i + 2 < args.count else { throw AggregateError("LIMIT requires two arguments") }
                 guard let o = Int(args[i + 1]), let n = Int(args[i + 2]), o >= 0, n >= 0 else {
-                    throw AggregateError("Bad arguments for LIMIT: Could not convert argument to expected type")
+                    throw AggregateError("LIMIT needs two numeric arguments")
                 }
                 plan.updateArrange { a in a.offset = o; a.limit = n; a.isLimited = true }
                 i += 3

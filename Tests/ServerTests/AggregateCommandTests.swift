@@ -94,6 +94,10 @@ struct AggregateCommandTests {
         (["*", "GROUPBY", "1", "@foo"], "-No such property `foo`"),
         (["*", "BLAH"], "-Unknown argument `BLAH` at position 1 for <main>"),
         (["*", "SORTBY", "1", "@foo"], "-Property `foo` not loaded nor in schema"),
+        (["*", "LIMIT", "a", "b"], "-LIMIT needs two numeric arguments"),
+        (["*", "FILTER"], "-Bad arguments for APPLY/FILTER: Expected an argument, but none provided"),
+        (["*", "GROUPBY", "1", "@tag", "REDUCE"], "-Bad arguments for REDUCE: SUCCESS"),
+        (["*", "APPLY", "10 / 0", "AS", "x", "LIMIT", "0", "1"], "[:1, [$x, $nan]]"),
     ]
 
     @Test("RESP2 replies match Redis Stack", arguments: resp2)
@@ -106,6 +110,7 @@ struct AggregateCommandTests {
     func unknownIndex() throws {
         let (s, c) = try fresh()
         #expect(agg(s, c, "FT.AGGREGATE", "nope", "*") == "-nope: no such index")
+        #expect(agg(s, c, "FT.AGGREGATE", "idx") == "-No query string provided")
     }
 
     @Test("RESP3: the map shape, nulls as _, and a mid-stream error as a warning")

@@ -80,7 +80,8 @@ extension Server {
     /// `argOffset` is where the index name is (1 for FT.AGGREGATE; FT.PROFILE rewrites its arguments).
     func ftAggregate(_ ctx: CommandContext, profile: Bool, argv: [[UInt8]]? = nil) throws(CommandError) {
         let raw: [[UInt8]] = argv ?? (0..<ctx.args.count).map { Array(ctx.args[$0]) }
-        guard raw.count >= 3 else { throw .wrongArity("FT.AGGREGATE") }
+        guard raw.count >= 2 else { throw .wrongArity("FT.AGGREGATE") }
+        guard raw.count >= 3 else { throw CommandError("No query string provided") }
         let indexName = String(decoding: raw[1], as: UTF8.self)
         guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
         let rest = Array(raw[3...])
@@ -233,7 +234,6 @@ extension Server {
         let indexName = args.string(2)
         guard let id = Bytes.parseInteger(args[3]) else { throw CommandError("Bad cursor ID") }
         if args.is(1, "DEL") {
-            guard args.count == 4 else { throw .wrongArity("FT.CURSOR") }
             guard AggregateCursorTable.shared.take(id, index: indexName, server: self, now: wallClockMilliseconds()) != nil,
                   AggregateCursorTable.shared.remove(id, server: self) else { throw CommandError("Cursor does not exist") }
             ctx.client.reply.ok()
