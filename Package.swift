@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RESP", "Keyspace"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Keyspace", "VectorIndex"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Keyspace"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Keyspace", "RESP"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v6]

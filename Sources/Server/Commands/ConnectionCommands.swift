@@ -44,20 +44,27 @@ extension Server {
                 c.authenticated = ctx.server.config["requirepass"].isEmpty
                 c.reply.simpleString("RESET")
             },
-            command("readonly", arity: 1, flags: "loading stale fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Enables read-only queries for a connection to a Redis Cluster replica node.") { ctx in
+            command("readonly", arity: 1, flags: "loading stale fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Enables read-only queries for a connection to a Redis Cluster replica node.") { ctx throws(CommandError) in
+                try ctx.server.requireCluster()
                 ctx.client.readOnly = true
                 ctx.client.reply.ok()
             },
-            command("readwrite", arity: 1, flags: "loading stale fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Enables read-write queries for a connection to a Reids Cluster replica node.") { ctx in
+            command("readwrite", arity: 1, flags: "loading stale fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Enables read-write queries for a connection to a Redis Cluster replica node.") { ctx throws(CommandError) in
+                try ctx.server.requireCluster()
                 ctx.client.readOnly = false
                 ctx.client.reply.ok()
             },
-            command("asking", arity: 1, flags: "fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Signals that a cluster client is following an -ASK redirect.") { ctx in
+            command("asking", arity: 1, flags: "fast", acl: "fast connection", group: "cluster", since: "3.0.0", summary: "Signals that a cluster client is following an -ASK redirect.") { ctx throws(CommandError) in
+                try ctx.server.requireCluster()
                 ctx.client.asking = true
                 ctx.client.reply.ok()
             },
             clientCommand(),
         ]
+    }
+
+    func requireCluster() throws(CommandError) {
+        guard config.bool("cluster-enabled") else { throw CommandError("ERR This instance has cluster support disabled") }
     }
 
     func authenticate(_ client: Client, user: String, password: String) throws(CommandError) {
