@@ -641,11 +641,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let ids: [UInt32] = mapLock.withLock { allowed.compactMap { labelMap.find($0) } }
             for id in ids where isLive(id) { offer(id) }
         } else {
-            let used = mapLock.withLock { Int(nextId) }
-            for i in 0..<used {
-                let id = UInt32(i)
-                if isLive(id) && filter.allows(records.label(id)) { offer(id) }
-            }
+            // Test labels from the label map's flat arrays (sequential), not from the records (one miss each).
+            var ids: [UInt32] = []
+            mapLock.withLock { labelMap.forEach { label, id in if filter.allows(label) { ids.append(id) } } }
+            for id in ids where isLive(id) { offer(id) }
         }
         return collect(records, scratch: scratch, k: k)
     }
