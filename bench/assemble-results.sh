@@ -19,6 +19,8 @@ file. Every number below comes from a run against its anchor in the same run, on
 | area | command | report |
 | --- | --- | --- |
 | RESP throughput and memory vs redis-server 7.0 and Redis Stack 7.4 | `make bench-resp` (= `bench/resp.sh`; env `N_P1`, `N_P16`, `ROUNDS`, `RSS_KEYS`) | `bench/results/resp.md` |
+| vector index engine (vector-bench) vs FAISS and hnswlib | `bench/engine.sh` (env `DATA`, `METRIC`, `M`, `EFC`, `EF`) | table on stdout, raw JSON in `bench/out/engine/`; its table belongs in `bench/results/engine.md` |
+| vector search over RESP vs Redis Stack (vecbench) | `bench/vector-server.sh [--quick]` | `bench/results/vector-server.md` |
 
 Then `bench/assemble-results.sh` to refresh this page. Anchors: Debian's `redis-server` (apt) and Redis Stack 7.4.1 +
 RediSearch 2.10 via `../shared/bench/redis-stack.sh` (installs from PyPI on first use).
