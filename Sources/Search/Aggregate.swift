@@ -909,7 +909,7 @@ protocol AggProcessor: AnyObject {
 }
 
 final class DocSource: AggProcessor {
-    let docs: [AggDocument]
+    var docs: [AggDocument]
     var position = 0
     let lookup: AggLookup
     let ctx: AggContext
@@ -1306,6 +1306,17 @@ public final class AggregatePipeline: @unchecked Sendable {
         self.end = end; self.ctx = ctx; self.output = output; self.hasBlockingStep = hasBlockingStep
     }
 
+    fileprivate var source: DocSource?
+
+    /// The hash fields document rows read (nil: every field, for LOAD *). Lets the caller snapshot only those.
+    public var documentFields: Set<String>? {
+        guard let source, !source.loadAll else { return nil }
+        return Set(source.lookup.keys.compactMap { $0.source }.filter { $0 != "__key" })
+    }
+
+    /// Supplies the matched documents when the pipeline was built without them (see `documentFields`).
+    public func setDocuments(_ docs: [AggDocument]) { source?.docs = docs }
+
     /// One chunk as RediSearch's sendChunk produces it: `total` is read when the first row (or the end) arrives.
     /// An error before the first row is thrown; one after it ends the chunk (and the pipeline) and is returned as
     /// `warning` (RESP3 replies list it; RESP2 drops it).
@@ -1382,7 +1393,8 @@ public final class AggregatePipeline: @unchecked Sendable {
         }
 
         // First pass creates keys (so document rows know what to load); processors are chained as we go.
-        var proc: AggProcessor = DocSource(docs: docs, lookup: first, ctx: ctx, loadAll: plan.loadsAll)
+        let source = DocSource(docs: docs, lookup: first, ctx: ctx, loadAll: plan.loadsAll)
+        var proc: AggProcessor = source
         for step in plan.steps {
             switch step {
             case .load(let names):
@@ -1468,6 +1480,8 @@ public final class AggregatePipeline: @unchecked Sendable {
                 blocking = true
             }
         }
-        return AggregatePipeline(end: proc, ctx: ctx, output: lookup, hasBlockingStep: blocking)
+        let pipeline = AggregatePipeline(end: proc, ctx: ctx, output: lookup, hasBlockingStep: blocking)
+        pipeline.source = source
+        return pipeline
     }
 }

@@ -144,21 +144,17 @@ extension Server {
     /// Loop thread: snapshots the matched hashes, builds the pipeline and replies (or opens a cursor).
     private func finishAggregate(_ m: AggregateMatches, plan: AggregatePlan, index: SearchIndex, indexName: String,
                                  profile: Bool, client: Client) throws(CommandError) {
-        var docs: [AggDocument] = []
-        docs.reserveCapacity(m.hits.count)
-        for hit in m.hits {
-            var fields: [(name: Bytes, value: Bytes)] = []
-            if case .hash(let h)? = database.peek(hit.key) { h.forEach { f, v in fields.append((f, v)) } }
-            var yielded: [(name: String, value: AggValue)] = []
-            for y in hit.yielded {
-                if let d = hit.distance, y.name == m.yieldedNames.first { yielded.append((y.name, .number(Double(d)))) }
-                else { yielded.append((y.name, Double(y.value).map { .number($0) } ?? .text(y.value))) }
-            }
-            docs.append(AggDocument(key: hit.key, docId: hit.docId, yielded: yielded, fields: fields))
-        }
+        // Build first (with no documents) to learn which hash fields rows read; snapshot only those, so an
+        // aggregate over vectors' documents does not copy every blob. LOAD * needs every field up front.
         let pipeline: AggregatePipeline
         do throws(AggregateError) {
-            pipeline = try AggregatePipeline.build(plan: plan, docs: docs, schema: index.definition, yieldedNames: m.yieldedNames)
+            if plan.loadsAll {
+                pipeline = try AggregatePipeline.build(plan: plan, docs: snapshot(m, fields: nil), schema: index.definition,
+                                                       yieldedNames: m.yieldedNames)
+            } else {
+                pipeline = try AggregatePipeline.build(plan: plan, docs: [], schema: index.definition, yieldedNames: m.yieldedNames)
+                pipeline.setDocuments(snapshot(m, fields: pipeline.documentFields))
+            }
         } catch { throw CommandError(error.message) }
         if plan.withCursor {
             let count = plan.cursorCount ?? 1000
@@ -184,6 +180,30 @@ extension Server {
         } else {
             writeAggregateChunk(chunk, to: client)
         }
+    }
+
+    /// The matched documents with the wanted hash fields (nil: all), read on the loop thread.
+    private func snapshot(_ m: AggregateMatches, fields wanted: Set<String>?) -> [AggDocument] {
+        let names = wanted.map { $0.map { Bytes($0) } }
+        var docs: [AggDocument] = []
+        docs.reserveCapacity(m.hits.count)
+        for hit in m.hits {
+            var fields: [(name: Bytes, value: Bytes)] = []
+            if case .hash(let h)? = database.peek(hit.key) {
+                if let names {
+                    for n in names { if let v = h[n] { fields.append((n, v)) } }
+                } else {
+                    h.forEach { f, v in fields.append((f, v)) }
+                }
+            }
+            var yielded: [(name: String, value: AggValue)] = []
+            for y in hit.yielded {
+                if let d = hit.distance, y.name == m.yieldedNames.first { yielded.append((y.name, .number(Double(d)))) }
+                else { yielded.append((y.name, Double(y.value).map { .number($0) } ?? .text(y.value))) }
+            }
+            docs.append(AggDocument(key: hit.key, docId: hit.docId, yielded: yielded, fields: fields))
+        }
+        return docs
     }
 
     /// RESP2 `[total, [k, v, ...], ...]`; RESP3 `{attributes, total_results, format, results, warning}`.
