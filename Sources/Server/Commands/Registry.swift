@@ -8,6 +8,7 @@ extension Server {
         commands.register(keyCommands())
         commands.register(stringCommands())
         commands.register(hashCommands())
+        commands.register(searchCommands())
         commands.register(aggregateCommands())
         commands.register(clusterCommands(installClusterRouting()))
     }
