@@ -112,7 +112,10 @@ extension Server {
                         return x != y ? x < y : a.docId < b.docId
                     }
                 }
-                return .success(AggregateMatches(hits: hits, yieldedNames: yieldedNames,
+                // VECTOR_RANGE distances ($YIELD_DISTANCE_AS) are columns too, after the KNN score.
+                var names = yieldedNames
+                for h in hits { for y in h.yielded where !names.contains(y.name) { names.append(y.name) } }
+                return .success(AggregateMatches(hits: hits, yieldedNames: names,
                                                  iteratorType: finalRequest.query.filter == .all ? "WILDCARD" : "INTERSECT"))
             } catch { return .failure(error) }
         }
