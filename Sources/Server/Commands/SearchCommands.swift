@@ -3,6 +3,7 @@ import Dispatch
 import RESP
 import Keyspace
 import Search
+import Cluster
 
 /// RediSearch 2.10.5's module version, reported in INFO modules / HELLO / MODULE LIST.
 let searchModuleVersion = 21005
@@ -18,6 +19,15 @@ struct SearchReplyOptions: Sendable {
     var countOnly = false
 }
 
+/// FT.SEARCH arguments, parsed and checked against the index (the same on a single node, a coordinator and a shard).
+struct ParsedSearch: @unchecked Sendable {
+    let index: SearchIndex
+    var request: SearchRequest
+    var options: SearchReplyOptions
+    /// TIMEOUT argument (ms; 0: none); nil: FT.CONFIG TIMEOUT.
+    var timeoutMilliseconds: Int?
+}
+
 extension Server {
     func searchCommands() -> [CommandSpec] {
         func ft(_ name: String, flags: String, keys: KeyPositions, _ handler: @escaping CommandHandler) -> CommandSpec {
@@ -26,7 +36,7 @@ extension Server {
                         routesByKeys: false, handler: handler)
         }
         let indexKey = KeyPositions.single
-        return [
+        return coordinate([
             ft("FT.CREATE", flags: "write denyoom", keys: indexKey) { ctx throws(CommandError) in
                 guard ctx.args.count >= 3 else { throw .wrongArity("FT.CREATE") }
                 let args = (1..<ctx.args.count).map { ctx.args.string($0) }
@@ -124,7 +134,7 @@ extension Server {
             ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
                 try ctx.server.ftAdd(ctx)
             },
-        ]
+        ])
     }
 
     /// Runs pending FT.CREATE / FT.ALTER scans in slices between client requests.
@@ -196,7 +206,33 @@ extension Server {
     // MARK: FT.SEARCH
 
     func ftSearch(_ ctx: CommandContext) throws(CommandError) {
-        let args = ctx.args
+        let parsed = try parseSearch(ctx.args)
+        let index = parsed.index, request = parsed.request, shaping = parsed.options, finalRequest = parsed.request
+        if config.int("search-workers") == 0 {
+            let outcome: SearchOutcome
+            do throws(QueryError) { outcome = try index.execute(request) } catch { throw CommandError(error.message) }
+            writeSearchReply(outcome, request: request, options: shaping, to: ctx.client)
+            return
+        }
+        block(ctx.client)
+        let clientID = ctx.client.id
+        let mailbox = self.mailbox
+        DispatchQueue.global().async {
+            let result: Result<SearchOutcome, QueryError>
+            do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
+            mailbox.post { server in
+                guard let client = server.client(id: clientID) else { return }
+                switch result {
+                case .success(let outcome): server.writeSearchReply(outcome, request: finalRequest, options: shaping, to: client)
+                case .failure(let e): server.replyError(client, CommandError(e.message))
+                }
+                server.unblock(clientID: clientID) { _ in }
+            }
+        }
+    }
+
+    /// Parses FT.SEARCH's arguments (args[0] is the command name) and checks them against the index.
+    func parseSearch(_ args: Arguments) throws(CommandError) -> ParsedSearch {
         guard args.count >= 3 else { throw .wrongArity("FT.SEARCH") }
         let indexName = args.string(1)
         guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
@@ -207,6 +243,7 @@ extension Server {
         var inKeys: [Bytes]?
         var sortBy: (String, SortOrder)?
         var offset = 0, limit = 10
+        var timeout: Int?
         var i = 3
         func count(_ name: String) throws(CommandError) -> Int {
             guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0 else {
@@ -260,7 +297,8 @@ extension Server {
                 guard d >= 1 && d <= 4 else { throw CommandError("DIALECT requires a non negative integer >=1 and <= 4") }
                 dialect = d; i += 2
             } else if args.is(i, "TIMEOUT") {
-                guard i + 1 < args.count, Bytes.parseInteger(args[i + 1]) != nil else { throw CommandError("Need an argument for TIMEOUT") }
+                guard i + 1 < args.count, let t = Bytes.parseInteger(args[i + 1]), t >= 0 else { throw CommandError("Need an argument for TIMEOUT") }
+                timeout = t
                 i += 2
             } else if args.is(i, "INKEYS") {
                 let n = try count("INKEYS")
@@ -292,111 +330,110 @@ extension Server {
         if let sortBy, parsed.knn?.scoreField != sortBy.0, index.definition.field(attribute: sortBy.0) == nil {
             throw CommandError("Property `\(sortBy.0)` not loaded nor in schema")
         }
-        let shaping = options
-        let finalRequest = request
-        if config.int("search-workers") == 0 {
-            let outcome: SearchOutcome
-            do throws(QueryError) { outcome = try index.execute(request) } catch { throw CommandError(error.message) }
-            writeSearchReply(outcome, request: request, options: shaping, to: ctx.client)
-            return
-        }
-        block(ctx.client)
-        let clientID = ctx.client.id
-        let mailbox = self.mailbox
-        DispatchQueue.global().async {
-            let result: Result<SearchOutcome, QueryError>
-            do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
-            mailbox.post { server in
-                guard let client = server.client(id: clientID) else { return }
-                switch result {
-                case .success(let outcome): server.writeSearchReply(outcome, request: finalRequest, options: shaping, to: client)
-                case .failure(let e): server.replyError(client, CommandError(e.message))
-                }
-                server.unblock(clientID: clientID) { _ in }
-            }
-        }
+        return ParsedSearch(index: index, request: request, options: options, timeoutMilliseconds: timeout)
     }
 
     /// Loads each hit's fields from the keyspace (content lives only there) and writes RESP2 or RESP3.
     func writeSearchReply(_ outcome: SearchOutcome, request: SearchRequest, options: SearchReplyOptions, to client: Client) {
         var hits = outcome.hits
-        var loaded: [[(Bytes, Bytes)]] = []
         if let sort = outcome.sortInCaller {
-            // Sort by a string field read from the documents, then page.
-            let field = Bytes(sort.field)
-            func value(_ h: SearchHit) -> Bytes? {
-                if case .hash(let hv)? = database.peek(h.key) { return hv[field] }
-                return nil
-            }
-            let keyed = hits.map { ($0, value($0)) }
-            let sorted = keyed.sorted { a, b in
-                switch (a.1, b.1) {
-                case (nil, nil): return a.0.docId < b.0.docId
-                case (nil, _): return false
-                case (_, nil): return true
-                case (let x?, let y?):
-                    if x == y { return a.0.docId < b.0.docId }
-                    return sort.order == .ascending ? x < y : y < x
-                }
-            }
-            let start = min(request.offset, sorted.count)
-            hits = Array(sorted[start..<min(sorted.count, start + request.limit)].map { $0.0 })
+            hits = sortedInCaller(hits, by: sort)
+            let start = min(request.offset, hits.count)
+            hits = Array(hits[start..<min(hits.count, start + request.limit)])
         }
-        let showContent = !options.noContent && !(options.returnFields?.isEmpty ?? false)
-        for hit in hits {
-            guard showContent else { loaded.append([]); continue }
-            var fields: [(Bytes, Bytes)] = []
-            let hash: HashValue? = { if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()
-            if let wanted = options.returnFields {
-                for (name, source, alias) in wanted {
-                    if let y = hit.yielded.first(where: { $0.name == name }) { fields.append((Bytes(alias), Bytes(y.value))); continue }
-                    if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), v)) }
-                }
-            } else {
-                for y in hit.yielded { fields.append((Bytes(y.name), Bytes(y.value))) }
-                if let hash {
-                    var rest: [(Bytes, Bytes)] = []
-                    let sortKey = options.sortField.map { Bytes($0) }
-                    hash.forEach { f, v in if f == sortKey { fields.append((f, v)) } else { rest.append((f, v)) } }
-                    fields.append(contentsOf: rest)
-                }
-            }
-            loaded.append(fields)
+        let showContent = Self.showsContent(options)
+        let rows = hits.map { hit in
+            ShardHit(key: hit.key.storage, sortValue: .missing, score: hit.score,
+                     fields: showContent ? loadFields(hit, options: options).map { ($0.0.storage, $0.1.storage) } : nil)
         }
-        let r = client
-        if r.protocolVersion >= 3 {
-            r.reply.map(5)
-            r.reply.simpleString("attributes"); r.reply.array(0)
-            r.reply.simpleString("total_results"); r.reply.integer(outcome.total)
-            r.reply.simpleString("format"); r.reply.simpleString("STRING")
-            r.reply.simpleString("results")
-            r.reply.array(options.countOnly ? 0 : hits.count)
+        writeSearchRows(total: outcome.total, rows: rows, options: options, warnings: [], to: &client.reply)
+    }
+
+    /// Hits sorted by a string field read from the documents (missing values last, then doc id).
+    func sortedInCaller(_ hits: [SearchHit], by sort: (field: String, order: SortOrder)) -> [SearchHit] {
+        let field = Bytes(sort.field)
+        func value(_ h: SearchHit) -> Bytes? {
+            if case .hash(let hv)? = database.peek(h.key) { return hv[field] }
+            return nil
+        }
+        let keyed = hits.map { ($0, value($0)) }
+        return keyed.sorted { a, b in
+            switch (a.1, b.1) {
+            case (nil, nil): return a.0.docId < b.0.docId
+            case (nil, _): return false
+            case (_, nil): return true
+            case (let x?, let y?):
+                if x == y { return a.0.docId < b.0.docId }
+                return sort.order == .ascending ? x < y : y < x
+            }
+        }.map { $0.0 }
+    }
+
+    static func showsContent(_ options: SearchReplyOptions) -> Bool {
+        !options.noContent && !(options.returnFields?.isEmpty ?? false)
+    }
+
+    /// The fields FT.SEARCH returns for one hit: RETURN's (with yielded values), or every hash field (sort key first).
+    func loadFields(_ hit: SearchHit, options: SearchReplyOptions) -> [(Bytes, Bytes)] {
+        var fields: [(Bytes, Bytes)] = []
+        let hash: HashValue? = { if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()
+        if let wanted = options.returnFields {
+            for (name, source, alias) in wanted {
+                if let y = hit.yielded.first(where: { $0.name == name }) { fields.append((Bytes(alias), Bytes(y.value))); continue }
+                if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), v)) }
+            }
+        } else {
+            for y in hit.yielded { fields.append((Bytes(y.name), Bytes(y.value))) }
+            if let hash {
+                var rest: [(Bytes, Bytes)] = []
+                let sortKey = options.sortField.map { Bytes($0) }
+                hash.forEach { f, v in if f == sortKey { fields.append((f, v)) } else { rest.append((f, v)) } }
+                fields.append(contentsOf: rest)
+            }
+        }
+        return fields
+    }
+
+    /// FT.SEARCH's reply shape, shared by a single node and the cluster coordinator: RESP2 flat list
+    /// `[total, id, (score)?, ([f, v...])?, ...]`, RESP3 map with attributes / total_results / format / results / warning.
+    func writeSearchRows(total: Int, rows: [ShardHit], options: SearchReplyOptions, warnings: [String], to reply: inout ReplyWriter) {
+        let showContent = Self.showsContent(options)
+        if reply.protocolVersion >= 3 {
+            reply.map(5)
+            reply.simpleString("attributes"); reply.array(0)
+            reply.simpleString("total_results"); reply.integer(total)
+            reply.simpleString("format"); reply.simpleString("STRING")
+            reply.simpleString("results")
+            reply.array(options.countOnly ? 0 : rows.count)
             if !options.countOnly {
-                for (n, hit) in hits.enumerated() {
-                    r.reply.map(2 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0))
-                    r.reply.simpleString("id"); r.reply.bulk(hit.key.storage)
-                    if options.withScores { r.reply.simpleString("score"); r.reply.double(hit.score) }
+                for row in rows {
+                    reply.map(2 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0))
+                    reply.simpleString("id"); reply.bulk(row.key)
+                    if options.withScores { reply.simpleString("score"); reply.double(row.score) }
                     if showContent {
-                        r.reply.simpleString("extra_attributes")
-                        r.reply.map(loaded[n].count)
-                        for (f, v) in loaded[n] { r.reply.bulk(f.storage); r.reply.bulk(v.storage) }
+                        let fields = row.fields ?? []
+                        reply.simpleString("extra_attributes")
+                        reply.map(fields.count)
+                        for (f, v) in fields { reply.bulk(f); reply.bulk(v) }
                     }
-                    r.reply.simpleString("values"); r.reply.array(0)
+                    reply.simpleString("values"); reply.array(0)
                 }
             }
-            r.reply.simpleString("warning"); r.reply.array(0)
+            reply.simpleString("warning"); reply.array(warnings.count)
+            for w in warnings { reply.simpleString(w) }
             return
         }
-        if options.countOnly { r.reply.array(1); r.reply.integer(outcome.total); return }
+        if options.countOnly { reply.array(1); reply.integer(total); return }
         let stride = 1 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0)
-        r.reply.array(1 + hits.count * stride)
-        r.reply.integer(outcome.total)
-        for (n, hit) in hits.enumerated() {
-            r.reply.bulk(hit.key.storage)
-            if options.withScores { r.reply.bulk(ReplyWriter.formatDouble(hit.score)) }
+        reply.array(1 + rows.count * stride)
+        reply.integer(total)
+        for row in rows {
+            reply.bulk(row.key)
+            if options.withScores { reply.bulk(ReplyWriter.formatDouble(row.score)) }
             if showContent {
-                r.reply.array(loaded[n].count * 2)
-                for (f, v) in loaded[n] { r.reply.bulk(f.storage); r.reply.bulk(v.storage) }
+                let fields = row.fields ?? []
+                reply.array(fields.count * 2)
+                for (f, v) in fields { reply.bulk(f); reply.bulk(v) }
             }
         }
     }
