@@ -209,6 +209,23 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// Sets the SQ8 per-dimension ranges from `count` sample blobs (back to back). `addBatch` does this on its own
+    /// when the index is still untrained; an index fed only by `add` uses [-1, 1] per dimension (unit embeddings)
+    /// unless this is called first. Vectors already in the index are re-encoded. No effect without SQ8.
+    public func trainQuantizer(samples: UnsafeRawBufferPointer, count: Int) throws {
+        guard samples.count == count * space.vectorBytes else {
+            throw VectorIndexError.wrongBlobSize(expected: count * space.vectorBytes, got: samples.count)
+        }
+        guard let quantizer else { return }
+        structureLock.withWriteLock {
+            quantizer.train(samples: samples, count: count)
+            let records = store.records()
+            for i in 0..<Int(nextId) where states[i] == HNSWIndex.live {
+                quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
+            }
+        }
+    }
+
     /// Grows the arenas so `capacity` nodes fit without further reallocation.
     public func reserve(capacity wanted: Int) {
         structureLock.withWriteLock { if wanted > store.capacity { grow(to: wanted) } }

@@ -261,6 +261,12 @@ struct HNSWTests {
         try flatBlob.withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
         let r = try recall(index, base: HNSWTests.base, labels: labels, metric: .l2)
         #expect(r >= 0.95, "recall \(r)")
+        // Fed one by one, then trained: existing codes are re-encoded with the learned ranges.
+        let single = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: .sq8))
+        for (i, v) in HNSWTests.base.enumerated() { try add(single, labels[i], v) }
+        try flatBlob.withUnsafeBytes { try single.trainQuantizer(samples: $0, count: labels.count) }
+        let r2 = try recall(single, base: HNSWTests.base, labels: labels, metric: .l2)
+        #expect(r2 >= 0.95, "recall after train \(r2)")
     }
 
     @Test("blobs of the wrong size throw a clear error")
