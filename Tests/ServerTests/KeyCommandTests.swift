@@ -170,6 +170,8 @@ struct KeyCommandTests {
         #expect(h("EXPIREAT", "u", "9223372036854776") == "-ERR invalid expire time in 'expireat' command\r\n")
         #expect(h("PEXPIREAT", "u", "9223372036854775807") == ":1\r\n")
         #expect(h("PEXPIRETIME", "u") == ":9223372036854775807\r\n")
+        #expect(h("EXPIRETIME", "u") == ":9223372036854776\r\n")
+        #expect(h("TTL", "u") == ":\((Int(Int64.max - h.clock.now) + 500) / 1000)\r\n")
         #expect(h("EXPIRE", "u") == "-ERR wrong number of arguments for 'expire' command\r\n")
         // Errors win over a missing key.
         #expect(h("EXPIRE", "nokey", "10", "bar") == "-ERR Unsupported option bar\r\n")

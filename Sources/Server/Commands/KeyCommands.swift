@@ -233,6 +233,7 @@ extension CommandContext {
         guard database.get(key) != nil else { client.reply.integer(-2); return }
         guard let at = database.expireTime(key) else { client.reply.integer(-1); return }
         let value = max(0, Int(absolute ? at : at - database.clock()))
-        client.reply.integer(milliseconds ? value : (value + 500) / 1000)
+        // (value + 500) / 1000 without overflowing near Int.max (PEXPIREAT k 9223372036854775807 is legal).
+        client.reply.integer(milliseconds ? value : value / 1000 + (value % 1000 + 500) / 1000)
     }
 }
