@@ -13,12 +13,15 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CURing", providers: [.apt(["liburing-dev"])]),
+        .target(name: "CStorageShims"),
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "RESP"),
         .target(name: "Keyspace"),
         .target(name: "VectorIndex", dependencies: ["CVectorKernels"], swiftSettings: simdFlags),
         .target(name: "Search", dependencies: ["RESP", "Keyspace", "VectorIndex"]),
         .target(name: "Cluster", dependencies: ["RESP", "Keyspace"]),
+        .target(name: "Storage", dependencies: ["CURing", "CStorageShims"]),
         .target(name: "Server", dependencies: ["CLibUV", "RESP", "Keyspace", "Search", "Cluster"]),
         .executableTarget(name: "vecshard-server", dependencies: ["Server"]),
         .executableTarget(name: "vector-bench", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
@@ -28,6 +31,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "Keyspace", "VectorIndex"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Keyspace", "RESP"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )
