@@ -20,6 +20,10 @@ final class AggregateCursorTable: @unchecked Sendable {
 
     func add(_ cursor: Cursor, server: Server) -> Int {
         cursors.withLock { all in
+            // Drop this server's cursors that idled past MAXIDLE (reads drop them too; this catches abandoned ones).
+            all[ObjectIdentifier(server)] = all[ObjectIdentifier(server)]?.filter {
+                cursor.lastUsedMs - $0.value.lastUsedMs <= Int64($0.value.maxIdleMs)
+            }
             var id = 0
             repeat { id = Int.random(in: 1...Int(Int32.max)) } while all[ObjectIdentifier(server)]?[id] != nil
             all[ObjectIdentifier(server), default: [:]][id] = cursor
@@ -27,15 +31,10 @@ final class AggregateCursorTable: @unchecked Sendable {
         }
     }
 
-    /// The cursor if it exists, belongs to `index` and has not idled out (an idle one is dropped).
-    func take(_ id: Int, index: String, server: Server, now: Int64) -> Cursor? {
-        cursors.withLock { all in
-            let s = ObjectIdentifier(server)
-            guard let c = all[s]?[id] else { return nil }
-            if now - c.lastUsedMs > Int64(c.maxIdleMs) { all[s]?[id] = nil; return nil }
-            guard c.index == index else { return nil }
-            return c
-        }
+    /// The cursor if it exists. As in RediSearch, the index name given to FT.CURSOR is not checked against it, and
+    /// an idle cursor lives until a later FT.AGGREGATE ... WITHCURSOR sweeps it (`add`), not until its next read.
+    func take(_ id: Int, server: Server) -> Cursor? {
+        cursors.withLock { $0[ObjectIdentifier(server)]?[id] }
     }
 
     func put(_ id: Int, _ cursor: Cursor?, server: Server) {
@@ -254,11 +253,9 @@ extension Server {
     func ftCursor(_ ctx: CommandContext) throws(CommandError) {
         let args = ctx.args
         guard args.count >= 4 else { throw .wrongArity("FT.CURSOR") }
-        let indexName = args.string(2)
         guard let id = Bytes.parseInteger(args[3]) else { throw CommandError("Bad cursor ID") }
         if args.is(1, "DEL") {
-            guard AggregateCursorTable.shared.take(id, index: indexName, server: self, now: wallClockMilliseconds()) != nil,
-                  AggregateCursorTable.shared.remove(id, server: self) else { throw CommandError("Cursor does not exist") }
+            guard AggregateCursorTable.shared.remove(id, server: self) else { throw CommandError("Cursor does not exist") }
             ctx.client.reply.ok()
             return
         }
@@ -269,7 +266,7 @@ extension Server {
             guard let n = Bytes.parseInteger(args[5]), n >= 0 else { throw CommandError("Bad value for COUNT") }
             count = n
         }
-        guard var cursor = AggregateCursorTable.shared.take(id, index: indexName, server: self, now: wallClockMilliseconds()) else {
+        guard var cursor = AggregateCursorTable.shared.take(id, server: self) else {
             throw CommandError("Cursor not found")
         }
         let chunk: AggregateChunk
