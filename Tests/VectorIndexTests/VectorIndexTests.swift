@@ -1,6 +1,9 @@
 // Correctness tests of the vector engine: exactness of FLAT, recall of HNSW, deletes, filters, concurrency, save/load.
 import Testing
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import VectorIndex
 
 /// Deterministic generator so failures reproduce.
@@ -313,4 +316,53 @@ struct HNSWTests {
         }
         #expect(index.memoryUsage > 1500 * HNSWTests.dimension * 4)
     }
+}
+
+/// The real-data check, off by default (50k × 384 build: minutes in debug). Run with
+/// `VECSHARD_SLOW_TESTS=1 swift test -c release --filter MiniLM`.
+@Suite("pypi-minilm-50k", .enabled(if: ProcessInfoLite.environment("VECSHARD_SLOW_TESTS") != nil))
+struct MiniLMTests {
+    static let directory = ProcessInfoLite.environment("VECSHARD_DATA") ?? "/work/shared/data/pypi-minilm-50k"
+
+    /// Rows of a TEXMEX file as one flat array of 4-byte values.
+    func read(_ name: String) throws -> (rows: Int, dim: Int, bytes: [UInt8]) {
+        guard let f = fopen(MiniLMTests.directory + "/" + name, "rb") else { throw VectorIndexError.invalidParameter("missing \(name)") }
+        defer { fclose(f) }
+        fseek(f, 0, SEEK_END)
+        let size = ftell(f)
+        fseek(f, 0, SEEK_SET)
+        var raw = [UInt8](repeating: 0, count: size)
+        _ = raw.withUnsafeMutableBytes { fread($0.baseAddress!, 1, size, f) }
+        let dim = Int(raw.withUnsafeBytes { $0.load(as: Int32.self) })
+        let rows = size / (4 * (dim + 1))
+        var out = [UInt8](); out.reserveCapacity(rows * dim * 4)
+        for r in 0..<rows { out.append(contentsOf: raw[(r * (dim + 1) + 1) * 4..<(r + 1) * (dim + 1) * 4]) }
+        return (rows, dim, out)
+    }
+
+    @Test("recall@10 ≥ 0.95 at ef 100 on pypi-minilm-50k (COSINE)")
+    func minilmRecall() throws {
+        let base = try read("base.fvecs"), queries = try read("query.fvecs"), truth = try read("groundtruth.ivecs")
+        let index = try HNSWIndex(VectorIndexParameters(algorithm: .hnsw, dimension: base.dim, metric: .cosine,
+                                                        initialCapacity: base.rows, m: 16, efConstruction: 200))
+        try base.bytes.withUnsafeBytes { try index.addBatch(labels: (0..<base.rows).map { UInt64($0) }, vectors: $0, threads: 2) }
+        var hits = 0
+        let stride = queries.dim * 4
+        for q in 0..<queries.rows {
+            let got = try queries.bytes.withUnsafeBytes {
+                try index.search(query: UnsafeRawBufferPointer(rebasing: $0[q * stride..<(q + 1) * stride]), k: 10, efRuntime: 100, filter: nil)
+            }
+            let expected = Set((0..<10).map { j in
+                UInt64(truth.bytes.withUnsafeBytes { $0.load(fromByteOffset: (q * truth.dim + j) * 4, as: Int32.self) })
+            })
+            hits += got.filter { expected.contains($0.label) }.count
+        }
+        let recall = Double(hits) / Double(queries.rows * 10)
+        #expect(recall >= 0.95, "recall \(recall)")
+    }
+}
+
+/// getenv without Foundation.
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }
