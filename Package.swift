@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "vecshard-server", targets: ["vecshard-server"]),
         .executable(name: "vector-bench", targets: ["vector-bench"]),
+        .executable(name: "storage-bench", targets: ["storage-bench"]),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "Server", dependencies: ["CLibUV", "RESP", "Keyspace", "Search", "Cluster"]),
         .executableTarget(name: "vecshard-server", dependencies: ["Server"]),
         .executableTarget(name: "vector-bench", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
+        .executableTarget(name: "storage-bench", dependencies: ["Storage"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RESP", "Keyspace"]),

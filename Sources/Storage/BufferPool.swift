@@ -106,15 +106,26 @@ public final class BufferPool: @unchecked Sendable {
 
     // MARK: - Pin / unpin
 
-    /// Pins one page, reading it on a miss.
+    /// Pins one page, reading it on a miss. A hit takes the shard lock once and allocates nothing.
     public func pin(_ page: UInt64) throws -> PinnedPage {
-        try pin(pages: [page])[0]
+        let s = shard(page)
+        s.lock.lock()
+        if let global = s.table[page], s.state[Int(global) - s.firstFrame] == .valid {
+            let f = Int(global) - s.firstFrame
+            s.pins[f] += 1
+            s.referenced[f] = true
+            s.stats.hits += 1
+            s.lock.unlock()
+            return PinnedPage(page: page, bytes: arena.pointer + Int(global) * pageSize, frame: global)
+        }
+        s.lock.unlock()
+        return try pin(pages: [page])[0]
     }
 
     /// Pins every page of `pages` (duplicates pin twice); all misses are read in one reader call. On error nothing
     /// stays pinned.
     public func pin(pages: [UInt64]) throws -> [PinnedPage] {
-        try load(pages, keepPinned: true, bestEffort: false)
+        try load(pages, keepPinned: true, bestEffort: false).pinned
     }
 
     public func unpin(_ pinned: PinnedPage) {
@@ -139,9 +150,32 @@ public final class BufferPool: @unchecked Sendable {
     /// CLOCK spares them for one sweep). Best effort: pages that find no free frame are skipped. Returns pages read.
     @discardableResult
     public func prefetch(pages: [UInt64]) throws -> Int {
-        let before = statistics.pageReads
-        _ = try load(pages, keepPinned: false, bestEffort: true)
-        return statistics.pageReads - before
+        try load(pages, keepPinned: false, bestEffort: true).read
+    }
+
+    /// Pins the pages of `addresses` with one batched read for the misses, calls `body` for each record (in the
+    /// order given, duplicates included), then unpins. This is one beam-search step: the records of a frontier.
+    public func withRecords(_ addresses: [RecordAddress], _ body: (_ index: Int, _ record: RecordView) throws -> Void) throws {
+        let layout = file.layout
+        var pages: [UInt64] = []
+        var slotOf: [Int] = []
+        var pageIndex: [UInt64: Int] = [:]
+        var pinOf: [Int] = []
+        pages.reserveCapacity(addresses.count)
+        for a in addresses {
+            let (page, slot) = layout.location(of: a)
+            if let k = pageIndex[page] { pinOf.append(k) } else {
+                pageIndex[page] = pages.count
+                pinOf.append(pages.count)
+                pages.append(page)
+            }
+            slotOf.append(slot)
+        }
+        let pins = try pin(pages: pages)
+        defer { unpin(pins) }
+        for i in addresses.indices {
+            try body(i, PageView(bytes: pins[pinOf[i]].bytes, layout: layout).recordView(slotOf[i]))
+        }
     }
 
     // MARK: - Loading
@@ -153,7 +187,8 @@ public final class BufferPool: @unchecked Sendable {
         let shard: Shard
     }
 
-    private func load(_ pages: [UInt64], keepPinned: Bool, bestEffort: Bool) throws -> [PinnedPage] {
+    /// Pins (or, for a prefetch, just loads) `pages`; returns the pins and how many pages this call read.
+    private func load(_ pages: [UInt64], keepPinned: Bool, bestEffort: Bool) throws -> (pinned: [PinnedPage], read: Int) {
         for p in pages { try file.checkRange(p) }
         var result = [PinnedPage?](repeating: nil, count: pages.count)
         var reserved: [Reservation] = []
@@ -232,7 +267,7 @@ public final class BufferPool: @unchecked Sendable {
             for case let p? in result { unpin(p) }
             throw failure
         }
-        return keepPinned ? result.map { $0! } : []
+        return (keepPinned ? result.map { $0! } : [], reserved.count)
     }
 
     /// Pins one page, waiting while another caller loads it.
@@ -249,7 +284,7 @@ public final class BufferPool: @unchecked Sendable {
             return PinnedPage(page: page, bytes: arena.pointer + Int(global) * pageSize, frame: global)
         }
         s.lock.unlock()
-        return try load([page], keepPinned: true, bestEffort: false)[0]
+        return try load([page], keepPinned: true, bestEffort: false).pinned[0]
     }
 
     // MARK: - Readers

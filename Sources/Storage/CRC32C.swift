@@ -1,41 +1,49 @@
 // CRC32C (Castagnoli), the page checksum: slicing-by-8 in plain Swift, no hardware instructions.
 
-/// CRC32C as in iSCSI / ext4 / RocksDB: reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF.
-/// `CRC32C.checksum("123456789".utf8)` is 0xE3069283.
-public enum CRC32C {
-    /// 8 tables of 256 entries: table k maps a byte to its CRC contribution k bytes further on.
-    static let tables: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
+/// The 8 × 256 slicing tables, computed once; a pointer so the hot loop has no bounds or uniqueness checks.
+private struct SlicingTables: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt32>
+
+    init() {
+        base = .allocate(capacity: 8 * 256)
         for i in 0..<256 {
             var c = UInt32(i)
             for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
-            t[i] = c
+            base[i] = c
         }
-        for i in 0..<256 {
-            for k in 1..<8 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
+        // Table k maps a byte to its CRC contribution k bytes further on.
+        for k in 1..<8 {
+            for i in 0..<256 {
+                let previous = base[(k - 1) * 256 + i]
+                base[k * 256 + i] = (previous >> 8) ^ base[Int(previous & 0xFF)]
+            }
         }
-        return t
-    }()
+    }
+}
 
+private let slicingTables = SlicingTables()
+
+/// CRC32C as in iSCSI / ext4 / RocksDB: reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF.
+/// `CRC32C.checksum("123456789".utf8)` is 0xE3069283.
+public enum CRC32C {
     public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         var crc = ~seed
-        tables.withUnsafeBufferPointer { t in
-            guard var p = bytes.baseAddress else { return }
-            var n = bytes.count
-            while n >= 8 {
-                let word = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) ^ UInt64(crc)
-                crc = t[7 * 256 + Int(word & 0xFF)] ^ t[6 * 256 + Int((word >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((word >> 16) & 0xFF)] ^ t[4 * 256 + Int((word >> 24) & 0xFF)]
-                    ^ t[3 * 256 + Int((word >> 32) & 0xFF)] ^ t[2 * 256 + Int((word >> 40) & 0xFF)]
-                    ^ t[1 * 256 + Int((word >> 48) & 0xFF)] ^ t[Int(word >> 56)]
-                p += 8
-                n -= 8
-            }
-            while n > 0 {
-                crc = t[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (crc >> 8)
-                p += 1
-                n -= 1
-            }
+        guard var p = bytes.baseAddress else { return seed }
+        let t0 = UnsafePointer(slicingTables.base), t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
+        let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
+        var n = bytes.count
+        while n >= 8 {
+            let word = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) ^ UInt64(crc)
+            let lo = UInt32(truncatingIfNeeded: word), hi = UInt32(truncatingIfNeeded: word >> 32)
+            crc = t7[Int(lo & 0xFF)] ^ t6[Int((lo >> 8) & 0xFF)] ^ t5[Int((lo >> 16) & 0xFF)] ^ t4[Int(lo >> 24)]
+                ^ t3[Int(hi & 0xFF)] ^ t2[Int((hi >> 8) & 0xFF)] ^ t1[Int((hi >> 16) & 0xFF)] ^ t0[Int(hi >> 24)]
+            p += 8
+            n &-= 8
+        }
+        while n > 0 {
+            crc = t0[Int((crc ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (crc >> 8)
+            p += 1
+            n &-= 1
         }
         return ~crc
     }

@@ -208,6 +208,10 @@ public struct PageView {
         return UnsafeBufferPointer(start: (r + 4).assumingMemoryBound(to: UInt32.self), count: n)
     }
 
+    @inline(__always) public func recordView(_ slot: Int) -> RecordView {
+        RecordView(vector: vector(slot), neighbors: neighbors(slot))
+    }
+
     /// Checks the trailer: CRC32C over [0, pageSize-4) and the page number.
     public func verify(expectedPage: UInt64, path: String) throws {
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(start: bytes, count: layout.pageSize - 4))
@@ -219,6 +223,14 @@ public struct PageView {
             throw StorageError.misplacedPage(path: path, page: expectedPage, found: pageNumber)
         }
     }
+}
+
+/// One node record inside a pinned page: valid only while the page stays pinned.
+public struct RecordView {
+    /// The full vector (`layout.vectorBytes` bytes, element type of the file).
+    public let vector: UnsafeRawBufferPointer
+    /// The valid level-0 neighbor ids.
+    public let neighbors: UnsafeBufferPointer<UInt32>
 }
 
 /// Fills one page buffer record by record, then seals it with its trailer.

@@ -72,6 +72,25 @@ import Dispatch
         }
     }
 
+    @Test("withRecords reads a frontier's records with one batch") func recordsOfAFrontier() throws {
+        try withFile { file, records in
+            let pool = try BufferPool(file: file, budgetBytes: 16 * 4096, shards: 2, reader: .ioURing(queueDepth: 8))
+            let ids = [3, 17, 18, 250, 399, 17, 0]
+            let addresses = ids.map { file.layout.address(page: UInt64($0 / 10), slot: $0 % 10) }
+            var seen: [Int] = []
+            try pool.withRecords(addresses) { i, record in
+                seen.append(i)
+                #expect(record.vector.count == file.layout.vectorBytes)
+                let expected = records.vector(ids[i]).withUnsafeBytes { Array($0) }
+                #expect(Array(record.vector) == expected)
+                #expect(Array(record.neighbors) == records.neighbors(ids[i]))
+            }
+            #expect(seen == Array(0..<7))
+            let s = pool.statistics
+            #expect(s.readBatches == 1 && s.pageReads == 4 && s.misses == 4)  // pages 0, 1, 25, 39
+        }
+    }
+
     @Test("Checksum errors surface through the pool and leave no frame behind") func corruptThroughPool() throws {
         let records = TestRecords(layout: Self.layout, seed: 22)
         try withTemporaryPath { path in
@@ -84,20 +103,20 @@ import Dispatch
         }
     }
 
-    /// 4 threads × 4 pins never exceed a shard's 16 frames, so exhaustion cannot happen; 200 pages over 128 frames
+    /// 4 threads × 4 pins never exceed a shard's 16 frames, so exhaustion cannot happen; 80 pages over 64 frames
     /// keep CLOCK evicting while other threads pin.
-    @Test("Concurrent pins from several threads see the right bytes", arguments: [1, 8])
+    @Test("Concurrent pins from several threads see the right bytes", arguments: [1, 4])
     func concurrent(shards: Int) throws {
         let records = TestRecords(layout: Self.layout, seed: 23)
         try withTemporaryPath { path in
-            _ = try records.writeFile(path, count: 2000)
+            _ = try records.writeFile(path, count: 800)
             let file = try PageFile(path: path)
-            let pool = try BufferPool(file: file, budgetBytes: 128 * 4096, shards: shards, reader: .ioURing(queueDepth: 8))
+            let pool = try BufferPool(file: file, budgetBytes: 64 * 4096, shards: shards, reader: .ioURing(queueDepth: 8))
             let failures = Counter()
             DispatchQueue.concurrentPerform(iterations: 4) { t in
                 var rng = SplitMix64(state: UInt64(t + 100))
-                for _ in 0..<300 {
-                    let pages = (0..<4).map { _ in UInt64.random(in: 0..<200, using: &rng) }
+                for _ in 0..<150 {
+                    let pages = (0..<4).map { _ in UInt64.random(in: 0..<80, using: &rng) }
                     do {
                         let pins = try pool.pin(pages: pages)
                         for p in pins where !records.matches(Int(p.page) * 10 + 1, PageView(bytes: p.bytes, layout: file.layout), slot: 1) {
@@ -109,7 +128,7 @@ import Dispatch
             }
             #expect(failures.value == 0, "\(failures.first ?? "")")
             let s = pool.statistics
-            #expect(s.hits + s.misses == 4 * 300 * 4)
+            #expect(s.hits + s.misses == 4 * 150 * 4)
             #expect(s.evictions > 0)
         }
     }
