@@ -32,13 +32,13 @@ extension Server {
                     keys = ctx.server.database.allKeys { GlobMatch.matches(pattern: pattern, $0.storage) }
                 }
                 ctx.client.reply.array(keys.count)
-                for k in keys { ctx.client.reply.bulk(k.storage) }
+                for k in keys { ctx.client.reply.bulk(k) }
             },
             command("scan", arity: -2, flags: "readonly", acl: "keyspace read slow", group: "generic", since: "2.8.0", summary: "Iterates over the key names in the database.") { ctx throws(CommandError) in
                 try ctx.scan()
             },
             command("randomkey", arity: 1, flags: "readonly", acl: "keyspace read slow", group: "generic", summary: "Returns a random key name from the database.") { ctx in
-                if let key = ctx.server.database.randomKey() { ctx.client.reply.bulk(key.storage) } else { ctx.client.reply.null() }
+                if let key = ctx.server.database.randomKey() { ctx.client.reply.bulk(key) } else { ctx.client.reply.null() }
             },
             command("rename", arity: 3, flags: "write", acl: "keyspace write slow", keys: KeyPositions(first: 1, last: 2, step: 1), keySpec: "RW access delete", group: "generic", summary: "Renames a key and overwrites the destination.") { ctx throws(CommandError) in
                 try ctx.rename(onlyIfAbsent: false)
@@ -133,7 +133,7 @@ extension CommandContext {
         client.reply.array(2)
         client.reply.bulk(String(next))
         client.reply.array(keys.count)
-        for k in keys { client.reply.bulk(k.storage) }
+        for k in keys { client.reply.bulk(k) }
     }
 
     /// Redis's string2ull: a non-negative Redis integer, else whatever strtoull accepts in full (leading zeros too).

@@ -49,7 +49,7 @@ extension Server {
                 let when = try options.expire.map { kind, index throws(CommandError) in
                     try ctx.expireMilliseconds(index, kind, name: "getex")
                 }
-                ctx.client.reply.bulk(s.storage)
+                ctx.client.reply.bulk(s)
                 if let when {
                     database.setExpire(key, at: when)  // an EXAT/PXAT in the past deletes the key
                 } else if options.persist {
@@ -61,7 +61,7 @@ extension Server {
                 for i in 1..<ctx.args.count {
                     // MGET answers nil for keys of another type instead of failing.
                     if case .string(let s)? = ctx.server.database.get(ctx.args.bytes(i)) {
-                        ctx.client.reply.bulk(s.storage)
+                        ctx.client.reply.bulk(s)
                     } else {
                         ctx.client.reply.null()
                     }
@@ -107,7 +107,7 @@ extension Server {
                 switch ctx.server.database.peek(key) {
                 case .hash?: throw .wrongType
                 case .string(let s)?:
-                    guard let v = s.storage.withUnsafeBytes({ LongDouble.parse($0) }) else { throw .notFloat }
+                    guard let v = s.withUnsafeBytes({ LongDouble.parse($0) }) else { throw .notFloat }
                     value = v
                 case nil: break
                 }
@@ -228,7 +228,7 @@ extension CommandContext {
     func replyString(_ value: Value?) throws(CommandError) {
         switch value {
         case nil: client.reply.null()
-        case .string(let s)?: client.reply.bulk(s.storage)
+        case .string(let s)?: client.reply.bulk(s)
         default: throw .wrongType
         }
     }
@@ -318,7 +318,7 @@ extension CommandContext {
         if start > end || length == 0 {
             client.reply.bulk(EmptyCollection<UInt8>())
         } else {
-            client.reply.bulk(s.storage[start...end])
+            s.withUnsafeBytes { client.reply.bulk(UnsafeRawBufferPointer(rebasing: $0[start...end])) }
         }
     }
 }
