@@ -155,26 +155,39 @@ public final class BufferPool: @unchecked Sendable {
 
     /// Pins the pages of `addresses` with one batched read for the misses, calls `body` for each record (in the
     /// order given, duplicates included), then unpins. This is one beam-search step: the records of a frontier.
+    /// Batches with more distinct pages than half a shard's frames are split (and halved again if a shard is
+    /// exhausted by other callers' pins), so a large batch degrades to several reads instead of failing.
     public func withRecords(_ addresses: [RecordAddress], _ body: (_ index: Int, _ record: RecordView) throws -> Void) throws {
         let layout = file.layout
-        var pages: [UInt64] = []
-        var slotOf: [Int] = []
-        var pageIndex: [UInt64: Int] = [:]
-        var pinOf: [Int] = []
-        pages.reserveCapacity(addresses.count)
-        for a in addresses {
-            let (page, slot) = layout.location(of: a)
-            if let k = pageIndex[page] { pinOf.append(k) } else {
-                pageIndex[page] = pages.count
-                pinOf.append(pages.count)
-                pages.append(page)
+        var chunk = max(1, shards.map(\.count).min()! / 2)
+        var start = 0
+        while start < addresses.count {
+            // Take addresses until `chunk` distinct pages are covered.
+            var pages: [UInt64] = []
+            var pageIndex: [UInt64: Int] = [:]
+            var pinOf: [Int] = []
+            var end = start
+            while end < addresses.count {
+                let page = layout.location(of: addresses[end]).page
+                if let k = pageIndex[page] { pinOf.append(k) } else {
+                    guard pages.count < chunk else { break }
+                    pageIndex[page] = pages.count
+                    pinOf.append(pages.count)
+                    pages.append(page)
+                }
+                end += 1
             }
-            slotOf.append(slot)
-        }
-        let pins = try pin(pages: pages)
-        defer { unpin(pins) }
-        for i in addresses.indices {
-            try body(i, PageView(bytes: pins[pinOf[i]].bytes, layout: layout).recordView(slotOf[i]))
+            let pins: [PinnedPage]
+            do { pins = try pin(pages: pages) } catch StorageError.bufferPoolExhausted where chunk > 1 {
+                chunk /= 2
+                continue
+            }
+            defer { unpin(pins) }
+            for i in start..<end {
+                let slot = layout.location(of: addresses[i]).slot
+                try body(i, PageView(bytes: pins[pinOf[i - start]].bytes, layout: layout).recordView(slot))
+            }
+            start = end
         }
     }
 

@@ -149,6 +149,10 @@ public final class IOURingPageReader: PageReader {
             reap(&inFlight, requests, pageSize, &firstError, wait: true)
             if inFlight == before { break }  // wait_cqe failed hard: nothing more will come
         }
+        if !retries.isEmpty {
+            // Reads that asked to be retried but could not be resubmitted.
+            firstError = firstError ?? StorageError.system(call: "io_uring read", path: file.path, errno: EAGAIN)
+        }
         retries.removeAll()
     }
 }

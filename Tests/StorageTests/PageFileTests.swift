@@ -151,6 +151,26 @@ import Glibc
         }
     }
 
+    /// tmpfs refuses O_DIRECT before Linux 6.6 (EINVAL → buffered I/O with a note on stderr); newer kernels accept
+    /// it. Either way the file must work.
+    @Test("A page file on tmpfs works, with or without O_DIRECT", .enabled(if: access("/dev/shm", W_OK) == 0))
+    func tmpfsFallback() throws {
+        let records = TestRecords(layout: try PageLayout(elementType: .float32, dimension: 50, maxNeighbors0: 8), seed: 8)
+        try withTemporaryPath(under: "/dev/shm") { path in
+            let addresses = try records.writeFile(path, count: 120)
+            let file = try PageFile(path: path)
+            // 120 records on 8 pages through 4 frames: withRecords splits the batch.
+            let pool = try BufferPool(file: file, budgetBytes: 4 * 4096, shards: 1)
+            var seen = 0
+            try pool.withRecords(addresses) { i, record in
+                #expect(Array(record.neighbors) == records.neighbors(i))
+                seen += 1
+            }
+            #expect(seen == 120)
+            #expect(pool.statistics.readBatches >= 4)
+        }
+    }
+
     @Test("Wrong argument sizes and out-of-range pages are refused") func refusals() throws {
         let layout = try PageLayout(elementType: .float32, dimension: 8, maxNeighbors0: 2)
         try withTemporaryPath { path in
@@ -166,5 +186,34 @@ import Glibc
             }
         }
         #expect(throws: StorageError.self) { try PageLayout(elementType: .float32, dimension: 0, maxNeighbors0: 2) }
+    }
+}
+
+@Suite("Page placement") struct PagePlacementTests {
+    /// A ring of 100 nodes where each node's list is its 4 nearest ring neighbors (nearest first).
+    static func ring(_ id: UInt32) -> [UInt32] {
+        let n: UInt32 = 100
+        return [(id + 1) % n, (id + n - 1) % n, (id + 2) % n, (id + n - 2) % n]
+    }
+
+    @Test("Every strategy yields a permutation", arguments: PagePlacementStrategy.allCases)
+    func permutation(strategy: PagePlacementStrategy) {
+        // Two components: the ring 0..<100 and isolated nodes 100..<110.
+        let order = PagePlacement.order(count: 110, recordsPerPage: 6, entry: 5, strategy: strategy) {
+            $0 < 100 ? Self.ring($0) : []
+        }
+        #expect(order.sorted() == Array(0..<110))
+        if strategy != .identity { #expect(order.first == 5) }
+        let position = PagePlacement.positions(of: order)
+        for (i, id) in order.enumerated() { #expect(position[Int(id)] == UInt32(i)) }
+    }
+
+    @Test("Neighbor packing puts a node's nearest neighbors on its page") func packing() {
+        let order = PagePlacement.order(count: 100, recordsPerPage: 5, entry: 0, strategy: .neighborPacking, neighbors: Self.ring)
+        #expect(Set(order.prefix(5)) == [0, 1, 99, 2, 98])
+        // A walk along the ring touches about one page per 5 steps, not one per step.
+        let walk = (0..<50).map { UInt32($0) }
+        let packed = PagePlacement.pagesTouched(walk, position: PagePlacement.positions(of: order), recordsPerPage: 5)
+        #expect(packed <= 20)
     }
 }

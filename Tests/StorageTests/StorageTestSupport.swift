@@ -17,13 +17,14 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// A fresh directory under /var/tmp (a real disk, so O_DIRECT is exercised; tmpfs would fall back to buffered I/O).
 /// `body` gets a file path inside it; the directory and its files are removed afterwards.
-func withTemporaryPath<R>(_ name: String = "pages.vsp", _ body: (String) throws -> R) throws -> R {
-    var template = Array("/var/tmp/vecshard-storage-XXXXXX".utf8CString)
+func withTemporaryPath<R>(_ name: String = "pages.vsp", under base: String = "/var/tmp",
+                          _ body: (String) throws -> R) throws -> R {
+    var template = Array((base + "/vecshard-storage-XXXXXX").utf8CString)
     let dir = template.withUnsafeMutableBufferPointer { p -> String? in
         guard let r = mkdtemp(p.baseAddress!) else { return nil }
         return String(cString: r)
     }
-    guard let dir else { throw StorageError.system(call: "mkdtemp", path: "/var/tmp", errno: errno) }
+    guard let dir else { throw StorageError.system(call: "mkdtemp", path: base, errno: errno) }
     defer {
         if let d = opendir(dir) {
             while let e = readdir(d) {
