@@ -71,7 +71,8 @@ public struct IndexDefinition: Sendable, Equatable {
 /// SCHEMA field [AS alias] type [options] ...
 public enum CreateParser {
     public static func parse(_ args: [String], blobs: [[UInt8]]? = nil) throws(QueryError) -> IndexDefinition {
-        guard args.count >= 2 else { throw QueryError("ERR wrong number of arguments for 'FT.CREATE' command") }
+        // RediSearch's arity: FT.CREATE idx SCHEMA f type at least.
+        guard args.count >= 4 else { throw QueryError("ERR wrong number of arguments for 'FT.CREATE' command") }
         var def = IndexDefinition(name: args[0])
         var i = 1
         func upper(_ j: Int) -> String { args[j].uppercased() }
@@ -88,7 +89,8 @@ public enum CreateParser {
                 i += 2
             case "PREFIX":
                 try need(1, "PREFIX")
-                guard let n = Int(args[i + 1]), n >= 0, i + 1 + n < args.count else { throw QueryError("Bad arguments for PREFIX: Expected an argument, but none provided") }
+                guard let n = Int(args[i + 1]), n >= 0 else { throw QueryError("Bad arguments for PREFIX: Could not convert argument to expected type") }
+                guard i + 1 + n < args.count else { throw QueryError("Bad arguments for PREFIX: Expected an argument, but none provided") }
                 def.prefixes = args[(i + 2)..<(i + 2 + n)].map { Bytes($0) }
                 i += 2 + n
             case "FILTER":
@@ -177,7 +179,7 @@ public enum CreateParser {
                     if case .text(let w, _) = spec.kind { spec.kind = .text(weight: w, noStem: true); i += 1 } else { break optionLoop }
                 case "WEIGHT":
                     guard case .text(_, let ns) = spec.kind else { break optionLoop }
-                    guard i + 1 < args.count, let w = Double(args[i + 1]) else { throw QueryError("Bad arguments for WEIGHT: Could not convert argument to expected type") }
+                    guard i + 1 < args.count, let w = Double(args[i + 1]) else { throw QueryError("Bad arguments for weight: Could not convert argument to expected type") }
                     spec.kind = .text(weight: w, noStem: ns); i += 2
                 case "PHONETIC":
                     guard case .text = spec.kind, i + 1 < args.count else { break optionLoop }
@@ -219,7 +221,7 @@ public enum CreateParser {
             throw QueryError("Bad arguments for vector similarity number of parameters: Expected an argument, but none provided")
         }
         if n % 2 != 0 {
-            throw QueryError("Bad number of arguments for vector similarity index: got \(n) but expected even number (as algorithm parameters should be submitted as named arguments)")
+            throw QueryError("Bad number of arguments for vector similarity index: got \(n) but expected even number as algorithm parameters (should be submitted as named arguments)")
         }
         i += 1
         guard i + n <= args.count else { throw QueryError("Expected \(n) parameters but got \(args.count - i)") }
@@ -258,19 +260,22 @@ public enum CreateParser {
                 guard let v = Int(value), v > 0 else { throw bad("block size", "Could not convert argument to expected type") }
                 blockSize = v
             case "M" where algorithm == .hnsw:
-                guard let v = Int(value), v > 0, v <= 4096 else { throw bad("m", "Value is outside acceptable bounds") }
+                guard let v = Int(value) else { throw bad("m", "Could not convert argument to expected type") }
+                guard v > 0, v <= 4096 else { throw bad("m", "Value is outside acceptable bounds") }
                 m = v
             case "EF_CONSTRUCTION" where algorithm == .hnsw:
-                guard let v = Int(value), v > 0 else { throw bad("efConstruction", "Value is outside acceptable bounds") }
+                guard let v = Int(value) else { throw bad("efConstruction", "Could not convert argument to expected type") }
+                guard v > 0 else { throw bad("efConstruction", "Value is outside acceptable bounds") }
                 efc = v
             case "EF_RUNTIME" where algorithm == .hnsw:
-                guard let v = Int(value), v > 0 else { throw bad("efRuntime", "Value is outside acceptable bounds") }
+                guard let v = Int(value) else { throw bad("efRuntime", "Could not convert argument to expected type") }
+                guard v > 0 else { throw bad("efRuntime", "Value is outside acceptable bounds") }
                 efr = v
             case "EPSILON" where algorithm == .hnsw:
                 guard let v = Double(value), v > 0 else { throw bad("epsilon", "Value is outside acceptable bounds") }
                 eps = v
             default:
-                throw bad("")
+                throw QueryError("Bad arguments for algorithm \(algoName): \(args[j])")
             }
             j += 2
         }
