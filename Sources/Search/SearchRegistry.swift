@@ -5,7 +5,7 @@ import Keyspace
 /// FT.CONFIG parameters with RediSearch 2.10's defaults.
 public struct SearchConfig: Sendable {
     public var values: [(name: String, value: String)] = [
-        ("MINPREFIX", "2"), ("FORKGC_SLEEP_BEFORE_EXIT", "0"), ("MAXDOCTABLESIZE", "1000000"), ("MAXSEARCHRESULTS", "10000"),
+        ("MINPREFIX", "2"), ("FORKGC_SLEEP_BEFORE_EXIT", "0"), ("MAXDOCTABLESIZE", "1000000"), ("MAXSEARCHRESULTS", "1000000"),
         ("MAXAGGREGATERESULTS", "unlimited"), ("MAXEXPANSIONS", "200"), ("MAXPREFIXEXPANSIONS", "200"), ("TIMEOUT", "500"),
         ("INDEX_THREADS", "8"), ("SEARCH_THREADS", "20"), ("FRISOINI", ""), ("ON_TIMEOUT", "return"), ("GCSCANSIZE", "100"),
         ("MIN_PHONETIC_TERM_LEN", "3"), ("GC_POLICY", "fork"), ("FORK_GC_RUN_INTERVAL", "30"), ("FORK_GC_CLEAN_THRESHOLD", "100"),
@@ -28,7 +28,7 @@ public struct SearchConfig: Sendable {
     }
     public var defaultDialect: Int { Int(self["DEFAULT_DIALECT"] ?? "1") ?? 1 }
     public var timeoutMilliseconds: Int { Int(self["TIMEOUT"] ?? "500") ?? 500 }
-    public var maxSearchResults: Int { Int(self["MAXSEARCHRESULTS"] ?? "10000") ?? 10000 }
+    public var maxSearchResults: Int { Int(self["MAXSEARCHRESULTS"] ?? "1000000") ?? 1000000 }
 }
 
 public final class SearchRegistry {
