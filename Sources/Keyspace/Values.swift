@@ -434,7 +434,8 @@ final class FieldTable {
     private var mask: Int
 
     init(minimumCapacity: Int) {
-        var capacity = 8
+        // Start at 4 slots: a typical indexed document (a vector and a few small fields) fits without growing.
+        var capacity = 4
         while capacity * 3 / 4 < minimumCapacity { capacity *= 2 }
         hashes = Array(repeating: 0, count: capacity)
         fields = Array(repeating: Bytes(), count: capacity)

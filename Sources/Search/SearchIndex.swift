@@ -15,7 +15,7 @@ enum FieldStore {
     /// Value per doc id; NaN when the doc has no value.
     case numeric([Double])
     /// Normalised tag → doc ids; and each doc's tags, for removal.
-    case tag(postings: [Bytes: DocSet], perDoc: [UInt32: [Bytes]])
+    case tag(postings: [Bytes: DocSet], perDoc: [[Bytes]])  // perDoc indexed by doc id (empty arrays cost nothing)
     /// Term → (doc id → term frequency); each doc's terms, for removal.
     case text(TextFieldIndex)
     case vector(any VectorIndex)
@@ -89,7 +89,7 @@ public final class SearchIndex: @unchecked Sendable {
     static func makeStore(_ field: FieldSpec) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric([.nan])
-        case .tag: return .tag(postings: [:], perDoc: [:])
+        case .tag: return .tag(postings: [:], perDoc: [[]])
         case .text: return .text(TextFieldIndex())
         case .vector(let p):
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
@@ -170,7 +170,8 @@ public final class SearchIndex: @unchecked Sendable {
                     if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
                         for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
-                        if !tags.isEmpty { perDoc[id] = tags }
+                        while perDoc.count <= Int(id) { perDoc.append([]) }
+                        perDoc[Int(id)] = tags
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
                 case .text(var text):
@@ -255,7 +256,8 @@ public final class SearchIndex: @unchecked Sendable {
                 stores[i] = .numeric(values)
             case .tag(var postings, var perDoc):
                 stores[i] = .numeric([])
-                if let tags = perDoc.removeValue(forKey: id) {
+                if Int(id) < perDoc.count, case let tags = perDoc[Int(id)], !tags.isEmpty {
+                    perDoc[Int(id)] = []
                     for t in tags {
                         postings[t]?.remove(id)
                         if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
