@@ -164,6 +164,32 @@ def _wait_port(port: int, timeout: float = 10) -> None:
     raise AssertionError(f"port {port} did not open")
 
 
+def test_stalled_master_times_out_then_breaker_fails_fast_then_recovers(env):
+    fleet, _, _ = env
+    args = ["FT.SEARCH", "idx", "*=>[KNN 5 @v $B]", "PARAMS", "2", "B", queries(1)[0], "DIALECT", "2", "TIMEOUT", "200"]
+    c = redis.Redis(host=HOST, port=fleet.ports[0], protocol=3, socket_timeout=5)
+    assert c.execute_command(*args)[b"warning"] == []
+    pid = _pid(fleet, "m2")
+    os.kill(pid, signal.SIGSTOP)  # alive but silent: "slower than TIMEOUT"
+    try:
+        times = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            reply = c.execute_command(*args)
+            times.append(time.monotonic() - start)
+            assert reply[b"warning"] == [b"Timeout limit was reached"] and len(reply[b"results"]) == 5
+        assert max(times) < 0.2 + 0.4, max(times)
+        # the stall detector opened the breaker: the last replies did not wait for the timeout
+        assert min(times[-5:]) < 0.15, times[-5:]
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and c.execute_command(*args)[b"warning"]:
+        time.sleep(0.1)
+    assert c.execute_command(*args)[b"warning"] == []
+
+
 def test_master_down_partial_results_within_timeout_then_converges(env):
     fleet, single, rc = env
     q = queries(1)[0]

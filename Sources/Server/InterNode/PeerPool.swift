@@ -181,6 +181,7 @@ final class PeerConnection {
     private struct Pending {
         var callback: ((PeerReply) -> Void)?
         var deadline: UInt64
+        var timeout: UInt64 = 0
         /// Handshake replies (AUTH, HELLO) are checked here, not handed to a caller.
         var handshake: Bool
     }
@@ -278,7 +279,7 @@ final class PeerConnection {
         let now = monotonicMilliseconds()
         // The stall clock starts when a reply is first owed, not at the last read of an idle connection.
         if outstanding == 0 { lastRead = now }
-        pending.append(Pending(callback: callback, deadline: now + max(1, timeoutMilliseconds), handshake: false))
+        pending.append(Pending(callback: callback, deadline: now + max(1, timeoutMilliseconds), timeout: timeoutMilliseconds, handshake: false))
         let bytes = Self.encode(argv)
         if state == .ready { write(bytes) } else { outbox += bytes }
         armTimer()
@@ -366,27 +367,36 @@ final class PeerConnection {
         let now = monotonicMilliseconds()
         var next = UInt64.max
         for i in head..<pending.count where pending[i].callback != nil { next = min(next, pending[i].deadline) }
-        let stallAt = lastRead + (state == .ready ? peer.pool.settings.stallMilliseconds : peer.pool.settings.connectTimeoutMilliseconds)
+        let stallAt = lastRead + (state == .ready ? stallLimit : peer.pool.settings.connectTimeoutMilliseconds)
         next = min(next, stallAt)
         timer.start(after: next > now ? next - now : 0) { [unowned self] in self.tick() }
+    }
+
+    /// Silence that means "dead": the setting, or longer when a request was given a longer timeout (a slow query
+    /// that its caller is still waiting for must not kill the connection).
+    private var stallLimit: UInt64 {
+        var longest: UInt64 = 0
+        for i in head..<pending.count { longest = max(longest, pending[i].timeout) }
+        return max(peer.pool.settings.stallMilliseconds, longest + 1000)
     }
 
     private func tick() {
         let now = monotonicMilliseconds()
         if outstanding > 0 {
-            let limit = state == .ready ? peer.pool.settings.stallMilliseconds : peer.pool.settings.connectTimeoutMilliseconds
+            let limit = state == .ready ? stallLimit : peer.pool.settings.connectTimeoutMilliseconds
             if now >= lastRead + limit {
                 failed(state == .ready ? "no reply for \(limit) ms" : "connect timed out after \(limit) ms")
                 return
             }
         }
+        // Collect first: a callback may send (append) or reset this connection (clear `pending`).
+        var expired: [(PeerReply) -> Void] = []
         for i in head..<pending.count where pending[i].callback != nil && pending[i].deadline <= now {
-            let cb = pending[i].callback
+            expired.append(pending[i].callback!)
             pending[i].callback = nil
-            cb?(.failure(.timeout))
-            if state == .idle { return }
         }
-        armTimer()
+        for cb in expired { cb(.failure(.timeout)) }
+        if state != .idle { armTimer() }
     }
 
     /// Connection-level failure: reset this connection, then let the peer's breaker decide.
