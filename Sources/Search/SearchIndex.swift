@@ -346,7 +346,7 @@ public final class SearchIndex: @unchecked Sendable {
             stores.reduce(0) { total, s in
                 switch s {
                 case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
-                case .tag(_, let perDoc): return total + perDoc.values.reduce(0) { $0 + $1.count }
+                case .tag(_, let perDoc): return total + perDoc.reduce(0) { $0 + $1.count }
                 case .numeric(let v): return total + v.filter { !$0.isNaN }.count
                 case .vector(let v): return total + v.count
                 }

@@ -28,7 +28,7 @@ extension Server {
             reject(client, .wrongArity(spec.name), spec: spec)
             return
         }
-        if !client.authenticated && !spec.has("no-auth") {
+        if !client.authenticated && !spec.has("no_auth") {
             reject(client, .noAuth, spec: spec)
             return
         }

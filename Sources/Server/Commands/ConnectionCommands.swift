@@ -12,10 +12,10 @@ extension Server {
             command("echo", arity: 2, flags: "fast", acl: "fast connection", group: "connection", summary: "Returns the given string.") { ctx in
                 ctx.client.reply.bulk(ctx.args[1])
             },
-            command("hello", arity: -1, flags: "noscript loading stale fast no-auth allow-busy", acl: "fast connection", group: "connection", since: "6.0.0", summary: "Handshakes with the Redis server.") { ctx throws(CommandError) in
+            command("hello", arity: -1, flags: "noscript loading stale fast no_auth allow_busy", acl: "fast connection", group: "connection", since: "6.0.0", summary: "Handshakes with the Redis server.") { ctx throws(CommandError) in
                 try ctx.server.hello(ctx)
             },
-            command("auth", arity: -2, flags: "noscript loading stale fast no-auth allow-busy", acl: "fast connection", group: "connection", summary: "Authenticates the connection.") { ctx throws(CommandError) in
+            command("auth", arity: -2, flags: "noscript loading stale fast no_auth allow_busy", acl: "fast connection", group: "connection", summary: "Authenticates the connection.") { ctx throws(CommandError) in
                 guard ctx.args.count <= 3 else { throw .syntax }
                 let user = ctx.args.count == 3 ? ctx.args.string(1) : "default"
                 try ctx.server.authenticate(ctx.client, user: user, password: ctx.args.string(ctx.args.count - 1))
@@ -28,11 +28,11 @@ extension Server {
                 }
                 ctx.client.reply.ok()
             },
-            command("quit", arity: -1, flags: "allow-busy noscript loading stale fast no-auth", acl: "fast connection", group: "connection", summary: "Closes the connection.") { ctx in
+            command("quit", arity: -1, flags: "allow_busy noscript loading stale fast no_auth", acl: "fast connection", group: "connection", summary: "Closes the connection.") { ctx in
                 ctx.client.reply.ok()
                 ctx.client.closeAfterReply = true
             },
-            command("reset", arity: 1, flags: "noscript loading stale fast no-auth allow-busy", acl: "fast connection", group: "connection", since: "6.2.0", summary: "Resets the connection.") { ctx in
+            command("reset", arity: 1, flags: "noscript loading stale fast no_auth allow_busy", acl: "fast connection", group: "connection", since: "6.2.0", summary: "Resets the connection.") { ctx in
                 let c = ctx.client
                 c.transaction = nil
                 c.multiError = false

@@ -36,7 +36,7 @@ extension Server {
             command("lastsave", arity: 1, flags: "loading stale fast", acl: "admin fast dangerous", group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { ctx in
                 ctx.client.reply.integer(Int(ctx.server.lastSave))
             },
-            command("shutdown", arity: -1, flags: "admin noscript loading stale no-multi allow-busy", acl: "admin slow dangerous", group: "server", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.") { ctx throws(CommandError) in
+            command("shutdown", arity: -1, flags: "admin noscript loading stale no_multi allow_busy", acl: "admin slow dangerous", group: "server", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.") { ctx throws(CommandError) in
                 for i in 1..<max(1, ctx.args.count) {
                     guard ctx.args.is(i, "NOSAVE") || ctx.args.is(i, "SAVE") || ctx.args.is(i, "NOW") || ctx.args.is(i, "FORCE") || ctx.args.is(i, "ABORT") else { throw .syntax }
                 }
