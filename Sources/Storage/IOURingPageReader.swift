@@ -23,14 +23,29 @@ public final class IOURingPageReader: PageReader {
     /// Request indexes whose read must be resubmitted (EAGAIN / EINTR completions).
     private var retries: [Int] = []
 
+    /// Optional ring setup flags; a kernel that refuses them gets a plain ring. On the 2-vCPU VM neither changed
+    /// read rates measurably (bench/results/storage.md), so the default is none.
+    public struct SetupOptions: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// IORING_SETUP_COOP_TASKRUN: completions run at the next kernel entry instead of interrupting the task.
+        public static let cooperativeTaskRun = SetupOptions(rawValue: IORING_SETUP_COOP_TASKRUN)
+        /// IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN: completions run only when this thread waits.
+        /// Only for a ring that one thread ever submits to (not for `BufferPool`'s shared reader list).
+        public static let singleIssuerDeferTaskRun =
+            SetupOptions(rawValue: IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)
+    }
+
     public init(file: PageFile, queueDepth: Int = 32, registeredRegion: UnsafeMutableRawBufferPointer? = nil,
-                verifyChecksums: Bool = true) throws {
+                verifyChecksums: Bool = true, setup: SetupOptions = []) throws {
+        let setupFlags = setup.rawValue
         precondition(queueDepth >= 1 && queueDepth <= 4096)
         self.file = file
         self.queueDepth = queueDepth
         self.verifyChecksums = verifyChecksums
         ring = .allocate(capacity: 1)
-        let rc = io_uring_queue_init(UInt32(queueDepth), ring, 0)
+        var rc = io_uring_queue_init(UInt32(queueDepth), ring, setupFlags)
+        if rc == -EINVAL && setupFlags != 0 { rc = io_uring_queue_init(UInt32(queueDepth), ring, 0) }
         guard rc == 0 else {
             ring.deallocate()
             throw StorageError.ioURingUnavailable(errno: -rc)

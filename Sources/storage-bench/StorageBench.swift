@@ -191,6 +191,13 @@ struct ReadConfig {
             configs.append(ReadConfig(name: "io_uring, registered buffers, no CRC check", depth: depth, batch: batch,
                                       reader: try IOURingPageReader(file: file, queueDepth: depth, registeredRegion: buffer.bytes,
                                                                     verifyChecksums: false)))
+            configs.append(ReadConfig(name: "io_uring, registered buffers, SINGLE_ISSUER + DEFER_TASKRUN", depth: depth,
+                                      batch: batch,
+                                      reader: try IOURingPageReader(file: file, queueDepth: depth, registeredRegion: buffer.bytes,
+                                                                    setup: .singleIssuerDeferTaskRun)))
+            configs.append(ReadConfig(name: "io_uring, registered buffers, COOP_TASKRUN", depth: depth, batch: batch,
+                                      reader: try IOURingPageReader(file: file, queueDepth: depth, registeredRegion: buffer.bytes,
+                                                                    setup: .cooperativeTaskRun)))
         }
         // Rounds rotate through the configurations so load swings on a shared machine hit all of them alike.
         var results = [[(iops: Double, meanMicros: Double, p99Micros: Double)]](repeating: [], count: configs.count)

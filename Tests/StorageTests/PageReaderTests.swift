@@ -31,6 +31,24 @@ import Testing
         }
     }
 
+    @Test("Ring setup options read the same bytes", arguments: [
+        IOURingPageReader.SetupOptions.cooperativeTaskRun, .singleIssuerDeferTaskRun,
+    ])
+    func setupOptions(options: IOURingPageReader.SetupOptions) throws {
+        let records = TestRecords(layout: try PageLayout(elementType: .float32, dimension: 96, maxNeighbors0: 32), seed: 13)
+        try withTemporaryPath { path in
+            _ = try records.writeFile(path, count: 100)
+            let file = try PageFile(path: path)
+            let size = file.layout.pageSize
+            let a = AlignedBuffer(byteCount: Int(file.pageCount) * size), b = AlignedBuffer(byteCount: Int(file.pageCount) * size)
+            let pages = (0..<file.pageCount).reversed().map { $0 }
+            try PReadPageReader(file: file).read(pages.enumerated().map { PageReadRequest(page: $1, destination: a.pointer + $0 * size) })
+            let ring = try IOURingPageReader(file: file, queueDepth: 4, setup: options)
+            try ring.read(pages.enumerated().map { PageReadRequest(page: $1, destination: b.pointer + $0 * size) })
+            #expect(Array(a.bytes) == Array(b.bytes))
+        }
+    }
+
     @Test("A bad page in a batch fails the batch after every read completed") func badPageInBatch() throws {
         let records = TestRecords(layout: try PageLayout(elementType: .float32, dimension: 96, maxNeighbors0: 32), seed: 12)
         try withTemporaryPath { path in
