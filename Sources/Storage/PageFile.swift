@@ -112,6 +112,24 @@ public final class PageFile: @unchecked Sendable {
         try PageView(bytes: bytes, layout: layout).verify(expectedPage: page, path: path)
     }
 
+    /// The metadata blob of the last commit (empty if none), every page verified.
+    public func readMetadata() throws -> [UInt8] {
+        let count = Int(header.metadataBytes)
+        guard count > 0 else { return [] }
+        let size = layout.pageSize, payload = size - PageLayout.trailerSize
+        let buffer = AlignedBuffer(byteCount: size)
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        for i in 0..<header.metadataPageCount {
+            let page = header.metadataFirstPage + i
+            let n = try preadFully(fileDescriptor, buffer.pointer, size, layout.fileOffset(ofPage: page), path: path)
+            guard n == size else { throw StorageError.shortRead(path: path, page: page, bytes: n) }
+            try verify(buffer.pointer, page: page)
+            out.append(contentsOf: UnsafeRawBufferPointer(start: buffer.pointer, count: min(payload, count - out.count)))
+        }
+        return out
+    }
+
     @inline(__always) func checkRange(_ page: UInt64) throws {
         guard page < header.pageCount else {
             throw StorageError.pageOutOfRange(path: path, page: page, pageCount: header.pageCount)
@@ -148,7 +166,7 @@ public final class PageFileWriter {
         // Both slots zeroed, then generation 1 in slot B: an empty but loadable file.
         let zeros = AlignedBuffer(byteCount: PageLayout.dataOffset)
         try pwriteFully(fd, zeros.pointer, PageLayout.dataOffset, 0, path: path)
-        try writer.writeHeader(pageCount: 0, recordCount: 0)
+        try writer.writeHeader(pageCount: 0, recordCount: 0, metadata: (0, 0, 0))
         try syncDirectory(of: path)
         return writer
     }
@@ -203,12 +221,35 @@ public final class PageFileWriter {
         try vector.withUnsafeBytes { v in try neighbors.withUnsafeBufferPointer { try append(vector: v, neighbors: $0) } }
     }
 
-    /// Makes everything appended so far durable and visible to new readers.
-    public func commit() throws {
+    /// Makes everything appended so far durable and visible to new readers. `metadata` (the engine's side state:
+    /// labels, upper layers, codes, the id → address table...) is written in pages after the data and replaces the
+    /// previous commit's blob; nil keeps the previous blob. Old metadata pages stay as garbage until a rewrite.
+    public func commit(metadata: UnsafeRawBufferPointer? = nil) throws {
         if openPage.used > 0 { try closeOpenPage() }
         try flushStaged()
+        var meta = (first: committed.metadataFirstPage, pages: committed.metadataPageCount, bytes: committed.metadataBytes)
+        if let metadata {
+            meta = (nextPage, 0, UInt64(metadata.count))
+            let payload = layout.pageSize - PageLayout.trailerSize
+            var offset = 0
+            while offset < metadata.count {
+                let page = PageBuilder(bytes: staging.pointer + stagedFull * layout.pageSize, layout: layout)
+                let n = min(payload, metadata.count - offset)
+                page.bytes.copyMemory(from: metadata.baseAddress! + offset, byteCount: n)
+                page.seal(pageNumber: nextPage + UInt64(stagedFull))
+                stagedFull += 1
+                offset += n
+                meta.pages += 1
+                if stagedFull == stagingPages { try flushStaged() }
+            }
+            try flushStaged()
+        }
         try syncData(fd, path: path)
-        try writeHeader(pageCount: nextPage, recordCount: recordCount)
+        try writeHeader(pageCount: nextPage, recordCount: recordCount, metadata: meta)
+    }
+
+    public func commit(metadata: [UInt8]) throws {
+        try metadata.withUnsafeBytes { try commit(metadata: $0) }
     }
 
     /// Seals the open page and stages it; writes the batch when the staging area is full.
@@ -229,10 +270,12 @@ public final class PageFileWriter {
         openPage = PageBuilder(bytes: staging.pointer, layout: layout)
     }
 
-    private func writeHeader(pageCount: UInt64, recordCount: UInt64) throws {
+    private func writeHeader(pageCount: UInt64, recordCount: UInt64,
+                             metadata: (first: UInt64, pages: UInt64, bytes: UInt64)) throws {
         var h = committed
         h.pageCount = pageCount
         h.recordCount = recordCount
+        (h.metadataFirstPage, h.metadataPageCount, h.metadataBytes) = metadata
         h.generation = committed.generation + 1
         h.encode(into: headerSlot.pointer)
         let slot = Int(h.generation % 2)

@@ -112,7 +112,10 @@ public struct RecordAddress: Hashable, Sendable, Comparable {
 ///     40   page count: UInt64         data pages committed
 ///     48   record count: UInt64       records committed (live or not; the engine keeps its own tombstones)
 ///     56   generation: UInt64         bumped by each commit; the valid slot with the highest one wins
-///     64   zeros
+///     64   metadata first page: UInt64   the engine's blob (labels, upper layers, codes...), in whole pages
+///     72   metadata page count: UInt64
+///     80   metadata bytes: UInt64        0 = no metadata
+///     88   zeros
 ///     4092 CRC32C of bytes [0, 4092): UInt32
 public struct PageFileHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("VSHDPAGE".utf8)
@@ -125,6 +128,10 @@ public struct PageFileHeader: Sendable, Equatable {
     public var pageCount: UInt64 = 0
     public var recordCount: UInt64 = 0
     public var generation: UInt64 = 0
+    /// Where the last committed metadata blob lives (pages after some data pages; its pages hold no records).
+    public var metadataFirstPage: UInt64 = 0
+    public var metadataPageCount: UInt64 = 0
+    public var metadataBytes: UInt64 = 0
 
     public init(layout: PageLayout) { self.layout = layout }
 
@@ -143,6 +150,9 @@ public struct PageFileHeader: Sendable, Equatable {
         storeLE(slot, 40, pageCount)
         storeLE(slot, 48, recordCount)
         storeLE(slot, 56, generation)
+        storeLE(slot, 64, metadataFirstPage)
+        storeLE(slot, 72, metadataPageCount)
+        storeLE(slot, 80, metadataBytes)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: slot, count: PageLayout.blockSize - 4))
         storeLE(slot, PageLayout.blockSize - 4, crc)
     }
@@ -171,6 +181,13 @@ public struct PageFileHeader: Sendable, Equatable {
         header.pageCount = loadLE(slot, 40)
         header.recordCount = loadLE(slot, 48)
         header.generation = loadLE(slot, 56)
+        header.metadataFirstPage = loadLE(slot, 64)
+        header.metadataPageCount = loadLE(slot, 72)
+        header.metadataBytes = loadLE(slot, 80)
+        let payload = UInt64(layout.pageSize - PageLayout.trailerSize)
+        guard header.metadataFirstPage + header.metadataPageCount <= header.pageCount,
+              header.metadataPageCount == (header.metadataBytes + payload - 1) / payload
+        else { throw StorageError.corruptHeader(path: path, reason: "metadata range disagrees with the committed pages") }
         return header
     }
 }

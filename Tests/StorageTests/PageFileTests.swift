@@ -217,3 +217,31 @@ import Glibc
         #expect(packed <= 20)
     }
 }
+
+@Suite("Page file metadata") struct PageFileMetadataTests {
+    @Test("Metadata survives commits, is replaced explicitly and kept otherwise") func metadata() throws {
+        let records = TestRecords(layout: try PageLayout(elementType: .float32, dimension: 64, maxNeighbors0: 32), seed: 31)
+        try withTemporaryPath { path in
+            let blob = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }  // 3 pages of 4080 bytes
+            let w = try PageFileWriter.create(path: path, layout: records.layout, batchPages: 2)
+            #expect(try PageFile(path: path).readMetadata().isEmpty)
+            let first = try records.append(0..<25, to: w)
+            try w.commit(metadata: blob)
+            var file = try PageFile(path: path)
+            #expect(try file.readMetadata() == blob)
+            #expect(file.header.metadataPageCount == 3)
+            // Records appended after the metadata pages keep working, and nil keeps the blob.
+            let second = try records.append(25..<60, to: w)
+            try w.commit()
+            file = try PageFile(path: path)
+            #expect(try file.readMetadata() == blob)
+            let pool = try BufferPool(file: file, budgetBytes: 16 * 4096, shards: 1, reader: .pread)
+            try pool.withRecords(first + second) { i, record in #expect(Array(record.neighbors) == records.neighbors(i)) }
+            try w.commit(metadata: [1, 2, 3])
+            #expect(try PageFile(path: path).readMetadata() == [1, 2, 3])
+            // A corrupt metadata page is reported, not returned.
+            flipByte(path, at: records.layout.fileOffset(ofPage: try PageFile(path: path).header.metadataFirstPage) + 1)
+            #expect(throws: StorageError.self) { try PageFile(path: path).readMetadata() }
+        }
+    }
+}
