@@ -85,14 +85,15 @@ extension SearchIndex {
                     let x = Int(a.docId) < numeric.count ? numeric[Int(a.docId)] : .nan
                     let y = Int(b.docId) < numeric.count ? numeric[Int(b.docId)] : .nan
                     if x.isNaN != y.isNaN { return !x.isNaN }  // missing values last
-                    if x == y || (x.isNaN && y.isNaN) { return a.docId < b.docId }
+                    // RediSearch's sorter inverts the whole comparison for DESC, the doc-id tie-break included.
+                    if x == y || (x.isNaN && y.isNaN) { return sort.order == .ascending ? a.docId < b.docId : a.docId > b.docId }
                     return sort.order == .ascending ? x < y : x > y
                 }
             } else if let yieldIndex = hits.first?.yielded.firstIndex(where: { $0.name == sort.field }) {
                 hits.sort { a, b in
                     let x = a.distance ?? Float(a.yielded[yieldIndex].value) ?? 0
                     let y = b.distance ?? Float(b.yielded[yieldIndex].value) ?? 0
-                    if x == y { return a.docId < b.docId }
+                    if x == y { return sort.order == .ascending ? a.docId < b.docId : a.docId > b.docId }
                     return sort.order == .ascending ? x < y : x > y
                 }
             } else if hits.isEmpty && request.query.knn?.scoreField == sort.field {
@@ -120,7 +121,8 @@ extension SearchIndex {
     }
 
     private func runKNN(_ knn: KNNClause, filter: DocSet, isWildcard: Bool) throws(QueryError) -> [SearchHit] {
-        let (vindex, params) = try vectorIndex(knn.field)
+        // KNN over a field that is not a vector field finds nothing (RediSearch 2.10 replies an empty result).
+        guard let (vindex, params) = try? vectorIndex(knn.field) else { return [] }
         guard knn.blob.count == params.vectorByteCount else {
             throw QueryError("Error parsing vector similarity query: query vector blob size (\(knn.blob.count)) does not match index's expected size (\(params.vectorByteCount)).")
         }
@@ -223,9 +225,9 @@ struct Evaluator {
         }
     }
 
+    /// A tag or numeric clause on a field that is missing or of another type matches nothing (RediSearch 2.10).
     private func unknownField(_ field: String) throws(QueryError) -> DocSet {
-        if index.definition.field(attribute: field) == nil { throw QueryError("Unknown field `\(field)`") }
-        return DocSet(capacity: 0)
+        DocSet(capacity: 0)
     }
 
     /// TEXT fields to search: the named ones, or all.
@@ -270,23 +272,39 @@ struct Evaluator {
         return set
     }
 
+    /// `"w1 w2 ..."`: the words at consecutive positions. RediSearch numbers a document's tokens across all its TEXT
+    /// fields (schema order, no gap) and restricts a phrase to fields per term, so with `@f:` a phrase may still use
+    /// a position of another field, and without it a phrase can span two fields; both are reproduced here.
     private mutating func phraseSet(fields: [String]?, words: [String]) -> DocSet? {
         let terms = words.map { TextAnalyzer.asciiLowercased($0) }.filter { !index.stopwords.contains($0) }
         guard !terms.isEmpty else { return nil }
         var set = DocSet(capacity: index.keys.count)
         hasTextScores = true
-        for (_, weight, t) in textFields(fields) {
-            guard let first = t.postings[terms[0]] else { continue }
-            docLoop: for (doc, positions) in first {
-                var current = Set(positions)
-                for term in terms.dropFirst() {
-                    guard let next = t.postings[term]?[doc] else { continue docLoop }
-                    current = Set(next.filter { current.contains($0 - 1) })
-                    if current.isEmpty { continue docLoop }
+        let all = textFields(nil)
+        let wanted = Set(textFields(fields).map { $0.0 })
+        var candidates = Set<UInt32>()
+        for (i, _, t) in all where wanted.contains(i) { if let docs = t.postings[terms[0]] { candidates.formUnion(docs.keys) } }
+        docLoop: for doc in candidates {
+            var positions = [Set<UInt32>](repeating: [], count: terms.count)
+            var inWanted = [Bool](repeating: false, count: terms.count)
+            var weight = 0.0
+            var offset: UInt32 = 0
+            for (i, w, t) in all {
+                for (n, term) in terms.enumerated() {
+                    guard let ps = t.postings[term]?[doc] else { continue }
+                    positions[n].formUnion(ps.map { $0 + offset })
+                    if wanted.contains(i) { inWanted[n] = true; weight = max(weight, w) }
                 }
-                set.insert(doc)
-                scores[doc, default: 0] += weight * Double(current.count)
+                offset += UInt32(t.docLength[doc] ?? 0)
             }
+            if inWanted.contains(false) { continue }
+            var current = positions[0]
+            for next in positions.dropFirst() {
+                current = next.filter { current.contains($0 - 1) }
+                if current.isEmpty { continue docLoop }
+            }
+            set.insert(doc)
+            scores[doc, default: 0] += weight * Double(current.count)
         }
         return set
     }
@@ -306,11 +324,11 @@ struct Evaluator {
             throw QueryError("Error parsing vector similarity query: \(error)")
         }
         var set = DocSet(capacity: index.keys.count)
-        let name = clause.yieldDistanceAs ?? "__\(clause.field)_score"
         for m in matches {
             let id = UInt32(truncatingIfNeeded: m.label)
             set.insert(id)
-            yielded[id, default: []].append((name, formatDistance(m.distance)))
+            // Without $YIELD_DISTANCE_AS RediSearch returns no distance field.
+            if let name = clause.yieldDistanceAs { yielded[id, default: []].append((name, formatDistance(m.distance))) }
             scores[id] = Double(m.distance)
         }
         return set
