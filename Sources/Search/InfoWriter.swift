@@ -26,7 +26,9 @@ public enum SearchInfoWriter {
         key("index_definition")
         r.map(3)
         key("key_type"); r.bulk("HASH")
-        key("prefixes"); r.array(def.prefixes.count); for p in def.prefixes { r.bulk(p.storage) }
+        // No PREFIX is RediSearch's single empty prefix.
+        let prefixes = def.prefixes.isEmpty ? [[]] : def.prefixes.map(\.storage)
+        key("prefixes"); r.array(prefixes.count); for p in prefixes { r.bulk(p) }
         key("default_score"); float(def.defaultScore)
         key("attributes")
         r.array(def.fields.count)
@@ -97,9 +99,8 @@ public enum SearchInfoWriter {
                                                 ("type", .text(f.kind.typeName))]
         var flags: [String] = []
         switch f.kind {
-        case .text(let weight, let noStem):
-            pairs.append(("WEIGHT", .number(weight)))
-            if noStem { flags.append("NOSTEM") }
+        case .text(let weight, _):
+            pairs.append(("WEIGHT", .number(weight)))  // NOSTEM comes after SORTABLE / UNF, as in RediSearch
         case .tag(let sep, let cs):
             pairs.append(("SEPARATOR", .text(String(UnicodeScalar(sep)))))
             if cs { flags.append("CASESENSITIVE") }
@@ -117,6 +118,7 @@ public enum SearchInfoWriter {
         }
         if f.sortable { flags.append("SORTABLE") }
         if f.unf { flags.append("UNF") }
+        if case .text(_, true) = f.kind { flags.append("NOSTEM") }
         if f.noIndex { flags.append("NOINDEX") }
         if r.isRESP3 {
             r.map(pairs.count + 1)
