@@ -17,6 +17,10 @@ struct SearchReplyOptions: Sendable {
     var returnFields: [(name: String, source: String, alias: String)]?
     var sortField: String?
     var countOnly = false
+    /// RETURN names that are NUMERIC attributes: printed as numbers (`1e2` -> `100`), as RediSearch does.
+    var numericFields: Set<String> = []
+    /// SORTBY names a SORTABLE TEXT or TAG field without UNF: RediSearch sorts on its lowercased value.
+    var foldSortKey = false
 }
 
 /// FT.SEARCH arguments, parsed and checked against the index (the same on a single node, a coordinator and a shard).
@@ -49,8 +53,7 @@ extension Server {
             },
             ft("FT.DROPINDEX", flags: "write", keys: indexKey) { ctx throws(CommandError) in
                 guard ctx.args.count == 2 || ctx.args.count == 3 else { throw .wrongArity("FT.DROPINDEX") }
-                if ctx.args.count == 3 && !ctx.args.is(2, "DD") { throw CommandError("Unknown argument `\(ctx.args.string(2))`") }
-                do throws(QueryError) { try ctx.server.search.drop(ctx.args.string(1), deleteDocuments: ctx.args.count == 3) } catch { throw CommandError(error.message) }
+                do throws(QueryError) { try ctx.server.search.drop(ctx.args.string(1), deleteDocuments: ctx.args.count == 3 && ctx.args.is(2, "DD")) } catch { throw CommandError(error.message) }
                 ctx.client.reply.ok()
             },
             ft("FT._LIST", flags: "readonly", keys: .none) { ctx in
@@ -68,7 +71,9 @@ extension Server {
             ft("FT.TAGVALS", flags: "readonly", keys: indexKey) { ctx throws(CommandError) in
                 guard ctx.args.count == 3 else { throw .wrongArity("FT.TAGVALS") }
                 guard let index = ctx.server.search.index(named: ctx.args.string(1)) else { throw CommandError("Unknown Index name") }
-                guard let values = index.tagValues(field: ctx.args.string(2)) else { throw CommandError("No such field `\(ctx.args.string(2))`") }
+                guard let values = index.tagValues(field: ctx.args.string(2)) else {
+                    throw CommandError(index.definition.field(attribute: ctx.args.string(2)) == nil ? "No such field" : "Not a tag field")
+                }
                 ctx.client.reply.set(values.count)
                 for v in values { ctx.client.reply.bulk(v.storage) }
             },
@@ -106,8 +111,13 @@ extension Server {
                 if ctx.args.is(1, "GET") {
                     let pattern = ctx.args.string(2).uppercased()
                     let matches = ctx.server.search.config.values.filter { pattern == "*" || $0.name == pattern }
-                    ctx.client.reply.array(matches.count)
-                    for m in matches { ctx.client.reply.array(2); ctx.client.reply.simpleString(m.name); ctx.client.reply.bulk(m.value) }
+                    if ctx.client.protocolVersion >= 3 {
+                        ctx.client.reply.map(matches.count)
+                        for m in matches { ctx.client.reply.simpleString(m.name); ctx.client.reply.bulk(m.value) }
+                    } else {
+                        ctx.client.reply.array(matches.count)
+                        for m in matches { ctx.client.reply.array(2); ctx.client.reply.simpleString(m.name); ctx.client.reply.bulk(m.value) }
+                    }
                 } else if ctx.args.is(1, "SET") {
                     guard ctx.args.count == 4 else { throw .wrongArity("FT.CONFIG") }
                     let name = ctx.args.string(2).uppercased()
@@ -129,7 +139,7 @@ extension Server {
                 // RediSearch keeps the empty element after the final newline.
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 ctx.client.reply.array(lines.count)
-                for l in lines { ctx.client.reply.bulk(l) }
+                for l in lines { ctx.client.reply.simpleString(l) }
             },
             ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
                 try ctx.server.ftAdd(ctx)
@@ -172,7 +182,7 @@ extension Server {
     func ftExplain(_ ctx: CommandContext) throws(CommandError) -> String {
         let args = ctx.args
         guard args.count >= 3 else { throw .wrongArity(args.string(0).uppercased()) }
-        guard let index = search.index(named: args.string(1)) else { throw CommandError("Unknown index name") }
+        guard let index = search.index(named: args.string(1)) else { throw CommandError("\(args.string(1)): no such index") }
         var params: [String: [UInt8]] = [:]
         var verbatim = false
         var dialect = search.config.defaultDialect
@@ -205,6 +215,23 @@ extension Server {
 
     // MARK: FT.SEARCH
 
+    /// The `$YIELD_DISTANCE_AS` names of the VECTOR_RANGE clauses in a query (usable in SORTBY / RETURN).
+    static func rangeYields(_ node: QueryNode) -> [String] {
+        switch node {
+        case .vectorRange(let c): return c.yieldDistanceAs.map { [$0] } ?? []
+        case .not(let n), .optional(let n): return rangeYields(n)
+        case .union(let ns), .intersection(let ns): return ns.flatMap { rangeYields($0) }
+        default: return []
+        }
+    }
+
+    /// A NUMERIC value as RediSearch prints a loaded number: integers as `%lld`, others `%.12g`; unparsable as is.
+    static func numericText(_ raw: Bytes) -> Bytes {
+        guard let d = Double(String(decoding: raw.storage, as: UTF8.self)) else { return raw }
+        if d == d.rounded(), abs(d) < 9.2e18 { return Bytes(String(Int64(d))) }
+        return Bytes(formatG(d, precision: 12))
+    }
+
     func ftSearch(_ ctx: CommandContext) throws(CommandError) {
         let parsed = try parseSearch(ctx.args)
         let index = parsed.index, request = parsed.request, shaping = parsed.options, finalRequest = parsed.request
@@ -233,6 +260,7 @@ extension Server {
 
     /// Parses FT.SEARCH's arguments (args[0] is the command name) and checks them against the index.
     func parseSearch(_ args: Arguments) throws(CommandError) -> ParsedSearch {
+        if args.count == 2 { throw CommandError("No query string provided") }
         guard args.count >= 3 else { throw .wrongArity("FT.SEARCH") }
         let indexName = args.string(1)
         guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
@@ -265,7 +293,7 @@ extension Server {
                 }
                 offset = o; limit = n; i += 3
             } else if args.is(i, "SORTBY") {
-                guard i + 1 < args.count else { throw CommandError("SORTBY requires an argument") }
+                guard i + 1 < args.count else { throw CommandError("Bad SORTBY arguments") }
                 var field = args.string(i + 1)
                 if field.hasPrefix("@") { field.removeFirst() }
                 var order = SortOrder.ascending
@@ -281,7 +309,9 @@ extension Server {
                     var name = args.string(j)
                     if name.hasPrefix("@") { name.removeFirst() }
                     let source = index.definition.field(attribute: name)?.identifier ?? name
-                    if j + 2 <= i + 1 + n && args.is(j + 1, "AS") {
+                    if case .numeric? = index.definition.field(attribute: name)?.kind { options.numericFields.insert(name) }
+                    if j + 1 <= i + 1 + n && args.is(j + 1, "AS") {
+                        guard j + 2 <= i + 1 + n else { throw CommandError("RETURN path AS name - must be accompanied with NAME") }
                         fields.append((name, source, args.string(j + 2))); j += 3
                     } else { fields.append((name, source, name)); j += 1 }
                 }
@@ -297,7 +327,8 @@ extension Server {
                 guard d >= 1 && d <= 4 else { throw CommandError("DIALECT requires a non negative integer >=1 and <= 4") }
                 dialect = d; i += 2
             } else if args.is(i, "TIMEOUT") {
-                guard i + 1 < args.count, let t = Bytes.parseInteger(args[i + 1]), t >= 0 else { throw CommandError("Need an argument for TIMEOUT") }
+                guard i + 1 < args.count else { throw CommandError("Need an argument for TIMEOUT") }
+                guard let t = Bytes.parseInteger(args[i + 1]), t >= 0 else { throw CommandError("TIMEOUT requires a non negative integer") }
                 timeout = t
                 i += 2
             } else if args.is(i, "INKEYS") {
@@ -313,7 +344,7 @@ extension Server {
                 guard i + 3 < args.count else { throw CommandError("Bad arguments for FILTER: Expected an argument, but none provided") }
                 i += 4
             } else {
-                throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 3) for <main>")
+                throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 2) for <main>")
             }
         }
         let parsed: ParsedQuery
@@ -326,8 +357,12 @@ extension Server {
         request.limit = limit
         request.dialect = dialect
         options.sortField = sortBy?.0
+        if let f = sortBy.flatMap({ index.definition.field(attribute: $0.0) }), f.sortable, !f.unf {
+            switch f.kind { case .text, .tag: options.foldSortKey = true; default: break }
+        }
         options.countOnly = limit == 0
-        if let sortBy, parsed.knn?.scoreField != sortBy.0, index.definition.field(attribute: sortBy.0) == nil {
+        if let sortBy, parsed.knn?.scoreField != sortBy.0, !Self.rangeYields(parsed.filter).contains(sortBy.0),
+           index.definition.field(attribute: sortBy.0) == nil {
             throw CommandError("Property `\(sortBy.0)` not loaded nor in schema")
         }
         return ParsedSearch(index: index, request: request, options: options, timeoutMilliseconds: timeout)
@@ -337,23 +372,26 @@ extension Server {
     func writeSearchReply(_ outcome: SearchOutcome, request: SearchRequest, options: SearchReplyOptions, to client: Client) {
         var hits = outcome.hits
         if let sort = outcome.sortInCaller {
-            hits = sortedInCaller(hits, by: sort)
+            hits = sortedInCaller(hits, by: sort, fold: options.foldSortKey)
             let start = min(request.offset, hits.count)
             hits = Array(hits[start..<min(hits.count, start + request.limit)])
         }
         let showContent = Self.showsContent(options)
-        let rows = hits.map { hit in
+        var rows = hits.map { hit in
             ShardHit(key: hit.key.storage, sortValue: .missing, score: hit.score,
                      fields: showContent ? loadFields(hit, options: options).map { ($0.0.storage, $0.1.storage) } : nil)
         }
+        if options.returnFields == nil { rows = Self.lookupOrdered(rows) }
         writeSearchRows(total: outcome.total, rows: rows, options: options, warnings: [], to: &client.reply)
     }
 
     /// Hits sorted by a string field read from the documents (missing values last, then doc id).
-    func sortedInCaller(_ hits: [SearchHit], by sort: (field: String, order: SortOrder)) -> [SearchHit] {
+    func sortedInCaller(_ hits: [SearchHit], by sort: (field: String, order: SortOrder), fold: Bool = false) -> [SearchHit] {
         let field = Bytes(sort.field)
         func value(_ h: SearchHit) -> Bytes? {
-            if case .hash(let hv)? = database.peek(h.key) { return hv[field] }
+            if case .hash(let hv)? = database.peek(h.key) {
+                return fold ? hv[field].map { Bytes($0.storage.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }) } : hv[field]
+            }
             return nil
         }
         let keyed = hits.map { ($0, value($0)) }
@@ -363,10 +401,22 @@ extension Server {
             case (nil, _): return false
             case (_, nil): return true
             case (let x?, let y?):
-                if x == y { return a.0.docId < b.0.docId }
+                if x == y { return sort.order == .ascending ? a.0.docId < b.0.docId : a.0.docId > b.0.docId }
                 return sort.order == .ascending ? x < y : y < x
             }
         }.map { $0.0 }
+    }
+
+    /// Without RETURN, RediSearch prints every document of a page with its fields in the order the page first met
+    /// them (its lookup keys: sort key and yielded distances first, then fields as documents are loaded in order).
+    static func lookupOrdered(_ rows: [ShardHit]) -> [ShardHit] {
+        var position: [[UInt8]: Int] = [:]
+        for row in rows { for (f, _) in row.fields ?? [] where position[f] == nil { position[f] = position.count } }
+        return rows.map { row in
+            var row = row
+            row.fields = row.fields?.sorted { position[$0.0]! < position[$1.0]! }
+            return row
+        }
     }
 
     static func showsContent(_ options: SearchReplyOptions) -> Bool {
@@ -380,7 +430,7 @@ extension Server {
         if let wanted = options.returnFields {
             for (name, source, alias) in wanted {
                 if let y = hit.yielded.first(where: { $0.name == name }) { fields.append((Bytes(alias), Bytes(y.value))); continue }
-                if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), v)) }
+                if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), options.numericFields.contains(name) ? Self.numericText(v) : v)) }
             }
         } else {
             for y in hit.yielded { fields.append((Bytes(y.name), Bytes(y.value))) }
