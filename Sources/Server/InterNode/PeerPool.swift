@@ -258,6 +258,9 @@ final class PeerConnection {
         if status != 0 { failed("connect: \(String(cString: uv_strerror(status)))"); return }
         state = .ready
         lastRead = monotonicMilliseconds()
+        // Again now that the socket exists (libuv may not apply a flag set before connect): pipelined requests on one
+        // connection must not wait for the previous reply's ACK (Nagle + delayed ACK).
+        uv_tcp_nodelay(tcp, 1)
         tcp.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { s in
             _ = uv_read_start(s, { handle, _, buf in
                 let conn = Unmanaged<PeerConnection>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
