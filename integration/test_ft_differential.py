@@ -268,6 +268,29 @@ SEARCH_ERRORS = [
     ("FT.SEARCH", "idx", "hello", "TIMEOUT", "abc"),
 ]
 
+AGGREGATES = [
+    ("idx", "*", "GROUPBY", "1", "@color", "REDUCE", "COUNT", "0", "AS", "c", "SORTBY", "2", "@color", "ASC",
+     "LIMIT", "0", "50"),
+    ("idx", "@price:[0 50]", "LOAD", "1", "@price", "APPLY", "@price*2", "AS", "d", "SORTBY", "2", "@d", "DESC",
+     "LIMIT", "0", "5"),
+    ("idx", "*", "GROUPBY", "0", "REDUCE", "SUM", "1", "@price", "AS", "s", "REDUCE", "MIN", "1", "@price", "AS",
+     "mn", "REDUCE", "MAX", "1", "@price", "AS", "mx", "REDUCE", "COUNT", "0", "AS", "c"),
+    ("idx", "hello", "GROUPBY", "1", "@color", "REDUCE", "MAX", "1", "@price", "AS", "m", "SORTBY", "2", "@m",
+     "ASC", "LIMIT", "0", "50"),
+    ("idx", "*", "LOAD", "2", "@title", "@price", "FILTER", "@price > 90", "SORTBY", "2", "@price", "ASC"),
+    ("idx", "@color:{red}", "GROUPBY", "1", "@color", "REDUCE", "COUNT_DISTINCT", "1", "@title", "AS", "dt",
+     "SORTBY", "2", "@color", "ASC"),
+    ("late", "*", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "TOLIST", "1", "@g", "AS",
+     "gs", "SORTBY", "2", "@n", "ASC"),
+    ("late", "alpha", "LOAD", "1", "@n", "APPLY", "@n % 2", "AS", "odd", "GROUPBY", "1", "@odd", "REDUCE", "SUM",
+     "1", "@n", "AS", "s", "SORTBY", "2", "@odd", "ASC"),
+    ("late", "*", "SORTBY", "2", "@n", "DESC", "MAX", "3", "LOAD", "1", "@n"),
+    ("nosuch", "*"),
+    ("idx", "*", "GROUPBY", "1", "color"),
+    ("idx", "*", "GROUPBY", "1", "@color", "REDUCE", "NOSUCH", "0"),
+    ("idx", "*", "LIMIT", "0"),
+]
+
 EXPLAINS = ["hello world", "@price:[10 (20] @color:{a | b}", "-hello | @title:world*", '"hello world"',
             "*=>[KNN 3 @vec $B AS d]", "@vec:[VECTOR_RANGE 0.5 $B]", "(a | b) -c", "@price:[-inf inf]"]
 
@@ -487,6 +510,10 @@ def build_script(docs) -> list[tuple]:
     add(("=", "HSET", "late:3", "t", "alpha", "n", "9"))
     add(("set", "FT.SEARCH", "late", "alpha", "NOCONTENT", "LIMIT", "0", "20"))
     add(("total", "FT.SEARCH", "late", "*", "SORTBY", "n", "DESC", "LIMIT", "0", "3", "NOCONTENT"))
+
+    # FT.AGGREGATE (orders fixed by SORTBY on distinct values).
+    for args in AGGREGATES:
+        add(("=", "FT.AGGREGATE", *args))
 
     # Drops.
     add(("=", "FT.DROPINDEX", "tags"))
