@@ -38,6 +38,14 @@ public enum PageElementType: UInt8, Sendable, CaseIterable {
 ///
 /// The page number catches misdirected reads and writes; "records used" < R marks the last page of a commit (a commit
 /// seals its open page, so committed pages are never rewritten and a crash cannot tear data the header refers to).
+///
+/// ### Metadata pages
+/// A commit may add an opaque blob (the engine's side state) in pages right after its data pages, each with the same
+/// trailer and "records used" 0; the header names the current blob's first page, page count and byte length.
+/// Payload per page: `pageSize - 16` bytes.
+///
+/// Vectors are stored as the client's little-endian blobs and ids are little-endian; `PageView` reads neighbor ids in
+/// place, so it assumes a little-endian host (x86-64, arm64).
 public struct PageLayout: Sendable, Equatable {
     /// The O_DIRECT alignment and the header slot size.
     public static let blockSize = 4096
