@@ -335,9 +335,12 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// Distinct terms over all TEXT fields: RediSearch keeps one terms trie per index, not one per field.
     public var numTerms: Int {
         lock.withReadLock {
-            stores.reduce(0) { total, s in if case .text(let t) = s { return total + t.postings.count }; return total }
+            var terms = Set<String>()
+            for s in stores { if case .text(let t) = s { terms.formUnion(t.postings.keys) } }
+            return terms.count
         }
     }
 
