@@ -3,17 +3,18 @@
 # coordinator, --cluster) vs client-side fan-out (--fanout over 3 standalone shards holding the same split), recall,
 # QPS, p99, and the coordinator's per-query overhead (INFO coordinator). Results: bench/results/cluster.md.
 #
-#   bench/cluster.sh [--algo FLAT|HNSW] [--ef 10,20,40] [--duration 10] [--conns 4]
+#   bench/cluster.sh [--algo FLAT|HNSW] [--ef 40,80] [--cluster-ef 16,24] [--duration 10] [--conns 4] [--limit N]
 # Env: VECSHARD_BIN (default .build/release/vecshard-server), VECBENCH (default: built from ../shared/bench into
 # $WORK), DATA (default ../shared/data/pypi-minilm-50k), WORK (default ${TMPDIR:-/tmp}/vecshard-bench-cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-ALGO=FLAT EF="" DURATION=10 CONNS=4 LIMIT=0
+ALGO=FLAT EF="" CLUSTER_EF="" DURATION=10 CONNS=4 LIMIT=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --algo) ALGO=$2; shift 2 ;;
         --ef) EF=$2; shift 2 ;;
+        --cluster-ef) CLUSTER_EF=$2; shift 2 ;;  # extra coordinated passes (lower ef per shard, matched recall)
         --duration) DURATION=$2; shift 2 ;;
         --conns) CONNS=$2; shift 2 ;;
         --limit) LIMIT=$2; shift 2 ;;
@@ -82,6 +83,9 @@ vb create --port "${PORTS[0]}" "${CREATE[@]}"
 vb load --cluster --port "${PORTS[0]}" "${LOAD[@]}"
 vb query --cluster --port "${PORTS[0]}" "${QUERY[@]}" --conns "$CONNS" --spread
 vb query --cluster --port "${PORTS[0]}" "${QUERY[@]}" --conns 1
+if [[ -n $CLUSTER_EF ]]; then
+    vb query --cluster --port "${PORTS[0]}" "${QUERY[@]}" --ef "$CLUSTER_EF" --conns "$CONNS" --spread
+fi
 for p in "${PORTS[@]}"; do echo "coordinator $p: $(redis-cli -p "$p" INFO coordinator | grep -E 'coordinated_' | tr -d '\r' | tr '\n' ' ')" | tee -a "$OUT"; done
 for p in "${PIDS[@]}"; do kill "$p"; done; PIDS=()
 
