@@ -21,6 +21,9 @@ struct SearchReplyOptions: Sendable {
     var numericFields: Set<String> = []
     /// SORTBY names a SORTABLE TEXT or TAG field without UNF: RediSearch sorts on its lowercased value.
     var foldSortKey = false
+    /// WITHSORTKEYS: the hash field behind the SORTBY attribute, and whether it is NUMERIC.
+    var sortSource: String?
+    var sortNumeric = false
 }
 
 /// FT.SEARCH arguments, parsed and checked against the index (the same on a single node, a coordinator and a shard).
@@ -360,6 +363,11 @@ extension Server {
         if let f = sortBy.flatMap({ index.definition.field(attribute: $0.0) }), f.sortable, !f.unf {
             switch f.kind { case .text, .tag: options.foldSortKey = true; default: break }
         }
+        if let sortBy {
+            let f = index.definition.field(attribute: sortBy.0)
+            options.sortSource = f?.identifier ?? sortBy.0
+            if case .numeric? = f?.kind { options.sortNumeric = true }
+        }
         options.countOnly = limit == 0
         if let sortBy, parsed.knn?.scoreField != sortBy.0, !Self.rangeYields(parsed.filter).contains(sortBy.0),
            index.definition.field(attribute: sortBy.0) == nil {
@@ -378,7 +386,7 @@ extension Server {
         }
         let showContent = Self.showsContent(options)
         var rows = hits.map { hit in
-            ShardHit(key: hit.key.storage, sortValue: .missing, score: hit.score,
+            ShardHit(key: hit.key.storage, sortValue: options.withSortKeys ? sortKey(hit, options: options) : .missing, score: hit.score,
                      fields: showContent ? loadFields(hit, options: options).map { ($0.0.storage, $0.1.storage) } : nil)
         }
         if options.returnFields == nil { rows = Self.lookupOrdered(rows) }
@@ -416,6 +424,30 @@ extension Server {
             var row = row
             row.fields = row.fields?.sorted { position[$0.0]! < position[$1.0]! }
             return row
+        }
+    }
+
+    /// WITHSORTKEYS value of a hit: the SORTBY attribute's value (a yielded distance, or the document's field).
+    func sortKey(_ hit: SearchHit, options: SearchReplyOptions) -> ShardSortValue {
+        guard let name = options.sortField, let source = options.sortSource else { return .missing }
+        if let y = hit.yielded.first(where: { $0.name == name }) {
+            if let d = hit.distance { return .number(Double(d)) }
+            return Double(y.value).map { .number($0) } ?? .string(Array(y.value.utf8))
+        }
+        guard case .hash(let h)? = database.peek(hit.key), let v = h[Bytes(source)] else { return .missing }
+        if options.sortNumeric { return Double(v.string).map { .number($0) } ?? .missing }
+        return .string(v.storage)
+    }
+
+    /// RediSearch's sort key text: `#` + `%.17g` for numbers, `$` + the (normalised) string, nil without a value or
+    /// without SORTBY.
+    static func writeSortKey(_ value: ShardSortValue, options: SearchReplyOptions, to reply: inout ReplyWriter) {
+        guard options.sortField != nil else { reply.null(); return }
+        switch value {
+        case .number(let d): reply.bulk("#" + formatG(d, precision: 17))
+        case .string(let s):
+            reply.bulk([UInt8(ascii: "$")] + (options.foldSortKey ? s.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 } : s))
+        case .missing: reply.null()
         }
     }
 
@@ -457,9 +489,10 @@ extension Server {
             reply.array(options.countOnly ? 0 : rows.count)
             if !options.countOnly {
                 for row in rows {
-                    reply.map(2 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0))
+                    reply.map(2 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0))
                     reply.simpleString("id"); reply.bulk(row.key)
                     if options.withScores { reply.simpleString("score"); reply.double(row.score) }
+                    if options.withSortKeys { reply.simpleString("sortkey"); Self.writeSortKey(row.sortValue, options: options, to: &reply) }
                     if showContent {
                         let fields = row.fields ?? []
                         reply.simpleString("extra_attributes")
@@ -474,12 +507,13 @@ extension Server {
             return
         }
         if options.countOnly { reply.array(1); reply.integer(total); return }
-        let stride = 1 + (options.withScores ? 1 : 0) + (showContent ? 1 : 0)
+        let stride = 1 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0)
         reply.array(1 + rows.count * stride)
         reply.integer(total)
         for row in rows {
             reply.bulk(row.key)
             if options.withScores { reply.bulk(ReplyWriter.formatDouble(row.score)) }
+            if options.withSortKeys { Self.writeSortKey(row.sortValue, options: options, to: &reply) }
             if showContent {
                 let fields = row.fields ?? []
                 reply.array(fields.count * 2)
