@@ -380,6 +380,8 @@ def build_script(docs) -> list[tuple]:
     add(("=", "FT.SEARCH", "idx", "@color:{blue}", "SORTBY", "price", "RETURN", "0", "LIMIT", "0", "4"))
     add(("=", "FT.SEARCH", "idx", "@color:{blue}", "SORTBY", "price", "RETURN", "1", "nosuch", "LIMIT", "0", "4"))
     add(("=", "FT.SEARCH", "idx", "@price:[0 100]", "SORTBY", "price", "LIMIT", "95", "10", "NOCONTENT"))
+    add(("=", "FT.SEARCH", "idx", "@price:[-inf 20]", "SORTBY", "price", "DESC", "WITHSORTKEYS", "RETURN", "1",
+         "price", "LIMIT", "0", "8"))
     add(("=", "FT.SEARCH", "idx", "@price:[0 100]", "SORTBY", "price", "INKEYS", "3", "doc:1", "doc:2", "doc:77",
          "NOCONTENT"))
 
@@ -508,7 +510,10 @@ def build_script(docs) -> list[tuple]:
     add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "t", "RETURN", "1", "g"))
     add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "t", "DESC", "RETURN", "1", "t"))
     add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "g", "RETURN", "2", "g", "n"))
-    # WITHSORTKEYS is accepted and ignored (docs/COMPATIBILITY.md, Search known differences: "WITHSORTKEYS").
+    add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "g", "WITHSORTKEYS", "NOCONTENT"))
+    add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "t", "DESC", "WITHSORTKEYS", "RETURN", "1", "t"))
+    add(("=", "FT.SEARCH", "late2", "omega", "SORTBY", "n", "WITHSORTKEYS", "RETURN", "1", "n"))
+    add(("set", "FT.SEARCH", "late2", "omega", "WITHSORTKEYS", "NOCONTENT"))
     add(("info", "FT.INFO", "late2"))
     add(("=", "DEL", "late:3"))
     add(("=", "HSET", "late:3", "t", "alpha", "n", "9"))
@@ -609,6 +614,8 @@ def search_rows(args, node):
         doc = plain(items[i])
         i += 1
         if "WITHSCORES" in upper:
+            i += 1
+        if "WITHSORTKEYS" in upper:
             i += 1
         fields = None
         if i < len(items) and items[i][0] == b"*":
