@@ -2,6 +2,9 @@
 // best-first searches (HNSW's level-0 search, exact distances), and the distinct pages each query's expansions touch
 // under each `PagePlacementStrategy`, for several records-per-page values.
 import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct PlacementExperiment {
     let count: Int
@@ -9,8 +12,10 @@ struct PlacementExperiment {
     let k: Int
     let ef: Int
     let queries: Int
+    /// Where the tiered run writes its segment files (nil: skip the tiered run).
+    var tieredDirectory: String? = nil
 
-    func run() {
+    func run() throws {
         var rng = SplitMix64(state: 42)
         let clusters = 64
         let centers = (0..<clusters * dimension).map { _ in Float(rng.next() % 2001) / 1000 - 1 }
@@ -35,6 +40,7 @@ struct PlacementExperiment {
         }
         var traces: [[UInt32]] = []
         var hits = 0
+        var queryList: [(vector: [Float], start: UInt32, truth: Set<UInt32>)] = []
         for _ in 0..<queries {
             let base = Int(rng.next() % UInt64(count))
             let q = (0..<dimension).map { points[base * dimension + $0] + 0.1 * gaussianish() }
@@ -42,7 +48,9 @@ struct PlacementExperiment {
             let start = pivots.min { distance(q, $0) < distance(q, $1) }!
             let (expanded, top) = search(q, points, graph, entry: start)
             traces.append(expanded)
-            hits += Set(top.prefix(10)).intersection(exactTop(q, points, 10)).count
+            let truth = exactTop(q, points, 10)
+            hits += Set(top.prefix(10)).intersection(truth).count
+            queryList.append((q, start, truth))
         }
         let expanded = Double(traces.reduce(0) { $0 + $1.count }) / Double(traces.count)
         say("best-first search, ef = \(ef), \(queries) queries: recall@10 \(String(format1: 100 * Double(hits) / Double(10 * queries))) %")
@@ -62,6 +70,98 @@ struct PlacementExperiment {
                 if strategy == .identity { identityPages = pages }
                 let saved = identityPages > 0 ? 100 * (1 - pages / identityPages) : 0
                 say("| \(perPage) | \(strategy.rawValue) | \(String(format1: expanded)) | \(String(format1: pages)) | \(String(format1: saved)) % |")
+            }
+        }
+        if let dir = tieredDirectory { try tiered(points, graph, entry: entry, queries: queryList, directory: dir) }
+    }
+
+    /// End to end through Storage: the graph as a segment of 128-d-sized records (6 per page; the 16-d vector padded),
+    /// searched with a beam of 4 whose expansions read their records through a BufferPool (io_uring, depth 32) at
+    /// several budgets. Traversal distances come from the 16-d points in RAM (standing in for SQ8 codes); the
+    /// neighbor lists come from the pages. One warm-up pass, then a measured pass.
+    func tiered(_ points: [Float], _ graph: [[UInt32]], entry: UInt32,
+                queries: [(vector: [Float], start: UInt32, truth: Set<UInt32>)], directory: String) throws {
+        let layout = try PageLayout(elementType: .float32, dimension: 128, maxNeighbors0: k)
+        var padded = [UInt8](repeating: 0, count: count * layout.vectorBytes)
+        points.withUnsafeBytes { src in
+            padded.withUnsafeMutableBytes { dst in
+                for i in 0..<count {
+                    dst.baseAddress!.advanced(by: i * layout.vectorBytes)
+                        .copyMemory(from: src.baseAddress! + i * dimension * 4, byteCount: dimension * 4)
+                }
+            }
+        }
+        say("")
+        say("Tiered search through Storage: \(count) records of \(layout.recordSize) B (\(layout.recordsPerPage) per page), beam 4, ef \(ef), \(queries.count) queries after one warm-up pass:")
+        say("")
+        say("| placement | pool budget (share of data pages) | SSD page reads per query | read batches per query | pool hit ratio | recall@10 | QPS (wall) |")
+        say("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for placement in [PagePlacementStrategy.identity, .neighborPacking] {
+            let path = directory + "/vecshard-storage-tiered-\(placement.rawValue).vsp"
+            defer { unlink(path) }
+            let meta = try padded.withUnsafeBytes { all in
+                try SegmentWriter.write(path: path, layout: layout, count: count, entry: entry, placement: placement,
+                                        vector: { UnsafeRawBufferPointer(rebasing: all[Int($0) * layout.vectorBytes..<Int($0 + 1) * layout.vectorBytes]) },
+                                        neighbors: { graph[Int($0)] })
+            }
+            let file = try PageFile(path: path)
+            let dataPages = Int(file.header.metadataFirstPage)
+            for share in [1.0, 0.5, 0.2, 0.1] {
+                let frames = max(Int((Double(dataPages) * share).rounded()), 16)
+                let pool = try BufferPool(file: file, budgetBytes: frames * layout.pageSize, shards: 1,
+                                          reader: .ioURing(queueDepth: 32))
+                var hits = 0
+                var before = pool.statistics
+                var t0 = now()
+                for pass in 0..<2 {
+                    if pass == 1 {
+                        before = pool.statistics
+                        hits = 0
+                        t0 = now()
+                    }
+                    for q in queries {
+                        let top = try beamSearch(q.vector, points, pool: pool, directory: meta.directory, entry: q.start, beam: 4)
+                        hits += Set(top.prefix(10)).intersection(q.truth).count
+                    }
+                }
+                let elapsed = now() - t0
+                let after = pool.statistics
+                let n = Double(queries.count)
+                let lookups = Double(after.hits + after.misses - before.hits - before.misses)
+                say("| \(placement.rawValue) | \(Int(share * 100)) % (\(frames) frames) | \(String(format1: Double(after.pageReads - before.pageReads) / n)) | \(String(format1: Double(after.readBatches - before.readBatches) / n)) | \(String(format1: 100 * Double(after.hits - before.hits) / max(lookups, 1))) % | \(String(format1: 100 * Double(hits) / (10 * n))) % | \(Int(n / elapsed)) |")
+            }
+        }
+    }
+
+    /// Best-first search expanding up to `beam` candidates per step; their records are read in one pool batch.
+    func beamSearch(_ q: [Float], _ points: [Float], pool: BufferPool, directory: [RecordAddress], entry: UInt32,
+                    beam: Int) throws -> [UInt32] {
+        try q.withUnsafeBufferPointer { qp in
+            try points.withUnsafeBufferPointer { p in
+                func d(_ id: UInt32) -> Float { distance(qp.baseAddress!, p.baseAddress! + Int(id) * dimension) }
+                var visited = Set<UInt32>([entry])
+                var candidates: [(Float, UInt32)] = [(d(entry), entry)]  // sorted descending; nearest last
+                var results: [(Float, UInt32)] = candidates               // sorted ascending
+                while true {
+                    var step: [UInt32] = []
+                    while step.count < beam, let (cd, c) = candidates.last,
+                          results.count < ef || cd <= results[results.count - 1].0 {
+                        candidates.removeLast()
+                        step.append(c)
+                    }
+                    if step.isEmpty { break }
+                    try pool.withRecords(step.map { directory[Int($0)] }) { _, record in
+                        for n in record.neighbors where visited.insert(n).inserted {
+                            let nd = d(n)
+                            if results.count < ef || nd < results[results.count - 1].0 {
+                                results.insert((nd, n), at: results.firstIndex { $0.0 > nd } ?? results.count)
+                                if results.count > ef { results.removeLast() }
+                                candidates.insert((nd, n), at: candidates.firstIndex { $0.0 < nd } ?? candidates.count)
+                            }
+                        }
+                    }
+                }
+                return results.map { $0.1 }
             }
         }
     }

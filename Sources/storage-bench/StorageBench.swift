@@ -174,8 +174,9 @@ struct ReadConfig {
 @main struct StorageBench {
     static func main() throws {
         let o = Options(CommandLine.arguments)
-        let placement = PlacementExperiment(count: o.placementCount, dimension: 16, k: 32, ef: 64, queries: 300)
-        if o.placementOnly { return placement.run() }
+        var placement = PlacementExperiment(count: o.placementCount, dimension: 16, k: 32, ef: 64, queries: 300)
+        placement.tieredDirectory = String(o.file[..<(o.file.lastIndex(of: "/") ?? o.file.startIndex)])
+        if o.placementOnly { return try placement.run() }
         let file = try ensureFile(o)
         say("file: \(o.file), \(file.pageCount) pages of \(file.layout.pageSize) B, O_DIRECT \(file.isDirect)")
         let buffer = AlignedBuffer(byteCount: 256 * file.layout.pageSize)
@@ -225,6 +226,6 @@ struct ReadConfig {
             say("| \(shards) shard\(shards == 1 ? " (global lock)" : "s") | \(o.threads) | \(String(format1: r.wall)) | \(String(format1: r.cpu)) |")
         }
         say("")
-        placement.run()
+        try placement.run()
     }
 }
