@@ -234,7 +234,8 @@ public struct PageView {
     }
 
     @inline(__always) public func recordView(_ slot: Int) -> RecordView {
-        RecordView(vector: vector(slot), neighbors: neighbors(slot))
+        RecordView(vector: vector(slot), neighbors: neighbors(slot),
+                   list: (record(slot) + layout.neighborCountOffset).assumingMemoryBound(to: UInt32.self))
     }
 
     /// Checks the trailer: CRC32C over [0, pageSize-4) and the page number.
@@ -256,6 +257,9 @@ public struct RecordView {
     public let vector: UnsafeRawBufferPointer
     /// The valid level-0 neighbor ids.
     public let neighbors: UnsafeBufferPointer<UInt32>
+    /// `[count, ids…]`: the same shape as VectorIndex's `level0List`, so its list-walking code can run on a page.
+    /// The count is as stored (not clamped to M0; `neighbors` is).
+    public let list: UnsafePointer<UInt32>
 }
 
 /// Fills one page buffer record by record, then seals it with its trailer.

@@ -84,6 +84,7 @@ import Dispatch
                 let expected = records.vector(ids[i]).withUnsafeBytes { Array($0) }
                 #expect(Array(record.vector) == expected)
                 #expect(Array(record.neighbors) == records.neighbors(ids[i]))
+                #expect(Array(UnsafeBufferPointer(start: record.list + 1, count: Int(record.list[0]))) == records.neighbors(ids[i]))
             }
             #expect(seen == Array(0..<7))
             let s = pool.statistics
