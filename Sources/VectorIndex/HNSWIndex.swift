@@ -644,7 +644,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let exact = PreparedQuery(space: space, query: scratch.query)
         var heap = scratch.results
         heap.removeAll()
-        defer { scratch.results = heap }
         func offer(_ id: UInt32) {
             let d = exact.distance(records, id)
             if heap.count < k { heap.push(d, id); return }
@@ -663,6 +662,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             mapLock.withLock { labelMap.forEach { label, id in if filter.allows(label) { ids.append(id) } } }
             for id in ids where isLive(id) { offer(id) }
         }
+        // `collect` reads the scratch heap: store the local one first (a stale heap from the last query otherwise).
+        scratch.results = heap
         return collect(records, scratch: scratch, k: k)
     }
 
