@@ -221,7 +221,10 @@ public enum CreateParser {
             throw QueryError("Bad arguments for vector similarity number of parameters: Expected an argument, but none provided")
         }
         if n % 2 != 0 {
-            throw QueryError("Bad number of arguments for vector similarity index: got \(n) but expected even number as algorithm parameters (should be submitted as named arguments)")
+            // RediSearch 2.10 words this differently for its two algorithms (checked against Redis Stack 7.4.1).
+            throw QueryError(algorithm == .hnsw
+                ? "Bad number of arguments for vector similarity index: got \(n) but expected even number (as algorithm parameters should be submitted as named arguments)"
+                : "Bad number of arguments for vector similarity index: got \(n) but expected even number as algorithm parameters (should be submitted as named arguments)")
         }
         i += 1
         guard i + n <= args.count else { throw QueryError("Expected \(n) parameters but got \(args.count - i)") }

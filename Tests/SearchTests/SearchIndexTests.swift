@@ -41,6 +41,8 @@ struct SearchIndexTests {
         (["i", "SCHEMA", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "4"], "Expected 6 parameters but got 4"),
         (["i", "SCHEMA", "v", "VECTOR", "HNSW", "5", "TYPE", "FLOAT32", "DIM", "4", "DISTANCE_METRIC"],
          "Bad number of arguments for vector similarity index: got 5 but expected even number (as algorithm parameters should be submitted as named arguments)"),
+        (["i", "SCHEMA", "v", "VECTOR", "FLAT", "7", "TYPE", "FLOAT32", "DIM", "4", "DISTANCE_METRIC", "L2", "X"],
+         "Bad number of arguments for vector similarity index: got 7 but expected even number as algorithm parameters (should be submitted as named arguments)"),
         (["i", "SCHEMA", "t", "TEXT", "t", "NUMERIC"], "Duplicate field in schema - t"),
     ])
     func createErrors(args: [String], message: String) {
