@@ -4,6 +4,8 @@
 # Writes bench/results/storage.md (exact command, date, machine, load). The page file is created once and reused.
 #
 #   bench/storage.sh [--file PATH] [--size-mb 1024] [--seconds 4] [--rounds 3] [--depths 1,32] [--threads 2]
+# Also runs the kill -9 test (storage-bench --crash-rounds, CRASH_ROUNDS=20): a writer process is killed at random
+# moments and the page file must reopen with every acknowledged commit intact.
 # Env: KEEP=1 keeps the page file afterwards (default: removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ mkdir -p bench/results
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 body=$("$BIN" --file "$FILE" "${ARGS[@]}")
+crash=$("$BIN" --file "$FILE" --crash-rounds "${CRASH_ROUNDS:-20}")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 fs=$(df -T "$(dirname "$FILE")" | awk 'NR==2{print $2" on "$1}')
 {
@@ -28,6 +31,8 @@ fs=$(df -T "$(dirname "$FILE")" | awk 'NR==2{print $2" on "$1}')
   echo "are noisy; rounds rotate through the readers and the best and median rounds are shown."
   echo
   echo "$body" | grep -v '^writing\|^wrote'
+  echo
+  echo "$crash"
   echo
   echo "Reading: each call reads \"pages per call\" random pages of a 128-d float32 / M0 = 32 page file (6 records per"
   echo "4 KiB page) and verifies each page's CRC32C unless stated; at depth 32 a call keeps 32 reads in flight and tops"

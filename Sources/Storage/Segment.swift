@@ -66,6 +66,9 @@ public enum SegmentWriter {
     /// Writes node records `0..<count` to a new page file at `path` in `placement` order, then commits once with the
     /// directory and `engineBlob` as metadata. `vector(id)` / `neighbors(id)` give a node's record; `isPresent(id)`
     /// false skips an id (directory entry `missing`). Returns the metadata committed.
+    ///
+    /// The file is written as `path + ".partial"` and renamed over `path` only after its commit (then the directory
+    /// is synced), so a crash at any moment leaves either the old segment or the complete new one at `path`.
     @discardableResult
     public static func write(path: String, layout: PageLayout, count: Int, entry: UInt32,
                              placement: PagePlacementStrategy, engineBlob: [UInt8] = [], mode: PageIOMode = .direct,
@@ -74,7 +77,8 @@ public enum SegmentWriter {
                              neighbors: (UInt32) -> [UInt32]) throws -> SegmentMetadata {
         let order = PagePlacement.order(count: count, recordsPerPage: layout.recordsPerPage, entry: entry,
                                         strategy: placement) { isPresent($0) ? neighbors($0) : [] }
-        let writer = try PageFileWriter.create(path: path, layout: layout, mode: mode, batchPages: 64)
+        let partial = path + ".partial"
+        let writer = try PageFileWriter.create(path: partial, layout: layout, mode: mode, batchPages: 64)
         var directory = [RecordAddress](repeating: SegmentMetadata.missing, count: count)
         for id in order where isPresent(id) {
             let list = neighbors(id)
@@ -82,6 +86,8 @@ public enum SegmentWriter {
         }
         let metadata = SegmentMetadata(entry: entry, directory: directory, engineBlob: engineBlob)
         try writer.commit(metadata: metadata.encoded())
+        guard rename(partial, path) == 0 else { throw StorageError.system(call: "rename", path: partial, errno: errno) }
+        try syncDirectory(of: path)
         return metadata
     }
 

@@ -1,6 +1,6 @@
 // storage-bench: random page reads (pread vs io_uring, O_DIRECT) and buffer-pool hit throughput; prints Markdown rows.
 // Usage: storage-bench [--file PATH] [--size-mb N] [--seconds S] [--rounds N] [--depths 1,32] [--threads N]
-//                      [--placement-only] [--placement-count N]
+//                      [--placement-only] [--placement-count N] [--crash-rounds N]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +17,8 @@ struct Options {
     /// Run only the placement experiment (no page file, no I/O).
     var placementOnly = false
     var placementCount = 10_000
+    /// Only the kill -9 test, this many rounds.
+    var crashRounds = 0
 
     init(_ args: [String]) {
         var i = 1
@@ -35,6 +37,7 @@ struct Options {
             case "--rounds": rounds = max(Int(value())!, 1)
             case "--placement-only": placementOnly = true
             case "--placement-count": placementCount = Int(value())!
+            case "--crash-rounds": crashRounds = Int(value())!
             default: fatalError("unknown option \(args[i])")
             }
             i += 1
@@ -173,7 +176,13 @@ struct ReadConfig {
 
 @main struct StorageBench {
     static func main() throws {
+        if CommandLine.arguments.count == 3 && CommandLine.arguments[1] == "--crash-writer" {
+            try CrashTest.writer(path: CommandLine.arguments[2])
+        }
         let o = Options(CommandLine.arguments)
+        if o.crashRounds > 0 {
+            return say(try CrashTest.run(path: o.file + ".crash", rounds: o.crashRounds))
+        }
         var placement = PlacementExperiment(count: o.placementCount, dimension: 16, k: 32, ef: 64, queries: 300)
         placement.tieredDirectory = String(o.file[..<(o.file.lastIndex(of: "/") ?? o.file.startIndex)])
         if o.placementOnly { return try placement.run() }

@@ -1,5 +1,8 @@
 // Segments: a graph written in placement order with its directory, reopened and read back through the pool.
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Storage
 
 @Suite("Segments") struct SegmentTests {
@@ -22,6 +25,7 @@ import Testing
                                         vector: { id in UnsafeRawBufferPointer(rebasing: all[Int(id) * 96..<Int(id + 1) * 96]) },
                                         neighbors: ring)
             }
+            #expect(access(path + ".partial", F_OK) != 0)
             let file = try PageFile(path: path)
             let meta = try SegmentWriter.readMetadata(file)
             #expect(meta == written)
