@@ -24,7 +24,7 @@ public struct KeyPositions: Sendable {
 }
 
 /// A command declared as data.
-public struct CommandSpec {
+public final class CommandSpec {
     public let name: String
     /// Positive: exact argument count (with the name); negative: at least -arity.
     public let arity: Int
