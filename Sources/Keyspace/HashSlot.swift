@@ -2,6 +2,10 @@
 
 /// A cluster hash slot, 0..<16384. The slot of a key is `crc16(tag) & 0x3FFF`, where the tag is the text between the
 /// first `{` and the first `}` after it when that text is non-empty, and the whole key otherwise.
+#if canImport(Glibc)
+import Glibc
+#endif
+
 public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let count = 16384
     public let rawValue: UInt16
@@ -18,8 +22,28 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
         rawValue = HashSlot.crc16(key[start..<end]) & 0x3FFF
     }
 
+    /// The hot path (every keyed command): a pointer loop, no generic slices.
     public init(key: UnsafeRawBufferPointer) {
-        self.init(key: UnsafeBufferPointer(start: key.baseAddress?.assumingMemoryBound(to: UInt8.self), count: key.count))
+        let n = key.count
+        guard n > 0, let base = key.baseAddress?.assumingMemoryBound(to: UInt8.self) else { rawValue = 0; return }
+        var start = 0, end = n
+        if let open = memchr(base, Int32(UInt8(ascii: "{")), n) {
+            let o = base.distance(to: open.assumingMemoryBound(to: UInt8.self))
+            if o + 1 < n, let close = memchr(base + o + 1, Int32(UInt8(ascii: "}")), n - o - 1) {
+                let c = base.distance(to: close.assumingMemoryBound(to: UInt8.self))
+                if c > o + 1 { start = o + 1; end = c }
+            }
+        }
+        rawValue = HashSlot.crc16(pointer: base + start, count: end - start) & 0x3FFF
+    }
+
+    static func crc16(pointer: UnsafePointer<UInt8>, count: Int) -> UInt16 {
+        var crc: UInt16 = 0
+        table.withUnsafeBufferPointer { t in
+            let t = t.baseAddress!
+            for i in 0..<count { crc = (crc &<< 8) ^ t[Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])] }
+        }
+        return crc
     }
 
     public init(key: Bytes) { self = key.withUnsafeBytes { HashSlot(key: $0) } }

@@ -51,6 +51,9 @@ public final class Server {
     /// Loaded modules for HELLO / INFO modules / MODULE LIST: (name, version).
     public var modules: [(name: String, version: Int)] = []
     public var shutdownRequested = false
+    /// Config values read on every request, cached by applyConfig.
+    var outputHardLimit = 0
+    var queryBufferLimit = 1 << 30
 
     public init(config: Config) {
         self.config = config
@@ -73,6 +76,8 @@ public final class Server {
 
     /// Pushes runtime-tunable directives into the components that use them.
     public func applyConfig() {
+        outputHardLimit = parsedOutputHardLimit
+        queryBufferLimit = config.int("client-query-buffer-limit")
         logger.level = LogLevel(name: config["loglevel"])
         database.hashLimits.maxCompactEntries = config.int("hash-max-listpack-entries")
         database.hashLimits.maxCompactValueLength = config.int("hash-max-listpack-value")
@@ -327,7 +332,7 @@ public final class Server {
                 client.readStart += consumed
             }
         }
-        if client.pendingInput > config.int("client-query-buffer-limit") {
+        if client.pendingInput > queryBufferLimit {
             logger.warning("Closing client that reached max query buffer length: id=\(client.id) addr=\(client.address)")
             client.closeAfterReply = true
         }
@@ -372,8 +377,8 @@ public final class Server {
         if client.pendingWriteBytes > 4 << 20 { pauseReading(client) }
     }
 
-    /// The `normal` class hard limit of client-output-buffer-limit (0 = none).
-    var outputHardLimit: Int {
+    /// The `normal` class hard limit of client-output-buffer-limit (0 = none); parsed by applyConfig, not per write.
+    var parsedOutputHardLimit: Int {
         let words = config["client-output-buffer-limit"].split(separator: " ")
         if let i = words.firstIndex(of: "normal"), i + 1 < words.count { return Config.parseMemory(String(words[i + 1])) ?? 0 }
         return 0
