@@ -20,15 +20,17 @@ public struct SearchConfig: Sendable {
     public init() {}
 
     public subscript(name: String) -> String? {
-        get { values.first { $0.name == name.uppercased() }?.value }
+        get { value(exactly: name.uppercased()) }
         set {
             let upper = name.uppercased()
             if let i = values.firstIndex(where: { $0.name == upper }) { values[i].value = newValue ?? "" }
         }
     }
-    public var defaultDialect: Int { Int(self["DEFAULT_DIALECT"] ?? "1") ?? 1 }
-    public var timeoutMilliseconds: Int { Int(self["TIMEOUT"] ?? "500") ?? 500 }
-    public var maxSearchResults: Int { Int(self["MAXSEARCHRESULTS"] ?? "1000000") ?? 1000000 }
+    /// Names are stored uppercase; the per-query readers below skip the case folding of the subscript.
+    private func value(exactly name: String) -> String? { values.first { $0.name == name }?.value }
+    public var defaultDialect: Int { Int(value(exactly: "DEFAULT_DIALECT") ?? "1") ?? 1 }
+    public var timeoutMilliseconds: Int { Int(value(exactly: "TIMEOUT") ?? "500") ?? 500 }
+    public var maxSearchResults: Int { Int(value(exactly: "MAXSEARCHRESULTS") ?? "1000000") ?? 1000000 }
 }
 
 public final class SearchRegistry {

@@ -41,7 +41,7 @@ extension Server {
             client.reply.simpleString("QUEUED")
             return
         }
-        if spec.name == "exec", client.transaction != nil, let check = keyCheck, let error = check(spec, args, client) {
+        if client.transaction != nil, let check = keyCheck, spec.name == "exec", let error = check(spec, args, client) {
             // Cluster mode checks the whole transaction's keys at EXEC, as Redis does.
             client.transaction = nil
             unwatchAll(client)
@@ -50,7 +50,7 @@ extension Server {
         }
         call(spec, client, args)
         // ASKING covers only the command right after it.
-        if spec.name != "asking" { client.asking = false }
+        if client.asking && spec.name != "asking" { client.asking = false }
     }
 
     /// Runs a resolved command (also used by EXEC for queued commands).
