@@ -458,15 +458,22 @@ extension Server {
     /// The fields FT.SEARCH returns for one hit: RETURN's (with yielded values), or every hash field (sort key first).
     func loadFields(_ hit: SearchHit, options: SearchReplyOptions) -> [(Bytes, Bytes)] {
         var fields: [(Bytes, Bytes)] = []
-        let hash: HashValue? = { if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()
+        // Looked up only when a returned field is not one the query produced (a score-only RETURN needs no keyspace).
+        var loaded: HashValue?? = nil
+        func document() -> HashValue? {
+            if let loaded { return loaded }
+            let h: HashValue? = { if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()
+            loaded = .some(h)
+            return h
+        }
         if let wanted = options.returnFields {
             for (name, source, alias) in wanted {
                 if let y = hit.yielded.first(where: { $0.name == name }) { fields.append((Bytes(alias), Bytes(y.value))); continue }
-                if let v = hash?[Bytes(source)] { fields.append((Bytes(alias), options.numericFields.contains(name) ? Self.numericText(v) : v)) }
+                if let v = document()?[Bytes(source)] { fields.append((Bytes(alias), options.numericFields.contains(name) ? Self.numericText(v) : v)) }
             }
         } else {
             for y in hit.yielded { fields.append((Bytes(y.name), Bytes(y.value))) }
-            if let hash {
+            if let hash = document() {
                 var rest: [(Bytes, Bytes)] = []
                 let sortKey = options.sortField.map { Bytes($0) }
                 hash.forEach { f, v in if f == sortKey { fields.append((f, v)) } else { rest.append((f, v)) } }
