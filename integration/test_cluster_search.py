@@ -182,12 +182,21 @@ def test_stalled_master_times_out_then_breaker_fails_fast_then_recovers(env):
         assert max(times) < 0.2 + 0.4, max(times)
         # the stall detector opened the breaker: the last replies did not wait for the timeout
         assert min(times[-5:]) < 0.15, times[-5:]
+        # a schema change while m2 is silent: the forward to m2 fails fast; m2's own links never broke, so only
+        # m1 pushing its schema when its link to m2 comes back can deliver it
+        assert c.execute_command("FT.CREATE", "whilestalled", "ON", "HASH", "PREFIX", "1", "ws:", "SCHEMA", "x", "TAG") == b"OK"
     finally:
         os.kill(pid, signal.SIGCONT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and c.execute_command(*args)[b"warning"]:
         time.sleep(0.1)
     assert c.execute_command(*args)[b"warning"] == []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and b"whilestalled" not in raw(fleet.ports[1], "FT._LIST"):
+        time.sleep(0.1)
+    assert sorted(raw(fleet.ports[1], "FT._LIST")) == [b"idx", b"whilestalled"]
+    assert raw(fleet.ports[0], "FT.DROPINDEX", "whilestalled") == b"OK"
+    assert [raw(p, "FT._LIST") for p in fleet.ports] == [[b"idx"]] * 3
 
 
 def test_master_down_partial_results_within_timeout_then_converges(env):

@@ -4,10 +4,11 @@
 // Internal commands (node to node, RESP2, never sent by clients; names start with `_` like FT._LIST):
 //   _FT.APPLY <FT.CREATE|FT.DROPINDEX|FT.ALTER|FT.ALIASADD|FT.ALIASUPDATE|FT.ALIASDEL|FT.CONFIG> <args...>
 //        apply one schema command locally, without forwarding it; replies as the command does
-//   _FT.SCHEMAS
-//        this node's schema as commands to replay: [[FT.CREATE argv], [FT.ALTER argv]..., [FT.ALIASADD a idx]...,
-//        [FT.CONFIG SET n v]...]; a node pulls it from each peer when the link to that peer comes up (startup,
-//        and after an outage), and creates what it is missing
+//   _FT.SCHEMAS [<RESP-encoded argv of one of the caller's schema commands> ...]
+//        creates here what the caller has and this node lacks, then replies with this node's schema (as it was
+//        before the call) as commands to replay: [[FT.CREATE argv], [FT.ALTER argv]..., [FT.ALIASADD a idx]...,
+//        [FT.CONFIG SET n v]...]; a node exchanges schemas with each peer when the link to that peer comes up
+//        (startup, and after an outage), so either side of a missed broadcast converges
 //   _FT.SEARCH.SHARD <FT.SEARCH args from the index name on>
 //        the shard-local search in merge form (Coordinator.encodeShardResult): total, then up to offset+num hits
 //        (all k for KNN) with their sort value, score, distance and requested fields
@@ -222,8 +223,12 @@ final class SearchCoordinator {
         return out
     }
 
+    /// Exchanges schemas with a peer whose link just came up: our schema goes along with the request (the peer
+    /// creates what it lacks) and its schema comes back (we create what we lack). Both directions matter: a broadcast
+    /// that failed fast while this link was down reached neither the peer nor its pull from us.
     private func pullSchemas(from node: Int) {
-        pool.send(to: node, [Array("_FT.SCHEMAS".utf8)], timeoutMilliseconds: 5000) { [unowned self] reply in
+        let ours = schemaCommands().map { PeerConnection.encode($0) }
+        pool.send(to: node, [Array("_FT.SCHEMAS".utf8)] + ours, timeoutMilliseconds: 5000) { [unowned self] reply in
             guard case .success(let v) = reply, let list = v.elements else {
                 if case .success(let v) = reply { self.server.logger.warning("_FT.SCHEMAS from \(self.view.nodes[node].name): \(v)") }
                 return
@@ -418,8 +423,14 @@ final class SearchCoordinator {
                 }
                 try self.runShifted(handler, ctx)
             },
-            internalCommand("_FT.SCHEMAS", arity: 1, summary: "Cluster-internal: this node's FT schema as commands to replay") { [self] ctx in
+            internalCommand("_FT.SCHEMAS", arity: -1, summary: "Cluster-internal: replay the caller's FT schema, reply with this node's") { [self] ctx in
+                // Arguments: the caller's schema commands, each one RESP-encoded argv; what is missing here is created.
+                var theirs: [[[UInt8]]] = []
+                for i in 1..<ctx.args.count {
+                    if let argv = Self.decodeOne(Array(ctx.args[i]))?.elements?.compactMap(\.bytes) { theirs.append(argv) }
+                }
                 let list = self.schemaCommands()
+                if !theirs.isEmpty { self.replay(theirs, from: "client \(ctx.client.id)") }
                 ctx.client.reply.array(list.count)
                 for argv in list {
                     ctx.client.reply.array(argv.count)
