@@ -328,14 +328,41 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 sortAscending(candidates, found)
             }
             let selected = selectNeighbors(records, candidates, count: found, max: m, into: scratch.selected)
-            let word = records.lockWord(id)
-            vs_spin_lock(word)
-            let own = list(records, id, l)
-            own.pointee = UInt32(selected)
-            (own + 1).update(from: scratch.selected, count: selected)
-            vs_spin_unlock(word)
+            setOwnList(records, id, level: l, selected: selected, exact: exact, scratch: scratch)
             for j in 0..<selected { link(records, from: scratch.selected[j], to: id, level: l, scratch: scratch) }
         }
+    }
+
+    /// Writes a new node's own list on `level`. Once the node is linked on a higher level, a concurrent insert can
+    /// reach it, choose it as a neighbor and add itself to this list before we get here; overwriting would drop that
+    /// edge — the only path to the other node in some graphs, which left it unreachable (seen as self-search misses
+    /// under 2-thread builds). So edges already present are merged in and the union is re-selected if too long.
+    private func setOwnList(_ records: NodeRecords, _ id: UInt32, level: Int, selected: Int, exact: StoredQuery,
+                            scratch: SearchScratch) {
+        let limit = level == 0 ? m0 : m
+        let word = records.lockWord(id)
+        vs_spin_lock(word)
+        defer { vs_spin_unlock(word) }
+        let own = list(records, id, level)
+        let present = Int(own.pointee)
+        if present == 0 {
+            own.pointee = UInt32(selected)
+            (own + 1).update(from: scratch.selected, count: selected)
+            return
+        }
+        let pool = scratch.prune
+        var count = 0
+        func offer(_ other: UInt32) {
+            for j in 0..<count where pool[j].id == other { return }
+            pool[count] = HeapItem(distance: exact.distance(records, other), id: other)
+            count += 1
+        }
+        for j in 0..<present { offer(own[1 + j]) }
+        for j in 0..<selected { offer(scratch.selected[j]) }
+        sortAscending(pool, count)
+        let kept = selectNeighbors(records, pool, count: count, max: limit, into: scratch.pruneSelected)
+        own.pointee = UInt32(kept)
+        (own + 1).update(from: scratch.pruneSelected, count: kept)
     }
 
     /// Adds `id` to `node`'s list on `level`, re-selecting with the heuristic when the list is full.

@@ -141,7 +141,10 @@ final class Peer {
         // Open the breaker before any failed request's callback runs, so retries from callbacks fail fast.
         if breakerOpenUntil != nil { connection?.reset(.disconnected(why)); return }
         do {
-            backoff = backoff == 0 ? pool.settings.initialBackoffMilliseconds : min(backoff * 2, pool.settings.maxBackoffMilliseconds)
+            // A peer never reached yet is most likely still starting (fleets start together): retry at the initial
+            // pace, so the first schema exchange and broadcasts do not wait out a grown backoff.
+            backoff = backoff == 0 || !everUp ? pool.settings.initialBackoffMilliseconds
+                : min(backoff * 2, pool.settings.maxBackoffMilliseconds)
             breakerOpenUntil = monotonicMilliseconds() + backoff
             if upAnnounced || failures == 1 { pool.logger("Cluster link to \(name) \(host):\(port) is down: \(why)") }
             upAnnounced = false
