@@ -1,4 +1,5 @@
 // Query execution over one index: evaluates the filter tree to a DocSet with scores, runs KNN / range, sorts, pages.
+import CNumberFormat
 import Keyspace
 import VectorIndex
 
@@ -39,9 +40,12 @@ public func formatDistance(_ d: Float) -> String { formatG(Double(d), precision:
 public func formatG(_ v: Double, precision: Int) -> String {
     if v.isNaN { return "nan" }
     if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-    var buffer = [CChar](repeating: 0, count: 64)
-    _ = withVaList([v]) { vsnprintf(&buffer, 64, "%.\(precision)g", $0) }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+        let n = Int(vs_format_g(v, Int32(min(max(precision, 0), 40)), buffer.baseAddress!, 64))
+        return buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: n) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+        }
+    }
 }
 
 extension SearchIndex {
@@ -131,11 +135,12 @@ extension SearchIndex {
         if !isWildcard {
             let allowedCount = filter.count
             if allowedCount == 0 { return [] }
+            let set = filter
+            let allows: @Sendable (UInt64) -> Bool = { label in label <= UInt64(UInt32.max) && set.contains(UInt32(truncatingIfNeeded: label)) }
             if allowedCount <= 4096 || allowedCount * 20 < max(1, numDocs) {
-                searchFilter = SearchFilter(labels: filter.ids.map { UInt64($0) })
+                searchFilter = SearchFilter(labels: filter.ids.map { UInt64($0) }, allows: allows)
             } else {
-                let set = filter
-                searchFilter = SearchFilter(allows: { label in set.contains(UInt32(truncatingIfNeeded: label)) })
+                searchFilter = SearchFilter(allows: allows)
             }
         }
         let matches: [VectorMatch]

@@ -29,6 +29,8 @@ public final class Server {
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
     /// Work handed back by worker threads, run on the loop thread.
     public let mailbox = LoopMailbox()
+    /// Searches handed to worker threads and not yet answered (loop thread only; see `searchRunsInline`).
+    var searchesOnWorkers = 0
 
     // Statistics for INFO.
     public var totalConnections = 0

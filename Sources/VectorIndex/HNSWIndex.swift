@@ -680,14 +680,22 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 heap.push(d, id)
             }
         }
+        let ids: [UInt32]
         if let allowed = filter.allowedLabels {
-            let ids: [UInt32] = mapLock.withLock { allowed.compactMap { labelMap.find($0) } }
-            for id in ids where isLive(id) { offer(id) }
+            ids = mapLock.withLock { allowed.compactMap { labelMap.find($0) } }
         } else {
             // Test labels from the label map's flat arrays (sequential), not from the records (one miss each).
-            var ids: [UInt32] = []
-            mapLock.withLock { labelMap.forEach { label, id in if filter.allows(label) { ids.append(id) } } }
-            for id in ids where isLive(id) { offer(id) }
+            var matching: [UInt32] = []
+            mapLock.withLock { labelMap.forEach { label, id in if filter.allows(label) { matching.append(id) } } }
+            ids = matching
+        }
+        // The whole vector of a record a few ahead is prefetched: the scan is bound by memory (every allowed record is
+        // a miss), so the next records stream in while this one is scored.
+        let ahead = 3
+        for j in 0..<min(ahead, ids.count) { exact.prefetch(records, ids[j]); exact.prefetchAll(records, ids[j]) }
+        for j in 0..<ids.count {
+            if j + ahead < ids.count { exact.prefetch(records, ids[j + ahead]); exact.prefetchAll(records, ids[j + ahead]) }
+            if isLive(ids[j]) { offer(ids[j]) }
         }
         // `collect` reads the scratch heap: store the local one first (a stale heap from the last query otherwise).
         scratch.results = heap

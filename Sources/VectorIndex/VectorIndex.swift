@@ -115,6 +115,13 @@ public struct SearchFilter: Sendable {
         self.allows = { set.contains($0) }
         self.allowedLabels = labels
     }
+
+    /// An explicit allowed set with the caller's own membership test for it (a bitmap, say), so no hash set of the
+    /// labels is built per query. `allows` must hold exactly for `labels`.
+    public init(labels: [UInt64], allows: @escaping @Sendable (UInt64) -> Bool) {
+        self.allows = allows
+        self.allowedLabels = labels
+    }
 }
 
 /// One result row.

@@ -474,7 +474,7 @@ extension Server {
         request.limit = Int.max / 4
         let index = parsed.index
         let finalRequest = request
-        if config.int("search-workers") == 0 {
+        if searchRunsInline() {
             do throws(QueryError) {
                 let outcome = try index.execute(finalRequest)
                 completion(.success(shardResult(outcome, parsed, keep: keep)))
@@ -485,10 +485,12 @@ extension Server {
         }
         let back = LoopBound(value: completion)
         let mailbox = self.mailbox
+        searchesOnWorkers += 1
         DispatchQueue.global().async {
             let result: Result<SearchOutcome, QueryError>
             do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
             mailbox.post { server in
+                server.searchesOnWorkers -= 1
                 switch result {
                 case .success(let outcome): back.value(.success(server.shardResult(outcome, parsed, keep: keep)))
                 case .failure(let e): back.value(.failure(CommandError(e.message)))

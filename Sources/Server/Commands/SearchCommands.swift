@@ -235,10 +235,19 @@ extension Server {
         return Bytes(formatG(d, precision: 12))
     }
 
+    /// Whether the next search runs on the loop thread instead of a worker. The loop thread is one of the search
+    /// executors: a hand-off costs two thread wake-ups (~60 µs of CPU measured, more than a cheap KNN), so searches go
+    /// to workers only while fewer than `search-workers - 1` are there, and otherwise run inline. With the default 2,
+    /// one search runs on a worker while the next runs here, and both cores work; `search-workers 0` runs all inline.
+    func searchRunsInline() -> Bool {
+        let workers = config.int("search-workers")
+        return workers == 0 || searchesOnWorkers >= max(1, workers - 1)
+    }
+
     func ftSearch(_ ctx: CommandContext) throws(CommandError) {
         let parsed = try parseSearch(ctx.args)
         let index = parsed.index, request = parsed.request, shaping = parsed.options, finalRequest = parsed.request
-        if config.int("search-workers") == 0 {
+        if searchRunsInline() {
             let outcome: SearchOutcome
             do throws(QueryError) { outcome = try index.execute(request) } catch { throw CommandError(error.message) }
             writeSearchReply(outcome, request: request, options: shaping, to: ctx.client)
@@ -247,10 +256,12 @@ extension Server {
         block(ctx.client)
         let clientID = ctx.client.id
         let mailbox = self.mailbox
+        searchesOnWorkers += 1
         DispatchQueue.global().async {
             let result: Result<SearchOutcome, QueryError>
             do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
             mailbox.post { server in
+                server.searchesOnWorkers -= 1
                 guard let client = server.client(id: clientID) else { return }
                 switch result {
                 case .success(let outcome): server.writeSearchReply(outcome, request: finalRequest, options: shaping, to: client)

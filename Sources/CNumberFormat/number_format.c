@@ -1,0 +1,8 @@
+// printf's %g for the reply hot path (every KNN distance and loaded number), without Swift's va_list boxing.
+#include <stdio.h>
+#include "number_format.h"
+
+int vs_format_g(double value, int precision, char *out, int capacity) {
+    int n = snprintf(out, (size_t)capacity, "%.*g", precision, value);
+    return n < capacity ? n : capacity - 1;
+}
