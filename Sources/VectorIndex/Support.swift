@@ -100,9 +100,88 @@ struct DistanceHeap {
     }
 }
 
-/// Open-addressing (linear probing, backward-shift delete) map from label to internal id, in two flat arrays so
-/// its memory is exact. Not thread-safe: callers hold the index's map lock.
+/// Label → internal id. Labels from the search layer are dense document ids, so small labels live in a direct array
+/// (4 bytes per possible label, one sequential read per lookup: a filtered brute force resolves hundreds of labels per
+/// query); labels far beyond the live count go to a hash table so sparse labels cost no more than before.
+/// Not thread-safe: callers hold the index's map lock.
 struct LabelMap {
+    private static let empty = UInt32.max
+    private var dense: UnsafeMutablePointer<UInt32>
+    private var denseCapacity: Int
+    private var hashed: HashedLabelMap
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        denseCapacity = max(capacity, 16)
+        dense = .allocate(capacity: denseCapacity)
+        dense.initialize(repeating: LabelMap.empty, count: denseCapacity)
+        hashed = HashedLabelMap(capacity: 16)
+    }
+    func deallocate() { dense.deallocate(); hashed.deallocate() }
+    var memoryUsage: Int { denseCapacity * 4 + hashed.memoryUsage }
+
+    @inline(__always) func find(_ label: UInt64) -> UInt32? {
+        if label < UInt64(denseCapacity) {
+            let id = dense[Int(label)]
+            return id == LabelMap.empty ? nil : id
+        }
+        return hashed.count == 0 ? nil : hashed.find(label)
+    }
+
+    /// Inserts or overwrites.
+    mutating func set(_ label: UInt64, _ id: UInt32) {
+        if label >= UInt64(denseCapacity) && label < UInt64(2 * (count + 1) + 4096) { growDense(toCover: Int(label)) }
+        if label < UInt64(denseCapacity) {
+            if dense[Int(label)] == LabelMap.empty { count += 1 }
+            dense[Int(label)] = id
+        } else {
+            let before = hashed.count
+            hashed.set(label, id)
+            count += hashed.count - before
+        }
+    }
+
+    @discardableResult mutating func remove(_ label: UInt64) -> UInt32? {
+        if label < UInt64(denseCapacity) {
+            let id = dense[Int(label)]
+            guard id != LabelMap.empty else { return nil }
+            dense[Int(label)] = LabelMap.empty
+            count -= 1
+            return id
+        }
+        guard let id = hashed.remove(label) else { return nil }
+        count -= 1
+        return id
+    }
+
+    func forEach(_ body: (UInt64, UInt32) -> Void) {
+        for i in 0..<denseCapacity where dense[i] != LabelMap.empty { body(UInt64(i), dense[i]) }
+        hashed.forEach(body)
+    }
+
+    /// Doubles the direct array past `label` and moves hashed labels that now fall inside it.
+    private mutating func growDense(toCover label: Int) {
+        var newCapacity = denseCapacity
+        while newCapacity <= label { newCapacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: newCapacity)
+        bigger.moveInitialize(from: dense, count: denseCapacity)
+        (bigger + denseCapacity).initialize(repeating: LabelMap.empty, count: newCapacity - denseCapacity)
+        dense.deallocate()
+        dense = bigger
+        denseCapacity = newCapacity
+        guard hashed.count > 0 else { return }
+        var moving: [(UInt64, UInt32)] = []
+        hashed.forEach { l, id in if l < UInt64(newCapacity) { moving.append((l, id)) } }
+        for (l, id) in moving {
+            hashed.remove(l)
+            dense[Int(l)] = id
+        }
+    }
+}
+
+/// Open-addressing (linear probing, backward-shift delete) map from label to internal id, in two flat arrays so
+/// its memory is exact: the sparse part of `LabelMap`.
+struct HashedLabelMap {
     private static let empty = UInt32.max
     private var keys: UnsafeMutablePointer<UInt64>
     private var values: UnsafeMutablePointer<UInt32>
@@ -114,7 +193,7 @@ struct LabelMap {
         while slots * 3 < max(capacity, 1) * 4 { slots *= 2 }
         keys = .allocate(capacity: slots)
         values = .allocate(capacity: slots)
-        values.initialize(repeating: LabelMap.empty, count: slots)
+        values.initialize(repeating: HashedLabelMap.empty, count: slots)
         mask = slots - 1
     }
     func deallocate() { keys.deallocate(); values.deallocate() }
@@ -129,7 +208,7 @@ struct LabelMap {
 
     func find(_ label: UInt64) -> UInt32? {
         var i = slot(label)
-        while values[i] != LabelMap.empty {
+        while values[i] != HashedLabelMap.empty {
             if keys[i] == label { return values[i] }
             i = (i &+ 1) & mask
         }
@@ -140,7 +219,7 @@ struct LabelMap {
     mutating func set(_ label: UInt64, _ id: UInt32) {
         if (count + 1) * 4 > (mask + 1) * 3 { rehash(slots: (mask + 1) * 2) }
         var i = slot(label)
-        while values[i] != LabelMap.empty {
+        while values[i] != HashedLabelMap.empty {
             if keys[i] == label { values[i] = id; return }
             i = (i &+ 1) & mask
         }
@@ -151,16 +230,16 @@ struct LabelMap {
 
     @discardableResult mutating func remove(_ label: UInt64) -> UInt32? {
         var i = slot(label)
-        while values[i] != LabelMap.empty {
+        while values[i] != HashedLabelMap.empty {
             if keys[i] == label { break }
             i = (i &+ 1) & mask
         }
-        guard values[i] != LabelMap.empty else { return nil }
+        guard values[i] != HashedLabelMap.empty else { return nil }
         let removed = values[i]
         // Backward-shift: pull later entries of the probe run into the hole so lookups never need tombstones.
         var hole = i
         var j = (i &+ 1) & mask
-        while values[j] != LabelMap.empty {
+        while values[j] != HashedLabelMap.empty {
             let home = slot(keys[j])
             let distanceFromHome = (j &- home) & mask
             let distanceHoleToJ = (j &- hole) & mask
@@ -171,23 +250,23 @@ struct LabelMap {
             }
             j = (j &+ 1) & mask
         }
-        values[hole] = LabelMap.empty
+        values[hole] = HashedLabelMap.empty
         count -= 1
         return removed
     }
 
     func forEach(_ body: (UInt64, UInt32) -> Void) {
-        for i in 0...mask where values[i] != LabelMap.empty { body(keys[i], values[i]) }
+        for i in 0...mask where values[i] != HashedLabelMap.empty { body(keys[i], values[i]) }
     }
 
     private mutating func rehash(slots: Int) {
         let oldKeys = keys, oldValues = values, oldSlots = mask + 1
         keys = .allocate(capacity: slots)
         values = .allocate(capacity: slots)
-        values.initialize(repeating: LabelMap.empty, count: slots)
+        values.initialize(repeating: HashedLabelMap.empty, count: slots)
         mask = slots - 1
         count = 0
-        for i in 0..<oldSlots where oldValues[i] != LabelMap.empty { set(oldKeys[i], oldValues[i]) }
+        for i in 0..<oldSlots where oldValues[i] != HashedLabelMap.empty { set(oldKeys[i], oldValues[i]) }
         oldKeys.deallocate()
         oldValues.deallocate()
     }
