@@ -38,11 +38,18 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     static func crc16(pointer: UnsafePointer<UInt8>, count: Int) -> UInt16 {
+        // Two bytes per step (CRC is XOR-linear, so the two table loads are independent), through a raw pointer so
+        // no array is retained per key: this runs once per keyed command.
+        let one = crcTables, two = crcTables + 256
         var crc: UInt16 = 0
-        table.withUnsafeBufferPointer { t in
-            let t = t.baseAddress!
-            for i in 0..<count { crc = (crc &<< 8) ^ t[Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])] }
+        var i = 0
+        while i &+ 1 < count {
+            let high = Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])
+            let low = Int(UInt8(truncatingIfNeeded: crc) ^ pointer[i &+ 1])
+            crc = two[high] ^ one[low]
+            i &+= 2
         }
+        if i < count { crc = (crc &<< 8) ^ one[Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])] }
         return crc
     }
 
@@ -51,6 +58,16 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
     public static func < (a: HashSlot, b: HashSlot) -> Bool { a.rawValue < b.rawValue }
     public var description: String { String(rawValue) }
     public var index: Int { Int(rawValue) }
+
+    /// `table` and, 256 entries later, the two-byte step: T2[x] = (T[x] << 8) ^ T[T[x] >> 8].
+    private nonisolated(unsafe) static let crcTables: UnsafeMutablePointer<UInt16> = {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: 512)
+        for x in 0..<256 {
+            p[x] = table[x]
+            p[256 + x] = (table[x] &<< 8) ^ table[Int(table[x] &>> 8)]
+        }
+        return p
+    }()
 
     static let table: [UInt16] = (0..<256).map { byte -> UInt16 in
         var crc = UInt16(byte) << 8

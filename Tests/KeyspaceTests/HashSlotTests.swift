@@ -32,3 +32,18 @@ struct HashSlotTests {
         #expect(viaRaw.index == 5474)
     }
 }
+
+@Suite("CRC16 two-byte step")
+struct CRC16StepTests {
+    @Test("the pointer path equals the byte-at-a-time reference for every length 0...40")
+    func pointerPathMatchesReference() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0...40 {
+            for _ in 0..<20 {
+                let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let fast = bytes.withUnsafeBufferPointer { HashSlot.crc16(pointer: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: length) }
+                #expect(fast == HashSlot.crc16(bytes), "length \(length)")
+            }
+        }
+    }
+}
