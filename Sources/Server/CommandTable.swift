@@ -72,10 +72,15 @@ public final class CommandSpec {
     }
 }
 
-/// Lookup by name without allocating: a hash of the lowercased name picks a bucket; names compare case-insensitively.
+/// Lookup by name without allocating: an open-addressing table indexed by a hash of the lowercased name (no
+/// Dictionary, so no SipHash and no bucket array retained per command); names compare case-insensitively.
 public struct CommandTable {
     public private(set) var commands: [CommandSpec] = []
-    private var buckets: [Int: [Int]] = [:]
+    /// Lowercased name bytes per command id, compared against the request's name.
+    private var names: [[UInt8]] = []
+    /// Slot → command id + 1 (0 = empty); linear probing; at most a quarter full. Earlier registrations of a name
+    /// sit earlier in its probe run, so the first one wins, as before.
+    private var slots: [Int32] = Array(repeating: 0, count: 64)
     /// Per-command counters for INFO commandstats: calls, microseconds, rejected, failed.
     public var stats: [CommandStats] = []
 
@@ -84,10 +89,22 @@ public struct CommandTable {
     public mutating func register(_ spec: CommandSpec) {
         var spec = spec
         spec.id = commands.count
-        let h = Self.hash(Array(spec.name.utf8)[...])
-        buckets[h, default: []].append(spec.id)
+        names.append(spec.name.utf8.map(Arguments.foldCase))
         commands.append(spec)
         stats.append(CommandStats())
+        if commands.count * 4 > slots.count { rebuildSlots(capacity: slots.count * 2) } else { place(spec.id) }
+    }
+
+    private mutating func place(_ id: Int) {
+        let mask = slots.count - 1
+        var i = Self.hash(names[id]) & mask
+        while slots[i] != 0 { i = (i &+ 1) & mask }
+        slots[i] = Int32(id + 1)
+    }
+
+    private mutating func rebuildSlots(capacity: Int) {
+        slots = Array(repeating: 0, count: capacity)
+        for id in commands.indices { place(id) }
     }
 
     public mutating func register(_ specs: [CommandSpec]) { for s in specs { register(s) } }
@@ -99,15 +116,23 @@ public struct CommandTable {
     }
 
     public func lookup(_ name: UnsafeRawBufferPointer) -> CommandSpec? {
-        guard let ids = buckets[Self.hash(name)] else { return nil }
-        for id in ids {
-            let spec = commands[id]
-            if spec.name.utf8.count == name.count,
-               zip(spec.name.utf8, name).allSatisfy({ Arguments.foldCase($0) == Arguments.foldCase($1) }) {
-                return spec
+        slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var i = Self.hash(name) & mask
+            while slots[i] != 0 {
+                let id = Int(slots[i]) - 1
+                if names[id].withUnsafeBufferPointer({ Self.equalFolded($0, name) }) { return commands[id] }
+                i = (i &+ 1) & mask
             }
+            return nil
         }
-        return nil
+    }
+
+    /// `lowered` (already lowercase) equals `name` ignoring ASCII case.
+    @inline(__always) private static func equalFolded(_ lowered: UnsafeBufferPointer<UInt8>, _ name: UnsafeRawBufferPointer) -> Bool {
+        guard lowered.count == name.count else { return false }
+        for j in 0..<name.count where lowered[j] != Arguments.foldCase(name[j]) { return false }
+        return true
     }
 
     public func lookup(_ name: String) -> CommandSpec? {
