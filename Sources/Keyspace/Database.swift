@@ -120,6 +120,27 @@ public final class Database {
         emit(.written, key)
     }
 
+    /// Reads and replaces a key's value in one slot computation and one hash lookup (INCR and friends), keeping its
+    /// TTL. `body` returns its result and whether it wrote; a write emits one `.written` event.
+    public func modify<R>(_ key: Bytes, _ body: (inout Value?) -> (result: R, wrote: Bool)) -> R {
+        let s = Self.slot(key)
+        expireIfNeeded(key)
+        var existed = false, exists = false
+        let outcome = Self.modifyEntry(&slots[s][key]) { value in
+            existed = value != nil
+            let o = body(&value)
+            exists = value != nil
+            return o
+        }
+        if existed != exists { count += exists ? 1 : -1 }
+        if outcome.wrote { emit(.written, key) }
+        return outcome.result
+    }
+
+    /// Hands the dictionary's entry to `body` through the subscript's in-place accessor (no second lookup).
+    @inline(__always)
+    private static func modifyEntry<T>(_ entry: inout Value?, _ body: (inout Value?) -> T) -> T { body(&entry) }
+
     /// Stores a value with an absolute expiry in ms (nil: none), replacing any previous value and TTL, as one
     /// `.written` event (SET EX/PX/EXAT/PXAT, SETEX, COPY). A time already past leaves the key to lazy expiry, as Redis.
     public func set(_ key: Bytes, _ value: Value, expireAt: Int64?) {

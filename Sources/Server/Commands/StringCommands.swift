@@ -274,18 +274,22 @@ extension CommandContext {
 
     /// INCR, DECR, INCRBY, DECRBY: the value must be a Redis integer; the result must fit in 64 bits. Keeps the TTL.
     func incrementBy(_ increment: Int) throws(CommandError) {
-        let key = args.bytes(1)
-        var value = 0
-        switch server.database.peek(key) {
-        case .hash?: throw .wrongType
-        case .string(let s)?:
-            guard let v = s.integerValue else { throw .notInteger }
-            value = v
-        case nil: break
+        var failure: CommandError?
+        let sum: Int = server.database.modify(args.bytes(1)) { entry in
+            var value = 0
+            switch entry {
+            case .hash?: failure = .wrongType; return (0, false)
+            case .string(let s)?:
+                guard let v = s.integerValue else { failure = .notInteger; return (0, false) }
+                value = v
+            case nil: break
+            }
+            let (sum, overflow) = value.addingReportingOverflow(increment)
+            if overflow { failure = .overflow; return (0, false) }
+            entry = .string(Bytes(integer: sum))
+            return (sum, true)
         }
-        let (sum, overflow) = value.addingReportingOverflow(increment)
-        if overflow { throw .overflow }
-        server.database.set(key, .string(Bytes(integer: sum)), keepTTL: true)
+        if let failure { throw failure }
         client.reply.integer(sum)
     }
 
