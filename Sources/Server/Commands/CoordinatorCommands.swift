@@ -90,7 +90,7 @@ final class SearchCoordinator {
     static let schemaCommands: Set<String> = ["FT.CREATE", "FT.DROPINDEX", "FT.ALTER", "FT.ALIASADD", "FT.ALIASUPDATE", "FT.ALIASDEL", "FT.CONFIG"]
     static let localReadCommands: Set<String> = ["FT.INFO", "FT.TAGVALS"]
     static let timeoutWarning = "Timeout limit was reached"
-    /// Coordinated FT.SEARCH count and wall time from fan-out to merged reply (INFO search_coordinator).
+    /// Coordinated FT.SEARCH / FT.AGGREGATE count and wall time from fan-out to merged reply (INFO search_coordinator).
     private(set) var coordinatedQueries = 0
     private(set) var coordinatedMicroseconds: UInt64 = 0
 
