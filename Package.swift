@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RESP", "Keyspace"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Keyspace", "VectorIndex"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Keyspace", "VectorIndex", "RESP"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Keyspace", "RESP"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex"], swiftSettings: simdFlags),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),

@@ -1,9 +1,11 @@
-"""FT.* across a cluster: any node coordinates (schema broadcast, fan-out FT.SEARCH / FT.INFO / FT.TAGVALS, merge).
+"""FT.* across a cluster: any node coordinates (schema broadcast, fan-out FT.SEARCH / FT.AGGREGATE / FT.INFO /
+FT.TAGVALS, merge).
 
 Starts ``cluster-config/local-3.conf`` on free ports (as test_cluster.py does) plus one standalone node holding the
 same documents, and checks that redis-py's ``RedisCluster`` (FT.* go to a random primary) gets answers equal to the
-single node's: FLAT KNN ids and distances exactly, SORTBY + LIMIT pages, totals. Then kills one master during a
-query loop (replies keep coming within TIMEOUT, flagged partial) and restarts it (it pulls the schema back).
+single node's: FLAT KNN ids and distances exactly, SORTBY + LIMIT pages, totals, FT.AGGREGATE rows and cursors. Then
+stalls one master and kills another during query loops (FT.SEARCH and FT.AGGREGATE replies keep coming within
+TIMEOUT, flagged partial) and restarts the killed one (it pulls the schema back).
 """
 
 from __future__ import annotations
@@ -149,6 +151,113 @@ def test_info_and_tagvals_are_cluster_wide(env):
         assert raw(port, "FT.TAGVALS", "idx", "t") == raw(single.port, "FT.TAGVALS", "idx", "t")
 
 
+def _agg_row(row):
+    """A RESP2 aggregate row with TOLIST-style lists sorted (their order follows insertion order, not defined)."""
+    return tuple(tuple(sorted(v)) if isinstance(v, list) else v for v in row)
+
+
+def _cursor_rows(port: int, args) -> tuple[int, list]:
+    """Runs FT.AGGREGATE ... WITHCURSOR on one node and reads the cursor there until it is done."""
+    with redis.Redis(host=HOST, port=port, protocol=2, socket_timeout=10) as c:
+        (first, cursor) = c.execute_command(*args)
+        total, rows, reads = first[0], [_agg_row(r) for r in first[1:]], 0
+        while cursor:
+            chunk, cursor = c.execute_command("FT.CURSOR", "READ", args[1], cursor)
+            rows += [_agg_row(r) for r in chunk[1:]]
+            reads += 1
+            assert reads < 100
+        return total, rows
+
+
+AGGREGATES = [
+    # (arguments after FT.AGGREGATE, whether the row order is defined)
+    (["idx", "*", "GROUPBY", "1", "@t", "REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "SUM", "1", "@n", "AS", "s",
+      "REDUCE", "AVG", "1", "@n", "AS", "a", "REDUCE", "MIN", "1", "@n", "AS", "lo", "REDUCE", "MAX", "1", "@n", "AS", "hi",
+      "REDUCE", "COUNT_DISTINCT", "1", "@n", "AS", "cd", "REDUCE", "TOLIST", "1", "@body", "AS", "tl"], False),
+    (["idx", "*", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c", "SORTBY", "2", "@n", "ASC", "MAX", "10"], True),
+    (["idx", "@t:{blue}", "GROUPBY", "2", "@n", "@body", "REDUCE", "COUNT", "0", "AS", "c", "SORTBY", "6", "@c", "DESC",
+      "@n", "ASC", "@body", "ASC", "LIMIT", "3", "6"], True),
+    (["idx", "*", "APPLY", "@n * 2", "AS", "m", "FILTER", "@m > 50", "SORTBY", "2", "@m", "DESC", "LIMIT", "0", "5"], True),
+    (["idx", "*", "LOAD", "2", "@__key", "@body", "SORTBY", "4", "@n", "DESC", "@__key", "ASC", "MAX", "7"], True),
+    (["idx", "*", "LOAD", "1", "@__key", "SORTBY", "2", "@__key", "ASC", "LIMIT", "390", "20"], True),
+    (["idx", "hello", "LOAD", "1", "@n", "FILTER", "@n < 10", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c"], False),
+    (["idx", "*", "LOAD", "2", "@__key", "@t", "APPLY", "upper(@t)", "AS", "u", "FILTER", "@u == \"BLUE\"",
+      "GROUPBY", "1", "@u", "REDUCE", "COUNT", "0", "AS", "c"], True),
+    (["idx", "*", "LIMIT", "0", "0"], True),
+    (["idx", "@t:{red}", "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "SUM", "1", "@n", "AS", "s"], True),
+    (["idx", "*", "LOAD", "2", "@__key", "@n"], False),
+    (["idx", "nomatch", "GROUPBY", "1", "@t", "REDUCE", "COUNT", "0", "AS", "c"], True),
+]
+
+
+def test_aggregate_equal_to_single_node_from_every_node(env):
+    fleet, single, _ = env
+    for args, ordered in AGGREGATES:
+        want = raw(single.port, "FT.AGGREGATE", *args)
+        want_rows = [_agg_row(r) for r in want[1:]]
+        for port in fleet.ports:
+            got = raw(port, "FT.AGGREGATE", *args)
+            got_rows = [_agg_row(r) for r in got[1:]]
+            if ordered:
+                assert got_rows == want_rows, (port, args)
+            else:
+                assert sorted(got_rows) == sorted(want_rows), (port, args)
+            # total: groups for GROUPBY, matches read for blocking steps, rows read until the first one otherwise
+            assert got[0] == want[0], (port, args)
+    # KNN: the global k nearest, nearest first, then the rest of the pipeline over them
+    for q in queries(3):
+        for tail in (["LOAD", "2", "@__key", "@n"],
+                     ["FILTER", "@n > 20", "LOAD", "1", "@__key"],
+                     ["GROUPBY", "1", "@t", "REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "MIN", "1", "@dist", "AS", "nearest"]):
+            args = ["idx", "*=>[KNN 12 @v $B AS dist]", "PARAMS", "2", "B", q, *tail, "DIALECT", "2"]
+            want = raw(single.port, "FT.AGGREGATE", *args)
+            for port in fleet.ports:
+                got = raw(port, "FT.AGGREGATE", *args)
+                if "GROUPBY" in tail:
+                    assert got[0] == want[0] and sorted(got[1:]) == sorted(want[1:]), tail
+                else:
+                    assert got[1:] == want[1:], tail
+    # errors come back in RediSearch's words
+    for args in (["idx", "*", "APPLY", "@t + 1", "AS", "x"], ["idx", "*", "GROUPBY", "1", "t"],
+                 ["idx", "*", "APPLY", "upper(@t)", "AS", "u", "LOAD", "1", "@t"],
+                 ["nosuchidx", "*"], ["idx", "*", "SORTBY", "2", "@nope", "ASC"]):
+        with pytest.raises(redis.ResponseError) as want_error:
+            raw(single.port, "FT.AGGREGATE", *args)
+        for port in fleet.ports:
+            with pytest.raises(redis.ResponseError) as got_error:
+                raw(port, "FT.AGGREGATE", *args)
+            assert str(got_error.value) == str(want_error.value), args
+
+
+def test_aggregate_resp3_shape_and_cursors(env):
+    fleet, single, _ = env
+    args = ["FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c",
+            "SORTBY", "2", "@n", "DESC", "MAX", "3"]
+    want = raw(single.port, *args, protocol=3)
+    for port in fleet.ports:
+        got = raw(port, *args, protocol=3)
+        assert got == want and got[b"warning"] == []
+    # WITHCURSOR COUNT n, then FT.CURSOR READ on the node that opened the cursor until it reports 0
+    for args, ordered in [(["FT.AGGREGATE", "idx", "*", "LOAD", "2", "@__key", "@n", "WITHCURSOR", "COUNT", "70"], False),
+                          (["FT.AGGREGATE", "idx", "*", "LOAD", "1", "@__key", "SORTBY", "2", "@__key", "DESC", "MAX", "150",
+                            "WITHCURSOR", "COUNT", "40"], True),
+                          (["FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c",
+                            "WITHCURSOR", "COUNT", "7"], False)]:
+        want_total, want_rows = _cursor_rows(single.port, args)
+        assert len(want_rows) == (150 if "MAX" in args else 50 if "GROUPBY" in args else N)
+        for port in fleet.ports:
+            total, rows = _cursor_rows(port, args)
+            assert total == want_total, (port, args)
+            assert (rows if ordered else sorted(rows)) == (want_rows if ordered else sorted(want_rows)), (port, args)
+    # FT.CURSOR DEL on the coordinator's cursor
+    (_, cursor) = raw(fleet.ports[1], "FT.AGGREGATE", "idx", "*", "LOAD", "1", "@n", "WITHCURSOR", "COUNT", "5")
+    assert cursor != 0
+    with redis.Redis(host=HOST, port=fleet.ports[1], protocol=2) as c:
+        assert c.execute_command("FT.CURSOR", "DEL", "idx", cursor) == b"OK"
+        with pytest.raises(redis.ResponseError, match="Cursor does not exist"):
+            c.execute_command("FT.CURSOR", "DEL", "idx", cursor)
+
+
 def _pid(fleet, node: str) -> int:
     return int((fleet.run_dir / node / f"{node}.pid").read_text())
 
@@ -182,6 +291,15 @@ def test_stalled_master_times_out_then_breaker_fails_fast_then_recovers(env):
         assert max(times) < 0.2 + 0.4, max(times)
         # the stall detector opened the breaker: the last replies did not wait for the timeout
         assert min(times[-5:]) < 0.15, times[-5:]
+        # FT.AGGREGATE does the same: partial rows within TIMEOUT, flagged in RESP3, plain partial rows in RESP2
+        agg = ["FT.AGGREGATE", "idx", "*", "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "c", "TIMEOUT", "200"]
+        start = time.monotonic()
+        reply = c.execute_command(*agg)
+        assert time.monotonic() - start < 0.2 + 0.4
+        assert reply[b"warning"] == [b"Timeout limit was reached"]
+        counted = int(reply[b"results"][0][b"extra_attributes"][b"c"])
+        assert 0 < counted < N
+        assert raw(fleet.ports[0], *agg) == [1, [b"c", str(counted).encode()]]
         # a schema change while m2 is silent: the forward to m2 fails fast; m2's own links never broke, so only
         # m1 pushing its schema when its link to m2 comes back can deliver it
         assert c.execute_command("FT.CREATE", "whilestalled", "ON", "HASH", "PREFIX", "1", "ws:", "SCHEMA", "x", "TAG") == b"OK"
@@ -226,7 +344,11 @@ def test_master_down_partial_results_within_timeout_then_converges(env):
     assert c2.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", "FAIL") == b"OK"
     with pytest.raises(redis.ResponseError, match="Timeout limit was reached"):
         c2.execute_command(*args)
+    with pytest.raises(redis.ResponseError, match="Timeout limit was reached"):
+        c2.execute_command("FT.AGGREGATE", "idx", "*", "LOAD", "1", "@n", "TIMEOUT", "300")
     assert c2.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", "RETURN") == b"OK"
+    agg = c3.execute_command("FT.AGGREGATE", "idx", "*", "LOAD", "1", "@n", "TIMEOUT", "300")
+    assert agg[b"warning"] == [b"Timeout limit was reached"] and 0 < len(agg[b"results"]) < N
     # schema changes while m3 is down still succeed on the live nodes
     assert raw(fleet.ports[0], "FT.CREATE", "later", "ON", "HASH", "PREFIX", "1", "later:", "SCHEMA", "x", "TAG") == b"OK"
 

@@ -728,6 +728,8 @@ public struct AggregatePlan: Sendable {
     public var maxIdle: Int?
     public var params: [String: [UInt8]] = [:]
     public var dialect: Int?
+    /// TIMEOUT (ms); a single node accepts it without enforcing it, a coordinator waits that long for its shards.
+    public var timeoutMilliseconds: Int?
     public init() {}
 
     /// The arrange step that a new SORTBY / LIMIT modifies (searching back to the last GROUPBY), created if missing.
@@ -774,7 +776,8 @@ public struct AggregatePlan: Sendable {
                 plan.steps.append(.load(args[(i + 2)..<(i + 2 + n)].map(prop)))
                 i += 2 + n
             case "TIMEOUT":
-                guard i + 1 < args.count, Int(args[i + 1]) != nil else { throw AggregateError("Bad arguments for TIMEOUT: Could not convert argument to expected type") }
+                guard i + 1 < args.count, let t = Int(args[i + 1]) else { throw AggregateError("Bad arguments for TIMEOUT: Could not convert argument to expected type") }
+                plan.timeoutMilliseconds = t
                 i += 2
             case "GROUPBY":
                 let n = try count("GROUPBY")
@@ -1302,8 +1305,13 @@ public final class AggregatePipeline: @unchecked Sendable {
     /// Set by a blocking step (GROUPBY/SORTBY) so later chunks report 0 reads.
     let hasBlockingStep: Bool
 
-    init(end: AggProcessor, ctx: AggContext, output: AggLookup, hasBlockingStep: Bool) {
-        self.end = end; self.ctx = ctx; self.output = output; self.hasBlockingStep = hasBlockingStep
+    /// The lookup of document rows (before any GROUPBY): the columns a shard ships in a distributed aggregate.
+    let input: AggLookup
+    /// Distributed aggregates, on a shard: where the shard's part of the plan ends (see AggregateSplit).
+    var shardEnd: AggProcessor?
+
+    init(end: AggProcessor, ctx: AggContext, output: AggLookup, input: AggLookup, hasBlockingStep: Bool) {
+        self.end = end; self.ctx = ctx; self.output = output; self.input = input; self.hasBlockingStep = hasBlockingStep
     }
 
     fileprivate var source: DocSource?
@@ -1359,11 +1367,48 @@ public final class AggregatePipeline: @unchecked Sendable {
     /// Builds the processors for `plan` over `docs`. `schema` resolves @fields that are not loaded yet.
     public static func build(plan: AggregatePlan, docs: [AggDocument], schema: IndexDefinition,
                              yieldedNames: [String]) throws(AggregateError) -> AggregatePipeline {
+        try assemble(plan: plan, docs: docs, schema: schema, yieldedNames: yieldedNames, stage: .whole)
+    }
+
+    /// A shard's part of a distributed aggregate over its `docs`; `shardRows()` runs it.
+    public static func buildShard(plan: AggregatePlan, split: AggregateSplit, docs: [AggDocument], schema: IndexDefinition,
+                                  yieldedNames: [String]) throws(AggregateError) -> AggregatePipeline {
+        try assemble(plan: plan, docs: docs, schema: schema, yieldedNames: yieldedNames, stage: .shard(split))
+    }
+
+    /// The coordinator's part of a distributed aggregate: the steps the shards left, over their combined rows.
+    public static func buildCoordinator(plan: AggregatePlan, split: AggregateSplit, rows: AggShardRows,
+                                        schema: IndexDefinition) throws(AggregateError) -> AggregatePipeline {
+        try assemble(plan: plan, docs: [], schema: schema, yieldedNames: [], stage: .coordinator(split, rows))
+    }
+
+    private enum Stage {
+        case whole
+        case shard(AggregateSplit)
+        case coordinator(AggregateSplit, AggShardRows)
+    }
+
+    private static func assemble(plan: AggregatePlan, docs: [AggDocument], schema: IndexDefinition, yieldedNames: [String],
+                                 stage: Stage) throws(AggregateError) -> AggregatePipeline {
         let ctx = AggContext()
         var lookup = AggLookup()
         let first = lookup
         for name in yieldedNames { lookup.add(.init(name: name, source: nil)) }
         var blocking = false
+        // The shards already ran the first `ranOnShards` steps: the coordinator only learns the columns they made.
+        var ranOnShards = 0
+        var shardSplit: AggregateSplit?
+        var shipped: AggShardRows?
+        switch stage {
+        case .whole: break
+        case .shard(let split): shardSplit = split
+        case .coordinator(let split, let rows):
+            ranOnShards = split.shardSteps
+            shipped = rows
+            // In the shards' column order, which is the order a single node's lookup has (hence its reply order).
+            for c in rows.columns { lookup.add(.init(name: c, source: nil)) }
+        }
+        var shardEnd: AggProcessor?
 
         func schemaKey(_ name: String) -> AggLookup.Key? {
             if name == "__key" { return .init(name: name, source: "__key") }
@@ -1395,7 +1440,10 @@ public final class AggregatePipeline: @unchecked Sendable {
         // First pass creates keys (so document rows know what to load); processors are chained as we go.
         let source = DocSource(docs: docs, lookup: first, ctx: ctx, loadAll: plan.loadsAll)
         var proc: AggProcessor = source
-        for step in plan.steps {
+        if let shipped { proc = ShippedRowSource(rows: shipped, lookup: first, ctx: ctx) }
+        for (stepIndex, step) in plan.steps.enumerated() {
+            if let split = shardSplit, stepIndex == split.shardSteps, shardEnd == nil { shardEnd = proc }
+            let skipped = stepIndex < ranOnShards
             switch step {
             case .load(let names):
                 for n in names {
@@ -1418,26 +1466,37 @@ public final class AggregatePipeline: @unchecked Sendable {
                     }
                 }
             case .apply(let e, let alias):
+                if skipped { lookup.add(.init(name: alias, source: nil)); continue }
                 let ev = AggEvaluator(slots: try slots(e))
                 let slot = lookup.add(.init(name: alias, source: nil))
                 proc = ApplyProcessor(upstream: proc, expr: e, slot: slot, evaluator: ev)
             case .filter(let e):
+                if skipped { continue }
                 proc = ApplyProcessor(upstream: proc, expr: e, slot: nil, evaluator: AggEvaluator(slots: try slots(e)))
             case .arrange(let a):
                 // As RediSearch's buildArrangeStep: LIMIT x 0 only counts; the sorter's heap holds offset+limit rows
                 // (10 when neither LIMIT nor MAX says otherwise); a pager follows when there is an offset.
+                let preRunOnShard = shardSplit.map { $0.shardSteps == stepIndex && $0.shardArrange } ?? false
                 if a.isLimited && a.limit == 0 {
                     proc = CounterProcessor(upstream: proc)
+                    if preRunOnShard { shardEnd = proc }
                     continue
                 }
                 var sorted = false
+                let wanted = a.offset.addingReportingOverflow(a.limit)
+                let size = wanted.overflow ? Int.max / 2 : wanted.partialValue
                 if let keys = a.sortKeys {
                     var ks: [(slot: Int, ascending: Bool)] = []
                     for k in keys { ks.append((try readSlot(k.property, "Property `\(k.property)` not loaded nor in schema"), k.ascending)) }
-                    let size = a.offset + a.limit == 0 ? 10 : a.offset + a.limit
-                    proc = SorterProcessor(upstream: proc, keys: ks, limit: size)
+                    // A shard keeps the heap's worth of rows, unpaged: the global page lies within the shards' heaps.
+                    if preRunOnShard { shardEnd = SorterProcessor(upstream: proc, keys: ks, limit: size == 0 ? 10 : size) }
+                    proc = SorterProcessor(upstream: proc, keys: ks, limit: size == 0 ? 10 : size)
                     blocking = true
                     sorted = true
+                }
+                if preRunOnShard && !sorted && a.limit > 0 {
+                    // Unsorted: any offset+limit rows of the concatenation make the page, so each shard's first ones do.
+                    shardEnd = PagerProcessor(upstream: proc, offset: 0, count: size)
                 }
                 if a.offset > 0 || (a.limit > 0 && !sorted) {
                     proc = PagerProcessor(upstream: proc, offset: a.offset, count: a.limit)
@@ -1480,8 +1539,9 @@ public final class AggregatePipeline: @unchecked Sendable {
                 blocking = true
             }
         }
-        let pipeline = AggregatePipeline(end: proc, ctx: ctx, output: lookup, hasBlockingStep: blocking)
-        pipeline.source = source
+        let pipeline = AggregatePipeline(end: proc, ctx: ctx, output: lookup, input: first, hasBlockingStep: blocking)
+        pipeline.source = shipped == nil ? source : nil
+        if shardSplit != nil { pipeline.shardEnd = shardEnd ?? proc }
         return pipeline
     }
 }

@@ -42,6 +42,8 @@ public final class Client {
 
     /// Set while a command waits for a worker thread: later requests wait so replies stay in order.
     public internal(set) var isBlocked = false
+    /// Set while processInput runs one of this client's requests (see Server.unblock).
+    var isExecuting = false
     var closeAfterReply = false
     var isClosing = false
     /// In-process client without a socket (tests, internal calls): never written to or closed through libuv.

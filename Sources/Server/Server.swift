@@ -320,17 +320,21 @@ public final class Server {
             case .empty(let consumed):
                 client.readStart += consumed
             case .multibulk(let consumed):
+                client.isExecuting = true
                 client.parser.spans.withUnsafeBufferPointer { spans in
                     execute(client, Arguments(base: input.baseAddress!, spans: spans))
                 }
+                client.isExecuting = false
                 client.readStart += consumed
             case .inline(let consumed):
                 let storage = client.parser.inlineStorage + [0]
+                client.isExecuting = true
                 storage.withUnsafeBytes { raw in
                     client.parser.spans.withUnsafeBufferPointer { spans in
                         execute(client, Arguments(base: raw.baseAddress!, spans: spans))
                     }
                 }
+                client.isExecuting = false
                 client.readStart += consumed
             }
         }
@@ -444,6 +448,10 @@ public final class Server {
         guard let client = clients[clientID] else { return }
         client.isBlocked = false
         write(&client.reply)
+        // Unblocked from inside its own command (its result was ready at once, e.g. a shard search run inline): the
+        // processInput running that command carries on when it returns. Running it here would execute the same,
+        // not yet consumed, request again, recursing until the stack overflows.
+        if client.isExecuting { return }
         processInput(client)
     }
 

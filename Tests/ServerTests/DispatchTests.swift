@@ -47,6 +47,28 @@ struct DispatchTests {
         #expect(server.execute("EXEC", on: c) == "-ERR EXEC without MULTI\r\n")
     }
 
+    @Test("a command that blocks and is unblocked before it returns runs once; pipelined requests keep their order")
+    func inlineUnblock() {
+        let server = Server(config: Config())
+        var runs = 0
+        server.commands.register(CommandSpec("xinline", arity: 1, flags: [], categories: [], keys: .none, group: "server",
+                                             summary: "", routesByKeys: false) { ctx in
+            runs += 1
+            let id = ctx.client.id
+            ctx.server.block(ctx.client)
+            ctx.server.unblock(clientID: id) { w in w.integer(runs) }
+        })
+        let c = server.detachedClient()
+        let input = Array("*1\r\n$7\r\nXINLINE\r\n*1\r\n$7\r\nXINLINE\r\n*1\r\n$4\r\nPING\r\n".utf8)
+        c.reserveReadSpace(input.count)
+        input.withUnsafeBytes { c.readBuffer.advanced(by: c.readEnd).copyMemory(from: $0.baseAddress!, byteCount: input.count) }
+        c.readEnd += input.count
+        server.processInput(c)
+        #expect(runs == 2)
+        #expect(String(decoding: c.reply.buffer, as: UTF8.self) == ":1\r\n:2\r\n+PONG\r\n")
+        #expect(!c.isBlocked && c.pendingInput == 0)
+    }
+
     @Test("WATCH aborts EXEC when another client touched the key")
     func watch() {
         let server = Server(config: Config())

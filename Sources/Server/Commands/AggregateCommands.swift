@@ -46,6 +46,16 @@ final class AggregateCursorTable: @unchecked Sendable {
     }
 }
 
+/// FT.AGGREGATE's checked arguments.
+struct ParsedAggregate: @unchecked Sendable {
+    let index: SearchIndex
+    let indexName: String
+    let plan: AggregatePlan
+    let request: SearchRequest
+    /// The KNN score field when the query has KNN (its first column).
+    let yieldedNames: [String]
+}
+
 /// What the worker found, handed back to the loop thread.
 private struct AggregateMatches: Sendable {
     var hits: [SearchHit]
@@ -76,9 +86,38 @@ extension Server {
 
     // MARK: FT.AGGREGATE
 
-    /// `argOffset` is where the index name is (1 for FT.AGGREGATE; FT.PROFILE rewrites its arguments).
+    /// `argv`: FT.PROFILE's rewritten arguments (default: the command's own).
     func ftAggregate(_ ctx: CommandContext, profile: Bool, argv: [[UInt8]]? = nil) throws(CommandError) {
         let raw: [[UInt8]] = argv ?? (0..<ctx.args.count).map { Array(ctx.args[$0]) }
+        let parsed = try parseAggregate(raw)
+        if config.int("search-workers") == 0 {
+            switch Self.matchAggregate(parsed) {
+            case .success(let m): try finishAggregate(m, parsed, profile: profile, client: ctx.client)
+            case .failure(let e): throw CommandError(e.message)
+            }
+            return
+        }
+        let clientID = ctx.client.id
+        block(ctx.client)
+        let mailbox = self.mailbox
+        DispatchQueue.global().async {
+            let result = Self.matchAggregate(parsed)
+            mailbox.post { server in
+                guard let client = server.client(id: clientID) else { return }
+                switch result {
+                case .success(let m):
+                    do throws(CommandError) {
+                        try server.finishAggregate(m, parsed, profile: profile, client: client)
+                    } catch { server.replyError(client, error) }
+                case .failure(let e): server.replyError(client, CommandError(e.message))
+                }
+                server.unblock(clientID: clientID) { _ in }
+            }
+        }
+    }
+
+    /// FT.AGGREGATE's arguments from argv[1] (the index name) on, checked before anything runs.
+    func parseAggregate(_ raw: [[UInt8]]) throws(CommandError) -> ParsedAggregate {
         guard raw.count >= 2 else { throw .wrongArity("FT.AGGREGATE") }
         guard raw.count >= 3 else { throw CommandError("No query string provided") }
         let indexName = String(decoding: raw[1], as: UTF8.self)
@@ -89,75 +128,97 @@ extension Server {
             plan = try AggregatePlan.parse(rest.map { String(decoding: $0, as: UTF8.self) }, raw: rest)
         } catch { throw CommandError(error.message) }
         let dialect = plan.dialect ?? search.config.defaultDialect
-        let parsed: ParsedQuery
-        do throws(QueryError) { parsed = try QueryParser.parse(raw[2], params: plan.params, dialect: dialect) } catch {
+        let query: ParsedQuery
+        do throws(QueryError) { query = try QueryParser.parse(raw[2], params: plan.params, dialect: dialect) } catch {
             throw CommandError(error.message)
         }
-        var request = SearchRequest(query: parsed)
+        var request = SearchRequest(query: query)
         request.verbatim = plan.verbatim
         request.offset = 0
         request.limit = Int.max
         request.dialect = dialect
-        let yieldedNames = parsed.knn.map { [$0.scoreField] } ?? []
-        let finalRequest = request
-        let clientID = ctx.client.id
-        let run: @Sendable () -> Result<AggregateMatches, QueryError> = {
-            do throws(QueryError) {
-                var hits = try index.execute(finalRequest).hits
-                // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH gives them in doc-id order).
-                if !yieldedNames.isEmpty {
-                    hits.sort { a, b in
-                        let x = a.distance ?? 0, y = b.distance ?? 0
-                        return x != y ? x < y : a.docId < b.docId
-                    }
+        return ParsedAggregate(index: index, indexName: indexName, plan: plan, request: request,
+                               yieldedNames: query.knn.map { [$0.scoreField] } ?? [])
+    }
+
+    /// Runs the query (any thread): the matches in the order the pipeline reads them.
+    private static func matchAggregate(_ p: ParsedAggregate) -> Result<AggregateMatches, QueryError> {
+        do throws(QueryError) {
+            var hits = try p.index.execute(p.request).hits
+            // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH gives them in doc-id order).
+            if !p.yieldedNames.isEmpty {
+                hits.sort { a, b in
+                    let x = a.distance ?? 0, y = b.distance ?? 0
+                    return x != y ? x < y : a.docId < b.docId
                 }
-                // VECTOR_RANGE distances ($YIELD_DISTANCE_AS) are columns too, after the KNN score.
-                var names = yieldedNames
-                for h in hits { for y in h.yielded where !names.contains(y.name) { names.append(y.name) } }
-                return .success(AggregateMatches(hits: hits, yieldedNames: names,
-                                                 iteratorType: finalRequest.query.filter == .all ? "WILDCARD" : "INTERSECT"))
-            } catch { return .failure(error) }
-        }
-        if config.int("search-workers") == 0 {
-            switch run() {
-            case .success(let m): try finishAggregate(m, plan: plan, index: index, indexName: indexName, profile: profile, client: ctx.client)
-            case .failure(let e): throw CommandError(e.message)
             }
-            return
+            // VECTOR_RANGE distances ($YIELD_DISTANCE_AS) are columns too, after the KNN score.
+            var names = p.yieldedNames
+            for h in hits { for y in h.yielded where !names.contains(y.name) { names.append(y.name) } }
+            return .success(AggregateMatches(hits: hits, yieldedNames: names,
+                                             iteratorType: p.request.query.filter == .all ? "WILDCARD" : "INTERSECT"))
+        } catch { return .failure(error) }
+    }
+
+    /// A shard's part of a distributed FT.AGGREGATE (see AggregateSplit): the query runs on a worker when
+    /// `search-workers` > 0; `completion` gets the rows on the loop thread.
+    func runShardAggregate(_ parsed: ParsedAggregate, split: AggregateSplit,
+                           _ completion: @escaping (Result<AggShardRows, CommandError>) -> Void) {
+        let finish: (Server, Result<AggregateMatches, QueryError>) -> Void = { server, result in
+            switch result {
+            case .success(let m):
+                do throws(CommandError) {
+                    let pipeline = try server.buildAggregatePipeline(m, parsed, split: split)
+                    completion(.success(pipeline.shardRows()))
+                } catch { completion(.failure(error)) }
+            case .failure(let e): completion(.failure(CommandError(e.message)))
+            }
         }
-        block(ctx.client)
+        if config.int("search-workers") == 0 { finish(self, Self.matchAggregate(parsed)); return }
+        let back = LoopBound(value: finish)
         let mailbox = self.mailbox
         DispatchQueue.global().async {
-            let result = run()
-            mailbox.post { server in
-                guard let client = server.client(id: clientID) else { return }
-                switch result {
-                case .success(let m):
-                    do throws(CommandError) {
-                        try server.finishAggregate(m, plan: plan, index: index, indexName: indexName, profile: profile, client: client)
-                    } catch { server.replyError(client, error) }
-                case .failure(let e): server.replyError(client, CommandError(e.message))
-                }
-                server.unblock(clientID: clientID) { _ in }
-            }
+            let result = Self.matchAggregate(parsed)
+            mailbox.post { server in back.value(server, result) }
         }
     }
 
-    /// Loop thread: snapshots the matched hashes, builds the pipeline and replies (or opens a cursor).
-    private func finishAggregate(_ m: AggregateMatches, plan: AggregatePlan, index: SearchIndex, indexName: String,
-                                 profile: Bool, client: Client) throws(CommandError) {
+    /// Snapshots the matched hashes and builds the pipeline: the whole plan, or a shard's part when `split` is given.
+    private func buildAggregatePipeline(_ m: AggregateMatches, _ p: ParsedAggregate,
+                                        split: AggregateSplit? = nil) throws(CommandError) -> AggregatePipeline {
+        func build(_ docs: [AggDocument]) throws(AggregateError) -> AggregatePipeline {
+            if let split {
+                return try AggregatePipeline.buildShard(plan: p.plan, split: split, docs: docs, schema: p.index.definition,
+                                                        yieldedNames: m.yieldedNames)
+            }
+            return try AggregatePipeline.build(plan: p.plan, docs: docs, schema: p.index.definition, yieldedNames: m.yieldedNames)
+        }
         // Build first (with no documents) to learn which hash fields rows read; snapshot only those, so an
         // aggregate over vectors' documents does not copy every blob. LOAD * needs every field up front.
-        let pipeline: AggregatePipeline
         do throws(AggregateError) {
-            if plan.loadsAll {
-                pipeline = try AggregatePipeline.build(plan: plan, docs: snapshot(m, fields: nil), schema: index.definition,
-                                                       yieldedNames: m.yieldedNames)
-            } else {
-                pipeline = try AggregatePipeline.build(plan: plan, docs: [], schema: index.definition, yieldedNames: m.yieldedNames)
-                pipeline.setDocuments(snapshot(m, fields: pipeline.documentFields))
-            }
+            if p.plan.loadsAll { return try build(snapshot(m, fields: nil)) }
+            let pipeline = try build([])
+            pipeline.setDocuments(snapshot(m, fields: pipeline.documentFields))
+            return pipeline
         } catch { throw CommandError(error.message) }
+    }
+
+    /// Loop thread: builds the pipeline over the matched hashes and replies (or opens a cursor).
+    private func finishAggregate(_ m: AggregateMatches, _ p: ParsedAggregate, profile: Bool, client: Client) throws(CommandError) {
+        let pipeline = try buildAggregatePipeline(m, p)
+        guard profile else { try replyAggregate(pipeline, p, client: client); return }
+        let chunk: AggregateChunk
+        do throws(AggregateError) { chunk = try pipeline.chunk(limit: Int.max) } catch { throw CommandError(error.message) }
+        if client.protocolVersion < 3 { client.reply.array(2) }
+        writeAggregateChunk(chunk, to: client, profileFollows: true)
+        writeProfile(iterator: m.iteratorType, reads: m.hits.count, to: client)
+    }
+
+    /// Replies with the pipeline's rows, or with its first chunk and a cursor (WITHCURSOR). `warnings` are added to
+    /// the first chunk's RESP3 `warning` list (a coordinator's partial-result notice).
+    func replyAggregate(_ pipeline: AggregatePipeline, _ p: ParsedAggregate, warnings: [String] = [],
+                        client: Client) throws(CommandError) {
+        let plan = p.plan
         if plan.withCursor {
             let count = plan.cursorCount ?? 1000
             let chunk: AggregateChunk
@@ -165,23 +226,17 @@ extension Server {
             var id = 0
             if !pipeline.exhausted {
                 let maxIdle = plan.maxIdle ?? Int(search.config["CURSOR_MAX_IDLE"] ?? "300000") ?? 300000
-                id = AggregateCursorTable.shared.add(.init(index: indexName, pipeline: pipeline, count: count, maxIdleMs: maxIdle,
+                id = AggregateCursorTable.shared.add(.init(index: p.indexName, pipeline: pipeline, count: count, maxIdleMs: maxIdle,
                                                            lastUsedMs: wallClockMilliseconds()), server: self)
             }
             client.reply.array(2)
-            writeAggregateChunk(chunk, to: client)
+            writeAggregateChunk(chunk, to: client, warnings: warnings)
             client.reply.integer(id)
             return
         }
         let chunk: AggregateChunk
         do throws(AggregateError) { chunk = try pipeline.chunk(limit: Int.max) } catch { throw CommandError(error.message) }
-        if profile {
-            if client.protocolVersion < 3 { client.reply.array(2) }
-            writeAggregateChunk(chunk, to: client, profileFollows: true)
-            writeProfile(iterator: m.iteratorType, reads: m.hits.count, to: client)
-        } else {
-            writeAggregateChunk(chunk, to: client)
-        }
+        writeAggregateChunk(chunk, to: client, warnings: warnings)
     }
 
     /// The matched documents with the wanted hash fields (nil: all), read on the loop thread.
@@ -210,7 +265,7 @@ extension Server {
 
     /// RESP2 `[total, [k, v, ...], ...]`; RESP3 `{attributes, total_results, format, results, warning}`.
     /// `profileFollows`: FT.PROFILE adds a `profile` entry to the RESP3 map (RESP2 wraps both in an array).
-    func writeAggregateChunk(_ chunk: AggregateChunk, to client: Client, profileFollows: Bool = false) {
+    func writeAggregateChunk(_ chunk: AggregateChunk, to client: Client, profileFollows: Bool = false, warnings: [String] = []) {
         let r = client
         if r.protocolVersion >= 3 {
             r.reply.map(profileFollows ? 6 : 5)
@@ -226,7 +281,9 @@ extension Server {
                 r.reply.simpleString("values"); r.reply.array(0)
             }
             r.reply.simpleString("warning")
-            if let w = chunk.warning { r.reply.array(1); r.reply.simpleString(w) } else { r.reply.array(0) }
+            let all = warnings + (chunk.warning.map { [$0] } ?? [])
+            r.reply.array(all.count)
+            for w in all { r.reply.simpleString(w) }
             return
         }
         r.reply.array(1 + chunk.rows.count)

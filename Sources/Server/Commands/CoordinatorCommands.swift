@@ -1,5 +1,7 @@
 // FT.* across a cluster: in cluster mode every node coordinates. Schema commands apply locally and are forwarded to
-// every other node; FT.SEARCH / FT.INFO / FT.TAGVALS fan out to every master (this node in-process) and merge.
+// every other node; FT.SEARCH / FT.AGGREGATE / FT.INFO / FT.TAGVALS fan out to every master (this node in-process) and
+// merge. FT.AGGREGATE ... WITHCURSOR keeps the cursor on the coordinating node (FT.CURSOR reads it there, as redis-py
+// does); FT.PROFILE stays local.
 //
 // Internal commands (node to node, RESP2, never sent by clients; names start with `_` like FT._LIST):
 //   _FT.APPLY <FT.CREATE|FT.DROPINDEX|FT.ALTER|FT.ALIASADD|FT.ALIASUPDATE|FT.ALIASDEL|FT.CONFIG> <args...>
@@ -12,6 +14,11 @@
 //   _FT.SEARCH.SHARD <FT.SEARCH args from the index name on>
 //        the shard-local search in merge form (Coordinator.encodeShardResult): total, then up to offset+num hits
 //        (all k for KNN) with their sort value, score, distance and requested fields
+//   _FT.AGGREGATE.SHARD <FT.AGGREGATE args from the index name on>
+//        the shard's part of the pipeline (AggregatePlan.distributedSplit: the leading LOAD / APPLY / FILTER, plus a
+//        following SORTBY / LIMIT bounded to offset+limit rows; nothing for KNN queries) as rows with every
+//        document-row column, the documents read per row (for `total`) and any APPLY / FILTER error, in
+//        AggShardRows.encode's form; WITHCURSOR is ignored (the coordinator holds the cursor)
 //   _FT.LOCAL <FT.INFO|FT.TAGVALS> <args...>
 //        the local, uncoordinated answer
 import CLibUV
@@ -83,7 +90,7 @@ final class SearchCoordinator {
     static let schemaCommands: Set<String> = ["FT.CREATE", "FT.DROPINDEX", "FT.ALTER", "FT.ALIASADD", "FT.ALIASUPDATE", "FT.ALIASDEL", "FT.CONFIG"]
     static let localReadCommands: Set<String> = ["FT.INFO", "FT.TAGVALS"]
     static let timeoutWarning = "Timeout limit was reached"
-    /// Coordinated FT.SEARCH count and wall time from fan-out to merged reply (INFO search_coordinator).
+    /// Coordinated FT.SEARCH / FT.AGGREGATE count and wall time from fan-out to merged reply (INFO search_coordinator).
     private(set) var coordinatedQueries = 0
     private(set) var coordinatedMicroseconds: UInt64 = 0
 
@@ -334,6 +341,77 @@ final class SearchCoordinator {
         op.launch()
     }
 
+    // MARK: FT.AGGREGATE
+
+    /// Each master runs its part of the plan (AggregateSplit) and ships rows; this node combines them in shard order
+    /// and runs the rest, replying (or opening a cursor here) exactly as a single node would.
+    func aggregate(_ ctx: CommandContext) throws(CommandError) {
+        let parsed = try server.parseAggregate(Self.argv(ctx.args))
+        let split = parsed.plan.distributedSplit(knn: parsed.request.query.knn)
+        let timeout = queryTimeout(parsed.plan.timeoutMilliseconds)
+        let failOnTimeout = server.search.config["ON_TIMEOUT"]?.lowercased() == "fail"
+        let targets = view.shardMasters
+        let clientID = ctx.client.id
+        let started = uv_hrtime()
+        server.block(ctx.client)
+        let op = FanOut<AggShardRows>(targets: targets.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
+            var shards: [AggShardRows] = []
+            var problems: [String] = []
+            var shardErrors: [String] = []
+            for (n, a) in answers.enumerated() {
+                let name = self.view.nodes[targets[n]].name
+                switch a {
+                case .success(let r)?: shards.append(r)
+                case .failure(let e)?: problems.append("\(name): \(e.message)"); shardErrors.append(e.message)
+                case nil: problems.append("\(name): no reply within \(timeout) ms")
+                }
+            }
+            self.recordOverhead(uv_hrtime() - started)
+            if !problems.isEmpty { self.server.logger.verbose("FT.AGGREGATE partial: \(problems.joined(separator: "; "))") }
+            guard let client = self.server.client(id: clientID) else { return }
+            let resp2 = client.protocolVersion < 3
+            var failure: String?
+            if shards.isEmpty {
+                failure = shardErrors.count == answers.count ? shardErrors.first
+                    : (failOnTimeout && resp2 ? Self.timeoutWarning : "ERR no shard answered within \(timeout) ms (\(problems.joined(separator: "; ")))")
+            } else if shards.count < answers.count && failOnTimeout && resp2 {
+                failure = Self.timeoutWarning
+            }
+            if let failure {
+                self.server.replyError(client, CommandError(failure))
+            } else {
+                let rows = AggShardRows.combine(shards, split: split)
+                do throws(CommandError) {
+                    let pipeline: AggregatePipeline
+                    do throws(AggregateError) {
+                        pipeline = try AggregatePipeline.buildCoordinator(plan: parsed.plan, split: split, rows: rows,
+                                                                          schema: parsed.index.definition)
+                    } catch { throw CommandError(error.message) }
+                    try self.server.replyAggregate(pipeline, parsed, warnings: shards.count < answers.count ? [Self.timeoutWarning] : [],
+                                                   client: client)
+                } catch { self.server.replyError(client, error) }
+            }
+            self.server.unblock(clientID: clientID) { _ in }
+        }
+        let message = [Array("_FT.AGGREGATE.SHARD".utf8)] + (1..<ctx.args.count).map { Array(ctx.args[$0]) }
+        for (n, node) in targets.enumerated() {
+            if node == view.myself {
+                server.runShardAggregate(parsed, split: split) { result in op.set(n, result) }
+            } else {
+                pool.send(to: node, message, timeoutMilliseconds: timeout) { reply in
+                    switch reply {
+                    case .success(.error(let e)): op.set(n, .failure(CommandError(e)))
+                    case .success(let v):
+                        if let r = AggShardRows.decode(v) { op.set(n, .success(r)) }
+                        else { op.set(n, .failure(CommandError("ERR malformed shard reply"))) }
+                    case .failure(let f): op.set(n, .failure(CommandError("ERR \(f)")))
+                    }
+                }
+            }
+        }
+        op.launch()
+    }
+
     // MARK: FT.INFO / FT.TAGVALS
 
     /// Runs the local handler for the base answer, asks every other master for its local answer, then merges.
@@ -382,6 +460,8 @@ final class SearchCoordinator {
                 }
             case "FT.SEARCH":
                 wrapped = { [self] ctx throws(CommandError) in try self.search(ctx) }
+            case "FT.AGGREGATE":
+                wrapped = { [self] ctx throws(CommandError) in try self.aggregate(ctx) }
             case "FT.INFO":
                 wrapped = { [self] ctx throws(CommandError) in try self.fanOutLocal(ctx) { Coordinator.mergeInfo(local: $0, others: $1) } }
             case "FT.TAGVALS":
@@ -446,6 +526,21 @@ final class SearchCoordinator {
                     server.unblock(clientID: clientID) { w in
                         switch result {
                         case .success(let r): Coordinator.encodeShardResult(r, into: &w)
+                        case .failure(let e): w.error(e.message)
+                        }
+                    }
+                }
+            },
+            internalCommand("_FT.AGGREGATE.SHARD", arity: -3, summary: "Cluster-internal: a shard's part of FT.AGGREGATE in merge form") { ctx throws(CommandError) in
+                let server = ctx.server
+                let parsed = try server.parseAggregate(Self.argv(ctx.args))
+                let split = parsed.plan.distributedSplit(knn: parsed.request.query.knn)
+                let clientID = ctx.client.id
+                server.block(ctx.client)
+                server.runShardAggregate(parsed, split: split) { [unowned server] result in
+                    server.unblock(clientID: clientID) { w in
+                        switch result {
+                        case .success(let rows): rows.encode(into: &w)
                         case .failure(let e): w.error(e.message)
                         }
                     }

@@ -43,7 +43,7 @@ extension Server {
                         routesByKeys: false, handler: handler)
         }
         let indexKey = KeyPositions.single
-        return coordinate([
+        return [
             ft("FT.CREATE", flags: "write denyoom", keys: indexKey) { ctx throws(CommandError) in
                 guard ctx.args.count >= 3 else { throw .wrongArity("FT.CREATE") }
                 let args = (1..<ctx.args.count).map { ctx.args.string($0) }
@@ -147,7 +147,7 @@ extension Server {
             ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
                 try ctx.server.ftAdd(ctx)
             },
-        ])
+        ]
     }
 
     /// Runs pending FT.CREATE / FT.ALTER scans in slices between client requests.
