@@ -15,7 +15,7 @@ enum FieldStore {
     /// Value per doc id; NaN when the doc has no value.
     case numeric([Double])
     /// Normalised tag → doc ids; and each doc's tags, for removal.
-    case tag(postings: [Bytes: DocSet], perDoc: [[Bytes]])  // perDoc indexed by doc id (empty arrays cost nothing)
+    case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
     /// Term → (doc id → term frequency); each doc's terms, for removal.
     case text(TextFieldIndex)
     case vector(any VectorIndex)
@@ -89,7 +89,7 @@ public final class SearchIndex: @unchecked Sendable {
     static func makeStore(_ field: FieldSpec) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric([.nan])
-        case .tag: return .tag(postings: [:], perDoc: [[]])
+        case .tag: return .tag(postings: [:], perDoc: TagAssignments())
         case .text: return .text(TextFieldIndex())
         case .vector(let p):
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
@@ -170,8 +170,7 @@ public final class SearchIndex: @unchecked Sendable {
                     if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
                         for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
-                        while perDoc.count <= Int(id) { perDoc.append([]) }
-                        perDoc[Int(id)] = tags
+                        perDoc.assign(tags, to: id)
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
                 case .text(var text):
@@ -256,12 +255,9 @@ public final class SearchIndex: @unchecked Sendable {
                 stores[i] = .numeric(values)
             case .tag(var postings, var perDoc):
                 stores[i] = .numeric([])
-                if Int(id) < perDoc.count, case let tags = perDoc[Int(id)], !tags.isEmpty {
-                    perDoc[Int(id)] = []
-                    for t in tags {
-                        postings[t]?.remove(id)
-                        if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
-                    }
+                for t in perDoc.removeTags(of: id) {
+                    postings[t]?.remove(id)
+                    if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
                 }
                 stores[i] = .tag(postings: postings, perDoc: perDoc)
             case .text(var text):
@@ -349,7 +345,7 @@ public final class SearchIndex: @unchecked Sendable {
             stores.reduce(0) { total, s in
                 switch s {
                 case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
-                case .tag(_, let perDoc): return total + perDoc.reduce(0) { $0 + $1.count }
+                case .tag(_, let perDoc): return total + perDoc.totalTags
                 case .numeric(let v): return total + v.filter { !$0.isNaN }.count
                 case .vector(let v): return total + v.count
                 }
