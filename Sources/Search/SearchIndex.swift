@@ -48,7 +48,7 @@ public final class SearchIndex: @unchecked Sendable {
 
     // Document table. Doc ids start at 1 and stay with a key until it leaves the index.
     var keys: [Bytes?] = [nil]
-    var idByKey: [Bytes: UInt32] = [:]
+    var idByKey = DocIdTable()
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
@@ -101,7 +101,9 @@ public final class SearchIndex: @unchecked Sendable {
     public var maxDocId: Int { keys.count - 1 }
 
     public func key(of id: UInt32) -> Bytes? { Int(id) < keys.count ? keys[Int(id)] : nil }
-    public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey[key] } }
+    public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey.id(of: key, keys: keys) } }
+    /// Keys of the documents in the index (caller holds a lock).
+    var liveKeys: [Bytes] { keys.compactMap { $0 } }
 
     /// Adds FT.ALTER fields; existing documents are re-indexed by the caller.
     public func addFields(_ fields: [FieldSpec]) throws {
@@ -148,13 +150,13 @@ public final class SearchIndex: @unchecked Sendable {
         return lock.withWriteLock { () -> [Externalization] in
             var externalized: [Externalization] = []
             let id: UInt32
-            if let existing = idByKey[key] {
+            if let existing = idByKey.id(of: key, keys: keys) {
                 id = existing
                 removeFieldData(id, keepingVectorsOf: vectors)
             } else {
                 id = UInt32(keys.count)
                 keys.append(key)
-                idByKey[key] = id
+                idByKey.insert(id, keys: keys)
                 live.insert(id)
                 numDocs += 1
             }
@@ -214,7 +216,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// Removes a document (key deleted, expired, renamed away or no longer matching).
     public func remove(key: Bytes) {
         lock.withWriteLock {
-            guard let id = idByKey.removeValue(forKey: key) else { return }
+            guard let id = idByKey.remove(key, keys: keys) else { return }
             removeFieldData(id)
             keys[Int(id)] = nil
             live.remove(id)
@@ -225,7 +227,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// Drops everything (FLUSHALL).
     public func removeAll() {
         lock.withWriteLock {
-            for id in idByKey.values { removeFieldData(id) }
+            for id in idByKey.ids { removeFieldData(id) }
             idByKey.removeAll()
             for i in keys.indices { keys[i] = nil }
             live = DocSet(capacity: keys.count)

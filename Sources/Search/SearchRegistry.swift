@@ -80,7 +80,7 @@ public final class SearchRegistry {
         backfills.removeValue(forKey: name)
         aliases = aliases.filter { $0.value != name }
         if deleteDocuments {
-            let keys = index.lock.withReadLock { Array(index.idByKey.keys) }
+            let keys = index.lock.withReadLock { index.liveKeys }
             for k in keys { database.delete(k) }
         }
     }

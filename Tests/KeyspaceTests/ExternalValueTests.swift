@@ -33,6 +33,26 @@ private func fields(_ h: HashValue) -> [Bytes: Bytes] {
     return all
 }
 
+@Suite("ExternalBytes")
+struct ExternalBytesTests {
+    @Test("the box stays small: its state fits 24 bytes, so the object is 40")
+    func size() {
+        #expect(MemoryLayout<ExternalBytes.State>.size <= 24)
+    }
+
+    @Test("length and content survive materializing; a lost label reads as zeros of the right length")
+    func states() {
+        let source = FixedSource()
+        let held = box(source, label: 7)
+        #expect(held.count == vector.count && held.isHeld(by: source, label: 7) && !held.isHeld(by: source, label: 8))
+        held.materialize()
+        source.contents = [:]
+        #expect(held.count == vector.count && held.resolve() == vector && !held.isHeld(by: source, label: 7))
+        let lost = ExternalBytes(source: source, label: UInt64(UInt32.max), count: 5)
+        #expect(lost.resolve() == [0, 0, 0, 0, 0])
+    }
+}
+
 @Suite("External value in a packed hash")
 struct ExternalValueTests {
     @Test("externalizing packs the hash, which still reads the same and reports hashtable")
