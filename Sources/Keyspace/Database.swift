@@ -234,7 +234,7 @@ public final class Database {
         let s = Self.slot(key)
         guard case .hash(var h)? = slots[s][key], h.contains(field) else { return false }
         slots[s][key] = .string(Bytes([]))  // drop our reference so the mutation below is in place
-        h.set(field, value, limits: hashLimits)
+        if let box = value.externalReference { h.setExternal(field, box, limits: hashLimits) } else { h.set(field, value, limits: hashLimits) }
         slots[s][key] = .hash(h)
         return true
     }

@@ -1,5 +1,6 @@
 // Values stored under keys: strings and hashes. Hashes have Redis's two encodings: a compact packed buffer for small
-// hashes (Redis's listpack) and an open-addressing field table with a resize-safe scan cursor (Redis's dict).
+// hashes (Redis's listpack) and an open-addressing field table with a resize-safe scan cursor (Redis's dict); the
+// compact buffer can also hold one value kept elsewhere (an indexed vector), so indexed documents stay small.
 
 public enum ValueType: String, Sendable {
     case string, hash, none
@@ -45,7 +46,9 @@ public struct HashEncodingLimits: Sendable {
 }
 
 /// A hash. Small hashes are one packed buffer searched linearly (cheap in memory, like Redis's listpack); they become
-/// a `FieldTable` once they grow past `HashEncodingLimits`, and never convert back (as in Redis).
+/// a `FieldTable` once they grow past `HashEncodingLimits`. The one way back is `setExternal`: a hash whose long value
+/// (a vector) now lives in an index is packed again when the rest fits, but keeps reporting `hashtable`, because Redis
+/// converts one way only and clients can see the encoding.
 public struct HashValue: @unchecked Sendable {
     enum Storage {
         /// No fields and nothing allocated (also a placeholder while a buffer is mutated in place).
@@ -57,8 +60,18 @@ public struct HashValue: @unchecked Sendable {
 
     public init() { storage = .empty }
 
-    /// True for the listpack-like encoding (an empty hash counts as compact, as a new Redis hash is a listpack).
-    public var isCompact: Bool { if case .table = storage { return false }; return true }
+    /// True when Redis would report the listpack encoding (an empty hash counts as compact, as a new Redis hash is a
+    /// listpack). A packed buffer that stands in for a converted hash reports false.
+    public var isCompact: Bool {
+        switch storage {
+        case .empty: return true
+        case .compact(let c): return !c.reportsTable
+        case .table: return false
+        }
+    }
+
+    /// True when the fields live in one packed buffer (what the limits and the scan behaviour depend on).
+    var isPacked: Bool { if case .table = storage { return false }; return true }
 
     public var count: Int {
         switch storage {
@@ -80,7 +93,9 @@ public struct HashValue: @unchecked Sendable {
         field.withUnsafeBytes { f in
             switch storage {
             case .empty: return nil
-            case .compact(let c): return c.value(for: f)
+            case .compact(let c):
+                if let box = c.externalValue(for: f) { return Bytes(external: box) }
+                return c.value(for: f)
             case .table(let t): return t[field]
             }
         }
@@ -91,7 +106,7 @@ public struct HashValue: @unchecked Sendable {
         field.withUnsafeBytes { f in
             switch storage {
             case .empty: return false
-            case .compact(let c): return c.find(f) != nil
+            case .compact(let c): return c.find(f) != nil || c.externalValue(for: f) != nil
             case .table(let t): return t.find(field) != nil
             }
         }
@@ -100,7 +115,7 @@ public struct HashValue: @unchecked Sendable {
     /// Redis's hashTypeTryConversion, run before a multi-field write: converts a compact hash when the write brings more
     /// fields than the compact limit (even if some repeat) or any argument longer than the value limit.
     public mutating func prepareForWrite(pairs: Int, longestArgument: Int, limits: HashEncodingLimits) {
-        guard isCompact else { return }
+        guard isPacked else { return }
         if pairs > limits.maxCompactEntries {
             convertToTable(reserving: pairs)
         } else if longestArgument > limits.maxCompactValueLength {
@@ -112,7 +127,7 @@ public struct HashValue: @unchecked Sendable {
     /// compact limit, or the field count passes it (Redis's hashTypeSet).
     @discardableResult
     public mutating func set(_ field: Bytes, _ value: Bytes, limits: HashEncodingLimits = HashEncodingLimits()) -> Bool {
-        if isCompact && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength
+        if isPacked && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength
                          || compactBytes + field.count + value.count + 20 > CompactPairs.maxBytes) {
             convertToTable(reserving: count + 1)
         }
@@ -124,7 +139,9 @@ public struct HashValue: @unchecked Sendable {
         case .compact(var c):
             storage = .empty  // drop our reference so the buffer can be mutated in place
             if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
-            let isNew = field.withUnsafeBytes { f in value.withUnsafeBytes { v in c.set(f, v, into: &c) } }
+            // A plain value over the external one replaces it: the field moves to the inline entries.
+            let replacedExternal = field.withUnsafeBytes { c.removeExternal(ifField: $0) }
+            let isNew = field.withUnsafeBytes { f in value.withUnsafeBytes { v in c.set(f, v, into: &c) } } && !replacedExternal
             storage = .compact(c)
             if isNew, case let n = c.pairCount, n > limits.maxCompactEntries { convertToTable(reserving: n) }
             return isNew
@@ -146,7 +163,7 @@ public struct HashValue: @unchecked Sendable {
         case .compact(var c):
             storage = .empty
             if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
-            let existed = field.withUnsafeBytes { c.remove($0) }
+            let existed = field.withUnsafeBytes { c.removeExternal(ifField: $0) || c.remove($0) }
             storage = c.usedBytes == 0 ? .empty : .compact(c)
             return existed
         case .table(var t):
@@ -159,6 +176,43 @@ public struct HashValue: @unchecked Sendable {
     }
 
     private var compactBytes: Int { if case .compact(let c) = storage { return c.usedBytes }; return 0 }
+
+    /// Points an existing field at content held elsewhere (`ExternalBytes`, longer than the compact value limit) without
+    /// a visible change. When every other field fits the compact limits the hash is packed with the reference in its
+    /// buffer, which saves the table's four allocations per indexed document; otherwise (other long values, a second
+    /// external field, many fields) the table keeps it.
+    public mutating func setExternal(_ field: Bytes, _ box: ExternalBytes, limits: HashEncodingLimits = HashEncodingLimits()) {
+        if field.count <= limits.maxCompactValueLength, let packed = packed(withExternal: field, box, limits: limits) {
+            storage = .compact(packed)
+            return
+        }
+        if isPacked { convertToTable(reserving: count + 1) }
+        set(field, Bytes(external: box), limits: limits)
+    }
+
+    /// A packed buffer holding `field` → `box` and every other field inline, or nil when the others do not all fit.
+    private func packed(withExternal field: Bytes, _ box: ExternalBytes, limits: HashEncodingLimits) -> CompactPairs? {
+        var others = 0
+        var inlineBytes = 0
+        var fits = true
+        forEach { f, v in
+            guard fits, f != field else { return }
+            others += 1
+            if v.externalReference != nil || f.count > limits.maxCompactValueLength || v.count > limits.maxCompactValueLength
+                || others + 1 > limits.maxCompactEntries {
+                fits = false
+                return
+            }
+            inlineBytes += CompactPairs.entrySize(f.count, v.count)
+        }
+        guard fits else { return nil }
+        let packed = field.withUnsafeBytes { CompactPairs.make(external: $0, box, inlineCapacity: inlineBytes) }
+        forEachRaw { f, v in
+            if f.count == field.count && field.withUnsafeBytes({ f.elementsEqual($0) }) { return }
+            packed.appendWithinCapacity(f, v)
+        }
+        return packed
+    }
 
     private mutating func convertToTable(reserving: Int) {
         let table = FieldTable(minimumCapacity: max(reserving, count))
@@ -177,7 +231,9 @@ public struct HashValue: @unchecked Sendable {
     public func forEach(_ body: (Bytes, Bytes) throws -> Void) rethrows {
         switch storage {
         case .empty: return
-        case .compact(let c): try c.forEach { f, v in try body(Bytes(f), Bytes(v)) }
+        case .compact(let c):
+            try c.withExternalEntry { f, box in try body(Bytes(f), Bytes(external: box)) }
+            try c.forEach { f, v in try body(Bytes(f), Bytes(v)) }
         case .table(let t): try t.forEach(body)
         }
     }
@@ -186,7 +242,9 @@ public struct HashValue: @unchecked Sendable {
     public func forEachRaw(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
         switch storage {
         case .empty: return
-        case .compact(let c): try c.forEach(body)
+        case .compact(let c):
+            try c.withExternalEntry { f, box in try box.resolve().withUnsafeBytes { try body(f, $0) } }
+            try c.forEach(body)
         case .table(let t):
             try t.forEach { f, v in try f.withUnsafeBytes { fb in try v.withUnsafeBytes { vb in try body(fb, vb) } } }
         }
@@ -197,7 +255,12 @@ public struct HashValue: @unchecked Sendable {
         switch storage {
         case .empty: return nil
         case .compact(let c):
-            return c.pair(at: Int.random(in: 0..<c.pairCount, using: &generator))
+            let index = Int.random(in: 0..<c.pairCount, using: &generator)
+            if c.hasExternal {
+                if index == 0 { return c.withExternalEntry { f, box in (Bytes(f), Bytes(external: box)) } }
+                return c.pair(at: index - 1)
+            }
+            return c.pair(at: index)
         case .table(let t):
             return t.randomPair(using: &generator)
         }
@@ -225,7 +288,14 @@ public struct HashValue: @unchecked Sendable {
     public var memoryUsage: Int {
         switch storage {
         case .empty: return 16
-        case .compact(let c): return 16 + 24 + c.usedBytes
+        case .compact(let c):
+            guard c.reportsTable else { return 16 + 24 + c.usedBytes }
+            // Report what the table Redis would have costs, as before the hash was packed again.
+            var capacity = 4
+            while capacity * 3 / 4 < c.pairCount { capacity *= 2 }
+            var fieldBytes = 0
+            forEach { f, v in fieldBytes += (f.count > 14 ? f.count + 32 : 0) + (v.count > 14 ? v.count + 32 : 0) }
+            return 16 + 64 + capacity * 36 + fieldBytes
         case .table(let t): return 16 + t.memoryUsage
         }
     }
@@ -236,29 +306,137 @@ public struct HashValue: @unchecked Sendable {
 /// The compact (listpack-like) hash: one heap object holding every field and value back to back.
 ///
 /// ### Layout
-///     header: | used: UInt32 |
-///     bytes:  | flen (LEB128) | field | vlen (LEB128) | value | … one entry per pair, `used` bytes in all |
+///     header: | bits: UInt32 = used (30 bits) | reportsTable (bit 30) | hasExternal (bit 31) |
+///     bytes:  [ external entry ] | flen (LEB128) | field | vlen (LEB128) | value | … one entry per pair |
+///     external entry (only with hasExternal): | ExternalBytes pointer, +1 retained (8) | flen (LEB128) | field |
+/// `used` counts every byte including the external entry.
+///
+/// The external entry is a field whose value lives in an index (`ExternalBytes`). Its reference sits in the bytes,
+/// not in the header, so hashes without one keep the 4-byte header; each buffer owns one retain on it (taken when the
+/// entry is written or the buffer copied, dropped when the entry is removed or the buffer freed).
 ///
 /// Lookups are linear scans (hashes this small fit in a few cache lines); a write that changes a size moves the tail
 /// with memmove, or moves everything to a larger object when capacity runs out, like `lpInsert`'s realloc. The pair
 /// count is not stored: with a 4-byte header a one-pair hash such as `f`→`v` is a 24-byte object (one 32-byte malloc
 /// chunk), and counting ≤ 128 entries is a short walk.
 final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
-    struct Header { var used: UInt32 }
+    struct Header {
+        var bits: UInt32
+        private static let usedMask: UInt32 = (1 << 30) - 1
+        private static let reportsTableBit: UInt32 = 1 << 30
+        private static let hasExternalBit: UInt32 = 1 << 31
+
+        var used: UInt32 {
+            get { bits & Self.usedMask }
+            set { bits = (bits & ~Self.usedMask) | newValue }
+        }
+        /// The hash stands in for one Redis already converted to a table (OBJECT ENCODING says `hashtable`).
+        var reportsTable: Bool {
+            get { bits & Self.reportsTableBit != 0 }
+            set { bits = newValue ? bits | Self.reportsTableBit : bits & ~Self.reportsTableBit }
+        }
+        var hasExternal: Bool {
+            get { bits & Self.hasExternalBit != 0 }
+            set { bits = newValue ? bits | Self.hasExternalBit : bits & ~Self.hasExternalBit }
+        }
+    }
+
+    private static let externalPointerSize = MemoryLayout<UInt>.size
 
     /// Redis's listpack refuses to grow past 1 GB (lpSafeToAdd); a write that would is stored in a table instead.
     static let maxBytes = 1 << 30
 
     var pairCount: Int {
-        var n = 0
+        var n = hasExternal ? 1 : 0
         walk { _, _, _, _ in n += 1; return true }
         return n
     }
     var usedBytes: Int { Int(header.used) }
+    var hasExternal: Bool { header.hasExternal }
+    var reportsTable: Bool { header.reportsTable }
+
+    deinit {
+        if header.hasExternal { withUnsafeMutablePointerToElements { Self.externalBox(at: $0).release() } }
+    }
 
     static func allocate(capacity: Int) -> CompactPairs {
-        let b = CompactPairs.create(minimumCapacity: capacity) { _ in Header(used: 0) }
+        let b = CompactPairs.create(minimumCapacity: capacity) { _ in Header(bits: 0) }
         return unsafeDowncast(b, to: CompactPairs.self)
+    }
+
+    /// A buffer holding `field` → `box` as its external entry, with room for `inlineCapacity` bytes of inline entries
+    /// (`appendWithinCapacity`). It reports the table encoding: only a value longer than the compact limit is kept
+    /// elsewhere, and such a value made Redis convert the hash.
+    static func make(external field: UnsafeRawBufferPointer, _ box: ExternalBytes, inlineCapacity: Int) -> CompactPairs {
+        let entrySize = externalPointerSize + varintSize(field.count) + field.count
+        let c = allocate(capacity: entrySize + inlineCapacity)
+        c.withUnsafeMutablePointers { h, base in
+            storeExternalBox(Unmanaged.passRetained(box), at: base)
+            var i = externalPointerSize + writeVarint(field.count, base + externalPointerSize)
+            if field.count > 0 { UnsafeMutableRawPointer(base + i).copyMemory(from: field.baseAddress!, byteCount: field.count) }
+            i += field.count
+            h.pointee.used = UInt32(i)
+            h.pointee.hasExternal = true
+            h.pointee.reportsTable = true
+        }
+        return c
+    }
+
+    /// Appends an inline entry to a buffer created with room for it (the caller checked the field is not present).
+    func appendWithinCapacity(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        withUnsafeMutablePointers { h, base in
+            let used = Int(h.pointee.used)
+            precondition(used + Self.entrySize(field.count, value.count) <= capacity)
+            h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
+        }
+    }
+
+    @inline(__always) private static func externalBox(at base: UnsafeMutablePointer<UInt8>) -> Unmanaged<ExternalBytes> {
+        let address = UnsafeRawPointer(base).loadUnaligned(as: UInt.self)
+        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: address)!)
+    }
+
+    @inline(__always) private static func storeExternalBox(_ box: Unmanaged<ExternalBytes>, at base: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(base).storeBytes(of: UInt(bitPattern: box.toOpaque()), as: UInt.self)
+    }
+
+    /// Where the inline entries start: after the external entry, if any.
+    @inline(__always) private static func inlineStart(_ h: UnsafeMutablePointer<Header>, _ base: UnsafeMutablePointer<UInt8>) -> Int {
+        guard h.pointee.hasExternal else { return 0 }
+        var i = externalPointerSize
+        let fieldCount = readVarint(base, &i)
+        return i + fieldCount
+    }
+
+    /// Calls `body` with the external entry's field and holder; nil when there is none.
+    func withExternalEntry<R>(_ body: (UnsafeRawBufferPointer, ExternalBytes) throws -> R) rethrows -> R? {
+        try withUnsafeMutablePointers { h, base in
+            guard h.pointee.hasExternal else { return nil }
+            var i = Self.externalPointerSize
+            let fieldCount = Self.readVarint(base, &i)
+            return try body(UnsafeRawBufferPointer(start: base + i, count: fieldCount), Self.externalBox(at: base).takeUnretainedValue())
+        }
+    }
+
+    /// The holder of `field`'s value when `field` is the external entry.
+    func externalValue(for field: UnsafeRawBufferPointer) -> ExternalBytes? {
+        withExternalEntry { f, box in
+            f.count == field.count && (f.count == 0 || memcmpBytes(f.baseAddress!, field.baseAddress!, f.count)) ? box : nil
+        } ?? nil
+    }
+
+    /// Removes the external entry of this (uniquely referenced) buffer when it is `field`; returns true when it was.
+    func removeExternal(ifField field: UnsafeRawBufferPointer) -> Bool {
+        guard externalValue(for: field) != nil else { return false }
+        withUnsafeMutablePointers { h, base in
+            let end = Self.inlineStart(h, base)
+            Self.externalBox(at: base).release()
+            let used = Int(h.pointee.used)
+            memmove(base, base + end, used - end)
+            h.pointee.used = UInt32(used - end)
+            h.pointee.hasExternal = false
+        }
+        return true
     }
 
     static func make(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> CompactPairs {
@@ -276,6 +454,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
             c.withUnsafeMutablePointers { ch, cbase in
                 cbase.update(from: base, count: Int(h.pointee.used))
                 ch.pointee = h.pointee
+                if h.pointee.hasExternal { _ = Self.externalBox(at: base).retain() }  // the copy owns a reference too
             }
         }
         return c
@@ -328,7 +507,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     private func walk(_ body: (UnsafeMutablePointer<UInt8>, Entry, Int, Int) throws -> Bool) rethrows {
         try withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
-            var i = 0
+            var i = Self.inlineStart(h, base)
             while i < used {
                 let start = i
                 let fc = Self.readVarint(base, &i)

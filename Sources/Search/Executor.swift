@@ -60,7 +60,7 @@ extension SearchIndex {
         var matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
         if let inKeys = request.inKeys {
             var allowed = DocSet(capacity: keys.count)
-            for k in inKeys { if let id = idByKey[k] { allowed.insert(id) } }
+            for k in inKeys { if let id = idByKey.id(of: k, keys: keys) { allowed.insert(id) } }
             matched.formIntersection(allowed)
         }
         var hits: [SearchHit] = []

@@ -15,7 +15,7 @@ enum FieldStore {
     /// Value per doc id; NaN when the doc has no value.
     case numeric([Double])
     /// Normalised tag → doc ids; and each doc's tags, for removal.
-    case tag(postings: [Bytes: DocSet], perDoc: [[Bytes]])  // perDoc indexed by doc id (empty arrays cost nothing)
+    case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
     /// Term → (doc id → term frequency); each doc's terms, for removal.
     case text(TextFieldIndex)
     case vector(any VectorIndex)
@@ -48,7 +48,7 @@ public final class SearchIndex: @unchecked Sendable {
 
     // Document table. Doc ids start at 1 and stay with a key until it leaves the index.
     var keys: [Bytes?] = [nil]
-    var idByKey: [Bytes: UInt32] = [:]
+    var idByKey = DocIdTable()
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
@@ -89,7 +89,7 @@ public final class SearchIndex: @unchecked Sendable {
     static func makeStore(_ field: FieldSpec) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric([.nan])
-        case .tag: return .tag(postings: [:], perDoc: [[]])
+        case .tag: return .tag(postings: [:], perDoc: TagAssignments())
         case .text: return .text(TextFieldIndex())
         case .vector(let p):
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
@@ -101,7 +101,9 @@ public final class SearchIndex: @unchecked Sendable {
     public var maxDocId: Int { keys.count - 1 }
 
     public func key(of id: UInt32) -> Bytes? { Int(id) < keys.count ? keys[Int(id)] : nil }
-    public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey[key] } }
+    public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey.id(of: key, keys: keys) } }
+    /// Keys of the documents in the index (caller holds a lock).
+    var liveKeys: [Bytes] { keys.compactMap { $0 } }
 
     /// Adds FT.ALTER fields; existing documents are re-indexed by the caller.
     public func addFields(_ fields: [FieldSpec]) throws {
@@ -148,13 +150,13 @@ public final class SearchIndex: @unchecked Sendable {
         return lock.withWriteLock { () -> [Externalization] in
             var externalized: [Externalization] = []
             let id: UInt32
-            if let existing = idByKey[key] {
+            if let existing = idByKey.id(of: key, keys: keys) {
                 id = existing
                 removeFieldData(id, keepingVectorsOf: vectors)
             } else {
                 id = UInt32(keys.count)
                 keys.append(key)
-                idByKey[key] = id
+                idByKey.insert(id, keys: keys)
                 live.insert(id)
                 numDocs += 1
             }
@@ -170,8 +172,7 @@ public final class SearchIndex: @unchecked Sendable {
                     if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
                         for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
-                        while perDoc.count <= Int(id) { perDoc.append([]) }
-                        perDoc[Int(id)] = tags
+                        perDoc.assign(tags, to: id)
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
                 case .text(var text):
@@ -215,7 +216,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// Removes a document (key deleted, expired, renamed away or no longer matching).
     public func remove(key: Bytes) {
         lock.withWriteLock {
-            guard let id = idByKey.removeValue(forKey: key) else { return }
+            guard let id = idByKey.remove(key, keys: keys) else { return }
             removeFieldData(id)
             keys[Int(id)] = nil
             live.remove(id)
@@ -226,7 +227,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// Drops everything (FLUSHALL).
     public func removeAll() {
         lock.withWriteLock {
-            for id in idByKey.values { removeFieldData(id) }
+            for id in idByKey.ids { removeFieldData(id) }
             idByKey.removeAll()
             for i in keys.indices { keys[i] = nil }
             live = DocSet(capacity: keys.count)
@@ -256,12 +257,9 @@ public final class SearchIndex: @unchecked Sendable {
                 stores[i] = .numeric(values)
             case .tag(var postings, var perDoc):
                 stores[i] = .numeric([])
-                if Int(id) < perDoc.count, case let tags = perDoc[Int(id)], !tags.isEmpty {
-                    perDoc[Int(id)] = []
-                    for t in tags {
-                        postings[t]?.remove(id)
-                        if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
-                    }
+                for t in perDoc.removeTags(of: id) {
+                    postings[t]?.remove(id)
+                    if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
                 }
                 stores[i] = .tag(postings: postings, perDoc: perDoc)
             case .text(var text):
@@ -349,7 +347,7 @@ public final class SearchIndex: @unchecked Sendable {
             stores.reduce(0) { total, s in
                 switch s {
                 case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
-                case .tag(_, let perDoc): return total + perDoc.reduce(0) { $0 + $1.count }
+                case .tag(_, let perDoc): return total + perDoc.totalTags
                 case .numeric(let v): return total + v.filter { !$0.isNaN }.count
                 case .vector(let v): return total + v.count
                 }

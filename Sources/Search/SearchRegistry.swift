@@ -80,7 +80,7 @@ public final class SearchRegistry {
         backfills.removeValue(forKey: name)
         aliases = aliases.filter { $0.value != name }
         if deleteDocuments {
-            let keys = index.lock.withReadLock { Array(index.idByKey.keys) }
+            let keys = index.lock.withReadLock { index.liveKeys }
             for k in keys { database.delete(k) }
         }
     }
@@ -133,7 +133,7 @@ public final class SearchRegistry {
     /// Points the hash's vector fields at the index's copies, so each vector is held once (config `search-store-once`).
     private func externalize(_ key: Bytes, _ fields: [Externalization]) {
         guard storeVectorsOnce else { return }
-        // Small hashes keep values inline (listpack); only table-encoded hashes can hold a reference.
+        // Values within the compact limit stay inline: only long ones (which made the hash a table) are worth a reference.
         for f in fields where f.reference.count > database.hashLimits.maxCompactValueLength {
             database.replaceHashFieldSilently(key, field: f.field, with: Bytes(external: f.reference))
         }

@@ -1,7 +1,7 @@
 // One copy per vector: hashes point at the index's copy, and get their own again whenever the index lets go.
 import Testing
 @testable import Search
-import Keyspace
+@testable import Keyspace
 
 /// 32-d vectors (128 bytes): past hash-max-listpack-value, so the hash is a table as for real embeddings.
 private func blob(_ values: [Float]) -> Bytes {
@@ -38,6 +38,24 @@ struct StoreOnceTests {
         #expect(stored.externalReference != nil)
         #expect(stored == v)
         #expect(stored.storage == v.storage)  // the original, not the normalised vector
+    }
+
+    @Test("an indexed document's hash is packed again, yet reports hashtable as in Redis")
+    func packedDocument() throws {
+        let (db, registry) = try setup()
+        defer { withExtendedLifetime(registry) {} }
+        let v = blob([1, 1, 0, 0])
+        hset(db, "d:1", [("v", v), ("n", "7"), ("tag", "x")])
+        guard case .hash(let h)? = db.peek(Bytes("d:1")) else { Issue.record("no hash"); return }
+        #expect(h.isPacked)
+        #expect(Value.hash(h).encodingName == "hashtable")
+        #expect(h["v"]?.externalReference != nil && h["v"] == v && h["n"] == "7" && h.count == 3)
+        // A new vector goes through a table (HSET converts) and is packed again once indexed.
+        hset(db, "d:1", [("v", blob([0, 0, 1, 1]))])
+        guard case .hash(let again)? = db.peek(Bytes("d:1")) else { Issue.record("no hash"); return }
+        #expect(again.isPacked && again["v"] == blob([0, 0, 1, 1]) && again["v"]?.externalReference != nil)
+        try registry.drop("idx", deleteDocuments: false)
+        #expect(field(db, "d:1", "v") == blob([0, 0, 1, 1]))
     }
 
     @Test("updating another field keeps the reference; a new vector replaces it")

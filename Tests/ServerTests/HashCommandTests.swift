@@ -201,6 +201,45 @@ struct HashCommandTests {
         #expect(s.execute("OBJECT", "ENCODING", "x", on: c) == "$9\r\nhashtable\r\n")
     }
 
+    @Test("an indexed document (its vector held by the index) answers every hash command as a plain hash does")
+    func indexedDocument() throws {
+        var config = Config()
+        try config.set("search-workers", "0")
+        let s = Server(config: config)
+        let c = s.detachedClient()
+        s.execute("FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "d:", "SCHEMA", "v", "VECTOR", "FLAT", "6", "TYPE", "FLOAT32",
+                  "DIM", "32", "DISTANCE_METRIC", "L2", "n", "NUMERIC", on: c)
+        let vector = Bytes((0..<128).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) })
+        func run(_ args: [Bytes]) -> [UInt8] { s.execute(args, on: c) }
+        // d:1 is indexed (its vector becomes a reference), e:1 is the same hash outside the index.
+        for key in ["d:1", "e:1"] { _ = run(["HSET", Bytes(key), "v", vector, "n", "7"]) }
+        let commands: [(Bytes) -> [Bytes]] = [
+            { ["HGET", $0, "v"] }, { ["HGETALL", $0] }, { ["HVALS", $0] }, { ["HSTRLEN", $0, "v"] }, { ["HLEN", $0] },
+            { ["HMGET", $0, "v", "n", "x"] }, { ["HSCAN", $0, "0"] }, { ["HRANDFIELD", $0, "5", "WITHVALUES"] },
+            { ["OBJECT", "ENCODING", $0] }, { ["MEMORY", "USAGE", $0] },
+        ]
+        // The packed hash lists the vector first, the table in its own order: both are a hashtable's unspecified order,
+        // so replies are compared as multisets of RESP lines.
+        func lines(_ reply: [UInt8]) -> [[UInt8]] {
+            var out: [[UInt8]] = [], current: [UInt8] = []
+            for byte in reply {
+                if byte == 10, current.last == 13 { current.removeLast(); out.append(current); current = [] } else { current.append(byte) }
+            }
+            return out.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        for command in commands {
+            #expect(lines(run(command("d:1"))) == lines(run(command("e:1"))), "\(command("k"))")
+        }
+        #expect(s.execute("OBJECT", "ENCODING", "d:1", on: c) == "$9\r\nhashtable\r\n")
+        #expect(s.execute("FT.SEARCH", "idx", "@n:[7 7]", "RETURN", "1", "n", on: c) == "*3\r\n:1\r\n$3\r\nd:1\r\n*2\r\n$1\r\nn\r\n$1\r\n7\r\n")
+        // Overwriting the vector with a short value, then deleting it: still a hashtable, as in Redis.
+        s.execute("HSET", "d:1", "v", "short", on: c)
+        #expect(s.execute("HGET", "d:1", "v", on: c) == "$5\r\nshort\r\n")
+        #expect(s.execute("HDEL", "d:1", "v", on: c) == ":1\r\n")
+        #expect(s.execute("HGETALL", "d:1", on: c) == "*2\r\n$1\r\nn\r\n$1\r\n7\r\n")
+        #expect(s.execute("OBJECT", "ENCODING", "d:1", on: c) == "$9\r\nhashtable\r\n")
+    }
+
     @Test("the encoding limits come from config")
     func encodingConfig() throws {
         var config = Config()

@@ -1,0 +1,38 @@
+// The key → doc id table: agrees with a dictionary through inserts, removals and growth.
+import Testing
+@testable import Search
+import Keyspace
+
+@Suite("DocIdTable")
+struct DocIdTableTests {
+    @Test("lookups agree with a dictionary under random churn")
+    func churn() {
+        var keys: [Bytes?] = [nil]
+        var table = DocIdTable()
+        var expected: [Bytes: UInt32] = [:]
+        var rng = SystemRandomNumberGenerator()
+        for step in 0..<20_000 {
+            let name = Bytes("doc:\(Int.random(in: 0..<3_000, using: &rng))\(step % 3 == 0 ? ":with-a-longer-suffix" : "")")
+            if let id = expected[name] {
+                #expect(table.remove(name, keys: keys) == id)
+                keys[Int(id)] = nil
+                expected.removeValue(forKey: name)
+            } else {
+                let id = UInt32(keys.count)
+                keys.append(name)
+                table.insert(id, keys: keys)
+                expected[name] = id
+            }
+            if step % 997 == 0 {
+                for (k, id) in expected { #expect(table.id(of: k, keys: keys) == id) }
+            }
+        }
+        #expect(table.count == expected.count)
+        for (k, id) in expected { #expect(table.id(of: k, keys: keys) == id) }
+        #expect(Set(table.ids) == Set(expected.values))
+        #expect(table.id(of: "missing", keys: keys) == nil)
+        #expect(table.remove("missing", keys: keys) == nil)
+        table.removeAll()
+        #expect(table.count == 0 && table.ids.isEmpty)
+    }
+}
