@@ -21,6 +21,9 @@ file. Every number below comes from a run against its anchor in the same run, on
 | RESP throughput and memory vs redis-server 7.0 and Redis Stack 7.4 | `make bench-resp` (= `bench/resp.sh`; env `N_P1`, `N_P16`, `ROUNDS`, `RSS_KEYS`) | `bench/results/resp.md` |
 | vector index engine (vector-bench) vs FAISS and hnswlib | `bench/engine.sh` (env `DATA`, `METRIC`, `M`, `EFC`, `EF`) | table on stdout, raw JSON in `bench/out/engine/`; its table belongs in `bench/results/engine.md` |
 | vector search over RESP vs Redis Stack (vecbench) | `bench/vector-server.sh [--quick]` | `bench/results/vector-server.md` |
+| the same, alternating passes on loaded servers (noise-robust ratios) | `bench/vector-ab.sh` (env `ROUNDS`, `DURATION`) | `bench/results/vector-ab.md` |
+| 1 node vs 3 coordinated masters vs client-side fan-out | `bench/cluster.sh --algo FLAT\|HNSW [--ef ..] [--cluster-ef ..]` | `bench/results/cluster.md` |
+| tiering storage (page reads, CRC32C, buffer pool) | `bench/storage.sh` | `bench/results/storage.md` |
 
 Then `bench/assemble-results.sh` to refresh this page. Anchors: Debian's `redis-server` (apt) and Redis Stack 7.4.1 +
 RediSearch 2.10 via `../shared/bench/redis-stack.sh` (installs from PyPI on first use).
