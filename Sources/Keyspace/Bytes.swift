@@ -50,7 +50,23 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
     @inlinable public init<S: Sequence>(_ seq: S) where S.Element == UInt8 { self.init(Array(seq)) }
     public init(_ string: String) { self.init(Array(string.utf8)) }
     public init(stringLiteral value: String) { self.init(Array(value.utf8)) }
-    public init(integer: Int) { self.init(Array(String(integer).utf8)) }
+    /// Decimal text of `integer`, formatted on the stack: INCR and friends store one per call.
+    public init(integer: Int) {
+        self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var magnitude = integer.magnitude
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if integer < 0 {
+                start -= 1
+                digits[start] = 45
+            }
+            return Bytes(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[start..<20])))
+        }
+    }
 
     /// Bytes whose content another component holds (see `ExternalBytes`).
     public init(external: ExternalBytes) { representation = .external(external) }
