@@ -87,7 +87,6 @@ public struct CommandTable {
     public init() {}
 
     public mutating func register(_ spec: CommandSpec) {
-        var spec = spec
         spec.id = commands.count
         names.append(spec.name.utf8.map(Arguments.foldCase))
         commands.append(spec)

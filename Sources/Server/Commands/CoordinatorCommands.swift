@@ -559,7 +559,7 @@ extension Server {
         return coordinator.coordinated(specs)
     }
 
-    /// Runs the shard-local part of a search (on a worker when `search-workers` > 0) and hands the merge-form result to
+    /// Runs the shard-local part of a search (inline or on a worker, see `executeSearch`) and hands the merge-form result to
     /// `completion` on the loop thread. The shard returns its first offset+num hits in merge order (all k for KNN).
     func runShardSearch(_ parsed: ParsedSearch, _ completion: @escaping (Result<ShardSearchResult, CommandError>) -> Void) {
         var request = parsed.request
@@ -567,30 +567,16 @@ extension Server {
         let keep = overflow ? Int.max : wanted
         request.offset = 0
         request.limit = Int.max / 4
-        let index = parsed.index
-        let finalRequest = request
-        if searchRunsInline() {
-            do throws(QueryError) {
-                let outcome = try index.execute(finalRequest)
-                completion(.success(shardResult(outcome, parsed, keep: keep)))
-            } catch {
-                completion(.failure(CommandError(error.message)))
-            }
-            return
-        }
-        let back = LoopBound(value: completion)
-        let mailbox = self.mailbox
-        searchesOnWorkers += 1
-        DispatchQueue.global().async {
-            let result: Result<SearchOutcome, QueryError>
-            do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
-            mailbox.post { server in
-                server.searchesOnWorkers -= 1
+        do throws(QueryError) {
+            let inline = try executeSearch(parsed.index, request) { server, result in
                 switch result {
-                case .success(let outcome): back.value(.success(server.shardResult(outcome, parsed, keep: keep)))
-                case .failure(let e): back.value(.failure(CommandError(e.message)))
+                case .success(let outcome): completion(.success(server.shardResult(outcome, parsed, keep: keep)))
+                case .failure(let e): completion(.failure(CommandError(e.message)))
                 }
             }
+            if let inline { completion(.success(shardResult(inline, parsed, keep: keep))) }
+        } catch {
+            completion(.failure(CommandError(error.message)))
         }
     }
 

@@ -244,31 +244,44 @@ extension Server {
         return workers == 0 || searchesOnWorkers >= max(1, workers - 1)
     }
 
-    func ftSearch(_ ctx: CommandContext) throws(CommandError) {
-        let parsed = try parseSearch(ctx.args)
-        let index = parsed.index, request = parsed.request, shaping = parsed.options, finalRequest = parsed.request
-        if searchRunsInline() {
-            let outcome: SearchOutcome
-            do throws(QueryError) { outcome = try index.execute(request) } catch { throw CommandError(error.message) }
-            writeSearchReply(outcome, request: request, options: shaping, to: ctx.client)
-            return
-        }
-        block(ctx.client)
-        let clientID = ctx.client.id
+    /// Runs a search where `searchRunsInline` says: on the loop thread, returning its outcome, or on a worker,
+    /// returning nil and handing the result to `later` on the loop thread. Keeps `searchesOnWorkers` for the policy.
+    func executeSearch(_ index: SearchIndex, _ request: SearchRequest,
+                       later: @escaping (Server, Result<SearchOutcome, QueryError>) -> Void) throws(QueryError) -> SearchOutcome? {
+        if searchRunsInline() { return try index.execute(request) }
+        let back = LoopBound(value: later)
         let mailbox = self.mailbox
         searchesOnWorkers += 1
         DispatchQueue.global().async {
             let result: Result<SearchOutcome, QueryError>
-            do throws(QueryError) { result = .success(try index.execute(finalRequest)) } catch { result = .failure(error) }
+            do throws(QueryError) { result = .success(try index.execute(request)) } catch { result = .failure(error) }
             mailbox.post { server in
                 server.searchesOnWorkers -= 1
+                back.value(server, result)
+            }
+        }
+        return nil
+    }
+
+    func ftSearch(_ ctx: CommandContext) throws(CommandError) {
+        let parsed = try parseSearch(ctx.args)
+        let request = parsed.request, shaping = parsed.options
+        let clientID = ctx.client.id
+        let inline: SearchOutcome?
+        do throws(QueryError) {
+            inline = try executeSearch(parsed.index, request) { server, result in
                 guard let client = server.client(id: clientID) else { return }
                 switch result {
-                case .success(let outcome): server.writeSearchReply(outcome, request: finalRequest, options: shaping, to: client)
+                case .success(let outcome): server.writeSearchReply(outcome, request: request, options: shaping, to: client)
                 case .failure(let e): server.replyError(client, CommandError(e.message))
                 }
                 server.unblock(clientID: clientID) { _ in }
             }
+        } catch { throw CommandError(error.message) }
+        if let inline {
+            writeSearchReply(inline, request: request, options: shaping, to: ctx.client)
+        } else {
+            block(ctx.client)  // the worker's answer reaches the loop only after this handler returns
         }
     }
 
