@@ -1,4 +1,5 @@
-// CRC32C (Castagnoli), the page checksum: slicing-by-8 in plain Swift, no hardware instructions.
+// CRC32C (Castagnoli), the page checksum: SSE4.2's crc32 instruction where the CPU has it, else slicing-by-8 in Swift.
+import CStorageShims
 
 /// The 8 × 256 slicing tables, computed once; a pointer so the hot loop has no bounds or uniqueness checks.
 private struct SlicingTables: @unchecked Sendable {
@@ -22,11 +23,19 @@ private struct SlicingTables: @unchecked Sendable {
 }
 
 private let slicingTables = SlicingTables()
+private let hardwareCRC = vs_crc32c_hardware_available() == 1
 
 /// CRC32C as in iSCSI / ext4 / RocksDB: reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF.
 /// `CRC32C.checksum("123456789".utf8)` is 0xE3069283.
 public enum CRC32C {
     public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard bytes.baseAddress != nil else { return seed }
+        if hardwareCRC { return ~vs_crc32c_hardware(~seed, bytes.baseAddress!, bytes.count) }
+        return software(bytes, seed: seed)
+    }
+
+    /// The table-driven version (CPUs without SSE4.2; tests compare both).
+    static func software(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         var crc = ~seed
         guard var p = bytes.baseAddress else { return seed }
         let t0 = UnsafePointer(slicingTables.base), t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768

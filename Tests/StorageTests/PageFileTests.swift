@@ -6,6 +6,19 @@ import Glibc
 @testable import Storage
 
 @Suite("Page file") struct PageFileTests {
+    @Test("hardware and table CRC32C agree on every length and seed") func crcHardwareMatchesSoftware() {
+        var state: UInt64 = 99
+        let bytes = (0..<300).map { _ -> UInt8 in state = state &* 6364136223846793005 &+ 1; return UInt8(state >> 56) }
+        bytes.withUnsafeBytes { raw in
+            for length in 0...raw.count {
+                for seed: UInt32 in [0, 0xDEAD_BEEF] {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+                    #expect(CRC32C.checksum(slice, seed: seed) == CRC32C.software(slice, seed: seed))
+                }
+            }
+        }
+    }
+
     @Test("CRC32C matches the standard check value") func crcCheckValue() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([UInt8]()) == 0)
