@@ -518,7 +518,8 @@ def write_report(all_results, all_errors, meta):
          f"until FT.INFO reports it indexed; tiered servers (`--vector-memory-limit` = percentage × the all-RAM "
          f"`vector_index_sz_mb`) are then waited on until INFO tiering `tiering_busy:0`"
          + (", then sent `FT.WARMUP idx`" if WARMUP else "") + ". "
-         f"Each server gets an unrecorded {WARM_S:g} s pass at ef {EFS[0]}, then one {DURATION} s pass per ef with "
+         + (f"Each server gets an unrecorded {WARM_S:g} s pass at ef {EFS[0]}, then" if WARM_S > 0 else "Each server gets")
+         + f" one {DURATION} s pass per ef with "
          f"{CONNS} connections, pipeline 1. The 1,000 queries cycle, so a pass repeats them: the buffer pool sees a "
          f"repeated working set (the hit ratio is an upper bound for unseen queries). SSD reads/q = Δ`tiering_ssd_reads` "
          f"÷ Δ`tiering_queries` (searches that touched SSD) over the pass, per sent q = Δreads ÷ all queries of the "
