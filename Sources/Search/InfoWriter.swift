@@ -1,5 +1,7 @@
-// FT.INFO reply in RediSearch 2.10's shape: a flat key/value list in RESP2, a map (with doubles) in RESP3.
+// FT.INFO reply in RediSearch 2.10's shape: a flat key/value list in RESP2, a map (with doubles) in RESP3; plus our
+// `tiering` key last, for indexes with SSD-backed vector fields.
 import RESP
+import Tiering
 import VectorIndex
 
 public enum SearchInfoWriter {
@@ -20,7 +22,10 @@ public enum SearchInfoWriter {
         let pending = index.pendingVectors
         let numTerms = index.numTerms
         let numRecords = index.numRecords
-        r.map(34)
+        let tiering = index.tieringReports
+        // Our key goes after RediSearch's, and only when there is something to say, so parsers keyed on
+        // RediSearch's fields (and replies of all-RAM indexes) are unchanged.
+        r.map(tiering.isEmpty ? 34 : 35)
         key("index_name"); r.bulk(def.name)
         key("index_options"); r.array(0)
         key("index_definition")
@@ -84,6 +89,31 @@ public enum SearchInfoWriter {
             key("Index Errors")
             writeErrors(fieldFailures[i], fieldLast[i], into: &r)
         }
+        if !tiering.isEmpty {
+            key("tiering")
+            writeTiering(tiering.map(\.report), into: &r)
+        }
+    }
+
+    /// The index's tiered vector fields together (an index rarely has more than one vector field).
+    static func writeTiering(_ reports: [TieringIndexReport], into r: inout ReplyWriter) {
+        var t = TieringIndexReport()
+        for x in reports {
+            t.ramBytes += x.ramBytes; t.ssdBytes += x.ssdBytes; t.segments += x.segments
+            t.ramVectors += x.ramVectors; t.ssdVectors += x.ssdVectors; t.poolBytes += x.poolBytes
+            t.poolHits += x.poolHits; t.poolMisses += x.poolMisses; t.promotions += x.promotions
+            t.evictions += x.evictions; t.compactionDebtBytes += x.compactionDebtBytes; t.busy = t.busy || x.busy
+        }
+        let integers: [(String, Int)] = [("ram_bytes", t.ramBytes), ("ssd_bytes", t.ssdBytes), ("segments", t.segments),
+                                         ("ram_vectors", t.ramVectors), ("ssd_vectors", t.ssdVectors), ("pool_bytes", t.poolBytes)]
+        r.map(11)
+        for (k, v) in integers { r.bulk(k); r.integer(v) }
+        r.bulk("pool_hit_ratio")
+        if r.isRESP3 { r.double(t.poolHitRatio) } else { r.bulk(formatInfoDouble(t.poolHitRatio)) }
+        r.bulk("promotions"); r.integer(t.promotions)
+        r.bulk("evictions"); r.integer(t.evictions)
+        r.bulk("compaction_debt_bytes"); r.integer(t.compactionDebtBytes)
+        r.bulk("busy"); r.integer(t.busy ? 1 : 0)
     }
 
     static func writeErrors(_ count: Int, _ last: IndexingFailure?, into r: inout ReplyWriter) {

@@ -18,6 +18,14 @@ public enum FieldKind: Sendable, Equatable {
     }
 }
 
+/// Where an HNSW field keeps its graph (`STORAGE RAM|TIERED`, our extension to FT.CREATE).
+public enum VectorStorage: String, Sendable, Equatable {
+    /// All in RAM, as RediSearch.
+    case ram = "RAM"
+    /// RAM for new writes, SSD page-file segments under `vector-memory-limit` (module Tiering).
+    case tiered = "TIERED"
+}
+
 public struct FieldSpec: Sendable, Equatable {
     /// The hash field it reads.
     public var identifier: String
@@ -28,6 +36,9 @@ public struct FieldSpec: Sendable, Equatable {
     /// UNF: sortable text kept unnormalised (RediSearch prints it for sortable NUMERIC always).
     public var unf = false
     public var noIndex = false
+    /// VECTOR only: `STORAGE` as given; nil lets the node decide when the index is created (tiered iff
+    /// `vector-memory-limit` > 0 then), so the choice is not frozen into a schema replayed on other nodes.
+    public var storage: VectorStorage?
     public init(identifier: String, attribute: String, kind: FieldKind) {
         self.identifier = identifier; self.attribute = attribute; self.kind = kind
     }
@@ -161,7 +172,10 @@ public enum CreateParser {
                 i += 1
             case "VECTOR":
                 i += 1
-                spec = FieldSpec(identifier: identifier, attribute: attribute, kind: .vector(try parseVector(args, from: &i)))
+                var storage: VectorStorage?
+                spec = FieldSpec(identifier: identifier, attribute: attribute,
+                                 kind: .vector(try parseVector(args, from: &i, storage: &storage)))
+                spec.storage = storage
             default:
                 throw QueryError("Invalid field type for field `\(identifier)`")
             }
@@ -206,8 +220,11 @@ public enum CreateParser {
 
     private static func isVector(_ s: FieldSpec) -> Bool { if case .vector = s.kind { return true }; return false }
 
-    /// `FLAT|HNSW n TYPE t DIM d DISTANCE_METRIC m [INITIAL_CAP c] [BLOCK_SIZE b] [M m] [EF_CONSTRUCTION e] [EF_RUNTIME r] [EPSILON e]`
-    static func parseVector(_ args: [String], from i: inout Int) throws(QueryError) -> VectorIndexParameters {
+    /// `FLAT|HNSW n TYPE t DIM d DISTANCE_METRIC m [INITIAL_CAP c] [BLOCK_SIZE b] [M m] [EF_CONSTRUCTION e] [EF_RUNTIME r]
+    /// [EPSILON e] [STORAGE RAM|TIERED]`. STORAGE is ours, counted in `n` like the others so that RediSearch's own
+    /// argument count rule still holds; it is left in `storage` (nil when absent).
+    static func parseVector(_ args: [String], from i: inout Int, storage: inout VectorStorage?) throws(QueryError)
+        -> VectorIndexParameters {
         guard i < args.count else { throw QueryError("Bad arguments for vector similarity algorithm: Expected an argument, but none provided") }
         let algoName = args[i].uppercased()
         let algorithm: VectorAlgorithm
@@ -277,6 +294,15 @@ public enum CreateParser {
             case "EPSILON" where algorithm == .hnsw:
                 guard let v = Double(value), v > 0 else { throw bad("epsilon", "Value is outside acceptable bounds") }
                 eps = v
+            case "STORAGE":
+                guard let s = VectorStorage(rawValue: value.uppercased()) else {
+                    throw QueryError("ERR STORAGE must be RAM or TIERED, got '\(value)'")
+                }
+                // Segments on SSD are HNSW graphs; a FLAT index has no graph to page out.
+                guard s == .ram || algorithm == .hnsw else {
+                    throw QueryError("ERR STORAGE TIERED needs an HNSW vector field (FLAT is kept in RAM)")
+                }
+                storage = s
             default:
                 throw QueryError("Bad arguments for algorithm \(algoName): \(args[j])")
             }

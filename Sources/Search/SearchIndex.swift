@@ -2,6 +2,7 @@
 // The loop thread writes under the write lock; searches on worker threads read under the read lock.
 import Keyspace
 import Synchronization
+import Tiering
 import VectorIndex
 
 /// Why a document could not be indexed (counted in FT.INFO `hash_indexing_failures`).
@@ -73,12 +74,23 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var totalIndexingMicros = 0
     public internal(set) var isIndexing = false
     public internal(set) var percentIndexed = 1.0
+    /// Gives tiered vector fields their directory and share of `vector-memory-limit`.
+    let tiering: TieringController
 
-    public init(definition: IndexDefinition) throws {
+    public init(definition: IndexDefinition, tiering: TieringController = .node) throws {
         self.definition = definition
+        self.tiering = tiering
         stopwords = definition.stopwords.map(Set.init) ?? TextAnalyzer.defaultStopwords
         analyzer = TextAnalyzer(stopwords: stopwords)
-        stores = try definition.fields.map { try Self.makeStore($0) }
+        var made: [FieldStore] = []
+        do {
+            for f in definition.fields { made.append(try Self.makeStore(f, index: definition.name, tiering: tiering)) }
+        } catch {
+            // A later field failed: fields already made may own directories on SSD.
+            for store in made { Self.dropStorage(store) }
+            throw error
+        }
+        stores = made
         for (i, store) in stores.enumerated() {
             if case .vector(let v) = store { vectorSources[i] = VectorFieldSource(v); vectorRefs[i] = [] }
         }
@@ -86,16 +98,52 @@ public final class SearchIndex: @unchecked Sendable {
         fieldLastFailure = Array(repeating: nil, count: definition.fields.count)
     }
 
-    static func makeStore(_ field: FieldSpec) throws -> FieldStore {
+    /// Whatever path let go of the index (FT.DROPINDEX, a failed FT.CREATE, a test), its SSD files are orphans
+    /// once it is gone: nothing reopens them (no keyspace persistence yet).
+    deinit { for store in stores { Self.dropStorage(store) } }
+
+    static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric([.nan])
         case .tag: return .tag(postings: [:], perDoc: TagAssignments())
         case .text: return .text(TextFieldIndex())
         case .vector(let p):
+            guard p.algorithm == .hnsw else { return .vector(try makeVectorIndex(p)) }
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
-            if p.algorithm == .hnsw { return .vector(try TieredVectorIndex(p)) }
-            return .vector(try makeVectorIndex(p))
+            // Without STORAGE, the limit in force now decides: a node that has one wants new indexes to respect it.
+            let tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
+            guard tiered else { return .vector(try TieredVectorIndex(p)) }
+            let directory = tiering.newIndexDirectory(name: "\(index)-\(field.attribute)")
+            return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(p, directory: directory, controller: tiering)))
         }
+    }
+
+    /// The SSD-backed graph behind a vector store, if it has one.
+    static func tieredGraph(_ store: FieldStore) -> TieredHNSWIndex? {
+        guard case .vector(let v) = store, let buffered = v as? TieredVectorIndex else { return nil }
+        return buffered.graph as? TieredHNSWIndex
+    }
+
+    private static func dropStorage(_ store: FieldStore) { tieredGraph(store)?.drop() }
+
+    /// Deletes the SSD files of every tiered vector field (FT.DROPINDEX). Call after `materializeAll`: hashes read
+    /// their vectors back from those files. The index answers nothing useful afterwards.
+    public func dropStorage() {
+        let all = lock.withReadLock { stores }
+        for store in all { Self.dropStorage(store) }
+    }
+
+    /// Each tiered vector field's attribute and report (FT.INFO), in schema order.
+    public var tieringReports: [(attribute: String, report: TieringIndexReport)] {
+        let graphs = lock.withReadLock { zip(definition.fields, stores).compactMap { f, s in Self.tieredGraph(s).map { (f.attribute, $0) } } }
+        return graphs.map { (attribute: $0.0, report: $0.1.report) }
+    }
+
+    /// Loads up to `pages` pages of each tiered field's segments into its buffer pool (FT.WARMUP); pages read.
+    /// The index lock is not held while reading: warming must not stall writers on the loop thread.
+    public func warmUp(pages: Int) throws -> Int {
+        let graphs = lock.withReadLock { stores.compactMap(Self.tieredGraph) }
+        return try graphs.reduce(0) { $0 + (try $1.warmUp(pages: pages)) }
     }
 
     public var maxDocId: Int { keys.count - 1 }
@@ -110,7 +158,7 @@ public final class SearchIndex: @unchecked Sendable {
         try lock.withWriteLock {
             for f in fields {
                 definition.fields.append(f)
-                let store = try Self.makeStore(f)
+                let store = try Self.makeStore(f, index: definition.name, tiering: tiering)
                 if case .vector(let v) = store { vectorSources[stores.count] = VectorFieldSource(v); vectorRefs[stores.count] = [] }
                 stores.append(store)
                 fieldFailures.append(0)

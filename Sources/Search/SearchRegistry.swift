@@ -76,6 +76,8 @@ public final class SearchRegistry {
     public func drop(_ name: String, deleteDocuments: Bool) throws(QueryError) {
         guard let index = indexes.removeValue(forKey: name) else { throw QueryError("Unknown Index name") }
         index.materializeAll()
+        // Now, not when the last reference goes (a search in flight may hold one): the files go once it lets go.
+        index.dropStorage()
         order.removeAll { $0 == name }
         backfills.removeValue(forKey: name)
         aliases = aliases.filter { $0.value != name }

@@ -22,9 +22,12 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
     private let state = Mutex(TierState())
     private let maxDrainers: Int
 
-    public init(_ parameters: VectorIndexParameters, bufferLimit: Int = 1024, backgroundThreads: Int = 2) throws {
+    /// `graph` is what the buffer drains into: an all-RAM HNSW built from `parameters` unless given (a
+    /// `TieredHNSWIndex` for `STORAGE TIERED`, whose inserts are HNSW inserts too, so HSET still should not wait).
+    public init(_ parameters: VectorIndexParameters, graph: (any VectorIndex)? = nil, bufferLimit: Int = 1024,
+                backgroundThreads: Int = 2) throws {
         self.parameters = parameters
-        graph = try makeVectorIndex(parameters)
+        self.graph = try graph ?? makeVectorIndex(parameters)
         var flat = parameters
         flat.algorithm = .flat
         flat.initialCapacity = min(parameters.initialCapacity, bufferLimit)
