@@ -757,6 +757,16 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// The graph's parts under the shared structure lock (for `withFrozenGraph`).
+    func withGraphParts<R>(_ body: (NodeRecords, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>,
+                                    UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>, Int, UInt32, Int) throws -> R) rethrows -> R {
+        try structureLock.withReadLock {
+            let used = mapLock.withLock { Int(nextId) }
+            let (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
+            return try body(store.records(), states, levels, upperLinks, used, entry, top)
+        }
+    }
+
     // MARK: - Save / load
 
     /// ### Layout (after the common header)

@@ -1,6 +1,7 @@
 // vector-bench: recall/QPS/build-speed/memory benchmark of the vector engine on .fvecs/.ivecs sets, and kernel timing.
 import CVectorKernels
 import Dispatch
+import Tiering
 import VectorIndex
 #if canImport(Glibc)
 import Glibc
@@ -84,7 +85,7 @@ do {
         let a = args[i]
         guard a.hasPrefix("--") else { fail("unexpected argument \(a)") }
         let key = String(a.dropFirst(2))
-        if ["sq8", "kernels", "save-load"].contains(key) { flags.insert(key); i += 1; continue }
+        if ["sq8", "kernels", "save-load", "tiered-reopen"].contains(key) { flags.insert(key); i += 1; continue }
         guard i + 1 < args.count else { fail("missing value for \(a)") }
         options[key] = args[i + 1]
         i += 2
@@ -133,11 +134,16 @@ func format3(_ x: Double) -> String {
 }
 
 if flags.contains("kernels") { runKernels(); exit(0) }
+if let directory = options["tiered-crash-writer"] { try TieredCrashTest.writer(directory: directory) }
+if let rounds = options["tiered-crash-rounds"].map({ Int($0)! }) {
+    print(try TieredCrashTest.run(directory: options["tiered-dir"] ?? "/var/tmp/vector-bench-crash", rounds: rounds))
+    exit(0)
+}
 
 guard let basePath = options["base"], let queryPath = options["query"] else {
     fail("usage: vector-bench --base B.fvecs --query Q.fvecs --gt G.ivecs --metric cosine|l2|ip --algo hnsw|flat "
         + "--m 16 --efc 200 --ef 10,20,40,80,160 --k 10 --threads 1 [--build-threads N] [--sq8] [--limit N] "
-        + "[--queries N] [--save-load] | --kernels")
+        + "[--queries N] [--save-load] [--tiered-limit BYTES [--tiered-dir D] [--tiered-reopen] [--beam W]] | --kernels")
 }
 let metric: DistanceMetric = switch options["metric"] ?? "l2" {
 case "l2": .l2
@@ -169,7 +175,40 @@ let vectorBytes = base.dim * 4
 let rssBeforeBuild = residentBytes()
 let buildStart = now(), buildCPUStart = cpuNow()
 let index: any VectorIndex
-if let path = options["index-file"], let f = fopen(path, "rb") {
+/// Tiered mode (SSD segments under a memory limit): `--tiered-limit` bytes (k/m/g suffixes) for the whole index.
+let tieringController: TieringController? = options["tiered-limit"].map { text in
+    let c = TieringController()
+    let lower = text.lowercased()
+    let unit = lower.hasSuffix("g") ? 1 << 30 : lower.hasSuffix("m") ? 1 << 20 : lower.hasSuffix("k") ? 1 << 10 : 1
+    guard let value = Double(unit == 1 ? lower : String(lower.dropLast())) else { fail("bad --tiered-limit \(text)") }
+    c.limit = Int(value * Double(unit))
+    c.baseDirectory = options["tiered-dir"] ?? "/var/tmp/vector-bench-tiered"
+    return c
+}
+if let controller = tieringController {
+    let directory = controller.baseDirectory + "/index"
+    let tiered: TieredHNSWIndex
+    if flags.contains("tiered-reopen") {
+        tiered = try TieredHNSWIndex(opening: directory, parameters: parameters, controller: controller)
+        warn("reopened \(directory): \(tiered.count) vectors")
+    } else {
+        tiered = try TieredHNSWIndex(parameters, directory: directory, controller: controller)
+        base.data.withUnsafeBytes { raw in
+            let rawBox = UnsafeSendableRaw(pointer: raw.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: max(buildThreads, 1)) { t in
+                var i = t
+                while i < base.rows {
+                    try! tiered.add(label: UInt64(i), vector: UnsafeRawBufferPointer(start: rawBox.pointer + i * vectorBytes,
+                                                                                     count: vectorBytes))
+                    i += max(buildThreads, 1)
+                }
+            }
+        }
+        try tiered.flush()
+    }
+    if let w = options["beam"].map({ Int($0)! }) { tiered.beamWidth = w }
+    index = tiered
+} else if let path = options["index-file"], let f = fopen(path, "rb") {
     fseek(f, 0, SEEK_END)
     let size = ftell(f)
     fseek(f, 0, SEEK_SET)
@@ -206,6 +245,12 @@ var buildLine: [(String, String)] = [
     ("rss_bytes_per_vector", format3(Double(residentBytes() - rssBeforeBuild) / Double(base.rows))),
 ]
 if let hnsw = index as? HNSWIndex { buildLine.append(("traversal_vector_bytes", "\(hnsw.traversalVectorBytesPerVector)")) }
+if let tiered = index as? TieredHNSWIndex, let controller = tieringController {
+    let r = tiered.report, n = controller.report
+    buildLine += [("tiered_limit", "\(controller.limit)"), ("ram_bytes", "\(r.ramBytes)"), ("ssd_bytes", "\(r.ssdBytes)"),
+                  ("segments", "\(r.segments)"), ("pool_bytes", "\(r.poolBytes)"), ("seals", "\(n.seals)"),
+                  ("compactions", "\(n.compactions)"), ("rss_bytes", "\(residentBytes())")]
+}
 jsonLine(buildLine)
 
 if flags.contains("save-load") {
@@ -253,6 +298,7 @@ let queryBytes = queries.dim * 4
 guard queries.dim == base.dim else { fail("query dimension differs from base") }
 for ef in efs {
     var found = [[UInt64]](repeating: [], count: queries.rows)
+    let tieredBefore = tieringController?.report ?? TieringNodeReport()
     let start = now(), cpuStart = cpuNow()
     found.withUnsafeMutableBufferPointer { out in
         let outBox = UnsafeSendableResults(pointer: out.baseAddress!)
@@ -270,6 +316,14 @@ for ef in efs {
         }
     }
     let seconds = now() - start, cpuSeconds = cpuNow() - cpuStart
+    var tieredFields: [(String, String)] = []
+    if let controller = tieringController {
+        let n = controller.report
+        tieredFields = [("ssd_reads_per_query", format3(Double(n.ssdReads - tieredBefore.ssdReads) / Double(max(n.queries - tieredBefore.queries, 1)))),
+                        ("ssd_reads_p99_cumulative", "\(n.readsPerQueryP99)"),
+                        ("pool_hit_ratio", format3(Double(n.poolHits - tieredBefore.poolHits) / Double(max(n.poolHits + n.poolMisses - tieredBefore.poolHits - tieredBefore.poolMisses, 1)))),
+                        ("read_latency_us", format3(n.readLatencyMicrosMean)), ("rss_bytes", "\(residentBytes())")]
+    }
     var recall = -1.0
     if let gt = groundTruth {
         var hits = 0
@@ -285,7 +339,7 @@ for ef in efs {
     jsonLine([("phase", "\"query\""), ("ef", "\(ef)"), ("k", "\(k)"), ("threads", "\(threads)"),
               ("recall", format3(recall)), ("qps", format3(Double(queries.rows) / seconds)),
               ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)),
-              ("filter", "\"\(options["filter"] ?? "none")\""), ("bytes_per_vector", format3(bytesPerVector))])
+              ("filter", "\"\(options["filter"] ?? "none")\""), ("bytes_per_vector", format3(bytesPerVector))] + tieredFields)
     if algorithm == .flat { break } // ef is meaningless for FLAT
 }
 

@@ -1,0 +1,558 @@
+// One sealed, immutable HNSW graph on SSD: level-0 records in page files, navigation state (codes, upper levels,
+// labels) in RAM, searched DiskANN-style with batched page reads and an exact re-rank from the records read.
+import CVectorKernels
+import Storage
+import Synchronization
+import VectorIndex
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one segment keeps in RAM, and where its records are on SSD.
+///
+/// Local ids are record positions in the page file (`page = id / recordsPerPage`): the writer renumbers the graph in
+/// its page-placement order, so no per-node directory is kept. RAM per node: the PQ code, the label, the label index
+/// (sorted labels + ids), a tombstone byte; upper-level lists only for the ~1/M nodes that have them.
+final class DiskSegment: @unchecked Sendable {
+    let path: String
+    let parameters: VectorIndexParameters
+    let count: Int
+    let layout: PageLayout
+    private let file: PageFile
+    /// The buffer pool and the entry pages pinned in it; replaced whole when the memory share changes.
+    private let poolState: Mutex<(pool: BufferPool, pinned: [PinnedPage])>
+    var pool: BufferPool { poolState.withLock { $0.pool } }
+    private let distance: VectorDistance
+    let quantizer: ProductQuantizer
+    private let codes: UnsafeMutablePointer<UInt8>
+    private let labels: UnsafeMutablePointer<UInt64>
+    /// Labels ascending with their local ids, for lookups by label (binary search; not on the query path).
+    private let sortedLabels: UnsafeMutablePointer<UInt64>
+    private let sortedIds: UnsafeMutablePointer<UInt32>
+    /// Per local id: 1 = deleted (tombstone). Written under `tombstoneLock`, read with acquire loads by searches.
+    private let tombstones: UnsafeMutablePointer<UInt8>
+    private let tombstoneLock = Mutex<[UInt64]>([])  // labels deleted since open, in order (compaction replays them)
+    private let deletedCount = Atomic<Int>(0)
+    /// Upper levels: node → offset of `level` blocks of `[count, M ids]` in `upperLists`.
+    private let upperOffsets: [UInt32: Int]
+    private let upperLevels: [UInt32: UInt8]
+    private let upperLists: [UInt32]
+    private let m: Int
+    let entry: UInt32
+    let maxLevel: Int
+    private let scratchPool = Mutex<[SegmentScratch]>([])
+    let statistics: TieringCounters
+    /// Set when a compaction replaced this segment: its files go when the last search lets go of it.
+    let obsolete = Atomic<Bool>(false)
+
+    // MARK: - Writing
+
+    /// Writes the live nodes of a frozen graph as a new segment file at `path` (renumbered in neighbor-packing order,
+    /// PQ codes trained on the graph's own vectors) and returns it opened. `deleted` labels start as tombstones.
+    static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int,
+                      statistics: TieringCounters) throws -> DiskSegment {
+        let p = graph.parameters
+        let layout = try PageLayout(elementType: PageElementType(rawValue: p.elementType.rawValue)!, dimension: p.dimension,
+                                    maxNeighbors0: 2 * p.m)
+        var liveIds: [UInt32] = []
+        liveIds.reserveCapacity(graph.idCount)
+        for id in 0..<UInt32(graph.idCount) where graph.isLive(id) { liveIds.append(id) }
+        let n = liveIds.count
+        var dense = [UInt32](repeating: .max, count: graph.idCount)
+        for (i, id) in liveIds.enumerated() { dense[Int(id)] = UInt32(i) }
+        func liveNeighbors(_ old: UInt32, _ level: Int) -> [UInt32] {
+            graph.neighbors(old, level: level).compactMap { dense[Int($0)] == .max ? nil : dense[Int($0)] }
+        }
+        // Placement over dense ids, then the file position of each dense id becomes its local id.
+        let entryDense = graph.entryPoint.map { dense[Int($0)] } ?? 0
+        let order = PagePlacement.order(count: n, recordsPerPage: layout.recordsPerPage, entry: entryDense,
+                                        strategy: .neighborPacking) { liveNeighbors(liveIds[Int($0)], 0) }
+        let position = PagePlacement.positions(of: order)
+        func local(_ old: UInt32) -> UInt32 { position[Int(dense[Int(old)])] }
+        let oldOf = order.map { liveIds[Int($0)] }  // local id → graph id
+
+        // Quantizer trained on an even sample of the graph's vectors (prepared form: float32, normalized for COSINE).
+        let distance = VectorDistance(dimension: p.dimension, elementType: p.elementType, metric: p.metric)
+        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension), metric: p.metric)
+        let prepared = UnsafeMutablePointer<Float>.allocate(capacity: p.dimension)
+        defer { prepared.deallocate() }
+        let sampleCount = min(n, 20_000)
+        if sampleCount > 0 {
+            let sample = UnsafeMutablePointer<Float>.allocate(capacity: sampleCount * p.dimension)
+            defer { sample.deallocate() }
+            for s in 0..<sampleCount {
+                try distance.prepareFloat32(graph.vector(oldOf[s * n / sampleCount]), into: sample + s * p.dimension)
+            }
+            quantizer.train(vectors: sample, count: sampleCount)
+        }
+        var codes = [UInt8](repeating: 0, count: n * quantizer.codeBytes)
+        try codes.withUnsafeMutableBufferPointer { out in
+            for l in 0..<n {
+                try distance.prepareFloat32(graph.vector(oldOf[l]), into: prepared)
+                quantizer.encode(prepared, into: out.baseAddress! + l * quantizer.codeBytes)
+            }
+        }
+
+        var blob = BlobWriter()
+        blob.write(UInt32(blobVersion))
+        blob.write(UInt32(p.algorithm.rawValue)); blob.write(UInt32(p.dimension)); blob.write(UInt32(p.elementType.rawValue))
+        blob.write(UInt32(p.metric.rawValue)); blob.write(UInt32(p.m)); blob.write(UInt32(p.efConstruction))
+        blob.write(UInt32(p.efRuntime)); blob.write(p.epsilon.bitPattern)
+        blob.write(UInt64(n))
+        blob.write(graph.entryPoint.map { local($0) } ?? .max)
+        blob.write(Int32(graph.entryPoint == nil ? -1 : graph.maxLevel))
+        for l in 0..<n { blob.write(graph.label(oldOf[l])) }
+        for l in 0..<n { blob.write(UInt8(deleted.contains(graph.label(oldOf[l])) ? 1 : 0)) }
+        let uppers = (0..<n).filter { graph.level(oldOf[$0]) > 0 }
+        blob.write(UInt64(uppers.count))
+        for l in uppers {
+            let old = oldOf[l], top = graph.level(old)
+            blob.write(UInt32(l)); blob.write(UInt8(top))
+            for level in 1...top {
+                let list = graph.neighbors(old, level: level).compactMap { dense[Int($0)] == .max ? nil : local($0) }
+                blob.write(UInt32(list.count))
+                for j in 0..<p.m { blob.write(j < list.count ? list[j] : 0) }
+            }
+        }
+        let pq = quantizer.serialize()
+        blob.write(UInt64(pq.count)); blob.bytes.append(contentsOf: pq)
+        blob.bytes.append(contentsOf: codes)
+
+        let pagesBefore = statistics.pagesWritten.load(ordering: .relaxed)
+        _ = try SegmentWriter.write(path: path, layout: layout, count: n, entry: graph.entryPoint.map { local($0) } ?? 0,
+                                    placement: .identity, engineBlob: blob.bytes,
+                                    vector: { graph.vector(oldOf[Int($0)]) },
+                                    neighbors: { liveNeighbors(oldOf[Int($0)], 0).map { position[Int($0)] } })
+        let dataPages = (n + layout.recordsPerPage - 1) / layout.recordsPerPage
+        statistics.pagesWritten.store(pagesBefore + dataPages + (blob.bytes.count + layout.pageSize - 1) / layout.pageSize,
+                                      ordering: .relaxed)
+        return try DiskSegment(path: path, poolBytes: poolBytes, statistics: statistics)
+    }
+
+    static let blobVersion = 1
+
+    /// PQ subspaces: 4 dimensions each (96 bytes for 384-d, 32 for 128-d), at least 1.
+    static func pqSubspaces(_ dimension: Int) -> Int { max(1, dimension / 4) }
+
+    // MARK: - Opening
+
+    /// Opens a segment written by `write` (also after a restart: nothing is rebuilt).
+    init(path: String, poolBytes: Int, statistics: TieringCounters) throws {
+        self.path = path
+        self.statistics = statistics
+        file = try PageFile(path: path)
+        layout = file.layout
+        let metadata = try SegmentWriter.readMetadata(file)
+        var r = BlobReader(bytes: metadata.engineBlob, path: path)
+        guard try r.read(UInt32.self) == DiskSegment.blobVersion else { throw r.corrupt("engine blob version") }
+        let algorithm = try r.read(UInt32.self), dimension = Int(try r.read(UInt32.self))
+        guard let type = VectorElementType(rawValue: UInt8(truncatingIfNeeded: try r.read(UInt32.self))),
+              let metric = DistanceMetric(rawValue: UInt8(truncatingIfNeeded: try r.read(UInt32.self))),
+              algorithm == UInt32(VectorAlgorithm.hnsw.rawValue), dimension == layout.dimension
+        else { throw r.corrupt("parameters") }
+        let m = Int(try r.read(UInt32.self)), efc = Int(try r.read(UInt32.self)), efr = Int(try r.read(UInt32.self))
+        let epsilon = Double(bitPattern: try r.read(UInt64.self))
+        parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dimension, elementType: type, metric: metric,
+                                           m: m, efConstruction: efc, efRuntime: efr, epsilon: epsilon)
+        self.m = m
+        let n = Int(try r.read(UInt64.self))
+        guard n == metadata.directory.count, n <= Int(file.header.recordCount) else { throw r.corrupt("node count") }
+        count = n
+        entry = try r.read(UInt32.self)
+        maxLevel = Int(try r.read(Int32.self))
+        labels = .allocate(capacity: max(n, 1))
+        for l in 0..<n { labels[l] = try r.read(UInt64.self) }
+        tombstones = .allocate(capacity: max(n, 1))
+        var deleted = 0
+        for l in 0..<n { tombstones[l] = try r.read(UInt8.self); deleted += Int(tombstones[l]) }
+        deletedCount.store(deleted, ordering: .relaxed)
+        let upperCount = Int(try r.read(UInt64.self))
+        var offsets: [UInt32: Int] = [:], levels: [UInt32: UInt8] = [:], lists: [UInt32] = []
+        for _ in 0..<upperCount {
+            let id = try r.read(UInt32.self), top = try r.read(UInt8.self)
+            guard Int(id) < n, top > 0 else { throw r.corrupt("upper levels") }
+            offsets[id] = lists.count
+            levels[id] = top
+            for _ in 0..<(Int(top) * (m + 1)) { lists.append(try r.read(UInt32.self)) }
+        }
+        upperOffsets = offsets; upperLevels = levels; upperLists = lists
+        let pqCount = Int(try r.read(UInt64.self))
+        quantizer = try ProductQuantizer(deserializing: try r.bytes(pqCount))
+        codes = .allocate(capacity: max(n * quantizer.codeBytes, 1))
+        try r.copy(into: codes, count: n * quantizer.codeBytes)
+        // Local ids must be record positions (the writer used identity placement over renumbered ids).
+        for (l, address) in metadata.directory.enumerated() where address.rawValue != UInt64(l) {
+            throw r.corrupt("record \(l) is not at its position")
+        }
+        sortedLabels = .allocate(capacity: max(n, 1))
+        sortedIds = .allocate(capacity: max(n, 1))
+        let labelsById = labels
+        let byLabel = (0..<UInt32(n)).sorted { labelsById[Int($0)] < labelsById[Int($1)] }
+        for (i, id) in byLabel.enumerated() { sortedLabels[i] = labelsById[Int(id)]; sortedIds[i] = id }
+        distance = VectorDistance(dimension: dimension, elementType: type, metric: metric)
+        let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(poolBytes, layout, pages: file.pageCount),
+                                  shards: 4)
+        poolState = Mutex((pool, DiskSegment.pinEntryNeighborhood(pool, pages: file.pageCount, nodes: n)))
+    }
+
+    deinit {
+        poolState.withLock { $0.pool.unpin($0.pinned) }
+        codes.deallocate(); labels.deallocate(); sortedLabels.deallocate(); sortedIds.deallocate(); tombstones.deallocate()
+        for s in scratchPool.withLock({ $0 }) { s.deallocate() }
+        if obsolete.load(ordering: .acquiring) { unlink(path) }
+    }
+
+    /// At most the whole file (frames beyond it would never fill), at least 32 frames (beams and entry pages of
+    /// concurrent searches).
+    static func clampPool(_ bytes: Int, _ layout: PageLayout, pages: UInt64) -> Int {
+        max(min(bytes / layout.pageSize, Int(pages) + 4), 32) * layout.pageSize
+    }
+
+    /// The entry point's neighborhood (placement writes it first) stays pinned for the segment's lifetime.
+    private static func pinEntryNeighborhood(_ pool: BufferPool, pages fileBytes: UInt64, nodes: Int) -> [PinnedPage] {
+        let pages = min(UInt64(4), fileBytes, UInt64(pool.frameCount / 8))
+        guard nodes > 0, pages > 0 else { return [] }
+        return (try? pool.pin(pages: (0..<pages).map { $0 })) ?? []
+    }
+
+    /// Replaces the buffer pool (a new memory share); searches holding the old one finish on it.
+    func resizePool(bytes: Int) throws {
+        let target = DiskSegment.clampPool(bytes, layout, pages: file.pageCount)
+        guard target / layout.pageSize != pool.frameCount else { return }
+        let fresh = try BufferPool(file: file, budgetBytes: target, shards: 4)
+        let pinned = DiskSegment.pinEntryNeighborhood(fresh, pages: file.pageCount, nodes: count)
+        let old = poolState.withLock { state in
+            defer { state = (fresh, pinned) }
+            return state
+        }
+        old.pool.unpin(old.pinned)
+    }
+
+    // MARK: - Bookkeeping
+
+    var liveCount: Int { count - deletedCount.load(ordering: .relaxed) }
+    var deleted: Int { deletedCount.load(ordering: .relaxed) }
+    var ssdBytes: Int { Int(file.pageCount) * layout.pageSize + 2 * PageLayout.blockSize }
+    /// RAM besides the pool: codes, labels, label index, tombstones, upper levels, codebook.
+    var fixedMemory: Int {
+        count * (quantizer.codeBytes + 8 + 12 + 1) + upperLists.count * 4 + upperOffsets.count * 48 + quantizer.memoryUsage
+    }
+    var memoryUsage: Int { fixedMemory + pool.memoryUsage }
+
+    private func localId(_ label: UInt64) -> UInt32? {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sortedLabels[mid] < label { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < count && sortedLabels[lo] == label ? sortedIds[lo] : nil
+    }
+
+    @inline(__always) private func isDeleted(_ id: UInt32) -> Bool { vs_load_acquire_u8(tombstones + Int(id)) != 0 }
+
+    func contains(label: UInt64) -> Bool { localId(label).map { !isDeleted($0) } ?? false }
+
+    /// Marks `label` deleted; false when it is not live here.
+    @discardableResult
+    func tombstone(label: UInt64) -> Bool {
+        guard let id = localId(label) else { return false }
+        return tombstoneLock.withLock { log in
+            guard !isDeleted(id) else { return false }
+            vs_store_release_u8(tombstones + Int(id), 1)
+            deletedCount.add(1, ordering: .relaxed)
+            log.append(label)
+            return true
+        }
+    }
+
+    /// Labels deleted since open, from position `from` (compaction replays what happened while it copied).
+    func deletions(from: Int) -> [UInt64] { tombstoneLock.withLock { Array($0[min(from, $0.count)...]) } }
+    var deletionLogCount: Int { tombstoneLock.withLock { $0.count } }
+
+    /// Live labels with their vectors, in file order, read sequentially without the pool (compaction's input).
+    func forEachLive(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws {
+        let reader = PReadPageReader(file: file)
+        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
+        defer { page.deallocate() }
+        var id = 0
+        for p in 0..<file.pageCount where id < count {
+            try reader.read(page: p, into: page)
+            let view = PageView(bytes: page, layout: layout)
+            for slot in 0..<layout.recordsPerPage where id < count {
+                if !isDeleted(UInt32(id)) { try body(labels[id], view.vector(slot)) }
+                id += 1
+            }
+        }
+    }
+
+    /// The blob of `label`, read from its page (through the pool).
+    func vectorBytes(label: UInt64) -> [UInt8]? {
+        guard let id = localId(label), !isDeleted(id) else { return nil }
+        let (page, slot) = (UInt64(Int(id) / layout.recordsPerPage), Int(id) % layout.recordsPerPage)
+        return try? pool.withPage(page) { Array($0.vector(slot)) }
+    }
+
+    /// Loads the first `pages` pages (the entry point's neighborhood and what placement put next to it); returns how
+    /// many were read.
+    func warmUp(pages: Int) throws -> Int {
+        let n = min(UInt64(max(pages, 0)), file.pageCount, UInt64(pool.frameCount))
+        var read = 0, start: UInt64 = 0
+        while start < n {
+            let end = min(start + 32, n)
+            read += try pool.prefetch(pages: (start..<end).map { $0 })
+            start = end
+        }
+        return read
+    }
+
+    // MARK: - Search
+
+    /// The `k` nearest live labels (exact distances), with a beam search of width `beamWidth` on PQ estimates over
+    /// a candidate list of `ef`; every expanded record's exact distance comes from its page. `allows` filters results.
+    func search(query blob: UnsafeRawBufferPointer, k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?,
+                excluded: Set<UInt64>) throws -> [VectorMatch] {
+        guard count > 0, entry != .max, k > 0 else { return [] }
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
+        try distance.prepare(blob, into: scratch.query)
+        try distance.prepareFloat32(blob, into: scratch.queryFloat)
+        quantizer.prepareTable(query: scratch.queryFloat, into: scratch.table)
+        var found: [VectorMatch]
+        if let filter, let allowed = allowedIds(filter, ef: ef) {
+            found = try scanAllowed(allowed, k: k, ef: ef, scratch: scratch, excluded: excluded)
+        } else {
+            let widen = filter == nil ? 1 : 4
+            found = try beamSearch(k: k, ef: max(ef, k) * widen, beamWidth: beamWidth, filter: filter, excluded: excluded,
+                                   scratch: scratch)
+        }
+        if found.count > k { found.removeSubrange(k...) }
+        return found
+    }
+
+    @inline(__always) private func estimate(_ scratch: SegmentScratch, _ id: UInt32) -> Float {
+        quantizer.distance(table: scratch.table, code: codes + Int(id) &* quantizer.codeBytes)
+    }
+
+    private func beamSearch(k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?, excluded: Set<UInt64>,
+                            scratch: SegmentScratch) throws -> [VectorMatch] {
+        // Upper levels: greedy on estimates, all in RAM.
+        var current = entry
+        var currentDistance = estimate(scratch, current)
+        if maxLevel > 0 {
+            for level in stride(from: maxLevel, through: 1, by: -1) {
+                var improved = true
+                while improved {
+                    improved = false
+                    guard let offset = upperOffsets[current], let top = upperLevels[current], Int(top) >= level else { break }
+                    let base = offset + (level - 1) * (m + 1)
+                    let n = Int(upperLists[base])
+                    for j in 0..<n {
+                        let next = upperLists[base + 1 + j]
+                        let d = estimate(scratch, next)
+                        if d < currentDistance { currentDistance = d; current = next; improved = true }
+                    }
+                }
+            }
+        }
+        // Level 0: candidate list sorted by estimate; expand the best `beamWidth` unexpanded per step, reading their
+        // pages in one batch.
+        let pool = self.pool
+        let epoch = scratch.nextEpoch()
+        let visited = scratch.visited
+        var list = scratch.list
+        list.removeAll(keepingCapacity: true)
+        list.append(Candidate(distance: currentDistance, id: current, expanded: false))
+        visited[Int(current)] = epoch
+        var exact: [VectorMatch] = []
+        var beam: [UInt32] = []
+        var pages: [UInt64] = []
+        var pagesRead = 0, batches = 0, readNanos = 0
+        let perPage = layout.recordsPerPage
+        /// Scores a record whose page is pinned: exact distance for the results, PQ estimates for its neighbors.
+        func expand(_ id: UInt32, _ view: PageView) {
+            let record = view.recordView(Int(id) % perPage)
+            let d = distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)
+            let label = labels[Int(id)]
+            if !isDeleted(id), filter?.allows(label) ?? true, !excluded.contains(label) { exact.append((label, d)) }
+            for next in record.neighbors {
+                guard Int(next) < count, visited[Int(next)] != epoch else { continue }
+                visited[Int(next)] = epoch
+                let e = estimate(scratch, next)
+                if list.count >= ef, e >= list[list.count - 1].distance { continue }
+                var at = list.count
+                while at > 0 && list[at - 1].distance > e { at -= 1 }
+                list.insert(Candidate(distance: e, id: next, expanded: false), at: at)
+                if list.count > ef { list.removeLast() }
+            }
+        }
+        while true {
+            beam.removeAll(keepingCapacity: true)
+            pages.removeAll(keepingCapacity: true)
+            for i in 0..<list.count where !list[i].expanded {
+                list[i].expanded = true
+                beam.append(list[i].id)
+                let page = UInt64(Int(list[i].id) / perPage)
+                if !pages.contains(page) { pages.append(page) }
+                if beam.count == beamWidth { break }
+            }
+            if beam.isEmpty { break }
+            var misses = 0
+            for page in pages where !pool.contains(page) { misses += 1 }
+            let readStart = misses > 0 ? monotonicNanoseconds() : 0
+            let pinned = try pool.pin(pages: pages)
+            defer { pool.unpin(pinned) }
+            if misses > 0 { pagesRead += misses; batches += 1; readNanos += monotonicNanoseconds() - readStart }
+            for id in beam {
+                let at = pages.firstIndex(of: UInt64(Int(id) / perPage))!
+                expand(id, PageView(bytes: pinned[at].bytes, layout: layout))
+            }
+            // Records that share a page with the beam came with the read: expand those already in the candidate list
+            // now (no I/O), as Starling's block search does; neighbor packing makes them likely neighbors.
+            if perPage > 1 {
+                for (at, page) in pages.enumerated() {
+                    let view = PageView(bytes: pinned[at].bytes, layout: layout)
+                    let first = Int(page) * perPage
+                    for id in UInt32(first)..<UInt32(min(first + perPage, count)) where visited[Int(id)] == epoch {
+                        guard let i = list.firstIndex(where: { $0.id == id }), !list[i].expanded else { continue }
+                        list[i].expanded = true
+                        expand(id, view)
+                    }
+                }
+            }
+        }
+        scratch.list = list
+        statistics.recordQuery(pagesRead: pagesRead, batches: batches, nanoseconds: readNanos)
+        sortMatches(&exact)
+        return exact
+    }
+
+    /// Local ids allowed by a selective filter, or nil when a graph search is the better plan: a PQ scan over the
+    /// allowed set costs one table walk per allowed node, a graph search about `ef × M0 / selectivity` of them.
+    private func allowedIds(_ filter: SearchFilter, ef: Int) -> [UInt32]? {
+        let graphCost = Double(max(ef, 10) * 2 * m)
+        if let allowedLabels = filter.allowedLabels {
+            let selectivity = Double(allowedLabels.count) / Double(max(count, 1))
+            guard Double(allowedLabels.count) <= graphCost / max(selectivity, 1e-4) else { return nil }
+            return allowedLabels.compactMap { localId($0) }
+        }
+        var passed = 0, seen = 0
+        let step = max(count / 256, 1)
+        var i = 0
+        while i < count { seen += 1; if filter.allows(labels[i]) { passed += 1 }; i += step }
+        let selectivity = max(Double(passed) / Double(max(seen, 1)), 1e-4)
+        guard selectivity * Double(count) <= graphCost / selectivity else { return nil }
+        return (0..<UInt32(count)).filter { filter.allows(labels[Int($0)]) }
+    }
+
+    /// Ranks the allowed nodes by PQ estimate and re-ranks the best `max(2·ef, 4·k)` with exact distances from pages.
+    private func scanAllowed(_ ids: [UInt32], k: Int, ef: Int, scratch: SegmentScratch, excluded: Set<UInt64>) throws
+        -> [VectorMatch] {
+        var ranked: [(Float, UInt32)] = []
+        ranked.reserveCapacity(ids.count)
+        for id in ids where !isDeleted(id) && !excluded.contains(labels[Int(id)]) { ranked.append((estimate(scratch, id), id)) }
+        let keep = min(ranked.count, max(2 * ef, 4 * k))
+        ranked.sort { $0.0 < $1.0 }
+        let chosen = ranked.prefix(keep).map(\.1).sorted()
+        let pool = self.pool
+        var misses = 0, lastPage = UInt64.max
+        for id in chosen {
+            let page = UInt64(Int(id) / layout.recordsPerPage)
+            if page != lastPage, !pool.contains(page) { misses += 1 }
+            lastPage = page
+        }
+        let started = monotonicNanoseconds()
+        var exact: [VectorMatch] = []
+        try pool.withRecords(chosen.map { RecordAddress(rawValue: UInt64($0)) }) { index, record in
+            exact.append((labels[Int(chosen[index])], distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)))
+        }
+        statistics.recordQuery(pagesRead: misses, batches: misses > 0 ? 1 : 0,
+                               nanoseconds: misses > 0 ? monotonicNanoseconds() - started : 0)
+        sortMatches(&exact)
+        return exact
+    }
+
+    private func acquireScratch() -> SegmentScratch {
+        scratchPool.withLock { $0.popLast() }
+            ?? SegmentScratch(count: count, queryBytes: distance.queryBytes, dimension: parameters.dimension,
+                              tableCount: quantizer.tableCount)
+    }
+    private func releaseScratch(_ s: SegmentScratch) { scratchPool.withLock { $0.append(s) } }
+}
+
+struct Candidate {
+    var distance: Float
+    var id: UInt32
+    var expanded: Bool
+}
+
+/// Per-search working memory of one segment, pooled: an epoch-stamped visited array, the prepared query, the PQ table.
+final class SegmentScratch: @unchecked Sendable {
+    let visited: UnsafeMutablePointer<UInt16>
+    private let visitedCount: Int
+    private var epoch: UInt16 = 0
+    let query: UnsafeMutableRawPointer
+    let queryFloat: UnsafeMutablePointer<Float>
+    let table: UnsafeMutablePointer<Float>
+    var list: [Candidate] = []
+
+    init(count: Int, queryBytes: Int, dimension: Int, tableCount: Int) {
+        visitedCount = max(count, 1)
+        visited = .allocate(capacity: visitedCount)
+        visited.initialize(repeating: 0, count: visitedCount)
+        query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
+        queryFloat = .allocate(capacity: max(dimension, 1))
+        table = .allocate(capacity: max(tableCount, 1))
+    }
+
+    func deallocate() { visited.deallocate(); query.deallocate(); queryFloat.deallocate(); table.deallocate() }
+
+    func nextEpoch() -> UInt16 {
+        epoch &+= 1
+        if epoch == 0 {
+            visited.update(repeating: 0, count: visitedCount)
+            epoch = 1
+        }
+        return epoch
+    }
+}
+
+/// Sorts as the engine replies: by distance, ties by label.
+func sortMatches(_ matches: inout [VectorMatch]) {
+    matches.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
+}
+
+func monotonicNanoseconds() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// Little-endian writer for a segment's engine blob.
+struct BlobWriter {
+    var bytes: [UInt8] = []
+    mutating func write<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+}
+
+/// Bounds-checked reader of an engine blob; every failure names the file.
+struct BlobReader {
+    let bytes: [UInt8]
+    let path: String
+    var offset = 0
+    func corrupt(_ what: String) -> StorageError { .corruptHeader(path: path, reason: "tiered segment: \(what)") }
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        guard offset + MemoryLayout<T>.size <= bytes.count else { throw corrupt("truncated") }
+        let v = bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        offset += MemoryLayout<T>.size
+        return v
+    }
+    mutating func bytes(_ n: Int) throws -> [UInt8] {
+        guard n >= 0, offset + n <= bytes.count else { throw corrupt("truncated") }
+        defer { offset += n }
+        return Array(bytes[offset..<offset + n])
+    }
+    mutating func copy(into out: UnsafeMutablePointer<UInt8>, count n: Int) throws {
+        guard n >= 0, offset + n <= bytes.count else { throw corrupt("truncated") }
+        bytes.withUnsafeBytes { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, count: n) }
+        offset += n
+    }
+}

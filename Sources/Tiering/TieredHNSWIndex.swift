@@ -1,0 +1,495 @@
+// An HNSW index that spans RAM and SSD: writes go to an in-RAM graph, which is sealed into page-file segments in the
+// background when it outgrows its share of `vector-memory-limit`; segments are merged by background compaction.
+import Dispatch
+import Storage
+import Synchronization
+import VectorIndex
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Life of a vector: `add` puts it in the active RAM graph (searchable at once). When the active graph's memory
+/// passes its cap, it is frozen ("sealing": still searched in RAM, no more writes) and a background task writes it
+/// as a segment, then swaps the segment in. Deletes and updates of labels already on SSD are tombstones in their
+/// segment. Compaction rebuilds several segments into one graph without their tombstoned records (background).
+///
+/// The directory holds the segment files and a manifest naming the current set; both are replaced atomically
+/// (write + fsync + rename), so a crash at any moment leaves a set that `open` can load without rebuilding.
+public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
+    public let parameters: VectorIndexParameters
+    public let directory: String
+    let controller: TieringController
+
+    private struct State {
+        var active: HNSWIndex
+        var sealing: HNSWIndex?
+        var sealingDeletes: Set<UInt64> = []
+        var segments: [DiskSegment] = []
+        var busy = false
+        var nextSegment = 1
+        var lastWrite = 0
+        var closed = false
+    }
+    private let state: Mutex<State>
+    /// Writers hold it shared while they write to the active graph; freezing the active graph takes it exclusively,
+    /// so no write lands in a graph that is being written out.
+    private let swapLock = SharedExclusiveLock()
+    private let worker = DispatchQueue(label: "vecshard.tiering.maintenance")
+    private let writesSinceCheck = Atomic<Int>(0)
+    /// Width of a level-0 search step: records read with one io_uring submission.
+    public var beamWidth = 4
+
+    /// A new, empty tiered index in `directory` (created; existing segment files there are removed).
+    public init(_ parameters: VectorIndexParameters, directory: String, controller: TieringController) throws {
+        guard parameters.algorithm == .hnsw else { throw VectorIndexError.invalidParameter("tiered storage needs HNSW") }
+        self.parameters = parameters
+        self.directory = directory
+        self.controller = controller
+        try TieredHNSWIndex.makeDirectory(directory)
+        for name in TieredHNSWIndex.listDirectory(directory) { unlink(directory + "/" + name) }
+        state = Mutex(State(active: try HNSWIndex(TieredHNSWIndex.activeParameters(parameters))))
+        controller.register(self)
+    }
+
+    /// Reopens the segments named by `directory`'s manifest (nothing is rebuilt). The active graph starts empty.
+    public init(opening directory: String, parameters: VectorIndexParameters, controller: TieringController) throws {
+        self.parameters = parameters
+        self.directory = directory
+        self.controller = controller
+        var segments: [DiskSegment] = []
+        var next = 1
+        for name in try TieredHNSWIndex.readManifest(directory) {
+            segments.append(try DiskSegment(path: directory + "/" + name, poolBytes: 0, statistics: controller.counters))
+            if let n = Int(name.dropFirst(4).prefix(while: { $0 != "." })) { next = max(next, n + 1) }
+        }
+        var s = State(active: try HNSWIndex(TieredHNSWIndex.activeParameters(parameters)))
+        s.segments = segments
+        s.nextSegment = next
+        state = Mutex(s)
+        controller.register(self)
+        rebalancePools()
+    }
+
+    deinit {
+        let dropped = state.withLock { s -> Bool in
+            defer { s.segments = [] }
+            return s.closed
+        }
+        if dropped { rmdir(directory) }
+    }
+
+    /// Stops background work and deletes the files (FT.DROPINDEX, FLUSHALL): segments unlink their files when the
+    /// last search lets go of them.
+    public func drop() {
+        let segments = state.withLock { s -> [DiskSegment] in s.closed = true; return s.segments }
+        for segment in segments { segment.obsolete.store(true, ordering: .releasing) }
+        unlink(directory + "/MANIFEST")
+        controller.unregister(self)
+    }
+
+    private static func activeParameters(_ p: VectorIndexParameters) -> VectorIndexParameters {
+        var q = p
+        q.initialCapacity = min(p.initialCapacity, 1024)
+        q.quantization = .none
+        return q
+    }
+
+    // MARK: - Sizes
+
+    public var count: Int {
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.count, $0.segments) }
+        return s.0.count + (s.1.map { $0.count - s.2 } ?? 0) + s.3.reduce(0) { $0 + $1.liveCount }
+    }
+
+    public var memoryUsage: Int {
+        let s = state.withLock { ($0.active, $0.sealing, $0.segments) }
+        return s.0.memoryUsage + (s.1?.memoryUsage ?? 0) + s.2.reduce(0) { $0 + $1.memoryUsage }
+    }
+
+    /// What INFO and FT.INFO report for this index.
+    public var report: TieringIndexReport {
+        let s = state.withLock { ($0.active, $0.sealing, $0.segments, $0.busy) }
+        var r = TieringIndexReport()
+        r.ramBytes = s.0.memoryUsage + (s.1?.memoryUsage ?? 0) + s.2.reduce(0) { $0 + $1.memoryUsage }
+        r.ssdBytes = s.2.reduce(0) { $0 + $1.ssdBytes }
+        r.segments = s.2.count
+        r.ramVectors = s.0.count + (s.1?.count ?? 0)
+        r.ssdVectors = s.2.reduce(0) { $0 + $1.liveCount }
+        r.poolBytes = s.2.reduce(0) { $0 + $1.pool.memoryUsage }
+        for segment in s.2 {
+            let p = segment.pool.statistics
+            r.poolHits += p.hits; r.poolMisses += p.misses; r.evictions += p.evictions; r.promotions += p.pageReads
+        }
+        r.compactionDebtBytes = s.2.reduce(0) { $0 + $1.deleted * $1.layout.recordSize }
+            + (s.2.count > 1 ? s.2.reduce(0) { $0 + $1.ssdBytes } : 0)
+        r.busy = s.3 || s.1 != nil || (s.2.count > 1) || needsSeal(s.0)
+        return r
+    }
+
+    // MARK: - Writes
+
+    public func add(label: UInt64, vector: UnsafeRawBufferPointer) throws {
+        guard vector.count == parameters.vectorByteCount else {
+            throw VectorIndexError.wrongBlobSize(expected: parameters.vectorByteCount, got: vector.count)
+        }
+        try swapLock.withShared {
+            let (active, segments) = state.withLock { s -> (HNSWIndex, [DiskSegment]) in
+                if let sealing = s.sealing, !s.sealingDeletes.contains(label), sealing.contains(label: label) {
+                    s.sealingDeletes.insert(label)
+                }
+                s.lastWrite = monotonicNanoseconds()
+                return (s.active, s.segments)
+            }
+            for segment in segments { segment.tombstone(label: label) }
+            try active.add(label: label, vector: vector)
+        }
+        if writesSinceCheck.add(1, ordering: .relaxed).newValue % 128 == 0 { scheduleMaintenance() }
+    }
+
+    @discardableResult
+    public func remove(label: UInt64) -> Bool {
+        swapLock.withShared {
+            let (active, segments, inSealing) = state.withLock { s -> (HNSWIndex, [DiskSegment], Bool) in
+                var found = false
+                if let sealing = s.sealing, !s.sealingDeletes.contains(label), sealing.contains(label: label) {
+                    s.sealingDeletes.insert(label)
+                    found = true
+                }
+                return (s.active, s.segments, found)
+            }
+            var removed = active.remove(label: label) || inSealing
+            for segment in segments where segment.tombstone(label: label) { removed = true }
+            return removed
+        }
+    }
+
+    public func contains(label: UInt64) -> Bool {
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.contains(label), $0.segments) }
+        if s.0.contains(label: label) { return true }
+        if let sealing = s.1, !s.2, sealing.contains(label: label) { return true }
+        return s.3.contains { $0.contains(label: label) }
+    }
+
+    public func vectorBytes(label: UInt64) -> [UInt8]? {
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.contains(label), $0.segments) }
+        if let bytes = s.0.vectorBytes(label: label) { return bytes }
+        if let sealing = s.1, !s.2, let bytes = sealing.vectorBytes(label: label) { return bytes }
+        for segment in s.3.reversed() { if let bytes = segment.vectorBytes(label: label) { return bytes } }
+        return nil
+    }
+
+    // MARK: - Search
+
+    public func search(query: UnsafeRawBufferPointer, k: Int, efRuntime: Int?, filter: SearchFilter?) throws -> [VectorMatch] {
+        guard query.count == parameters.vectorByteCount else {
+            throw VectorIndexError.wrongBlobSize(expected: parameters.vectorByteCount, got: query.count)
+        }
+        guard k > 0 else { return [] }
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
+        let ef = max(efRuntime ?? parameters.efRuntime, k)
+        var all = try s.0.search(query: query, k: k, efRuntime: ef, filter: filter)
+        if let sealing = s.1 {
+            all += try sealing.search(query: query, k: k, efRuntime: ef, filter: excluding(s.2, filter))
+        }
+        if !s.3.isEmpty {
+            controller.counters.beginQuery()
+            for segment in s.3 {
+                all += try segment.search(query: query, k: k, ef: ef, beamWidth: beamWidth, filter: filter, excluded: [])
+            }
+            controller.counters.endQuery()
+        }
+        return best(all, limit: k)
+    }
+
+    public func rangeSearch(query: UnsafeRawBufferPointer, radius: Float, epsilon: Double?, filter: SearchFilter?) throws
+        -> [VectorMatch] {
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
+        var all = try s.0.rangeSearch(query: query, radius: radius, epsilon: epsilon, filter: filter)
+        if let sealing = s.1 {
+            all += try sealing.rangeSearch(query: query, radius: radius, epsilon: epsilon, filter: excluding(s.2, filter))
+        }
+        if !s.3.isEmpty {
+            controller.counters.beginQuery()
+            // A segment answers KNN; widen k until the farthest match leaves the radius (or the segment is exhausted).
+            for segment in s.3 {
+                var k = 32
+                while true {
+                    let found = try segment.search(query: query, k: k, ef: max(k, parameters.efRuntime), beamWidth: beamWidth,
+                                                   filter: filter, excluded: [])
+                    if found.count < k || found[found.count - 1].distance > radius || k >= segment.liveCount {
+                        all += found.filter { $0.distance <= radius }
+                        break
+                    }
+                    k *= 4
+                }
+            }
+            controller.counters.endQuery()
+        }
+        return best(all, limit: .max)
+    }
+
+    private func excluding(_ deleted: Set<UInt64>, _ filter: SearchFilter?) -> SearchFilter? {
+        if deleted.isEmpty { return filter }
+        if let filter { return SearchFilter(allows: { !deleted.contains($0) && filter.allows($0) }) }
+        return SearchFilter(allows: { !deleted.contains($0) })
+    }
+
+    /// Sorted by distance then label, one entry per label (a label is live in one tier only; this guards races).
+    private func best(_ all: [VectorMatch], limit: Int) -> [VectorMatch] {
+        var sorted = all
+        sortMatches(&sorted)
+        var seen = Set<UInt64>()
+        var out: [VectorMatch] = []
+        for m in sorted where seen.insert(m.label).inserted {
+            out.append(m)
+            if out.count == limit { break }
+        }
+        return out
+    }
+
+    /// An index of segments has no single-graph serialization; the segment files and manifest are its persistence.
+    public func serialize() -> [UInt8] { [] }
+
+    /// Loads the first `pages` pages of every segment into its pool (the entry neighborhoods); returns pages read.
+    public func warmUp(pages: Int) throws -> Int {
+        let segments = state.withLock { $0.segments }
+        return try segments.reduce(0) { $0 + (try $1.warmUp(pages: pages)) }
+    }
+
+    // MARK: - Maintenance
+
+    private func needsSeal(_ active: HNSWIndex) -> Bool {
+        guard let cap = controller.activeCap(for: self) else { return false }
+        return active.count > 0 && active.memoryUsage > cap
+    }
+
+    /// Queues a seal or compaction if one is due and none is running.
+    func scheduleMaintenance() {
+        let start = state.withLock { s -> Bool in
+            guard !s.busy, !s.closed else { return false }
+            s.busy = true
+            return true
+        }
+        guard start else { return }
+        worker.async { self.maintain() }
+    }
+
+    /// Runs due work until none is left: seal an oversized active graph; merge segments when there are many, or
+    /// when writes have paused for a second.
+    private func maintain() {
+        while true {
+            let (active, segments, idleNanos, closed) = state.withLock {
+                ($0.active, $0.segments, monotonicNanoseconds() - $0.lastWrite, $0.closed)
+            }
+            if closed { break }
+            do {
+                if needsSeal(active) {
+                    try seal()
+                } else if segments.count >= 8 {
+                    try compact(Array(segments.sorted { $0.count < $1.count }.prefix(4)))
+                } else if segments.count >= 2 && idleNanos > 1_000_000_000 {
+                    try compact(segments)
+                } else if segments.count >= 1, let only = segments.first, only.deleted * 4 > only.count {
+                    try compact(segments)
+                } else {
+                    break
+                }
+            } catch {
+                controller.counters.failures.add(1, ordering: .relaxed)
+                controller.log("tiering: background work on \(directory) failed: \(error)")
+                break
+            }
+        }
+        state.withLock { $0.busy = false }
+        // More segments than one and writes still coming: look again once they pause.
+        let again = state.withLock { !$0.closed && $0.segments.count >= 2 }
+        if again { worker.asyncAfter(deadline: .now() + 1.2) { self.scheduleMaintenance() } }
+    }
+
+    /// Freezes the active graph, writes it as a segment and swaps the segment in.
+    private func seal() throws {
+        let fresh = try HNSWIndex(TieredHNSWIndex.activeParameters(parameters))
+        let frozen: HNSWIndex = swapLock.withExclusive {
+            state.withLock { s in
+                let old = s.active
+                s.sealing = old
+                s.sealingDeletes = []
+                s.active = fresh
+                return old
+            }
+        }
+        let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
+        let deletedAtStart = state.withLock { $0.sealingDeletes }
+        let segment = try frozen.withFrozenGraph { graph in
+            try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
+                                  poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+        }
+        try install(segment, replacing: []) { s in
+            for label in s.sealingDeletes { segment.tombstone(label: label) }
+            s.sealing = nil
+            s.sealingDeletes = []
+        }
+        controller.counters.seals.add(1, ordering: .relaxed)
+    }
+
+    /// Rebuilds `victims` into one segment (live records only), replaying deletes that happen meanwhile.
+    private func compact(_ victims: [DiskSegment]) throws {
+        let marks = victims.map { $0.deletionLogCount }
+        let total = victims.reduce(0) { $0 + $1.liveCount }
+        var p = parameters
+        p.initialCapacity = max(total, 16)
+        p.quantization = .none
+        let graph = try HNSWIndex(p)
+        var labels: [UInt64] = []
+        labels.reserveCapacity(total)
+        var vectors = [UInt8]()
+        vectors.reserveCapacity(total * parameters.vectorByteCount)
+        for segment in victims {
+            try segment.forEachLive { label, vector in labels.append(label); vectors.append(contentsOf: vector) }
+        }
+        try vectors.withUnsafeBytes { try graph.addBatch(labels: labels, vectors: $0, threads: 2) }
+        vectors = []
+        let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
+        let segment = try graph.withFrozenGraph { view in
+            try DiskSegment.write(graph: view, path: directory + "/" + name, deleted: [],
+                                  poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+        }
+        try install(segment, replacing: victims) { _ in
+            for (victim, mark) in zip(victims, marks) {
+                for label in victim.deletions(from: mark) { segment.tombstone(label: label) }
+            }
+        }
+        controller.counters.compactions.add(1, ordering: .relaxed)
+        controller.releaseFreedMemory()
+    }
+
+    /// Swaps `segment` in for `replacing` (and runs `update` in the same critical section), then commits the manifest.
+    private func install(_ segment: DiskSegment, replacing: [DiskSegment], update: (inout State) -> Void) throws {
+        let names: [String] = swapLock.withExclusive {
+            state.withLock { s in
+                update(&s)
+                s.segments.removeAll { old in replacing.contains { $0 === old } }
+                s.segments.append(segment)
+                return s.segments.map { String($0.path.split(separator: "/").last!) }
+            }
+        }
+        try TieredHNSWIndex.writeManifest(directory, names: names)
+        for old in replacing { old.obsolete.store(true, ordering: .releasing) }
+        rebalancePools()
+    }
+
+    /// Gives each segment its share of the pool budget (proportional to its records).
+    func rebalancePools() {
+        let segments = state.withLock { $0.segments }
+        let total = segments.reduce(0) { $0 + $1.count }
+        guard total > 0 else { return }
+        let budget = controller.poolShare(for: self)
+        for segment in segments { try? segment.resizePool(bytes: budget * segment.count / total) }
+    }
+
+    /// Segments' RAM besides their pools, and the RAM graphs' (see `TieringController.poolShare`).
+    func memorySplit() -> (Int, Int) {
+        let s = state.withLock { ($0.active, $0.sealing, $0.segments) }
+        return (s.2.reduce(0) { $0 + $1.fixedMemory }, s.0.memoryUsage + (s.1?.memoryUsage ?? 0))
+    }
+
+    /// Seals whatever the active graph holds, whatever its size, and waits for it (and for due compactions): after
+    /// it, every vector is in a segment named by the manifest (a clean shutdown; tests of restarts).
+    public func flush(waitForCompaction: Bool = true) throws {
+        var failure: Error?
+        // On the maintenance queue, so it never overlaps a seal or compaction.
+        worker.sync {
+            guard state.withLock({ $0.active.count > 0 }) else { return }
+            do { try seal() } catch { failure = error }
+        }
+        if let failure { throw failure }
+        if waitForCompaction { waitForMaintenance() }
+    }
+
+    /// Blocks until no seal or compaction is running or due (tests, benchmarks).
+    public func waitForMaintenance(timeoutSeconds: Double = 600) {
+        let deadline = monotonicNanoseconds() + Int(timeoutSeconds * 1e9)
+        scheduleMaintenance()
+        while monotonicNanoseconds() < deadline {
+            let r = report
+            if !r.busy { return }
+            if !state.withLock({ $0.busy }) { scheduleMaintenance() }
+            usleep(20_000)
+        }
+    }
+
+    // MARK: - Files
+
+    static func makeDirectory(_ path: String) throws {
+        var partial = ""
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            partial += (partial.isEmpty && path.hasPrefix("/") ? "/" : (partial.isEmpty ? "" : "/")) + component
+            if component.isEmpty { continue }
+            if mkdir(partial, 0o755) != 0 && errno != EEXIST {
+                throw StorageError.system(call: "mkdir", path: partial, errno: errno)
+            }
+        }
+    }
+
+    public static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// MANIFEST: one segment file name per line. Written to a temporary file, synced, renamed, directory synced.
+    static func writeManifest(_ directory: String, names: [String]) throws {
+        let path = directory + "/MANIFEST", temporary = path + ".tmp"
+        let text = Array((["VSMANIFEST 1"] + names).joined(separator: "\n").utf8) + [10]
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw StorageError.system(call: "open", path: temporary, errno: errno) }
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == text.count, synced == 0 else { throw StorageError.system(call: "write", path: temporary, errno: errno) }
+        guard rename(temporary, path) == 0 else { throw StorageError.system(call: "rename", path: temporary, errno: errno) }
+        let dfd = open(directory, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    static func readManifest(_ directory: String) throws -> [String] {
+        let path = directory + "/MANIFEST"
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw StorageError.system(call: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard lines.first == "VSMANIFEST 1" else {
+            throw StorageError.corruptHeader(path: path, reason: "not a tiering manifest")
+        }
+        return Array(lines.dropFirst())
+    }
+}
+
+/// A reader-writer lock over pthread_rwlock (heap-allocated, as pthread objects must not move).
+final class SharedExclusiveLock: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    init() { pthread_rwlock_init(lock, nil) }
+    deinit { pthread_rwlock_destroy(lock); lock.deallocate() }
+    func withShared<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_rdlock(lock); defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+    func withExclusive<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_wrlock(lock); defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}

@@ -1,0 +1,192 @@
+// Tiered HNSW: sealed SSD segments answer like RAM (recall, deletes, updates, blobs), reopen without rebuilding,
+// and a limit that is never reached leaves the index identical to the all-RAM one.
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Tiering
+import VectorIndex
+
+struct Rng {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
+}
+
+/// Clustered points, like embeddings.
+func points(_ count: Int, _ dim: Int, seed: UInt64) -> [[Float]] {
+    var rng = Rng(state: seed)
+    let centers = (0..<16).map { _ in (0..<dim).map { _ in rng.float() } }
+    return (0..<count).map { _ in
+        let c = centers[Int(rng.next() % 16)]
+        return c.map { $0 + 0.3 * rng.float() }
+    }
+}
+
+func temporaryDirectory() -> String {
+    var template = Array("/tmp/vecshard-tiering-test-XXXXXX".utf8CString)
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    return path
+}
+
+func removeTree(_ path: String) {
+    for name in TieredHNSWIndex.listDirectory(path) { unlink(path + "/" + name) }
+    rmdir(path)
+}
+
+func exactTop(_ data: [[Float]], _ q: [Float], _ k: Int, alive: (Int) -> Bool) -> [Int] {
+    let scored = data.indices.filter(alive).map { i -> (Float, Int) in
+        var d: Float = 0
+        for j in 0..<q.count { let t = data[i][j] - q[j]; d += t * t }
+        return (d, i)
+    }
+    return scored.sorted { $0.0 < $1.0 }.prefix(k).map(\.1)
+}
+
+func add(_ index: any VectorIndex, _ label: Int, _ v: [Float]) throws {
+    try v.withUnsafeBytes { try index.add(label: UInt64(label), vector: $0) }
+}
+
+func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [VectorMatch] {
+    try q.withUnsafeBytes { try index.search(query: $0, k: k, efRuntime: ef, filter: nil) }
+}
+
+@Suite(.serialized) struct TieredHNSWIndexTests {
+    let dim = 16
+    func parameters() -> VectorIndexParameters {
+        VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 64)
+    }
+
+    func controller(_ dir: String) -> TieringController {
+        let c = TieringController()
+        c.baseDirectory = dir
+        c.limit = 256 << 10
+        c.minimumActiveCap = 32 << 10
+        return c
+    }
+
+    @Test func sealedSegmentsAnswerLikeRAM() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(2000, dim, seed: 7)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        index.waitForMaintenance()
+        let r = index.report
+        #expect(r.segments >= 1, "the limit forces records onto SSD")
+        #expect(r.ssdVectors > 1000)
+        #expect(index.count == 2000)
+        #expect(c.counters.seals.load(ordering: .relaxed) >= 2)
+
+        // Delete 20 %, update 5 % (new vectors), then check recall and that deleted labels never come back.
+        var alive = [Bool](repeating: true, count: data.count)
+        var current = data
+        var rng = Rng(state: 3)
+        for i in 0..<data.count where rng.next() % 5 == 0 { #expect(index.remove(label: UInt64(i))); alive[i] = false }
+        for i in 0..<data.count where alive[i] && rng.next() % 20 == 0 {
+            current[i] = points(1, dim, seed: UInt64(1000 + i))[0]
+            try add(index, i, current[i])
+        }
+        #expect(index.count == alive.filter { $0 }.count)
+        var hits = 0, total = 0
+        for qi in 0..<60 {
+            let q = points(1, dim, seed: UInt64(50_000 + qi))[0]
+            let found = try search(index, q, k: 10, ef: 100)
+            for m in found { #expect(alive[Int(m.label)], "deleted label \(m.label) returned") }
+            let truth = Set(exactTop(current, q, 10) { alive[$0] })
+            hits += found.filter { truth.contains(Int($0.label)) }.count
+            total += truth.count
+        }
+        let recall = Double(hits) / Double(total)
+        #expect(recall >= 0.95, "recall@10 \(recall)")
+        // Blobs come back from pages exactly.
+        for i in stride(from: 0, to: data.count, by: 97) {
+            let bytes = index.vectorBytes(label: UInt64(i))
+            if alive[i] {
+                #expect(bytes == current[i].withUnsafeBytes { Array($0) })
+            } else {
+                #expect(bytes == nil)
+            }
+        }
+        #expect(c.report.queries >= 60)
+        index.drop()
+    }
+
+    @Test func reopensWithoutRebuilding() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        let data = points(1500, dim, seed: 11)
+        var before: [[VectorMatch]] = []
+        do {
+            let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+            for (i, v) in data.enumerated() { try add(index, i, v) }
+            // A clean shutdown seals what is still in RAM: only segments survive a restart.
+            try index.flush()
+            #expect(index.report.ramVectors == 0)
+            for qi in 0..<20 { before.append(try search(index, points(1, dim, seed: UInt64(900 + qi))[0], k: 10, ef: 80)) }
+        }
+        // Debris of an interrupted write must not matter.
+        let junk = open(dir + "/idx/seg-999.vsp.partial", O_WRONLY | O_CREAT, 0o644)
+        close(junk)
+        let reopened = try TieredHNSWIndex(opening: dir + "/idx", parameters: parameters(), controller: c)
+        #expect(reopened.count == 1500)
+        for qi in 0..<20 {
+            let after = try search(reopened, points(1, dim, seed: UInt64(900 + qi))[0], k: 10, ef: 80)
+            #expect(after.map(\.label) == before[qi].map(\.label))
+        }
+        unlink(dir + "/idx/seg-999.vsp.partial")
+        reopened.drop()
+    }
+
+    @Test func unreachedLimitEqualsAllRAM() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        c.limit = 1 << 40
+        let tiered = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let plain = try HNSWIndex(parameters())
+        let data = points(1500, dim, seed: 5)
+        for (i, v) in data.enumerated() { try add(tiered, i, v); try add(plain, i, v) }
+        #expect(tiered.report.segments == 0)
+        for qi in 0..<30 {
+            let q = points(1, dim, seed: UInt64(77 + qi))[0]
+            let a = try search(tiered, q, k: 10, ef: 50), b = try search(plain, q, k: 10, ef: 50)
+            #expect(a.map(\.label) == b.map(\.label))
+            #expect(a.map(\.distance) == b.map(\.distance))
+        }
+        tiered.drop()
+    }
+
+    @Test func filteredSearchOnSegments() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: controller(dir))
+        let data = points(2000, dim, seed: 21)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        index.waitForMaintenance()
+        for modulus in [2, 20, 200] {
+            let allowed = (0..<data.count).filter { $0 % modulus == 0 }.map { UInt64($0) }
+            var hits = 0, total = 0
+            for qi in 0..<30 {
+                let q = points(1, dim, seed: UInt64(7000 + qi))[0]
+                let found = try q.withUnsafeBytes {
+                    try index.search(query: $0, k: 10, efRuntime: 100, filter: SearchFilter(labels: allowed))
+                }
+                for m in found { #expect(m.label % UInt64(modulus) == 0) }
+                let truth = Set(exactTop(data, q, 10) { $0 % modulus == 0 })
+                hits += found.filter { truth.contains(Int($0.label)) }.count
+                total += truth.count
+            }
+            #expect(Double(hits) / Double(total) >= 0.9, "filtered recall at 1/\(modulus)")
+        }
+        index.drop()
+    }
+}
