@@ -8,20 +8,24 @@ extension Server {
     static let defaultInfoSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                                       "modules", "errorstats", "cluster", "keyspace"]
 
+    /// Our own sections (not a module's): in the default set as well as in `all` and `everything`.
+    static let nodeExtensionSections = ["tiering"]
+
     /// `sections` empty or "default"/"all"/"everything" → the usual set; names are case-insensitive.
     public func infoText(sections requested: [String]) -> String {
         var names: [String]
         let extra = infoSections.map(\.name)
+        let moduleSections = extra.filter { !Self.nodeExtensionSections.contains($0) }
         // Module sections (search) appear with "modules", "everything" or by name, as in Redis.
         if requested.isEmpty || requested.contains("default") {
-            names = Self.defaultInfoSections
+            names = Self.defaultInfoSections + Self.nodeExtensionSections
         } else if requested.contains("all") {
-            names = Self.defaultInfoSections + ["commandstats", "latencystats"]
+            names = Self.defaultInfoSections + ["commandstats", "latencystats"] + Self.nodeExtensionSections
         } else if requested.contains("everything") {
             names = Self.defaultInfoSections + ["commandstats", "latencystats"] + extra
         } else {
             // Asking for "modules" by name also brings the modules' own sections.
-            names = requested.flatMap { $0 == "modules" ? ["modules"] + extra : [$0] }
+            names = requested.flatMap { $0 == "modules" ? ["modules"] + moduleSections : [$0] }
         }
         var out: [String] = []
         var emitted: Set<String> = []

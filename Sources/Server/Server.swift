@@ -74,6 +74,7 @@ public final class Server {
         registerBuiltinCommands()
         database.subscribe { [unowned self] event in self.touchWatchedKey(event.key) }
         infoSections.append((name: "search", body: { $0.searchInfoText() }))
+        infoSections.append((name: "tiering", body: { $0.tieringInfoText() }))
     }
 
     /// Pushes runtime-tunable directives into the components that use them.
@@ -84,6 +85,7 @@ public final class Server {
         database.hashLimits.maxCompactEntries = config.int("hash-max-listpack-entries")
         database.hashLimits.maxCompactValueLength = config.int("hash-max-listpack-value")
         for c in clients.values { c.parser.limits = requestLimits }
+        applyTieringConfig()
     }
 
     var requestLimits: RequestLimits {
@@ -98,6 +100,7 @@ public final class Server {
     public func run() throws {
         let loopData = Unmanaged.passUnretained(self).toOpaque()
         loop.pointee.data = loopData
+        removeStaleTieringFiles()
         try listen()
         let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
         uv_timer_init(loop, timer)

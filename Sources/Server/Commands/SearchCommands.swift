@@ -147,7 +147,38 @@ extension Server {
             ft("FT.ADD", flags: "write denyoom", keys: KeyPositions(first: 1, last: 2, step: 1)) { ctx throws(CommandError) in
                 try ctx.server.ftAdd(ctx)
             },
+            // Ours: pre-loads tiered vector fields' pages into their buffer pools. This node only, also in a cluster.
+            ft("FT.WARMUP", flags: "readonly", keys: .none) { ctx throws(CommandError) in
+                try ctx.server.ftWarmUp(ctx)
+            },
         ]
+    }
+
+    /// `FT.WARMUP idx [pages]`: reads up to `pages` (default 1024) pages of each segment of the index's tiered
+    /// vector fields into their pools; replies the pages read (0 for an index without tiered fields). SSD reads run
+    /// on a worker thread, never on the loop.
+    func ftWarmUp(_ ctx: CommandContext) throws(CommandError) {
+        guard ctx.args.count == 2 || ctx.args.count == 3 else { throw .wrongArity("FT.WARMUP") }
+        guard let index = search.index(named: ctx.args.string(1)) else { throw CommandError("Unknown index name") }
+        let pages = ctx.args.count == 3 ? try ctx.args.integer(2) : 1024
+        guard pages > 0 else { throw CommandError("ERR value is out of range, must be positive") }
+        let clientID = ctx.client.id
+        let mailbox = self.mailbox
+        DispatchQueue.global().async {
+            let result: Result<Int, CommandError>
+            do { result = .success(try index.warmUp(pages: pages)) } catch {
+                result = .failure(CommandError("ERR warm-up failed: \(error)"))
+            }
+            mailbox.post { server in
+                guard let client = server.client(id: clientID) else { return }
+                switch result {
+                case .success(let n): client.reply.integer(n)
+                case .failure(let e): server.replyError(client, e)
+                }
+                server.unblock(clientID: clientID) { _ in }
+            }
+        }
+        block(ctx.client)
     }
 
     /// Runs pending FT.CREATE / FT.ALTER scans in slices between client requests.

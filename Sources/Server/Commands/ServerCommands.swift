@@ -2,6 +2,7 @@
 import CLibUV
 import RESP
 import Keyspace
+import Tiering
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -139,6 +140,10 @@ extension Server {
                         throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - argument couldn't be parsed into an integer")
                     }
                 }
+                // As Redis: the process moves to the new dir (tiered indexes created from now on go under it).
+                if updated["dir"] != ctx.server.config["dir"] && !updated["dir"].isEmpty && chdir(updated["dir"]) != 0 {
+                    throw CommandError("ERR CONFIG SET failed (possibly related to argument 'dir') - \(String(cString: strerror(errno)))")
+                }
                 ctx.server.config = updated
                 ctx.server.applyConfig()
                 ctx.client.reply.ok()
@@ -162,6 +167,7 @@ extension Server {
         errorStats = [:]
         totalErrorReplies = 0
         for i in commands.stats.indices { commands.stats[i] = CommandStats() }
+        TieringController.node.counters.reset()
     }
 
     // MARK: COMMAND

@@ -1,0 +1,71 @@
+// The node's side of SSD tiering: `vector-memory-limit` and `dir` pushed into TieringController.node, the startup
+// sweep of orphaned index directories, and `INFO tiering`. The indexes themselves live in module Tiering.
+import Tiering
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Server {
+    /// Name of the directory under `dir` that holds one sub-directory per tiered vector field.
+    static let tieringDirectoryName = "vecshard-tiering"
+
+    /// Called by applyConfig (startup and every CONFIG SET). The process runs in `dir` (main chdirs there, CONFIG SET
+    /// dir too, as Redis does), so the working directory is `dir` resolved.
+    func applyTieringConfig() {
+        let node = TieringController.node
+        let limit = config.int("vector-memory-limit")
+        // Setting the limit rebalances every index's pools; skip it when CONFIG SET touched something else.
+        if node.limit != limit { node.limit = limit }
+        let base = Self.workingDirectory() + "/" + Self.tieringDirectoryName
+        if node.baseDirectory != base { node.baseDirectory = base }
+        let logger = self.logger
+        node.setLogger { line in logger.warning(line) }
+    }
+
+    /// Empties `<dir>/vecshard-tiering` at startup: with no keyspace persistence yet, no index from an earlier run
+    /// comes back, so its segment files would only take disk space.
+    func removeStaleTieringFiles() {
+        let base = TieringController.node.baseDirectory
+        var removed = 0, failed = 0
+        for name in Self.directoryEntries(base) {
+            if Self.removeTree(base + "/" + name) { removed += 1 } else { failed += 1 }
+        }
+        if removed > 0 { logger.notice("Removed \(removed) stale tiered index director\(removed == 1 ? "y" : "ies") from \(base) (indexes are not persisted across restarts)") }
+        if failed > 0 { logger.warning("Could not remove \(failed) entr\(failed == 1 ? "y" : "ies") of \(base): \(String(cString: strerror(errno)))") }
+    }
+
+    func tieringInfoText() -> String {
+        "# Tiering\r\n" + TieringController.node.report.infoLines.map { $0 + "\r\n" }.joined()
+    }
+
+    static func workingDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func directoryEntries(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// `rm -r` without following symbolic links (a link is removed, never what it points at).
+    static func removeTree(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            var ok = true
+            for name in directoryEntries(path) where !removeTree(path + "/" + name) { ok = false }
+            return rmdir(path) == 0 && ok
+        }
+        return unlink(path) == 0
+    }
+}
