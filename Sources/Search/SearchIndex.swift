@@ -126,6 +126,11 @@ public final class SearchIndex: @unchecked Sendable {
 
     private static func dropStorage(_ store: FieldStore) { tieredGraph(store)?.drop() }
 
+    /// True when a search may wait on SSD reads (a tiered vector field): such searches never run on the loop thread.
+    public var readsFromSSD: Bool {
+        lock.withReadLock { stores.contains { Self.tieredGraph($0) != nil } }
+    }
+
     /// Deletes the SSD files of every tiered vector field (FT.DROPINDEX). Call after `materializeAll`: hashes read
     /// their vectors back from those files. The index answers nothing useful afterwards.
     public func dropStorage() {

@@ -131,7 +131,8 @@ final class DiskSegment: @unchecked Sendable {
 
     static let blobVersion = 1
 
-    /// PQ subspaces: 4 dimensions each (96 bytes for 384-d, 32 for 128-d), at least 1.
+    /// PQ subspaces: 4 dimensions each (96 bytes for 384-d, 32 for 128-d), at least 1. On pypi-minilm-50k at a 20 %
+    /// limit, 8 dimensions each (48 bytes) lost recall at the same reads (0.921 vs 0.950 at ef 40, ~33-35 reads).
     static func pqSubspaces(_ dimension: Int) -> Int { max(1, dimension / 4) }
 
     // MARK: - Opening

@@ -279,7 +279,8 @@ extension Server {
     /// returning nil and handing the result to `later` on the loop thread. Keeps `searchesOnWorkers` for the policy.
     func executeSearch(_ index: SearchIndex, _ request: SearchRequest,
                        later: @escaping (Server, Result<SearchOutcome, QueryError>) -> Void) throws(QueryError) -> SearchOutcome? {
-        if searchRunsInline() { return try index.execute(request) }
+        // A tiered index waits on page reads: that must not stall the loop, whatever the worker count says.
+        if searchRunsInline() && (config.int("search-workers") == 0 || !index.readsFromSSD) { return try index.execute(request) }
         let back = LoopBound(value: later)
         let mailbox = self.mailbox
         searchesOnWorkers += 1
