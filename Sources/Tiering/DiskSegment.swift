@@ -203,16 +203,16 @@ final class DiskSegment: @unchecked Sendable {
         if obsolete.load(ordering: .acquiring) { unlink(path) }
     }
 
-    /// At most the whole file (frames beyond it would never fill), at least 32 frames (beams and entry pages of
-    /// concurrent searches).
+    /// At most the whole file (frames beyond it would never fill), at least 128 frames: a beam pins up to its width
+    /// in pages per search, and a shard (a quarter of the frames) must never run out under concurrent searches.
     static func clampPool(_ bytes: Int, _ layout: PageLayout, pages: UInt64) -> Int {
-        max(min(bytes / layout.pageSize, Int(pages) + 4), 32) * layout.pageSize
+        max(min(bytes / layout.pageSize, Int(pages) + 4), 128) * layout.pageSize
     }
 
     /// The entry point's neighborhood (placement writes it first) stays pinned for the segment's lifetime.
     private static func pinEntryNeighborhood(_ pool: BufferPool, pages fileBytes: UInt64, nodes: Int) -> [PinnedPage] {
-        let pages = min(UInt64(4), fileBytes, UInt64(pool.frameCount / 8))
-        guard nodes > 0, pages > 0 else { return [] }
+        let pages = min(UInt64(4), fileBytes)
+        guard nodes > 0, pages > 0, pool.frameCount >= 256 else { return [] }
         return (try? pool.pin(pages: (0..<pages).map { $0 })) ?? []
     }
 
@@ -375,6 +375,8 @@ final class DiskSegment: @unchecked Sendable {
             let d = distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)
             let label = labels[Int(id)]
             if !isDeleted(id), filter?.allows(label) ?? true, !excluded.contains(label) { exact.append((label, d)) }
+            // Codes of neighbors are random accesses over the whole code array: start all their loads first.
+            for next in record.neighbors where Int(next) < count { vs_prefetch(codes + Int(next) &* quantizer.codeBytes) }
             for next in record.neighbors {
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
