@@ -127,30 +127,53 @@ public struct HashValue: @unchecked Sendable {
     /// compact limit, or the field count passes it (Redis's hashTypeSet).
     @discardableResult
     public mutating func set(_ field: Bytes, _ value: Bytes, limits: HashEncodingLimits = HashEncodingLimits()) -> Bool {
-        if isPacked && (field.count > limits.maxCompactValueLength || value.count > limits.maxCompactValueLength
-                         || compactBytes + field.count + value.count + 20 > CompactPairs.maxBytes) {
+        if isPacked && !fitsPacked(field.count, value.count, limits) {
             convertToTable(reserving: count + 1)
         }
         switch storage {
-        case .empty:
-            storage = .compact(field.withUnsafeBytes { f in value.withUnsafeBytes { v in CompactPairs.make(f, v) } })
-            if 1 > limits.maxCompactEntries { convertToTable(reserving: 1) }
-            return true
-        case .compact(var c):
-            storage = .empty  // drop our reference so the buffer can be mutated in place
-            if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
-            // A plain value over the external one replaces it: the field moves to the inline entries.
-            let replacedExternal = field.withUnsafeBytes { c.removeExternal(ifField: $0) }
-            let isNew = field.withUnsafeBytes { f in value.withUnsafeBytes { v in c.set(f, v, into: &c) } } && !replacedExternal
-            storage = .compact(c)
-            if isNew, case let n = c.pairCount, n > limits.maxCompactEntries { convertToTable(reserving: n) }
-            return isNew
+        case .empty, .compact:
+            return field.withUnsafeBytes { f in value.withUnsafeBytes { v in setPacked(f, v, limits: limits) } }
         case .table(var t):
             storage = .empty
             if !isKnownUniquelyReferenced(&t) { t = t.copy() }
             let isNew = t.set(field, value)
             storage = .table(t)
             return isNew
+        }
+    }
+
+    /// `set` from views of the request's arguments: a packed hash copies them straight into its buffer, so an HSET of
+    /// a field longer than `Bytes.inlineCapacity` allocates nothing when the field exists or fits in place.
+    @discardableResult
+    public mutating func set(field: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, limits: HashEncodingLimits) -> Bool {
+        guard isPacked && fitsPacked(field.count, value.count, limits) else { return set(Bytes(field), Bytes(value), limits: limits) }
+        return setPacked(field, value, limits: limits)
+    }
+
+    /// The pair may go into the packed buffer without converting (Redis's hashTypeSet length checks).
+    private func fitsPacked(_ fieldCount: Int, _ valueCount: Int, _ limits: HashEncodingLimits) -> Bool {
+        fieldCount <= limits.maxCompactValueLength && valueCount <= limits.maxCompactValueLength
+            && compactBytes + fieldCount + valueCount + 20 <= CompactPairs.maxBytes
+    }
+
+    /// Writes a pair into an empty or packed hash, converting afterwards when the entry count passes the limit.
+    private mutating func setPacked(_ f: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer, limits: HashEncodingLimits) -> Bool {
+        switch storage {
+        case .empty:
+            storage = .compact(CompactPairs.make(f, v))
+            if 1 > limits.maxCompactEntries { convertToTable(reserving: 1) }
+            return true
+        case .compact(var c):
+            storage = .empty  // drop our reference so the buffer can be mutated in place
+            if !isKnownUniquelyReferenced(&c) { c = c.copy(extra: 0) }
+            // A plain value over the external one replaces it: the field moves to the inline entries.
+            let replacedExternal = c.removeExternal(ifField: f)
+            let isNew = c.set(f, v, into: &c) && !replacedExternal
+            storage = .compact(c)
+            if isNew, case let n = c.pairCount, n > limits.maxCompactEntries { convertToTable(reserving: n) }
+            return isNew
+        case .table:
+            preconditionFailure("setPacked on a table")
         }
     }
 

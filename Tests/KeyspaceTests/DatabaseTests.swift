@@ -113,7 +113,29 @@ struct DatabaseTests {
         if case .string(let s)? = db.peek("s") { #expect(s == "A") } else { Issue.record("s is not a string") }
     }
 
-    @Test("active expiry removes expired keys without them being touched")
+    @Test("updateHash: one event per call; WRONGTYPE and a throwing body emit nothing and keep the key stored")
+    func updateHashPaths() {
+        struct Stop: Error {}
+        let r = Recorder()
+        let db = r.database
+        #expect(db.updateHash("h", create: false) { $0.set("f", "v") } == nil)
+        #expect(db.count == 0)
+        _ = db.updateHash("h", create: true) { $0.set("f", "v") }
+        _ = db.updateHash("h", create: true) { $0.set("g", "w") }
+        db.set("s", string("x"))
+        if case .failure? = db.updateHash("s", create: true, { $0.set("f", "v") }) {} else { Issue.record("no WRONGTYPE") }
+        #expect(throws: Stop.self) { _ = try db.updateHash("h", create: true) { h in h.set("f", "changed"); throw Stop() } }
+        #expect(throws: Stop.self) { _ = try db.updateHash("new", create: true) { _ in throw Stop() } }
+        // What the body changed before throwing stays (callers validate first), but the key is neither lost nor created.
+        if case .hash(let h)? = db.peek("h") { #expect(h.count == 2 && h["f"] == "changed") } else { Issue.record("h lost") }
+        #expect(db.count == 2 && !db.exists("new"))
+        db.setExpire("h", at: r.clock.now + 100)
+        _ = db.updateHash("h", create: false) { h in h.remove("f"); h.remove("g") }
+        #expect(db.count == 1 && db.expireTime("h") == nil)
+        #expect(r.drain() == ["written h", "written h", "written s", "ttlChanged h", "deleted h"])
+    }
+
+
     func activeExpiry() {
         let r = Recorder()
         let db = r.database

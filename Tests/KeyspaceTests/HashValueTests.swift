@@ -38,6 +38,22 @@ struct BytesTests {
 
 @Suite("HashValue")
 struct HashValueTests {
+    @Test("set from argument views matches set from Bytes, through conversion to a table", arguments: [1, 2, 64, 65, 200])
+    func setFromViews(valueLength: Int) {
+        var limits = HashEncodingLimits()
+        limits.maxCompactEntries = 8
+        var viaBytes = HashValue(), viaViews = HashValue()
+        for i in 0..<12 {
+            let field = Array("element:\(i % 10):long-enough-field".utf8), value = Array(repeating: UInt8(65 + i), count: valueLength)
+            let a = viaBytes.set(Bytes(field), Bytes(value), limits: limits)
+            let b = field.withUnsafeBytes { f in value.withUnsafeBytes { v in viaViews.set(field: f, value: v, limits: limits) } }
+            #expect(a == b)
+            #expect(viaBytes.isCompact == viaViews.isCompact)
+        }
+        #expect(viaBytes.pairs.map(\.field) == viaViews.pairs.map(\.field))
+        #expect(viaBytes.pairs.map(\.value) == viaViews.pairs.map(\.value))
+    }
+
     @Test("compact hash: set, replace with other lengths, remove, insertion order")
     func compact() {
         var h = HashValue()

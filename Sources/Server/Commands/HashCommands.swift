@@ -153,7 +153,7 @@ extension Server {
             // Redis converts up front when the request alone is too big for a listpack, even if fields repeat.
             hash.prepareForWrite(pairs: (args.count - 2) / 2, longestArgument: longest, limits: limits)
             var added = 0
-            for i in stride(from: 2, to: args.count, by: 2) where hash.set(args.bytes(i), args.bytes(i + 1), limits: limits) {
+            for i in stride(from: 2, to: args.count, by: 2) where hash.set(field: args[i], value: args[i + 1], limits: limits) {
                 added += 1
             }
             return added
