@@ -8,6 +8,11 @@ const int vs_O_DIRECT = O_DIRECT;
 #include <malloc.h>
 int vs_release_free_memory(void) { return malloc_trim(0); }
 
+void vs_configure_malloc(size_t bytes, int arenas) {
+    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+    mallopt(M_ARENA_MAX, arenas);
+}
+
 /* CRC32C with SSE4.2's crc32 instruction: ~20x the table-driven Swift loop, which cost ~10 % of a tiered search's
  * CPU (every page read is verified). Chosen at run time so the binary still runs on CPUs without SSE4.2. */
 #include <string.h>

@@ -4,6 +4,7 @@ import RESP
 import Keyspace
 import Synchronization
 import Search
+import Tiering
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,6 +101,7 @@ public final class Server {
     public func run() throws {
         let loopData = Unmanaged.passUnretained(self).toOpaque()
         loop.pointee.data = loopData
+        TieringController.configureProcessMemory()
         removeStaleTieringFiles()
         try listen()
         let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)

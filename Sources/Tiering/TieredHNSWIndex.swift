@@ -330,6 +330,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             s.sealingDeletes = []
         }
         controller.counters.seals.add(1, ordering: .relaxed)
+        controller.releaseFreedMemory()
     }
 
     /// Rebuilds `victims` into one segment (live records only), replaying deletes that happen meanwhile.

@@ -177,6 +177,7 @@ let buildStart = now(), buildCPUStart = cpuNow()
 let index: any VectorIndex
 /// Tiered mode (SSD segments under a memory limit): `--tiered-limit` bytes (k/m/g suffixes) for the whole index.
 let tieringController: TieringController? = options["tiered-limit"].map { text in
+    TieringController.configureProcessMemory()
     let c = TieringController()
     let lower = text.lowercased()
     let unit = lower.hasSuffix("g") ? 1 << 30 : lower.hasSuffix("m") ? 1 << 20 : lower.hasSuffix("k") ? 1 << 10 : 1
