@@ -18,26 +18,27 @@ final class DiskSegment: @unchecked Sendable {
     let parameters: VectorIndexParameters
     let count: Int
     let layout: PageLayout
-    private let file: PageFile
+    let file: PageFile
     /// The buffer pool and the entry pages pinned in it; replaced whole when the memory share changes.
     private let poolState: Mutex<(pool: BufferPool, pinned: [PinnedPage])>
     var pool: BufferPool { poolState.withLock { $0.pool } }
     private let distance: VectorDistance
     let quantizer: ProductQuantizer
-    private let codes: UnsafeMutablePointer<UInt8>
-    private let labels: UnsafeMutablePointer<UInt64>
+    let codes: UnsafeMutablePointer<UInt8>
+    let labels: UnsafeMutablePointer<UInt64>
     /// Labels ascending with their local ids, for lookups by label (binary search; not on the query path).
     private let sortedLabels: UnsafeMutablePointer<UInt64>
     private let sortedIds: UnsafeMutablePointer<UInt32>
+    private let indexedCount: Int
     /// Per local id: 1 = deleted (tombstone). Written under `tombstoneLock`, read with acquire loads by searches.
-    private let tombstones: UnsafeMutablePointer<UInt8>
+    let tombstones: UnsafeMutablePointer<UInt8>
     private let tombstoneLock = Mutex<[UInt64]>([])  // labels deleted since open, in order (compaction replays them)
     private let deletedCount = Atomic<Int>(0)
     /// Upper levels: node → offset of `level` blocks of `[count, M ids]` in `upperLists`.
-    private let upperOffsets: [UInt32: Int]
-    private let upperLevels: [UInt32: UInt8]
-    private let upperLists: [UInt32]
-    private let m: Int
+    let upperOffsets: [UInt32: Int]
+    let upperLevels: [UInt32: UInt8]
+    let upperLists: [UInt32]
+    let m: Int
     let entry: UInt32
     let maxLevel: Int
     private let scratchPool = Mutex<[SegmentScratch]>([])
@@ -93,36 +94,54 @@ final class DiskSegment: @unchecked Sendable {
             }
         }
 
+        let uppers: [(id: UInt32, lists: [[UInt32]])] = (0..<n).compactMap { l in
+            let old = oldOf[l], top = graph.level(old)
+            guard top > 0 else { return nil }
+            return (UInt32(l), (1...top).map { level in
+                graph.neighbors(old, level: level).compactMap { dense[Int($0)] == .max ? nil : local($0) }
+            })
+        }
+        let parts = SegmentParts(
+            parameters: p, count: n, entry: graph.entryPoint.map { local($0) } ?? .max,
+            maxLevel: graph.entryPoint == nil ? -1 : graph.maxLevel,
+            labels: (0..<n).map { graph.label(oldOf[$0]) },
+            tombstones: (0..<n).map { deleted.contains(graph.label(oldOf[$0])) ? 1 : 0 },
+            uppers: uppers, quantizer: quantizer, codes: codes)
+        return try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
+                                vector: { graph.vector(oldOf[Int($0)]) },
+                                neighbors: { liveNeighbors(oldOf[Int($0)], 0).map { position[Int($0)] } })
+    }
+
+    /// Writes a segment file from its parts (records from `vector` / `neighbors` in id order) and opens it.
+    static func writeSegment(_ parts: SegmentParts, layout: PageLayout, path: String, poolBytes: Int,
+                             statistics: TieringCounters, vector: (UInt32) -> UnsafeRawBufferPointer,
+                             neighbors: (UInt32) -> [UInt32]) throws -> DiskSegment {
+        let p = parts.parameters, n = parts.count
         var blob = BlobWriter()
         blob.write(UInt32(blobVersion))
         blob.write(UInt32(p.algorithm.rawValue)); blob.write(UInt32(p.dimension)); blob.write(UInt32(p.elementType.rawValue))
         blob.write(UInt32(p.metric.rawValue)); blob.write(UInt32(p.m)); blob.write(UInt32(p.efConstruction))
         blob.write(UInt32(p.efRuntime)); blob.write(p.epsilon.bitPattern)
         blob.write(UInt64(n))
-        blob.write(graph.entryPoint.map { local($0) } ?? .max)
-        blob.write(Int32(graph.entryPoint == nil ? -1 : graph.maxLevel))
-        for l in 0..<n { blob.write(graph.label(oldOf[l])) }
-        for l in 0..<n { blob.write(UInt8(deleted.contains(graph.label(oldOf[l])) ? 1 : 0)) }
-        let uppers = (0..<n).filter { graph.level(oldOf[$0]) > 0 }
-        blob.write(UInt64(uppers.count))
-        for l in uppers {
-            let old = oldOf[l], top = graph.level(old)
-            blob.write(UInt32(l)); blob.write(UInt8(top))
-            for level in 1...top {
-                let list = graph.neighbors(old, level: level).compactMap { dense[Int($0)] == .max ? nil : local($0) }
-                blob.write(UInt32(list.count))
+        blob.write(parts.entry)
+        blob.write(Int32(parts.maxLevel))
+        for label in parts.labels { blob.write(label) }
+        for t in parts.tombstones { blob.write(t) }
+        blob.write(UInt64(parts.uppers.count))
+        for (id, lists) in parts.uppers {
+            blob.write(id); blob.write(UInt8(lists.count))
+            for list in lists {
+                blob.write(UInt32(min(list.count, p.m)))
                 for j in 0..<p.m { blob.write(j < list.count ? list[j] : 0) }
             }
         }
-        let pq = quantizer.serialize()
+        let pq = parts.quantizer.serialize()
         blob.write(UInt64(pq.count)); blob.bytes.append(contentsOf: pq)
-        blob.bytes.append(contentsOf: codes)
+        blob.bytes.append(contentsOf: parts.codes)
 
         let pagesBefore = statistics.pagesWritten.load(ordering: .relaxed)
-        _ = try SegmentWriter.write(path: path, layout: layout, count: n, entry: graph.entryPoint.map { local($0) } ?? 0,
-                                    placement: .identity, engineBlob: blob.bytes,
-                                    vector: { graph.vector(oldOf[Int($0)]) },
-                                    neighbors: { liveNeighbors(oldOf[Int($0)], 0).map { position[Int($0)] } })
+        _ = try SegmentWriter.write(path: path, layout: layout, count: n, entry: parts.entry == .max ? 0 : parts.entry,
+                                    placement: .identity, engineBlob: blob.bytes, vector: vector, neighbors: neighbors)
         let dataPages = (n + layout.recordsPerPage - 1) / layout.recordsPerPage
         statistics.pagesWritten.store(pagesBefore + dataPages + (blob.bytes.count + layout.pageSize - 1) / layout.pageSize,
                                       ordering: .relaxed)
@@ -187,9 +206,12 @@ final class DiskSegment: @unchecked Sendable {
         }
         sortedLabels = .allocate(capacity: max(n, 1))
         sortedIds = .allocate(capacity: max(n, 1))
-        let labelsById = labels
-        let byLabel = (0..<UInt32(n)).sorted { labelsById[Int($0)] < labelsById[Int($1)] }
+        // Only records live at open are indexed by label: a merged segment can hold a dead older copy of a label
+        // beside its live one, and lookups (reads, tombstones) must reach the live one.
+        let labelsById = labels, deadAtOpen = tombstones
+        let byLabel = (0..<UInt32(n)).filter { deadAtOpen[Int($0)] == 0 }.sorted { labelsById[Int($0)] < labelsById[Int($1)] }
         for (i, id) in byLabel.enumerated() { sortedLabels[i] = labelsById[Int(id)]; sortedIds[i] = id }
+        indexedCount = byLabel.count
         distance = VectorDistance(dimension: dimension, elementType: type, metric: metric)
         let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(poolBytes, layout, pages: file.pageCount),
                                   shards: 4)
@@ -241,15 +263,15 @@ final class DiskSegment: @unchecked Sendable {
     var memoryUsage: Int { fixedMemory + pool.memoryUsage }
 
     private func localId(_ label: UInt64) -> UInt32? {
-        var lo = 0, hi = count
+        var lo = 0, hi = indexedCount
         while lo < hi {
             let mid = (lo + hi) / 2
             if sortedLabels[mid] < label { lo = mid + 1 } else { hi = mid }
         }
-        return lo < count && sortedLabels[lo] == label ? sortedIds[lo] : nil
+        return lo < indexedCount && sortedLabels[lo] == label ? sortedIds[lo] : nil
     }
 
-    @inline(__always) private func isDeleted(_ id: UInt32) -> Bool { vs_load_acquire_u8(tombstones + Int(id)) != 0 }
+    @inline(__always) func isDeleted(_ id: UInt32) -> Bool { vs_load_acquire_u8(tombstones + Int(id)) != 0 }
 
     func contains(label: UInt64) -> Bool { localId(label).map { !isDeleted($0) } ?? false }
 
@@ -322,9 +344,12 @@ final class DiskSegment: @unchecked Sendable {
         if let filter, let allowed = allowedIds(filter, ef: ef) {
             found = try scanAllowed(allowed, k: k, ef: ef, scratch: scratch, excluded: excluded)
         } else {
-            let widen = filter == nil ? 1 : 4
-            found = try beamSearch(k: k, ef: max(ef, k) * widen, beamWidth: beamWidth, filter: filter, excluded: excluded,
-                                   scratch: scratch)
+            // Tombstoned records still guide the walk but are dropped from the results: widen the list by the dead
+            // share so a segment with deletes returns as many live candidates as one without.
+            let liveShare = max(Double(liveCount) / Double(max(count, 1)), 0.5)
+            let widen = Double(filter == nil ? 1 : 4) / liveShare
+            found = try beamSearch(k: k, ef: Int((Double(max(ef, k)) * widen).rounded(.up)), beamWidth: beamWidth,
+                                   filter: filter, excluded: excluded, scratch: scratch)
         }
         if found.count > k { found.removeSubrange(k...) }
         return found
@@ -480,6 +505,21 @@ final class DiskSegment: @unchecked Sendable {
                               tableCount: quantizer.tableCount)
     }
     private func releaseScratch(_ s: SegmentScratch) { scratchPool.withLock { $0.append(s) } }
+}
+
+/// Everything a segment file holds besides its records.
+struct SegmentParts {
+    var parameters: VectorIndexParameters
+    var count: Int
+    /// `.max` for an empty segment.
+    var entry: UInt32
+    var maxLevel: Int
+    var labels: [UInt64]
+    var tombstones: [UInt8]
+    /// Nodes with upper levels: their lists on levels 1…top.
+    var uppers: [(id: UInt32, lists: [[UInt32]])]
+    var quantizer: ProductQuantizer
+    var codes: [UInt8]
 }
 
 struct Candidate {

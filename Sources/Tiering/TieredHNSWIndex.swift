@@ -307,10 +307,14 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Freezes the active graph, writes it as a segment and swaps the segment in.
+    /// Freezes the active graph and moves it to SSD: merged into the largest segment when there is one (its records
+    /// are not loaded: see `DiskSegment.merge`), else written as the first segment. A graph left frozen by a failed
+    /// seal is retried first.
     private func seal() throws {
         let fresh = try HNSWIndex(TieredHNSWIndex.activeParameters(parameters))
         let frozen: HNSWIndex = swapLock.withExclusive {
             state.withLock { s in
+                if let stuck = s.sealing { return stuck }
                 let old = s.active
                 s.sealing = old
                 s.sealingDeletes = []
@@ -318,18 +322,28 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                 return old
             }
         }
-        let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
-        let deletedAtStart = state.withLock { $0.sealingDeletes }
-        let segment = try frozen.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
-                                  poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+        let (name, target) = state.withLock { s -> (String, DiskSegment?) in
+            defer { s.nextSegment += 1 }
+            return ("seg-\(s.nextSegment).vsp", s.segments.max { $0.count < $1.count })
         }
-        try install(segment, replacing: []) { s in
+        let deletedAtStart = state.withLock { $0.sealingDeletes }
+        let mark = target?.deletionLogCount ?? 0
+        let segment = try frozen.withFrozenGraph { graph in
+            if let target {
+                return try DiskSegment.merge(graph, into: target, deleted: deletedAtStart, path: directory + "/" + name,
+                                             poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+            }
+            return try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
+                                         poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+        }
+        try install(segment, replacing: target.map { [$0] } ?? []) { s in
             for label in s.sealingDeletes { segment.tombstone(label: label) }
+            if let target { for label in target.deletions(from: mark) { segment.tombstone(label: label) } }
             s.sealing = nil
             s.sealingDeletes = []
         }
         controller.counters.seals.add(1, ordering: .relaxed)
+        if target != nil { controller.counters.merges.add(1, ordering: .relaxed) }
         controller.releaseFreedMemory()
     }
 
@@ -366,13 +380,19 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// Swaps `segment` in for `replacing` (and runs `update` in the same critical section), then commits the manifest.
     private func install(_ segment: DiskSegment, replacing: [DiskSegment], update: (inout State) -> Void) throws {
-        let names: [String] = swapLock.withExclusive {
+        let names: [String]? = swapLock.withExclusive {
             state.withLock { s in
+                // Dropped while this segment was being written: it goes with the rest, the manifest stays gone.
+                if s.closed { return nil }
                 update(&s)
                 s.segments.removeAll { old in replacing.contains { $0 === old } }
                 s.segments.append(segment)
                 return s.segments.map { String($0.path.split(separator: "/").last!) }
             }
+        }
+        guard let names else {
+            segment.obsolete.store(true, ordering: .releasing)
+            return
         }
         try TieredHNSWIndex.writeManifest(directory, names: names)
         for old in replacing { old.obsolete.store(true, ordering: .releasing) }

@@ -127,6 +127,8 @@ public final class TieringCounters: @unchecked Sendable {
     let pagesWritten = Atomic<Int>(0)
     let seals = Atomic<Int>(0)
     let compactions = Atomic<Int>(0)
+    /// Seals merged into an existing segment (the others started the first segment).
+    let merges = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
     /// SSD pages read per query: exact counts 0…254, the last bucket for more.
     private let histogram = Mutex<[Int]>([Int](repeating: 0, count: 256))
@@ -159,6 +161,7 @@ public final class TieringCounters: @unchecked Sendable {
         r.pagesWritten = pagesWritten.load(ordering: .relaxed)
         r.seals = seals.load(ordering: .relaxed)
         r.compactions = compactions.load(ordering: .relaxed)
+        r.merges = merges.load(ordering: .relaxed)
         r.failures = failures.load(ordering: .relaxed)
         r.readsPerQueryMean = r.queries > 0 ? Double(r.ssdReads) / Double(r.queries) : 0
         r.readLatencyMicrosMean = r.readBatches > 0 ? Double(readNanoseconds.load(ordering: .relaxed)) / 1000 / Double(r.readBatches) : 0
@@ -197,6 +200,7 @@ public struct TieringNodeReport: Sendable {
     public var poolHits = 0, poolMisses = 0, promotions = 0, evictions = 0, compactionDebtBytes = 0
     public var busy = false
     public var queries = 0, ssdReads = 0, readBatches = 0, pagesWritten = 0, seals = 0, compactions = 0, failures = 0
+    public var merges = 0
     public var readsPerQueryMean = 0.0, readsPerQueryP99 = 0, readLatencyMicrosMean = 0.0
     public var poolHitRatio: Double { poolHits + poolMisses == 0 ? 0 : Double(poolHits) / Double(poolHits + poolMisses) }
 
@@ -212,7 +216,7 @@ public struct TieringNodeReport: Sendable {
             "tiering_ssd_reads_per_query_mean:\(f(readsPerQueryMean))", "tiering_ssd_reads_per_query_p99:\(readsPerQueryP99)",
             "tiering_read_batches:\(readBatches)", "tiering_read_latency_us_mean:\(f(readLatencyMicrosMean))",
             "tiering_promotions:\(promotions)", "tiering_evictions:\(evictions)", "tiering_pages_written:\(pagesWritten)",
-            "tiering_seals:\(seals)", "tiering_compactions:\(compactions)", "tiering_failures:\(failures)",
+            "tiering_seals:\(seals)", "tiering_merges:\(merges)", "tiering_compactions:\(compactions)", "tiering_failures:\(failures)",
             "tiering_compaction_debt_bytes:\(compactionDebtBytes)",
         ]
     }

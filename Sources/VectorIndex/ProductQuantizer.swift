@@ -273,7 +273,7 @@ public final class ProductQuantizer: @unchecked Sendable {
     }
 
     /// The vector a code stands for (`dimension` floats).
-    func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>) {
+    public func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>) {
         for s in 0..<subspaces {
             let c = Int(code[s])
             for j in subspaceRange(s) { vector[j] = centroids[j * ProductQuantizer.centroidCount + c] }

@@ -58,7 +58,7 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
 }
 
 @Suite(.serialized) struct TieredHNSWIndexTests {
-    let dim = 16
+    let dim = 32
     func parameters() -> VectorIndexParameters {
         VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 64)
     }
@@ -85,6 +85,22 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         #expect(index.count == 2000)
         #expect(c.counters.seals.load(ordering: .relaxed) >= 2)
 
+        func recall(_ vectors: [[Float]], alive: (Int) -> Bool, seed: UInt64) throws -> Double {
+            var hits = 0, total = 0
+            for qi in 0..<60 {
+                let q = points(1, dim, seed: seed + UInt64(qi))[0]
+                let found = try search(index, q, k: 10, ef: 200)
+                let truth = Set(exactTop(vectors, q, 10, alive: alive))
+                hits += found.filter { truth.contains(Int($0.label)) }.count
+                total += truth.count
+            }
+            return Double(hits) / Double(total)
+        }
+        let before = try recall(data, alive: { _ in true }, seed: 40_000)
+        #expect(before >= 0.95, "recall@10 before deletes \(before)")
+
+        // A tiny limit (many small seals merged into one segment on PQ distances) still reaches recall 0.95 at a high
+        // enough ef, as the issue asks; at ef 100 it sat right at 0.95.
         // Delete 20 %, update 5 % (new vectors), then check recall and that deleted labels never come back.
         var alive = [Bool](repeating: true, count: data.count)
         var current = data
@@ -98,7 +114,7 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         var hits = 0, total = 0
         for qi in 0..<60 {
             let q = points(1, dim, seed: UInt64(50_000 + qi))[0]
-            let found = try search(index, q, k: 10, ef: 100)
+            let found = try search(index, q, k: 10, ef: 200)
             for m in found { #expect(alive[Int(m.label)], "deleted label \(m.label) returned") }
             let truth = Set(exactTop(current, q, 10) { alive[$0] })
             hits += found.filter { truth.contains(Int($0.label)) }.count
@@ -106,6 +122,7 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         }
         let recall = Double(hits) / Double(total)
         #expect(recall >= 0.95, "recall@10 \(recall)")
+        print("tiered recall before \(before) after \(recall)")
         // Blobs come back from pages exactly.
         for i in stride(from: 0, to: data.count, by: 97) {
             let bytes = index.vectorBytes(label: UInt64(i))
