@@ -267,3 +267,93 @@ final class NeighborSelector {
         return select(base: base, candidates: scored, codes: codes, limit: limit)
     }
 }
+
+extension DiskSegment {
+    /// Rewrites `segment` without its tombstoned records, holding only lists and codes in RAM (FreshDiskANN's delete
+    /// consolidation): a live node's edges to dead nodes are replaced by those nodes' live neighbors, and lists that
+    /// overflow are re-selected on PQ-decoded vectors. Survivors keep their order, so records copy sequentially.
+    static func consolidate(_ segment: DiskSegment, path: String, poolBytes: Int,
+                            statistics: TieringCounters) throws -> DiskSegment {
+        let p = segment.parameters, layout = segment.layout
+        let m0 = 2 * p.m, width = m0 + 1
+        let n = segment.count, cb = segment.quantizer.codeBytes
+        var lists = [UInt32](repeating: 0, count: max(n, 1) * width)
+        try readLists(of: segment, into: &lists, width: width)
+        var survivor = [UInt32](repeating: .max, count: n)
+        var oldOf: [UInt32] = []
+        for id in 0..<n where !segment.isDeleted(UInt32(id)) { survivor[id] = UInt32(oldOf.count); oldOf.append(UInt32(id)) }
+        let live = oldOf.count
+        let selector = NeighborSelector(quantizer: segment.quantizer, metric: p.metric, maxCandidates: 4 * m0 + 8)
+        defer { selector.deallocate() }
+        var newLists: [[UInt32]] = []
+        newLists.reserveCapacity(live)
+        for old in oldOf {
+            let base = Int(old) * width
+            var union: [UInt32] = []
+            for j in 0..<Int(lists[base]) {
+                let neighbor = lists[base + 1 + j]
+                guard Int(neighbor) < n else { continue }
+                if survivor[Int(neighbor)] != .max {
+                    if !union.contains(neighbor) { union.append(neighbor) }
+                } else {
+                    let b = Int(neighbor) * width
+                    for k in 0..<Int(lists[b]) {
+                        let second = lists[b + 1 + k]
+                        if Int(second) < n, second != old, survivor[Int(second)] != .max, !union.contains(second) {
+                            union.append(second)
+                        }
+                    }
+                }
+            }
+            if union.count > m0 { union = selector.prune(base: old, candidates: union, codes: segment.codes, limit: m0) }
+            newLists.append(union.map { survivor[Int($0)] })
+        }
+        // Upper levels: dead nodes leave; the entry point is the live node on the highest level.
+        var uppers: [(id: UInt32, lists: [[UInt32]])] = []
+        var entry = UInt32.max, maxLevel = -1
+        for id in segment.upperOffsets.keys.sorted() where survivor[Int(id)] != .max {
+            let offset = segment.upperOffsets[id]!, top = Int(segment.upperLevels[id]!)
+            uppers.append((survivor[Int(id)], (0..<top).map { level in
+                let b = offset + level * (p.m + 1)
+                return segment.upperLists[(b + 1)..<(b + 1 + Int(segment.upperLists[b]))].compactMap {
+                    survivor[Int($0)] == .max ? nil : survivor[Int($0)]
+                }
+            }))
+            if top > maxLevel { maxLevel = top; entry = survivor[Int(id)] }
+        }
+        if segment.entry != .max, survivor[Int(segment.entry)] != .max, segment.maxLevel >= maxLevel {
+            entry = survivor[Int(segment.entry)]
+            maxLevel = segment.maxLevel
+        }
+        if entry == .max, live > 0 { entry = 0; maxLevel = 0 }
+        var codes = [UInt8](repeating: 0, count: live * cb)
+        codes.withUnsafeMutableBufferPointer { out in
+            for (i, old) in oldOf.enumerated() { (out.baseAddress! + i * cb).update(from: segment.codes + Int(old) * cb, count: cb) }
+        }
+        let parts = SegmentParts(parameters: p, count: live, entry: entry, maxLevel: maxLevel,
+                                 labels: oldOf.map { segment.labels[Int($0)] },
+                                 tombstones: [UInt8](repeating: 0, count: live), uppers: uppers,
+                                 quantizer: segment.quantizer, codes: codes)
+        let reader = PReadPageReader(file: segment.file)
+        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
+        defer { page.deallocate() }
+        var loaded = UInt64.max
+        var readError: Error?
+        let zero = [UInt8](repeating: 0, count: layout.vectorBytes)
+        return try zero.withUnsafeBytes { zeroBytes in
+            let result = try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
+                vector: { id in
+                    let old = Int(oldOf[Int(id)])
+                    let wanted = UInt64(old / layout.recordsPerPage)
+                    if wanted != loaded {
+                        do { try reader.read(page: wanted, into: page); loaded = wanted } catch { readError = error }
+                    }
+                    if readError != nil { return zeroBytes }
+                    return PageView(bytes: page, layout: layout).vector(old % layout.recordsPerPage)
+                },
+                neighbors: { newLists[Int($0)] })
+            if let readError { throw readError }
+            return result
+        }
+    }
+}

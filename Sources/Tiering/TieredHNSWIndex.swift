@@ -289,8 +289,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                     try compact(Array(segments.sorted { $0.count < $1.count }.prefix(4)))
                 } else if segments.count >= 2 && idleNanos > 1_000_000_000 {
                     try compact(segments)
-                } else if segments.count >= 1, let only = segments.first, only.deleted * 4 > only.count {
-                    try compact(segments)
+                } else if segments.count == 1, let only = segments.first, only.deleted * 4 > only.count {
+                    try consolidate(only)
                 } else {
                     break
                 }
@@ -344,6 +344,20 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         }
         controller.counters.seals.add(1, ordering: .relaxed)
         if target != nil { controller.counters.merges.add(1, ordering: .relaxed) }
+        controller.releaseFreedMemory()
+    }
+
+    /// Rewrites a segment without its deleted records (RAM: its lists and codes only), replaying deletes that
+    /// happen meanwhile.
+    private func consolidate(_ victim: DiskSegment) throws {
+        let mark = victim.deletionLogCount
+        let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
+        let segment = try DiskSegment.consolidate(victim, path: directory + "/" + name,
+                                                  poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+        try install(segment, replacing: [victim]) { _ in
+            for label in victim.deletions(from: mark) { segment.tombstone(label: label) }
+        }
+        controller.counters.compactions.add(1, ordering: .relaxed)
         controller.releaseFreedMemory()
     }
 

@@ -136,6 +136,39 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         index.drop()
     }
 
+    @Test func consolidationDropsDeletedRecords() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(2000, dim, seed: 31)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        try index.flush()
+        let ssdBefore = index.report.ssdBytes
+        // 40 % deleted: past the 25 % that triggers a rewrite without them.
+        var alive = [Bool](repeating: true, count: data.count)
+        for i in 0..<data.count where i % 5 < 2 { #expect(index.remove(label: UInt64(i))); alive[i] = false }
+        index.waitForMaintenance()
+        let r = index.report
+        #expect(c.counters.compactions.load(ordering: .relaxed) >= 1)
+        #expect(r.segments == 1 && r.ssdVectors == 1200 && r.compactionDebtBytes == 0)
+        #expect(r.ssdBytes < ssdBefore)
+        #expect(index.count == 1200)
+        var hits = 0
+        for qi in 0..<40 {
+            let q = points(1, dim, seed: UInt64(60_000 + qi))[0]
+            let found = try search(index, q, k: 10, ef: 200)
+            for m in found { #expect(alive[Int(m.label)], "deleted label \(m.label) returned") }
+            let truth = Set(exactTop(data, q, 10) { alive[$0] })
+            hits += found.filter { truth.contains(Int($0.label)) }.count
+        }
+        #expect(Double(hits) / 400 >= 0.95, "recall after consolidation \(Double(hits) / 400)")
+        for i in stride(from: 0, to: data.count, by: 37) {
+            #expect(index.vectorBytes(label: UInt64(i)) == (alive[i] ? data[i].withUnsafeBytes { Array($0) } : nil))
+        }
+        index.drop()
+    }
+
     @Test func reopensWithoutRebuilding() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/idx"); removeTree(dir) }
