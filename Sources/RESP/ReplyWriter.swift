@@ -12,26 +12,26 @@ public struct ReplyWriter: Sendable {
 
     public var isRESP3: Bool { protocolVersion >= 3 }
 
-    @inline(__always)
-    mutating func appendDecimal(_ value: Int) {
-        if value >= 0 && value < 10 { buffer.append(UInt8(48 + value)); return }
-        var v = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[19 - n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
-        }
-        if value < 0 { buffer.append(45) }
-        withUnsafeBytes(of: &digits) { d in buffer.append(contentsOf: d[(20 - n)...]) }
-    }
-
+    /// `type`, the decimal `n` and CRLF (`:42\r\n`, `$5\r\n`, `*3\r\n`), formatted right to left on the stack and
+    /// appended in one call: one capacity check per header instead of one per byte (integer replies and bulk headers
+    /// are on every command's path).
     @inline(__always)
     mutating func header(_ type: UInt8, _ n: Int) {
-        buffer.append(type)
-        appendDecimal(n)
-        buffer.append(13); buffer.append(10)
+        var line: (UInt64, UInt64, UInt64) = (0, 0, 0)  // type, sign, up to 19 digits and CRLF fit in 24 bytes
+        withUnsafeMutableBytes(of: &line) { p in
+            var i = 24
+            i &-= 1; p[i] = 10
+            i &-= 1; p[i] = 13
+            var v = n.magnitude
+            repeat {
+                i &-= 1
+                p[i] = UInt8(truncatingIfNeeded: 48 &+ v % 10)
+                v /= 10
+            } while v > 0
+            if n < 0 { i &-= 1; p[i] = 45 }
+            i &-= 1; p[i] = type
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i...]))
+        }
     }
 
     @inline(__always)
