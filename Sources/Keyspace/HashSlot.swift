@@ -38,18 +38,27 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     static func crc16(pointer: UnsafePointer<UInt8>, count: Int) -> UInt16 {
-        // Two bytes per step (CRC is XOR-linear, so the two table loads are independent), through a raw pointer so
-        // no array is retained per key: this runs once per keyed command.
-        let one = crcTables, two = crcTables + 256
+        // Eight bytes per step (slicing-by-8: CRC is XOR-linear, so the eight table loads are independent and only
+        // the first two depend on the running CRC), then two, then one. Byte-at-a-time, the chain of dependent loads
+        // was ~9 % of an in-process SET. Through a raw pointer so no array is retained per key.
+        let t = crcTables
         var crc: UInt16 = 0
         var i = 0
+        while i &+ 8 <= count {
+            let b0 = Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])
+            let b1 = Int(UInt8(truncatingIfNeeded: crc) ^ pointer[i &+ 1])
+            crc = t[7 &* 256 &+ b0] ^ t[6 &* 256 &+ b1] ^ t[5 &* 256 &+ Int(pointer[i &+ 2])] ^ t[4 &* 256 &+ Int(pointer[i &+ 3])]
+                ^ t[3 &* 256 &+ Int(pointer[i &+ 4])] ^ t[2 &* 256 &+ Int(pointer[i &+ 5])] ^ t[256 &+ Int(pointer[i &+ 6])]
+                ^ t[Int(pointer[i &+ 7])]
+            i &+= 8
+        }
         while i &+ 1 < count {
             let high = Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])
             let low = Int(UInt8(truncatingIfNeeded: crc) ^ pointer[i &+ 1])
-            crc = two[high] ^ one[low]
+            crc = t[256 &+ high] ^ t[low]
             i &+= 2
         }
-        if i < count { crc = (crc &<< 8) ^ one[Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])] }
+        if i < count { crc = (crc &<< 8) ^ t[Int(UInt8(truncatingIfNeeded: crc &>> 8) ^ pointer[i])] }
         return crc
     }
 
@@ -59,12 +68,16 @@ public struct HashSlot: Hashable, Sendable, Comparable, CustomStringConvertible 
     public var description: String { String(rawValue) }
     public var index: Int { Int(rawValue) }
 
-    /// `table` and, 256 entries later, the two-byte step: T2[x] = (T[x] << 8) ^ T[T[x] >> 8].
+    /// Eight tables of 256 entries: table k is the CRC of a byte followed by k zero bytes, so table 0 is `table` and
+    /// table k+1 is T[k+1][x] = (T[k][x] << 8) ^ T[0][T[k][x] >> 8].
     private nonisolated(unsafe) static let crcTables: UnsafeMutablePointer<UInt16> = {
-        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: 512)
-        for x in 0..<256 {
-            p[x] = table[x]
-            p[256 + x] = (table[x] &<< 8) ^ table[Int(table[x] &>> 8)]
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: 8 * 256)
+        for x in 0..<256 { p[x] = table[x] }
+        for k in 1..<8 {
+            for x in 0..<256 {
+                let previous = p[(k - 1) * 256 + x]
+                p[k * 256 + x] = (previous &<< 8) ^ table[Int(previous &>> 8)]
+            }
         }
         return p
     }()

@@ -33,7 +33,7 @@ struct HashSlotTests {
     }
 }
 
-@Suite("CRC16 two-byte step")
+@Suite("CRC16 eight- and two-byte steps")
 struct CRC16StepTests {
     @Test("the pointer path equals the byte-at-a-time reference for every length 0...40")
     func pointerPathMatchesReference() {
