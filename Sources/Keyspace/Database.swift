@@ -140,28 +140,32 @@ public final class Database {
     func modifyEntry(_ key: Bytes, _ body: (inout Value?) -> Bool) {
         let s = Self.slot(key)
         expireIfNeeded(key)
-        // Existing keys are changed through the dictionary index: one hash of the key in all.
-        if let index = slots[s].index(forKey: key) {
-            var entry: Value? = slots[s].values[index]
-            slots[s].values[index] = .string(Bytes())  // drop the dictionary's reference so `body` mutates in place
-            let wrote = body(&entry)
-            if let entry {
-                slots[s].values[index] = entry
-            } else {
-                slots[s].remove(at: index)
-                count -= 1
-                if !expires.isEmpty { expires.removeValue(forKey: key) }
-            }
-            if wrote { emit(.written, key) }
-            return
-        }
-        var entry: Value?
-        let wrote = body(&entry)
-        if let entry {
-            slots[s][key] = entry
-            count += 1
-        }
+        let (wrote, change) = Self.modifyEntry(in: &slots[s], key, body)
+        if change != 0 { count += change }
+        if change < 0 && !expires.isEmpty { expires.removeValue(forKey: key) }
         if wrote { emit(.written, key) }
+    }
+
+    /// The dictionary work of `modifyEntry` on the slot's dictionary, borrowed in place: reading `slots[s]` for each
+    /// step retained and released its storage every time. Returns whether `body` wrote and the change in key count.
+    private static func modifyEntry(in slot: inout [Bytes: Value], _ key: Bytes, _ body: (inout Value?) -> Bool) -> (Bool, Int) {
+        // Existing keys are changed through the dictionary index: one hash of the key in all.
+        guard let index = slot.index(forKey: key) else {
+            var entry: Value?
+            let wrote = body(&entry)
+            guard let entry else { return (wrote, 0) }
+            slot[key] = entry
+            return (wrote, 1)
+        }
+        var entry: Value? = slot.values[index]
+        slot.values[index] = .string(Bytes())  // drop the dictionary's reference so `body` mutates in place
+        let wrote = body(&entry)
+        guard let entry else {
+            slot.remove(at: index)
+            return (wrote, -1)
+        }
+        slot.values[index] = entry
+        return (wrote, 0)
     }
 
     /// Stores a value with an absolute expiry in ms (nil: none), replacing any previous value and TTL, as one
@@ -231,35 +235,51 @@ public final class Database {
     func mutateHash(_ key: Bytes, create: Bool, _ body: (inout HashValue) throws -> Void) rethrows -> HashMutation {
         let s = Self.slot(key)
         expireIfNeeded(key)
-        guard let index = slots[s].index(forKey: key) else {
-            guard create else { return .missing }
-            var hash = HashValue()
-            try body(&hash)  // a throw leaves nothing behind: the key was never stored
-            if hash.isEmpty { return .done }
-            slots[s][key] = .hash(hash)
+        let (outcome, change) = try Self.mutateHash(in: &slots[s], key, create: create, body)
+        switch change {
+        case .created:
             count += 1
             emit(.written, key)
-            return .done
-        }
-        // Existing keys are changed through the dictionary index: one hash of the key in all.
-        guard case .hash(var hash) = slots[s].values[index] else { return .wrongType }
-        slots[s].values[index] = .string(Bytes())  // drop our reference so the mutation below is in place
-        do {
-            try body(&hash)
-        } catch {
-            slots[s].values[index] = .hash(hash)  // leave the keyspace as it was
-            throw error
-        }
-        if hash.isEmpty {
-            slots[s].remove(at: index)
+        case .written:
+            emit(.written, key)
+        case .deleted:
             count -= 1
             if !expires.isEmpty { expires.removeValue(forKey: key) }
             emit(.deleted, key)
-        } else {
-            slots[s].values[index] = .hash(hash)
-            emit(.written, key)
+        case .none:
+            break
         }
-        return .done
+        return outcome
+    }
+
+    private enum KeyChange { case none, created, written, deleted }
+
+    /// The dictionary work of `mutateHash` on the slot's dictionary, borrowed in place (see `modifyEntry(in:)`).
+    private static func mutateHash(in slot: inout [Bytes: Value], _ key: Bytes, create: Bool,
+                                   _ body: (inout HashValue) throws -> Void) rethrows -> (HashMutation, KeyChange) {
+        guard let index = slot.index(forKey: key) else {
+            guard create else { return (.missing, .none) }
+            var hash = HashValue()
+            try body(&hash)  // a throw leaves nothing behind: the key was never stored
+            if hash.isEmpty { return (.done, .none) }
+            slot[key] = .hash(hash)
+            return (.done, .created)
+        }
+        // Existing keys are changed through the dictionary index: one hash of the key in all.
+        guard case .hash(var hash) = slot.values[index] else { return (.wrongType, .none) }
+        slot.values[index] = .string(Bytes())  // drop our reference so the mutation below is in place
+        do {
+            try body(&hash)
+        } catch {
+            slot.values[index] = .hash(hash)  // leave the keyspace as it was
+            throw error
+        }
+        if hash.isEmpty {
+            slot.remove(at: index)
+            return (.done, .deleted)
+        }
+        slot.values[index] = .hash(hash)
+        return (.done, .written)
     }
 
     /// Swaps a hash field's value for the same content held elsewhere (an `ExternalBytes` reference), without an
