@@ -60,7 +60,8 @@ def wait_settled(c: redis.Redis, timeout: float = 120) -> dict:
     while time.monotonic() < deadline:
         t = info_tiering(c)
         drained = ft_info(c, "idx")["indexing"] == 0
-        calm = calm + 1 if drained and t["tiering_busy"] == 0 and t["tiering_segments"] >= 1 else 0
+        on_ssd = t["tiering_segments"] + t.get("tiering_cold_segments", 0)  # an idle index may already be cold
+        calm = calm + 1 if drained and t["tiering_busy"] == 0 and on_ssd >= 1 else 0
         if calm >= 2:  # twice in a row: a drain that lands just after one look can start a seal
             return t
         time.sleep(0.2)
@@ -262,3 +263,45 @@ def test_storage_survives_the_schema_broadcast(tmp_path):
         assert [b"STORAGE", b"TIERED"] == [s for s in schemas if s[1] == b"t"][0][-2:]
     finally:
         fleet.stop()
+
+
+def test_idle_index_goes_cold_and_comes_back(tmp_path):
+    """`vector-cold-dir` / `vector-cold-after`: an index untouched for a second moves its segment to the cold
+    directory (RAM released, `tiering_cold_bytes` counted), the next FT.SEARCH opens it there and answers the same,
+    and after enough searches it moves back."""
+    srv = start_server_process(tmp_path, "--vector-memory-limit", "2mb", "--vector-cold-dir", str(tmp_path / "cold"),
+                               "--vector-cold-after", "1")
+    try:
+        c = srv.client(protocol=2)
+        vectors = np.random.default_rng(11).random((5000, DIM), dtype=np.float32)  # past the 1 MB active-graph cap
+        assert c.execute_command("FT.CREATE", "idx", "PREFIX", "1", "d:", "SCHEMA", "v", *HNSW) == b"OK"
+        pipe = c.pipeline(transaction=False)
+        for i in range(len(vectors)):
+            pipe.hset(f"d:{i}", mapping={"v": vectors[i].tobytes()})
+        pipe.execute()
+        wait_settled(c)
+        warm_hits = knn(c, "idx", vectors[3])
+        deadline = time.monotonic() + 30
+        while info_tiering(c)["tiering_cold_segments"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.3)  # INFO does not touch the index: it stays idle
+        t = info_tiering(c)
+        assert t["tiering_cold_segments"] == 1 and t["tiering_segments"] == 0, t
+        assert t["tiering_cold_bytes"] > 0 and t["tiering_cold_moves"] == 1
+        assert any(p.suffix == ".vsp" for p in (tmp_path / "cold").iterdir())
+        assert c.execute_command("CONFIG", "SET", "vector-cold-after", "0") == b"OK"
+        assert knn(c, "idx", vectors[3]) == warm_hits
+        assert info_tiering(c)["tiering_cold_loads"] == 1
+        assert c.hget("d:7", "v") == vectors[7].tobytes()
+        for _ in range(40):
+            knn(c, "idx", vectors[9])
+        deadline = time.monotonic() + 30
+        while info_tiering(c)["tiering_cold_promotions"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        t = info_tiering(c)
+        assert t["tiering_cold_promotions"] == 1 and t["tiering_cold_segments"] == 0, t
+        assert not any(p.suffix == ".vsp" for p in (tmp_path / "cold").iterdir())
+        assert knn(c, "idx", vectors[3]) == warm_hits
+    finally:
+        alive = srv.alive()
+        srv.stop()
+        assert alive, srv.log()[-3000:]

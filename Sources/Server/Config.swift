@@ -73,6 +73,8 @@ let knownDirectives: [Directive] = [
     Directive(name: "cluster-node-timeout", kind: .integer(1...Int(Int32.max)), defaultValue: "15000", mutable: true),
     Directive(name: "search-workers", kind: .integer(0...256), defaultValue: "2", mutable: false),
     Directive(name: "vector-memory-limit", kind: .memory, defaultValue: "0", mutable: true),
+    Directive(name: "vector-cold-dir", kind: .string, defaultValue: "", mutable: true),
+    Directive(name: "vector-cold-after", kind: .integer(0...Int(Int32.max)), defaultValue: "0", mutable: true),
     Directive(name: "active-expire-enabled", kind: .bool, defaultValue: "yes", mutable: true),
 ]
 

@@ -16,6 +16,13 @@ extension Server {
         let limit = config.int("vector-memory-limit")
         // Setting the limit rebalances every index's pools; skip it when CONFIG SET touched something else.
         if node.limit != limit { node.limit = limit }
+        // The cold tier (segments idle for `vector-cold-after` seconds move to `vector-cold-dir`); a relative
+        // directory is taken from `dir`, as the page files are.
+        var coldDirectory = config["vector-cold-dir"]
+        if !coldDirectory.isEmpty && !coldDirectory.hasPrefix("/") { coldDirectory = Self.workingDirectory() + "/" + coldDirectory }
+        if node.coldDirectory != coldDirectory { node.coldDirectory = coldDirectory }
+        let coldAfter = config.int("vector-cold-after")
+        if node.coldAfterSeconds != coldAfter { node.coldAfterSeconds = coldAfter }
         let base = Self.workingDirectory() + "/" + Self.tieringDirectoryName
         if node.baseDirectory != base { node.baseDirectory = base }
         let logger = self.logger

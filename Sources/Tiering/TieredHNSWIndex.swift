@@ -20,7 +20,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     public let directory: String
     let controller: TieringController
 
-    private struct State {
+    struct State {
         var active: HNSWIndex
         var sealing: HNSWIndex?
         var sealingDeletes: Set<UInt64> = []
@@ -29,13 +29,23 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         var nextSegment = 1
         var lastWrite = 0
         var closed = false
+        /// Segments moved to the cold directory and released from RAM (see TieredHNSWIndex+Cold.swift).
+        var cold: [ColdSegment] = []
+        /// Segments opened from the cold directory and not yet moved back: path → searches since opening.
+        var warmedFromCold: [String: Int] = [:]
     }
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Writers hold it shared while they write to the active graph; freezing the active graph takes it exclusively,
     /// so no write lands in a graph that is being written out.
-    private let swapLock = SharedExclusiveLock()
-    private let worker = DispatchQueue(label: "vecshard.tiering.maintenance")
+    let swapLock = SharedExclusiveLock()
+    let worker = DispatchQueue(label: "vecshard.tiering.maintenance")
     private let writesSinceCheck = Atomic<Int>(0)
+    /// Last search, read or write (the cold tier's idle clock).
+    let lastAccess = Atomic<Int>(monotonicNanoseconds())
+    /// True while some segments are cold (a lock-free fast path for `warmIfCold`).
+    let hasCold = Atomic<Bool>(false)
+    /// Serializes opening cold segments.
+    let warming = Mutex<Void>(())
     /// Width of a level-0 search step: records read with one io_uring submission.
     public var beamWidth = 4
 
@@ -59,7 +69,10 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         var segments: [DiskSegment] = []
         var next = 1
         for name in try TieredHNSWIndex.readManifest(directory) {
-            segments.append(try DiskSegment(path: directory + "/" + name, poolBytes: 0, statistics: controller.counters))
+            let path = name.hasPrefix("/") ? name : directory + "/" + name
+            let segment = try DiskSegment(path: path, poolBytes: 0, statistics: controller.counters)
+            try TieredHNSWIndex.applyDeletedSidecar(segment)
+            segments.append(segment)
             if let n = Int(name.dropFirst(4).prefix(while: { $0 != "." })) { next = max(next, n + 1) }
         }
         var s = State(active: try HNSWIndex(TieredHNSWIndex.activeParameters(parameters)))
@@ -97,8 +110,9 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     // MARK: - Sizes
 
     public var count: Int {
-        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.count, $0.segments) }
+        let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.count, $0.segments, $0.cold) }
         return s.0.count + (s.1.map { $0.count - s.2 } ?? 0) + s.3.reduce(0) { $0 + $1.liveCount }
+            + s.4.reduce(0) { $0 + $1.vectors }
     }
 
     public var memoryUsage: Int {
@@ -110,6 +124,10 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     public var report: TieringIndexReport {
         let s = state.withLock { ($0.active, $0.sealing, $0.segments, $0.busy) }
         var r = TieringIndexReport()
+        let cold = state.withLock { $0.cold }
+        r.coldBytes = cold.reduce(0) { $0 + $1.bytes }
+        r.coldVectors = cold.reduce(0) { $0 + $1.vectors }
+        r.coldSegments = cold.count
         r.ramBytes = s.0.memoryUsage + (s.1?.memoryUsage ?? 0) + s.2.reduce(0) { $0 + $1.memoryUsage }
         r.ssdBytes = s.2.reduce(0) { $0 + $1.ssdBytes }
         r.segments = s.2.count
@@ -132,6 +150,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         guard vector.count == parameters.vectorByteCount else {
             throw VectorIndexError.wrongBlobSize(expected: parameters.vectorByteCount, got: vector.count)
         }
+        try warmIfCold()
         try swapLock.withShared {
             let (active, segments) = state.withLock { s -> (HNSWIndex, [DiskSegment]) in
                 if let sealing = s.sealing, !s.sealingDeletes.contains(label), sealing.contains(label: label) {
@@ -148,7 +167,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
 
     @discardableResult
     public func remove(label: UInt64) -> Bool {
-        swapLock.withShared {
+        try? warmIfCold()
+        return swapLock.withShared {
             let (active, segments, inSealing) = state.withLock { s -> (HNSWIndex, [DiskSegment], Bool) in
                 var found = false
                 if let sealing = s.sealing, !s.sealingDeletes.contains(label), sealing.contains(label: label) {
@@ -164,6 +184,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     public func contains(label: UInt64) -> Bool {
+        try? warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.contains(label), $0.segments) }
         if s.0.contains(label: label) { return true }
         if let sealing = s.1, !s.2, sealing.contains(label: label) { return true }
@@ -171,6 +192,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     public func vectorBytes(label: UInt64) -> [UInt8]? {
+        try? warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes.contains(label), $0.segments) }
         if let bytes = s.0.vectorBytes(label: label) { return bytes }
         if let sealing = s.1, !s.2, let bytes = sealing.vectorBytes(label: label) { return bytes }
@@ -185,6 +207,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             throw VectorIndexError.wrongBlobSize(expected: parameters.vectorByteCount, got: query.count)
         }
         guard k > 0 else { return [] }
+        try warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
         let ef = max(efRuntime ?? parameters.efRuntime, k)
         var all = try s.0.search(query: query, k: k, efRuntime: ef, filter: filter)
@@ -197,12 +220,14 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                 all += try segment.search(query: query, k: k, ef: ef, beamWidth: beamWidth, filter: filter, excluded: [])
             }
             controller.counters.endQuery()
+            noteSearch(of: s.3)
         }
         return best(all, limit: k)
     }
 
     public func rangeSearch(query: UnsafeRawBufferPointer, radius: Float, epsilon: Double?, filter: SearchFilter?) throws
         -> [VectorMatch] {
+        try warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
         var all = try s.0.rangeSearch(query: query, radius: radius, epsilon: epsilon, filter: filter)
         if let sealing = s.1 {
@@ -252,6 +277,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// Loads the first `pages` pages of every segment into its pool (the entry neighborhoods); returns pages read.
     public func warmUp(pages: Int) throws -> Int {
+        try warmIfCold()
         let segments = state.withLock { $0.segments }
         return try segments.reduce(0) { $0 + (try $1.warmUp(pages: pages)) }
     }
@@ -311,6 +337,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     /// are not loaded: see `DiskSegment.merge`), else written as the first segment. A graph left frozen by a failed
     /// seal is retried first.
     private func seal() throws {
+        try warmIfCold()
         let fresh = try HNSWIndex(TieredHNSWIndex.activeParameters(parameters))
         let frozen: HNSWIndex = swapLock.withExclusive {
             state.withLock { s in
@@ -393,7 +420,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Swaps `segment` in for `replacing` (and runs `update` in the same critical section), then commits the manifest.
-    private func install(_ segment: DiskSegment, replacing: [DiskSegment], update: (inout State) -> Void) throws {
+    func install(_ segment: DiskSegment, replacing: [DiskSegment], update: (inout State) -> Void) throws {
         let names: [String]? = swapLock.withExclusive {
             state.withLock { s in
                 // Dropped while this segment was being written: it goes with the rest, the manifest stays gone.
@@ -401,7 +428,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                 update(&s)
                 s.segments.removeAll { old in replacing.contains { $0 === old } }
                 s.segments.append(segment)
-                return s.segments.map { String($0.path.split(separator: "/").last!) }
+                return manifestEntries(s)
             }
         }
         guard let names else {

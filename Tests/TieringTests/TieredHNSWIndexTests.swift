@@ -169,6 +169,43 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         index.drop()
     }
 
+    @Test func idleSegmentsGoColdAndComeBack() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/cold"); removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(1500, dim, seed: 41)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        try index.flush()
+        for i in 0..<100 { #expect(index.remove(label: UInt64(i))) }  // tombstones only in RAM: they must travel along
+        let q = points(1, dim, seed: 4242)[0]
+        let expected = try search(index, q, k: 10, ef: 200)
+        let warmRAM = index.report.ramBytes
+        c.coldDirectory = dir + "/cold"
+        c.coldAfterSeconds = 1
+        var waited = 0
+        while index.report.coldSegments == 0 && waited < 100 { usleep(100_000); waited += 1 }
+        let cold = index.report
+        #expect(cold.coldSegments == 1 && cold.segments == 0, "idle for over a second: segments move to the cold directory")
+        #expect(cold.coldBytes > 0 && cold.ramBytes < warmRAM)
+        #expect(TieredHNSWIndex.listDirectory(dir + "/cold").contains { $0.hasSuffix(".vsp") })
+        #expect(index.count == 1400)
+        c.coldAfterSeconds = 0  // keep it warm from here on
+        // The next search opens the cold file in place and answers as before; deleted labels stay deleted.
+        #expect(try search(index, q, k: 10, ef: 200).map(\.label) == expected.map(\.label))
+        #expect(c.report.coldLoads == 1)
+        #expect(index.vectorBytes(label: 5) == nil)
+        for _ in 0..<TieredHNSWIndex.promoteAfterSearches { _ = try search(index, q, k: 10, ef: 200) }
+        index.waitForMaintenance()
+        waited = 0
+        while c.report.promotionsFromCold == 0 && waited < 50 { usleep(100_000); waited += 1 }
+        #expect(c.report.promotionsFromCold == 1, "searched often enough: the segment moves back")
+        #expect(!TieredHNSWIndex.listDirectory(dir + "/cold").contains { $0.hasSuffix(".vsp") })
+        #expect(try search(index, q, k: 10, ef: 200).map(\.label) == expected.map(\.label))
+        #expect(index.vectorBytes(label: 5) == nil && index.vectorBytes(label: 500) == data[500].withUnsafeBytes { Array($0) })
+        index.drop()
+    }
+
     @Test func reopensWithoutRebuilding() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/idx"); removeTree(dir) }
