@@ -305,3 +305,32 @@ def test_idle_index_goes_cold_and_comes_back(tmp_path):
         alive = srv.alive()
         srv.stop()
         assert alive, srv.log()[-3000:]
+
+
+def test_flushall_then_reload(tmp_path):
+    """FLUSHALL deletes every vector of a tiered index; reloading the same keys must be searchable again (the emptied
+    segment once became the base of the next merge and lost the entry point: every KNN came back empty)."""
+    srv = start_server_process(tmp_path, "--vector-memory-limit", "1mb")
+    try:
+        c = srv.client(protocol=2)
+        vectors = np.random.default_rng(5).random((6000, DIM), dtype=np.float32)
+        assert c.execute_command("FT.CREATE", "idx", "PREFIX", "1", "d:", "SCHEMA", "v", *HNSW) == b"OK"
+
+        def load():
+            pipe = c.pipeline(transaction=False)
+            for i in range(len(vectors)):
+                pipe.hset(f"d:{i}", mapping={"v": vectors[i].tobytes()})
+            pipe.execute()
+            wait_settled(c)
+
+        load()
+        assert c.flushall()
+        assert knn(c, "idx", vectors[0]) == []
+        load()
+        for i in (0, 17, 4242):
+            assert knn(c, "idx", vectors[i])[0] == f"d:{i}"
+        assert c.hget("d:17", "v") == vectors[17].tobytes()
+    finally:
+        alive = srv.alive()
+        srv.stop()
+        assert alive, srv.log()[-3000:]

@@ -315,6 +315,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                     try compact(Array(segments.sorted { $0.count < $1.count }.prefix(4)))
                 } else if segments.count >= 2 && idleNanos > 1_000_000_000 {
                     try compact(segments)
+                } else if segments.count == 1, let only = segments.first, only.liveCount == 0 {
+                    try removeEmpty(only)
                 } else if segments.count == 1, let only = segments.first, only.deleted * 4 > only.count {
                     try consolidate(only)
                 } else {
@@ -349,9 +351,12 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                 return old
             }
         }
-        let (name, target) = state.withLock { s -> (String, DiskSegment?) in
+        // Merge into the largest segment that still has a live record (its entry point and codebook carry over);
+        // segments with none (all deleted, e.g. by FLUSHALL) are simply replaced.
+        let (name, target, empty) = state.withLock { s -> (String, DiskSegment?, [DiskSegment]) in
             defer { s.nextSegment += 1 }
-            return ("seg-\(s.nextSegment).vsp", s.segments.max { $0.count < $1.count })
+            let usable = s.segments.filter { $0.liveCount > 0 && $0.entry != .max }
+            return ("seg-\(s.nextSegment).vsp", usable.max { $0.count < $1.count }, s.segments.filter { $0.liveCount == 0 })
         }
         let deletedAtStart = state.withLock { $0.sealingDeletes }
         let mark = target?.deletionLogCount ?? 0
@@ -363,7 +368,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             return try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
                                          poolBytes: controller.poolShare(for: self), statistics: controller.counters)
         }
-        try install(segment, replacing: target.map { [$0] } ?? []) { s in
+        try install(segment, replacing: (target.map { [$0] } ?? []) + empty) { s in
             for label in s.sealingDeletes { segment.tombstone(label: label) }
             if let target { for label in target.deletions(from: mark) { segment.tombstone(label: label) } }
             s.sealing = nil
@@ -372,6 +377,22 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         controller.counters.seals.add(1, ordering: .relaxed)
         if target != nil { controller.counters.merges.add(1, ordering: .relaxed) }
         controller.releaseFreedMemory()
+    }
+
+    /// Forgets a segment whose records are all deleted (FLUSHALL, say): nothing to rewrite.
+    private func removeEmpty(_ victim: DiskSegment) throws {
+        let names: [String]? = swapLock.withExclusive {
+            state.withLock { s in
+                if s.closed || victim.liveCount > 0 { return nil }
+                s.segments.removeAll { $0 === victim }
+                return manifestEntries(s)
+            }
+        }
+        guard let names else { return }
+        try TieredHNSWIndex.writeManifest(directory, names: names)
+        victim.obsolete.store(true, ordering: .releasing)
+        controller.counters.compactions.add(1, ordering: .relaxed)
+        rebalancePools()
     }
 
     /// Rewrites a segment without its deleted records (RAM: its lists and codes only), replaying deletes that

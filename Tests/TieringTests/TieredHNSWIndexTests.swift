@@ -206,6 +206,28 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         index.drop()
     }
 
+    @Test func everythingDeletedThenReloaded() throws {
+        // FLUSHALL deletes every label; the emptied segment must not become the base of the next merge (it has no
+        // entry point), and the reloaded vectors must be found.
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: controller(dir))
+        let data = points(1500, dim, seed: 51)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        try index.flush()
+        for i in 0..<data.count { #expect(index.remove(label: UInt64(i))) }
+        index.waitForMaintenance()
+        #expect(index.count == 0 && index.report.segments == 0)
+        #expect(try search(index, data[3], k: 5, ef: 50).isEmpty)
+        for (i, v) in data.enumerated() { try add(index, 10_000 + i, v) }
+        try index.flush()
+        #expect(index.count == 1500 && index.report.segments == 1)
+        for i in stride(from: 0, to: data.count, by: 101) {
+            #expect(try search(index, data[i], k: 1, ef: 100).first?.label == UInt64(10_000 + i))
+        }
+        index.drop()
+    }
+
     @Test func reopensWithoutRebuilding() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/idx"); removeTree(dir) }
