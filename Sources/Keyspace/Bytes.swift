@@ -47,6 +47,25 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
         }
     }
 
+    /// A copy of `raw` in `buffer`'s storage, reused while nothing else holds it: a request's key longer than
+    /// `inlineCapacity` otherwise costs an allocation per command. Copy-on-write keeps it safe when the result is
+    /// kept; it is meant for keys that are looked up, since a kept copy also keeps `buffer`'s spare capacity.
+    public init(_ raw: UnsafeRawBufferPointer, reusing buffer: inout [UInt8]) {
+        if raw.count <= Bytes.inlineCapacity {
+            self.init(raw)
+            return
+        }
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: raw)
+        self.init(buffer)
+    }
+
+    /// The same bytes in storage of their own size (see `init(_:reusing:)`).
+    public var compacted: Bytes {
+        if case .large(let a) = representation, a.capacity > a.count { return withUnsafeBytes { Bytes($0) } }
+        return self
+    }
+
     @inlinable public init<S: Sequence>(_ seq: S) where S.Element == UInt8 { self.init(Array(seq)) }
     public init(_ string: String) { self.init(Array(string.utf8)) }
     public init(stringLiteral value: String) { self.init(Array(value.utf8)) }

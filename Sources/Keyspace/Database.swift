@@ -154,7 +154,7 @@ public final class Database {
             var entry: Value?
             let wrote = body(&entry)
             guard let entry else { return (wrote, 0) }
-            slot[key] = entry
+            slot[key.compacted] = entry  // the key may sit in a reused lookup buffer (Bytes(_:reusing:))
             return (wrote, 1)
         }
         var entry: Value? = slot.values[index]

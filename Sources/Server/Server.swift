@@ -46,6 +46,8 @@ public final class Server {
 
     /// WATCHed key → ids of the clients watching it.
     var watchers: [Bytes: Set<Int>] = [:]
+    /// Storage reused by `lookupKey` for keys longer than `Bytes.inlineCapacity`.
+    var keyScratch: [UInt8] = []
 
     /// Extra INFO sections contributed by other modules (search, cluster, tiering): name → text body.
     public var infoSections: [(name: String, body: (Server) -> String)] = []

@@ -24,6 +24,21 @@ struct BytesTests {
         #expect(Bytes(raw + [0]) != a)  // a trailing zero byte is content, not padding
     }
 
+    @Test("a copy in a reused buffer equals a plain copy and survives the buffer's next use")
+    func reusedBuffer() {
+        var buffer: [UInt8] = []
+        let long = Array("counter:__rand_int__".utf8), other = Array("another key, longer than that".utf8)
+        let first = long.withUnsafeBytes { Bytes($0, reusing: &buffer) }
+        let second = other.withUnsafeBytes { Bytes($0, reusing: &buffer) }  // `first` still holds the storage
+        #expect(first == Bytes(long) && first.hashValue == Bytes(long).hashValue)
+        #expect(second == Bytes(other))
+        #expect(Array("short".utf8).withUnsafeBytes { Bytes($0, reusing: &buffer) } == Bytes("short"))
+        var stored: [Bytes: Int] = [first.compacted: 1]
+        stored[second.compacted] = 2
+        _ = Array("overwrites the buffer's bytes".utf8).withUnsafeBytes { Bytes($0, reusing: &buffer) }
+        #expect(stored[Bytes(long)] == 1 && stored[Bytes(other)] == 2)
+    }
+
     @Test("storage can be replaced through the compatibility setter")
     func storageSetter() {
         var b = Bytes("short")

@@ -7,7 +7,7 @@ extension Server {
     func stringCommands() -> [CommandSpec] {
         [
             command("get", arity: 2, flags: "readonly fast", acl: "read string fast", keys: .single, keySpec: "RO access", group: "string", summary: "Returns the string value of a key.") { ctx throws(CommandError) in
-                try ctx.replyString(ctx.server.database.get(ctx.args.bytes(1)))
+                try ctx.replyString(ctx.server.database.get(ctx.server.lookupKey(ctx.args, 1)))
             },
             command("set", arity: -3, flags: "write denyoom", acl: "write string slow", keys: .single, keySpec: "RW access update variable_flags", group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.") { ctx throws(CommandError) in
                 let options = try StringOptions.parse(ctx.args, from: 3, forSet: true)
@@ -275,7 +275,7 @@ extension CommandContext {
     /// INCR, DECR, INCRBY, DECRBY: the value must be a Redis integer; the result must fit in 64 bits. Keeps the TTL.
     func incrementBy(_ increment: Int) throws(CommandError) {
         var failure: CommandError?
-        let sum: Int = server.database.modify(args.bytes(1)) { entry in
+        let sum: Int = server.database.modify(server.lookupKey(args, 1)) { entry in
             var value = 0
             switch entry {
             case .hash?: failure = .wrongType; return (0, false)
@@ -380,4 +380,10 @@ extension LongDouble {
         if text == "-0" { text = "0" }
         return text
     }
+}
+
+extension Server {
+    /// Argument `i` as a key for a lookup or `Database.modify` (which stores new keys compacted), in reused storage:
+    /// GET and INCR on a key longer than 14 bytes then allocate nothing for it.
+    func lookupKey(_ args: Arguments, _ i: Int) -> Bytes { Bytes(args[i], reusing: &keyScratch) }
 }
