@@ -54,7 +54,7 @@ extension DiskSegment {
         defer { table.deallocate() }
         let selector = NeighborSelector(quantizer: quantizer, metric: p.metric, maxCandidates: 4 * m0 + 8)
         defer { selector.deallocate() }
-        var visited = [UInt32](repeating: 0, count: max(nB, 1))
+        var visited = [UInt32](repeating: 0, count: max(total, 1))
         var epoch: UInt32 = 0
         var pending: [UInt32: [UInt32]] = [:]
         let ef = min(max(p.efConstruction, 2 * m0), 128)
@@ -68,8 +68,8 @@ extension DiskSegment {
                 epoch &+= 1
                 var candidates: [(Float, UInt32)] = []
                 if nB > 0, big.entry != .max {
-                    candidates = searchBig(big, lists: lists, width: width, ef: ef, visited: &visited, epoch: epoch,
-                                           estimate: estimate)
+                    candidates = searchBig(big, lists: lists, width: width, nodes: total, ef: ef, visited: &visited,
+                                           epoch: epoch, estimate: estimate)
                 }
                 let base = Int(me) * width
                 for j in 0..<Int(lists[base]) { candidates.append((estimate(lists[base + 1 + j]), lists[base + 1 + j])) }
@@ -89,6 +89,24 @@ extension DiskSegment {
                 }
                 lists[base] = UInt32(union.count)
                 for (j, n) in union.enumerated() { lists[base + 1 + j] = n }
+            }
+            // A new node is reachable from the old graph only through an old node's list. Pruning on PQ distances
+            // can drop every such edge; then the node (and often its whole new neighborhood) is never visited.
+            // Keep one: its nearest old neighbor takes it in place of that list's farthest entry.
+            var reachable = [Bool](repeating: false, count: nS)
+            for node in 0..<nB {
+                let base = node * width
+                for j in 0..<Int(lists[base]) where Int(lists[base + 1 + j]) >= nB {
+                    reachable[Int(lists[base + 1 + j]) - nB] = true
+                }
+            }
+            for s in 0..<nS where !reachable[s] && nB > 0 {
+                let me = UInt32(nB + s), base = Int(me) * width
+                guard let anchor = (0..<Int(lists[base])).lazy.map({ lists[base + 1 + $0] }).first(where: { Int($0) < nB })
+                else { continue }
+                let a = Int(anchor) * width
+                let n = Int(lists[a])
+                if n < m0 { lists[a + 1 + n] = me; lists[a] = UInt32(n + 1) } else { lists[a + n] = me }
             }
         }
 
@@ -154,9 +172,11 @@ extension DiskSegment {
         }
     }
 
-    /// Best-first search of `big`'s graph on PQ estimates only (upper levels, then level 0 from `lists`); returns up
-    /// to `ef` candidates with their estimates.
-    private static func searchBig(_ big: DiskSegment, lists: [UInt32], width: Int, ef: Int, visited: inout [UInt32],
+    /// Best-first search on PQ estimates only: `big`'s upper levels, then level 0 over every node's list in `lists`
+    /// (old nodes, new nodes already linked, and new nodes still holding their RAM-graph lists), so new nodes also
+    /// find each other as HNSW's sequential inserts do; returns up to `ef` candidates with their estimates.
+    private static func searchBig(_ big: DiskSegment, lists: [UInt32], width: Int, nodes: Int, ef: Int,
+                                  visited: inout [UInt32],
                                   epoch: UInt32, estimate: (UInt32) -> Float) -> [(Float, UInt32)] {
         var current = big.entry
         var currentDistance = estimate(current)
@@ -183,7 +203,7 @@ extension DiskSegment {
             let base = Int(list[i].1) * width
             for j in 0..<Int(lists[base]) {
                 let next = lists[base + 1 + j]
-                guard Int(next) < big.count, visited[Int(next)] != epoch else { continue }
+                guard Int(next) < nodes, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
                 let e = estimate(next)
                 if list.count >= ef, e >= list[list.count - 1].0 { continue }
@@ -208,6 +228,7 @@ final class NeighborSelector {
     private let decoded: UnsafeMutablePointer<Float>
     private let baseVector: UnsafeMutablePointer<Float>
     private let capacity: Int
+    /// 1.44 and 2.0 gave lower recall than 1.3 on a 200k x 128-d mixture merged ~20 times (0.699 / 0.653 vs 0.747).
     private let slack: Float = 1.3
     private let l2 = vs_kernel(0, 0, 0)!
     private let dot = vs_kernel(0, 1, 0)!

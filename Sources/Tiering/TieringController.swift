@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// One per node (`TieringController.node`); tests make their own. Shares: the limit is split evenly among the tiered
-/// indexes; within a share, the active RAM graph may grow to a quarter before it is sealed, and the buffer pool gets
+/// indexes; within a share, the active RAM graph may grow to a half before it is sealed, and the buffer pool gets
 /// what the share leaves after the segments' fixed RAM (codes, labels, upper levels) and the active graph.
 public final class TieringController: @unchecked Sendable {
     public static let node = TieringController()
@@ -103,7 +103,9 @@ public final class TieringController: @unchecked Sendable {
     }
 
     /// Active-graph memory above which it is sealed.
-    func activeCap(for index: TieredHNSWIndex) -> Int? { max(share(for: index) / 4, minimumActiveCap) }
+    /// Half the share: every seal merges into the segment on PQ distances, and fewer, larger merges keep more of the
+    /// exact RAM graph's edges (a quarter gave twice the merges for the same load).
+    func activeCap(for index: TieredHNSWIndex) -> Int? { max(share(for: index) / 2, minimumActiveCap) }
 
     /// Floor of the active graph's cap, so a tiny limit does not seal every few vectors (tests lower it).
     public var minimumActiveCap: Int {
