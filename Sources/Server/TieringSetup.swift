@@ -51,18 +51,7 @@ extension Server {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func directoryEntries(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
+    static func directoryEntries(_ path: String) -> [String] { TieredHNSWIndex.listDirectory(path) }
 
     /// `rm -r` without following symbolic links (a link is removed, never what it points at).
     static func removeTree(_ path: String) -> Bool {

@@ -124,30 +124,16 @@ extension DiskSegment {
         let parts = SegmentParts(parameters: p, count: total, entry: big.entry, maxLevel: big.maxLevel, labels: labels,
                                  tombstones: tombstones, uppers: uppers, quantizer: quantizer, codes: codes)
         // Records of `big` are copied page by page in id order (the writer asks in that order).
-        let reader = PReadPageReader(file: big.file)
-        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
-        defer { page.deallocate() }
-        var loaded = UInt64.max
-        var readError: Error?
-        let zero = [UInt8](repeating: 0, count: layout.vectorBytes)
-        return try zero.withUnsafeBytes { zeroBytes in
-            let segment = try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
-                vector: { id in
-                    guard Int(id) < nB else { return graph.vector(oldOf[Int(id) - nB]) }
-                    let wanted = UInt64(Int(id) / layout.recordsPerPage)
-                    if wanted != loaded {
-                        do { try reader.read(page: wanted, into: page); loaded = wanted } catch { readError = error }
-                    }
-                    if readError != nil { return zeroBytes }
-                    return PageView(bytes: page, layout: layout).vector(Int(id) % layout.recordsPerPage)
-                },
-                neighbors: { id in
-                    let base = Int(id) * width
-                    return Array(lists[(base + 1)..<(base + 1 + Int(lists[base]))])
-                })
-            if let readError { throw readError }
-            return segment
-        }
+        let records = SequentialRecords(big)
+        defer { records.deallocate() }
+        let segment = try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
+            vector: { id in Int(id) < nB ? records.vector(Int(id)) : graph.vector(oldOf[Int(id) - nB]) },
+            neighbors: { id in
+                let base = Int(id) * width
+                return Array(lists[(base + 1)..<(base + 1 + Int(lists[base]))])
+            })
+        try records.check()
+        return segment
     }
 
     /// Every record's level-0 list, read sequentially (no pool, no page cache).
@@ -355,26 +341,44 @@ extension DiskSegment {
                                  labels: oldOf.map { segment.labels[Int($0)] },
                                  tombstones: [UInt8](repeating: 0, count: live), uppers: uppers,
                                  quantizer: segment.quantizer, codes: codes)
-        let reader = PReadPageReader(file: segment.file)
-        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
-        defer { page.deallocate() }
-        var loaded = UInt64.max
-        var readError: Error?
-        let zero = [UInt8](repeating: 0, count: layout.vectorBytes)
-        return try zero.withUnsafeBytes { zeroBytes in
-            let result = try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
-                vector: { id in
-                    let old = Int(oldOf[Int(id)])
-                    let wanted = UInt64(old / layout.recordsPerPage)
-                    if wanted != loaded {
-                        do { try reader.read(page: wanted, into: page); loaded = wanted } catch { readError = error }
-                    }
-                    if readError != nil { return zeroBytes }
-                    return PageView(bytes: page, layout: layout).vector(old % layout.recordsPerPage)
-                },
-                neighbors: { newLists[Int($0)] })
-            if let readError { throw readError }
-            return result
-        }
+        let records = SequentialRecords(segment)
+        defer { records.deallocate() }
+        let result = try writeSegment(parts, layout: layout, path: path, poolBytes: poolBytes, statistics: statistics,
+                                      vector: { records.vector(Int(oldOf[Int($0)])) }, neighbors: { newLists[Int($0)] })
+        try records.check()
+        return result
     }
+}
+
+/// A segment's vectors read in increasing id order, one page read per page (no pool, no page cache): what merges and
+/// consolidation copy into the segment they write. A read error yields zeros and is thrown by `check()`.
+final class SequentialRecords {
+    private let segment: DiskSegment
+    private let reader: PReadPageReader
+    private let page: UnsafeMutableRawPointer
+    private let zero: UnsafeMutableRawPointer
+    private var loaded = UInt64.max
+    private var failure: Error?
+
+    init(_ segment: DiskSegment) {
+        self.segment = segment
+        reader = PReadPageReader(file: segment.file)
+        page = .allocate(byteCount: segment.layout.pageSize, alignment: PageLayout.blockSize)
+        zero = .allocate(byteCount: max(segment.layout.vectorBytes, 1), alignment: 16)
+        zero.initializeMemory(as: UInt8.self, repeating: 0, count: max(segment.layout.vectorBytes, 1))
+    }
+
+    func deallocate() { page.deallocate(); zero.deallocate() }
+
+    func vector(_ id: Int) -> UnsafeRawBufferPointer {
+        let layout = segment.layout
+        let wanted = UInt64(id / layout.recordsPerPage)
+        if wanted != loaded && failure == nil {
+            do { try reader.read(page: wanted, into: page); loaded = wanted } catch { failure = error }
+        }
+        if failure != nil { return UnsafeRawBufferPointer(start: zero, count: layout.vectorBytes) }
+        return PageView(bytes: page, layout: layout).vector(id % layout.recordsPerPage)
+    }
+
+    func check() throws { if let failure { throw failure } }
 }
