@@ -15,7 +15,7 @@ extension DiskSegment {
         let p = big.parameters, layout = big.layout
         let m0 = 2 * p.m, width = m0 + 1
         let nB = big.count
-        let quantizer = big.quantizer, cb = quantizer.codeBytes, dim = p.dimension
+        let dim = p.dimension
 
         // New nodes: the graph's live ids, neighbor-packed among themselves, numbered after `big`'s.
         var liveIds: [UInt32] = []
@@ -32,14 +32,37 @@ extension DiskSegment {
         let oldOf = order.map { liveIds[Int($0)] }  // new id - nB → graph id
         func newId(_ old: UInt32) -> UInt32 { UInt32(nB) + position[Int(dense[Int(old)])] }
 
-        // Per-node state for the merge: lists (count + M0 ids) and codes of every node.
-        var lists = [UInt32](repeating: 0, count: total * width)
-        var codes = [UInt8](repeating: 0, count: total * cb)
-        try readLists(of: big, into: &lists, width: width)
-        codes.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: big.codes, count: nB * cb) }
+        // The codebook is retrained on the old and new data together (old vectors as their decoded codes, new ones
+        // exact): a codebook trained on the first data alone encodes later, differently spread vectors badly, and
+        // traversal then passes them by (a vector far from all earlier ones was not found by its own query).
         let distance = VectorDistance(dimension: dim, elementType: p.elementType, metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { prepared.deallocate() }
+        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim), metric: p.metric)
+        do {
+            let fromOld = min(nB, 10_000), fromNew = min(nS, 10_000)
+            let sample = UnsafeMutablePointer<Float>.allocate(capacity: max(fromOld + fromNew, 1) * dim)
+            defer { sample.deallocate() }
+            for i in 0..<fromOld {
+                big.quantizer.decode(big.codes + (i * nB / fromOld) * big.quantizer.codeBytes, into: sample + i * dim)
+            }
+            for i in 0..<fromNew {
+                try distance.prepareFloat32(graph.vector(oldOf[i * nS / fromNew]), into: sample + (fromOld + i) * dim)
+            }
+            quantizer.train(vectors: sample, count: fromOld + fromNew)
+        }
+        let cb = quantizer.codeBytes
+
+        // Per-node state for the merge: lists (count + M0 ids) and codes of every node (old ones re-encoded from
+        // their exact vectors as the lists are read).
+        var lists = [UInt32](repeating: 0, count: total * width)
+        var codes = [UInt8](repeating: 0, count: total * cb)
+        try codes.withUnsafeMutableBufferPointer { out in
+            try readLists(of: big, into: &lists, width: width) { id, vector in
+                try distance.prepareFloat32(vector, into: prepared)
+                quantizer.encode(prepared, into: out.baseAddress! + id * cb)
+            }
+        }
         for s in 0..<nS {
             try distance.prepareFloat32(graph.vector(oldOf[s]), into: prepared)
             codes.withUnsafeMutableBufferPointer { quantizer.encode(prepared, into: $0.baseAddress! + (nB + s) * cb) }
@@ -136,8 +159,9 @@ extension DiskSegment {
         return segment
     }
 
-    /// Every record's level-0 list, read sequentially (no pool, no page cache).
-    private static func readLists(of segment: DiskSegment, into lists: inout [UInt32], width: Int) throws {
+    /// Every record's level-0 list, read sequentially (no pool, no page cache); `record` sees each record's vector.
+    private static func readLists(of segment: DiskSegment, into lists: inout [UInt32], width: Int,
+                                  record: (Int, UnsafeRawBufferPointer) throws -> Void = { _, _ in }) throws {
         let layout = segment.layout
         let reader = PReadPageReader(file: segment.file)
         let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
@@ -152,6 +176,7 @@ extension DiskSegment {
                 let n = min(neighbors.count, width - 1)
                 lists[id * width] = UInt32(n)
                 for j in 0..<n { lists[id * width + 1 + j] = neighbors[j] }
+                try record(id, view.vector(slot))
                 id += 1
             }
             p += 1

@@ -209,7 +209,10 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         guard k > 0 else { return [] }
         try warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
-        let ef = max(efRuntime ?? parameters.efRuntime, k)
+        // At least 32 candidates in every tier: segments are walked on PQ estimates, and the RAM graph holds the
+        // newest writes, where an isolated vector (an update far from the rest, in CI) was missed by its own query at
+        // RediSearch's default EF_RUNTIME of 10 and found at 32.
+        let ef = max(efRuntime ?? parameters.efRuntime, k, 32)
         var all = try s.0.search(query: query, k: k, efRuntime: ef, filter: filter)
         if let sealing = s.1 {
             all += try sealing.search(query: query, k: k, efRuntime: ef, filter: excluding(s.2, filter))
