@@ -296,18 +296,9 @@ final class DiskSegment: @unchecked Sendable {
 
     /// Live labels with their vectors, in file order, read sequentially without the pool (compaction's input).
     func forEachLive(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws {
-        let reader = PReadPageReader(file: file)
-        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
-        defer { page.deallocate() }
-        var id = 0
-        for p in 0..<file.pageCount where id < count {
-            try reader.read(page: p, into: page)
-            let view = PageView(bytes: page, layout: layout)
-            for slot in 0..<layout.recordsPerPage where id < count {
-                if !isDeleted(UInt32(id)) { try body(labels[id], view.vector(slot)) }
-                id += 1
-            }
-        }
+        let records = SequentialRecords(self)
+        defer { records.deallocate() }
+        for id in 0..<count where !isDeleted(UInt32(id)) { try body(labels[id], try records.record(id).vector) }
     }
 
     /// The blob of `label`, read from its page (through the pool).
@@ -361,11 +352,11 @@ final class DiskSegment: @unchecked Sendable {
         quantizer.distance(table: scratch.table, code: codes + Int(id) &* quantizer.codeBytes)
     }
 
-    private func beamSearch(k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?, excluded: Set<UInt64>,
-                            scratch: SegmentScratch) throws -> [VectorMatch] {
-        // Upper levels: greedy on estimates, all in RAM.
+    /// Greedy walk from the entry point down the upper levels (all in RAM) on `estimate`; returns where level 0
+    /// starts and its estimate.
+    func descendUpperLevels(_ estimate: (UInt32) -> Float) -> (UInt32, Float) {
         var current = entry
-        var currentDistance = estimate(scratch, current)
+        var currentDistance = estimate(current)
         if maxLevel > 0 {
             for level in stride(from: maxLevel, through: 1, by: -1) {
                 var improved = true
@@ -373,15 +364,20 @@ final class DiskSegment: @unchecked Sendable {
                     improved = false
                     guard let offset = upperOffsets[current], let top = upperLevels[current], Int(top) >= level else { break }
                     let base = offset + (level - 1) * (m + 1)
-                    let n = Int(upperLists[base])
-                    for j in 0..<n {
+                    for j in 0..<Int(upperLists[base]) {
                         let next = upperLists[base + 1 + j]
-                        let d = estimate(scratch, next)
+                        let d = estimate(next)
                         if d < currentDistance { currentDistance = d; current = next; improved = true }
                     }
                 }
             }
         }
+        return (current, currentDistance)
+    }
+
+    private func beamSearch(k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?, excluded: Set<UInt64>,
+                            scratch: SegmentScratch) throws -> [VectorMatch] {
+        let (current, currentDistance) = descendUpperLevels { estimate(scratch, $0) }
         // Level 0: candidate list sorted by estimate; expand the best `beamWidth` unexpanded per step, reading their
         // pages in one batch.
         let pool = self.pool

@@ -162,24 +162,14 @@ extension DiskSegment {
     /// Every record's level-0 list, read sequentially (no pool, no page cache); `record` sees each record's vector.
     private static func readLists(of segment: DiskSegment, into lists: inout [UInt32], width: Int,
                                   record: (Int, UnsafeRawBufferPointer) throws -> Void = { _, _ in }) throws {
-        let layout = segment.layout
-        let reader = PReadPageReader(file: segment.file)
-        let page = UnsafeMutableRawPointer.allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
-        defer { page.deallocate() }
-        var id = 0
-        var p: UInt64 = 0
-        while id < segment.count {
-            try reader.read(page: p, into: page)
-            let view = PageView(bytes: page, layout: layout)
-            for slot in 0..<layout.recordsPerPage where id < segment.count {
-                let neighbors = view.neighbors(slot)
-                let n = min(neighbors.count, width - 1)
-                lists[id * width] = UInt32(n)
-                for j in 0..<n { lists[id * width + 1 + j] = neighbors[j] }
-                try record(id, view.vector(slot))
-                id += 1
-            }
-            p += 1
+        let records = SequentialRecords(segment)
+        defer { records.deallocate() }
+        for id in 0..<segment.count {
+            let view = try records.record(id)
+            let n = min(view.neighbors.count, width - 1)
+            lists[id * width] = UInt32(n)
+            for j in 0..<n { lists[id * width + 1 + j] = view.neighbors[j] }
+            try record(id, view.vector)
         }
     }
 
@@ -189,24 +179,7 @@ extension DiskSegment {
     private static func searchBig(_ big: DiskSegment, lists: [UInt32], width: Int, nodes: Int, ef: Int,
                                   visited: inout [UInt32],
                                   epoch: UInt32, estimate: (UInt32) -> Float) -> [(Float, UInt32)] {
-        var current = big.entry
-        var currentDistance = estimate(current)
-        if big.maxLevel > 0 {
-            for level in stride(from: big.maxLevel, through: 1, by: -1) {
-                var improved = true
-                while improved {
-                    improved = false
-                    guard let offset = big.upperOffsets[current], let top = big.upperLevels[current], Int(top) >= level
-                    else { break }
-                    let base = offset + (level - 1) * (big.m + 1)
-                    for j in 0..<Int(big.upperLists[base]) {
-                        let next = big.upperLists[base + 1 + j]
-                        let d = estimate(next)
-                        if d < currentDistance { currentDistance = d; current = next; improved = true }
-                    }
-                }
-            }
-        }
+        let (current, currentDistance) = big.descendUpperLevels(estimate)
         var list: [(Float, UInt32, Bool)] = [(currentDistance, current, false)]
         visited[Int(current)] = epoch
         while let i = list.firstIndex(where: { !$0.2 }) {
@@ -395,14 +368,23 @@ final class SequentialRecords {
 
     func deallocate() { page.deallocate(); zero.deallocate() }
 
-    func vector(_ id: Int) -> UnsafeRawBufferPointer {
+    /// Record `id`, valid until the next call; throws on a read error.
+    func record(_ id: Int) throws -> RecordView {
         let layout = segment.layout
         let wanted = UInt64(id / layout.recordsPerPage)
-        if wanted != loaded && failure == nil {
-            do { try reader.read(page: wanted, into: page); loaded = wanted } catch { failure = error }
+        if wanted != loaded {
+            try reader.read(page: wanted, into: page)
+            loaded = wanted
         }
-        if failure != nil { return UnsafeRawBufferPointer(start: zero, count: layout.vectorBytes) }
-        return PageView(bytes: page, layout: layout).vector(id % layout.recordsPerPage)
+        return PageView(bytes: page, layout: layout).recordView(id % layout.recordsPerPage)
+    }
+
+    /// Record `id`'s vector for a writer closure that cannot throw: zeros after a read error, which `check()` throws.
+    func vector(_ id: Int) -> UnsafeRawBufferPointer {
+        if failure == nil {
+            do { return try record(id).vector } catch { failure = error }
+        }
+        return UnsafeRawBufferPointer(start: zero, count: segment.layout.vectorBytes)
     }
 
     func check() throws { if let failure { throw failure } }
