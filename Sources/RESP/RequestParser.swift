@@ -1,4 +1,7 @@
 // Incremental RESP request parser: multibulk and inline requests become argument spans over the caller's read buffer.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Limits that protect the node from hostile or broken clients; defaults are Redis's.
 public struct RequestLimits: Sendable {
@@ -18,7 +21,7 @@ public struct ProtocolError: Error, Equatable, Sendable {
     public var message: String { "ERR Protocol error: \(reason)" }
 }
 
-/// Where one argument lives: `offset`/`count` into the parsed buffer, or into `RequestParser.inlineStorage`.
+/// Where one argument lives: `offset`/`count` into the buffer handed to `RequestParser.parse`.
 public struct ArgumentSpan: Sendable, Equatable {
     public var offset: Int
     public var count: Int
@@ -28,18 +31,18 @@ public struct ArgumentSpan: Sendable, Equatable {
 public enum ParsedRequest: Sendable, Equatable {
     /// Spans index into the buffer handed to `parse`.
     case multibulk(consumed: Int)
-    /// Spans index into `inlineStorage` (inline arguments may be unquoted, so they cannot be views).
+    /// Spans index into the buffer handed to `parse`; quoted words were decoded in place over their own bytes.
     case inline(consumed: Int)
     /// An empty line or `*0`/`*-1`: consume and ignore, as Redis does.
     case empty(consumed: Int)
 }
 
-/// Parses one request at a time. Keeps a hint of how many bytes the pending request needs, so a large
-/// bulk arriving in many reads is not re-scanned on every read.
+/// Parses one request at a time, allocating nothing per request: every argument is a span of the caller's buffer.
+/// Keeps a hint of how many bytes the pending request needs, so a large bulk arriving in many reads is not
+/// re-scanned on every read.
 public struct RequestParser: Sendable {
     public var limits: RequestLimits
     public private(set) var spans: [ArgumentSpan] = []
-    public private(set) var inlineStorage: [UInt8] = []
     /// Bytes the incomplete request at the buffer's head needs before a new attempt can succeed.
     private var bytesNeeded = 0
 
@@ -48,12 +51,14 @@ public struct RequestParser: Sendable {
         spans.reserveCapacity(16)
     }
 
-    /// Parses the request at the start of `buffer`. Returns nil when more bytes are needed.
-    public mutating func parse(_ buffer: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+    /// Parses the request at the start of `buffer`. Returns nil when more bytes are needed (then `buffer` is
+    /// untouched). A complete inline request with quoted words is rewritten in place (see `splitInline(_:into:)`):
+    /// its bytes are consumed anyway, and decoding there keeps its arguments views instead of copies.
+    public mutating func parse(_ buffer: UnsafeMutableRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
         if buffer.count < bytesNeeded { return nil }
         bytesNeeded = 0
         guard let first = buffer.first else { return nil }
-        if first == UInt8(ascii: "*") { return try parseMultibulk(buffer) }
+        if first == UInt8(ascii: "*") { return try parseMultibulk(UnsafeRawBufferPointer(buffer)) }
         return try parseInline(buffer)
     }
 
@@ -134,98 +139,120 @@ public struct RequestParser: Sendable {
         c < 128 ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
     }
 
-    private mutating func parseInline(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
-        // Inline requests end at "\n" (an optional "\r" before it is dropped), as in Redis.
-        var newline = -1
-        var i = 0
-        while i < b.count { if b[i] == 10 { newline = i; break }; i += 1 }
-        if newline < 0 {
+    private mutating func parseInline(_ b: UnsafeMutableRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+        // Inline requests end at "\n" (an optional "\r" before it is dropped), as in Redis. One pass finds the
+        // newline and the first NUL: sdssplitargs reads a C string, so a NUL ends the line.
+        let base = b.baseAddress!
+        guard let newlinePointer = memchr(base, 10, b.count) else {
             if b.count > limits.maxInlineLength { throw ProtocolError("too big inline request") }
             return nil
         }
+        let newline = base.distance(to: newlinePointer)
         var lineEnd = newline
         if lineEnd > 0 && b[lineEnd - 1] == 13 { lineEnd -= 1 }
-        // sdssplitargs reads a C string: a NUL byte ends the line.
-        if let nul = (0..<lineEnd).first(where: { b[$0] == 0 }) { lineEnd = nul }
-        guard let words = Self.splitInline(UnsafeRawBufferPointer(rebasing: b[0..<lineEnd])) else {
+        if lineEnd > 0, let nul = memchr(base, 0, lineEnd) { lineEnd = base.distance(to: nul) }
+        spans.removeAll(keepingCapacity: true)
+        guard Self.splitInline(UnsafeMutableRawBufferPointer(rebasing: b[0..<lineEnd]), into: &spans) else {
             throw ProtocolError("unbalanced quotes in request")
         }
-        if words.isEmpty { return .empty(consumed: newline + 1) }
-        spans.removeAll(keepingCapacity: true)
-        inlineStorage.removeAll(keepingCapacity: true)
-        for word in words {
-            spans.append(ArgumentSpan(offset: inlineStorage.count, count: word.count))
-            inlineStorage.append(contentsOf: word)
-        }
+        if spans.isEmpty { return .empty(consumed: newline + 1) }
         return .inline(consumed: newline + 1)
     }
 
     /// Splits a line into arguments with the quoting rules of Redis's sdssplitargs. Nil on unbalanced quotes.
+    /// (Config files use it; requests use the in-place form.)
     public static func splitInline(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
-        var result: [[UInt8]] = []
-        var i = 0
+        var copy = Array(line)
+        var words: [ArgumentSpan] = []
+        let ok = copy.withUnsafeMutableBytes { splitInline($0, into: &words) }
+        guard ok else { return nil }
+        return words.map { Array(copy[$0.offset..<($0.offset + $0.count)]) }
+    }
+
+    /// Splits `line` into arguments with sdssplitargs's quoting rules, decoding quoted words in place and appending
+    /// one span per word (offsets into `line`). False on unbalanced quotes, with `line` partly rewritten.
+    ///
+    /// In place is safe: a word is written from its own first byte, and decoding never lengthens it (`"a b"` → 3
+    /// bytes from 5, `\x41` → 1 from 4), so the write position never passes the read position. An unquoted word is
+    /// already its own bytes and is not rewritten at all — that is every word of a typical inline request.
+    static func splitInline(_ line: UnsafeMutableRawBufferPointer, into words: inout [ArgumentSpan]) -> Bool {
         let n = line.count
-        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 11 || c == 12 }
-        func hexValue(_ c: UInt8) -> Int? {
+        var i = 0
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+        @inline(__always) func hexValue(_ c: UInt8) -> UInt8? {
             switch c {
-            case 48...57: return Int(c) - 48
-            case 97...102: return Int(c) - 87
-            case 65...70: return Int(c) - 55
+            case 48...57: return c &- 48
+            case 97...102: return c &- 87
+            case 65...70: return c &- 55
             default: return nil
             }
         }
         while true {
             while i < n && isSpace(line[i]) { i += 1 }
-            if i >= n { return result }
-            var current: [UInt8] = []
+            if i >= n { return true }
+            let start = i
+            // Unquoted bytes need no rewriting until the first quote; only these end an unquoted word (sdssplitargs),
+            // while \v and \f are skipped between words only.
+            while i < n {
+                let c = line[i]
+                if c == 32 || c == 10 || c == 13 || c == 9 || c == 0 || c == 34 || c == 39 { break }
+                i += 1
+            }
+            if i >= n || (line[i] != 34 && line[i] != 39) {
+                words.append(ArgumentSpan(offset: start, count: i - start))
+                if i < n { i += 1 }
+                continue
+            }
+            // The word has quotes: decode the rest of it into line[w...].
+            var w = i
             var inDouble = false, inSingle = false, done = false
             while !done {
                 if inDouble {
-                    if i >= n { return nil }
+                    if i >= n { return false }
                     let c = line[i]
                     if c == 92 && i + 3 < n && line[i + 1] == UInt8(ascii: "x"),
                        let h = hexValue(line[i + 2]), let l = hexValue(line[i + 3]) {
-                        current.append(UInt8(h * 16 + l)); i += 3
+                        line[w] = h &* 16 &+ l; w += 1; i += 3
                     } else if c == 92 && i + 1 < n {
                         i += 1
                         switch line[i] {
-                        case UInt8(ascii: "n"): current.append(10)
-                        case UInt8(ascii: "r"): current.append(13)
-                        case UInt8(ascii: "t"): current.append(9)
-                        case UInt8(ascii: "b"): current.append(8)
-                        case UInt8(ascii: "a"): current.append(7)
-                        default: current.append(line[i])
+                        case UInt8(ascii: "n"): line[w] = 10
+                        case UInt8(ascii: "r"): line[w] = 13
+                        case UInt8(ascii: "t"): line[w] = 9
+                        case UInt8(ascii: "b"): line[w] = 8
+                        case UInt8(ascii: "a"): line[w] = 7
+                        default: line[w] = line[i]
                         }
+                        w += 1
                     } else if c == 34 {
                         // A closing quote must be followed by a space or the end.
-                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        if i + 1 < n && !isSpace(line[i + 1]) { return false }
                         done = true
                     } else {
-                        current.append(c)
+                        line[w] = c; w += 1
                     }
                 } else if inSingle {
-                    if i >= n { return nil }
+                    if i >= n { return false }
                     let c = line[i]
                     if c == 92 && i + 1 < n && line[i + 1] == 39 {
-                        i += 1; current.append(39)
+                        i += 1; line[w] = 39; w += 1
                     } else if c == 39 {
-                        if i + 1 < n && !isSpace(line[i + 1]) { return nil }
+                        if i + 1 < n && !isSpace(line[i + 1]) { return false }
                         done = true
                     } else {
-                        current.append(c)
+                        line[w] = c; w += 1
                     }
                 } else {
                     if i >= n { done = true; break }
                     let c = line[i]
-                    // Only these end an unquoted word (sdssplitargs); \v and \f are skipped between words only.
                     if c == 32 || c == 10 || c == 13 || c == 9 || c == 0 { done = true }
                     else if c == 34 { inDouble = true }
                     else if c == 39 { inSingle = true }
-                    else { current.append(c) }
+                    else { line[w] = c; w += 1 }
                 }
                 if i < n { i += 1 }
             }
-            result.append(current)
+            words.append(ArgumentSpan(offset: start, count: w - start))
         }
     }
 }

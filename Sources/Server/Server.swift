@@ -312,7 +312,7 @@ public final class Server {
     func processInput(_ client: Client) {
         client.lastInteraction = wallClockMilliseconds()
         while client.readStart < client.readEnd && !client.isBlocked && !client.closeAfterReply && !client.isClosing {
-            let input = UnsafeRawBufferPointer(start: client.readBuffer + client.readStart, count: client.pendingInput)
+            let input = UnsafeMutableRawBufferPointer(start: client.readBuffer + client.readStart, count: client.pendingInput)
             let parsed: ParsedRequest?
             do {
                 parsed = try client.parser.parse(input)
@@ -326,20 +326,11 @@ public final class Server {
             switch parsed {
             case .empty(let consumed):
                 client.readStart += consumed
-            case .multibulk(let consumed):
+            case .multibulk(let consumed), .inline(let consumed):
+                // Both kinds of request are spans of the read buffer: no copy, no allocation per command.
                 client.isExecuting = true
                 client.parser.spans.withUnsafeBufferPointer { spans in
                     execute(client, Arguments(base: input.baseAddress!, spans: spans))
-                }
-                client.isExecuting = false
-                client.readStart += consumed
-            case .inline(let consumed):
-                let storage = client.parser.inlineStorage + [0]
-                client.isExecuting = true
-                storage.withUnsafeBytes { raw in
-                    client.parser.spans.withUnsafeBufferPointer { spans in
-                        execute(client, Arguments(base: raw.baseAddress!, spans: spans))
-                    }
                 }
                 client.isExecuting = false
                 client.readStart += consumed

@@ -21,21 +21,16 @@ func feed(_ chunks: [[UInt8]], limits: RequestLimits = RequestLimits()) -> Outco
         while start < buffer.count {
             let result: ParsedRequest?
             do {
-                result = try buffer.withUnsafeBytes { try parser.parse(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                result = try buffer.withUnsafeMutableBytes { try parser.parse(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
             } catch {
                 outcome.error = (error as? ProtocolError)?.reason ?? "\(error)"
                 return outcome
             }
             guard let result else { break }
             switch result {
-            case .multibulk(let consumed):
+            case .multibulk(let consumed), .inline(let consumed):
                 outcome.requests.append(parser.spans.map {
                     String(decoding: buffer[(start + $0.offset)..<(start + $0.offset + $0.count)], as: UTF8.self)
-                })
-                start += consumed
-            case .inline(let consumed):
-                outcome.requests.append(parser.spans.map {
-                    String(decoding: parser.inlineStorage[$0.offset..<($0.offset + $0.count)], as: UTF8.self)
                 })
                 start += consumed
             case .empty(let consumed):
@@ -69,6 +64,11 @@ let samples: [String] = [
     "SET a 'it\\'s'\r\nGET a\r\n",
     multibulk(["PING"]) + "*1\r\n$3\r\nfoo\r\n" + "x\r\n",
     "*1\r\n$3\r\nfoo\r\n*1\r\nxyz\r\n",  // ends in an error after a good request
+    // Inline requests, decoded in place over the read buffer: plain, quoted, escaped, mixed with multibulk.
+    "PING_INLINE x\r\nPING\r\nPING\r\n",
+    "SET \"k 1\" \"\\x41\\x7a\\n\" 'it\\'s'\r\n" + multibulk(["GET", "k 1"]) + "ECHO \"\"\r\n",
+    "  HSET\th f\u{0B}x  \"v w\"\r\nECHO a\u{0}b c\r\nECHO done\n",
+    "SET k \"open\r\n",  // unbalanced quotes after the line is complete
 ]
 
 @Suite("RequestParser")
@@ -136,6 +136,31 @@ struct RequestParserTests {
         }
     }
 
+    @Test("inline arguments are spans of the caller's buffer, quoted words decoded over their own bytes")
+    func inlineInPlace() throws {
+        var line = Array("SET \"a\\x41 b\" plain ''\r\nGET".utf8)
+        var parser = RequestParser()
+        let parsed = try line.withUnsafeMutableBytes { try parser.parse($0) }
+        #expect(parsed == .inline(consumed: 24))
+        #expect(parser.spans == [ArgumentSpan(offset: 0, count: 3), ArgumentSpan(offset: 4, count: 4),
+                                 ArgumentSpan(offset: 14, count: 5), ArgumentSpan(offset: 20, count: 0)])
+        #expect(String(decoding: line[4..<8], as: UTF8.self) == "aA b")
+        #expect(String(decoding: line[14..<19], as: UTF8.self) == "plain")
+        // The next request's bytes are untouched, and an incomplete line is not rewritten while it waits.
+        #expect(String(decoding: line[24...], as: UTF8.self) == "GET")
+        var partial = Array("ECHO \"a\\nb\"".utf8)
+        let before = partial
+        #expect(try partial.withUnsafeMutableBytes { try parser.parse($0) } == nil)
+        #expect(partial == before)
+    }
+
+    @Test("splitInline (config files) keeps sdssplitargs's rules")
+    func splitInlineCopies() {
+        let words = Array("dir \"/tmp/a b\" 'x\\'y'".utf8).withUnsafeBytes { RequestParser.splitInline($0) }
+        #expect(words?.map { String(decoding: $0, as: UTF8.self) } == ["dir", "/tmp/a b", "x'y"])
+        #expect(Array("a \"b".utf8).withUnsafeBytes { RequestParser.splitInline($0) } == nil)
+    }
+
     @Test("unbalanced quotes are a protocol error")
     func unbalanced() {
         #expect(feed("SET k \"abc\r\n").error == "unbalanced quotes in request")
@@ -200,9 +225,9 @@ struct RequestParserTests {
     @Test("binary bulks keep CR, LF and NUL bytes")
     func binary() {
         let payload: [UInt8] = [0, 13, 10, 255, 13, 10, 36, 42]
-        let stream = Array("*2\r\n$4\r\nECHO\r\n$8\r\n".utf8) + payload + [13, 10]
+        var stream = Array("*2\r\n$4\r\nECHO\r\n$8\r\n".utf8) + payload + [13, 10]
         var parser = RequestParser()
-        let parsed = try? stream.withUnsafeBytes { try parser.parse($0) }
+        let parsed = try? stream.withUnsafeMutableBytes { try parser.parse($0) }
         #expect(parsed == .multibulk(consumed: stream.count))
         #expect(parser.spans.count == 2)
         #expect(Array(stream[parser.spans[1].offset..<(parser.spans[1].offset + 8)]) == payload)
