@@ -44,6 +44,7 @@ final class DiskSegment: @unchecked Sendable {
     private let scratchPool = Mutex<[SegmentScratch]>([])
     /// Level-0 lists held in RAM when the memory share has room for them (see `ResidentLists`); nil otherwise.
     private let residentState = Mutex<ResidentLists?>(nil)
+    private let minimumPoolFrames: Int
     var residentLists: ResidentLists? { residentState.withLock { $0 } }
     let statistics: TieringCounters
     /// Set when a compaction replaced this segment: its files go when the last search lets go of it.
@@ -162,8 +163,11 @@ final class DiskSegment: @unchecked Sendable {
     // MARK: - Opening
 
     /// Opens a segment written by `write` (also after a restart: nothing is rebuilt).
-    init(path: String, poolBytes: Int, statistics: TieringCounters) throws {
+    /// `minimumPoolFrames`: what a share must leave to the pool before the lists go resident (tests lower it).
+    init(path: String, poolBytes: Int, statistics: TieringCounters,
+         minimumPoolFrames: Int = DiskSegment.residentMinimumPoolFrames) throws {
         self.path = path
+        self.minimumPoolFrames = minimumPoolFrames
         self.statistics = statistics
         file = try PageFile(path: path)
         layout = file.layout
@@ -218,7 +222,8 @@ final class DiskSegment: @unchecked Sendable {
         for (i, id) in byLabel.enumerated() { sortedLabels[i] = labelsById[Int(id)]; sortedIds[i] = id }
         indexedCount = byLabel.count
         distance = VectorDistance(dimension: dimension, elementType: type, metric: metric)
-        let plan = DiskSegment.planMemory(poolBytes, layout: layout, pages: file.pageCount, nodes: n, m: m)
+        let plan = DiskSegment.planMemory(poolBytes, layout: layout, pages: file.pageCount, nodes: n, m: m,
+                                          minimumPoolFrames: minimumPoolFrames)
         let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(plan.poolBytes, layout, pages: file.pageCount),
                                   shards: 4)
         poolState = Mutex((pool, DiskSegment.pinEntryNeighborhood(pool, pages: file.pageCount, nodes: n)))
@@ -239,24 +244,25 @@ final class DiskSegment: @unchecked Sendable {
     }
 
     /// How a memory share is spent: when the pool cannot hold the whole file but the share holds every level-0 list
-    /// plus `residentMinimumPoolFrames`, the lists go resident and the pool gets the rest. A pool that holds the file
+    /// plus `minimumPoolFrames` frames, the lists go resident and the pool gets the rest. A pool that holds the file
     /// needs no lists (every page is a hit), and a share too small for them keeps the page-reading walk.
-    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, m: Int)
+    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, m: Int, minimumPoolFrames: Int)
         -> (resident: Bool, poolBytes: Int) {
         let listBytes = ResidentLists.bytes(nodes: nodes, m: m)
         let wholeFile = (Int(pages) + 4) * layout.pageSize
         guard residentListsEnabled, nodes > 0, bytes < wholeFile,
-              bytes >= listBytes + residentMinimumPoolFrames * layout.pageSize else { return (false, bytes) }
+              bytes >= listBytes + minimumPoolFrames * layout.pageSize else { return (false, bytes) }
         return (true, bytes - listBytes)
     }
 
-    static let residentMinimumPoolFrames = 256
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
-    /// Uncached records a resident-list search re-ranks: the walk costs no I/O, so a wider ef buys recall at the same
-    /// reads (pypi-minilm-50k at 20 %: 20 reads give recall 0.942 / 0.958 / 0.968 at ef 40 / 64 / 96, while re-ranking
-    /// the whole ef-40 list, 37 reads, gives 0.952); very wide searches re-rank a quarter of their list.
-    static func rerankQuota(k: Int, ef: Int) -> Int { max(2 * k, ef / 4) }
+    /// Uncached records a resident-list search re-ranks: half its candidate list, at least 2k. PQ estimates rank the
+    /// list well on real embeddings (pypi-minilm-50k at 20 %: re-ranking 20 of an ef-64 list gives recall 0.958) but
+    /// poorly on near-uniform synthetic clusters, so EF_RUNTIME buys both a wider walk and a deeper re-rank.
+    static func rerankQuota(k: Int, ef: Int) -> Int { max(2 * k, ef / 2) }
+    /// Frames a share must leave to the pool before lists go resident.
+    static let residentMinimumPoolFrames = 256
 
     /// The entry point's neighborhood (placement writes it first) stays pinned for the segment's lifetime.
     private static func pinEntryNeighborhood(_ pool: BufferPool, pages fileBytes: UInt64, nodes: Int) -> [PinnedPage] {
@@ -267,7 +273,8 @@ final class DiskSegment: @unchecked Sendable {
 
     /// Replaces the buffer pool (a new memory share); searches holding the old one finish on it.
     func resizePool(bytes: Int) throws {
-        let plan = DiskSegment.planMemory(bytes, layout: layout, pages: file.pageCount, nodes: count, m: m)
+        let plan = DiskSegment.planMemory(bytes, layout: layout, pages: file.pageCount, nodes: count, m: m,
+                                          minimumPoolFrames: minimumPoolFrames)
         if plan.resident != (residentLists != nil) {
             let lists = plan.resident ? try ResidentLists(self) : nil
             residentState.withLock { $0 = lists }
