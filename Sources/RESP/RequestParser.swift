@@ -42,13 +42,20 @@ public enum ParsedRequest: Sendable, Equatable {
 /// re-scanned on every read.
 public struct RequestParser: Sendable {
     public var limits: RequestLimits
-    public private(set) var spans: [ArgumentSpan] = []
+    /// The arguments of the request `parse` returned last.
+    public var spans: ArraySlice<ArgumentSpan> { spanList.spans }
+    @usableFromInline var spanList = SpanList()
+
+    /// The arguments of the request `parse` returned last, as a buffer valid only inside `body`.
+    @inlinable
+    public func withSpans<R>(_ body: (UnsafeBufferPointer<ArgumentSpan>) throws -> R) rethrows -> R {
+        try spanList.withSpans(body)
+    }
     /// Bytes the incomplete request at the buffer's head needs before a new attempt can succeed.
     private var bytesNeeded = 0
 
     public init(limits: RequestLimits = RequestLimits()) {
         self.limits = limits
-        spans.reserveCapacity(16)
     }
 
     /// Parses the request at the start of `buffer`. Returns nil when more bytes are needed (then `buffer` is
@@ -95,35 +102,66 @@ public struct RequestParser: Sendable {
         return negative ? -value : value
     }
 
-    private mutating func parseMultibulk(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
-        guard let headerEnd = Self.findCRLF(b, from: 1) else {
-            if b.count > limits.maxInlineLength { throw ProtocolError("too big mbulk count string") }
-            return nil
+    /// The usual header after its type byte at `start - 1`: 1 to 18 digits, then CRLF. Returns the value and the
+    /// index of '\r' in one pass; nil for anything else (a sign, a long or bad number, an incomplete line), which
+    /// the general path (CRLF search, then `parseInt`) judges exactly as before.
+    @inline(__always)
+    private static func plainDecimalLine(_ b: UnsafeRawBufferPointer, _ start: Int) -> (value: Int, lineEnd: Int)? {
+        var i = start
+        var value = 0
+        let limit = min(b.count, start &+ 18)
+        while i < limit {
+            let d = b[i] &- 48
+            if d > 9 { break }
+            value = value &* 10 &+ Int(d)
+            i &+= 1
         }
-        guard let count = Self.parseInt(b, 1, headerEnd), count <= limits.maxMultibulkCount else {
-            throw ProtocolError("invalid multibulk length")
+        guard i > start, i &+ 1 < b.count, b[i] == 13, b[i &+ 1] == 10 else { return nil }
+        return (value, i)
+    }
+
+    private mutating func parseMultibulk(_ b: UnsafeRawBufferPointer) throws(ProtocolError) -> ParsedRequest? {
+        let count: Int, headerEnd: Int
+        if let plain = Self.plainDecimalLine(b, 1) {
+            (count, headerEnd) = plain
+            if count > limits.maxMultibulkCount { throw ProtocolError("invalid multibulk length") }
+        } else {
+            guard let end = Self.findCRLF(b, from: 1) else {
+                if b.count > limits.maxInlineLength { throw ProtocolError("too big mbulk count string") }
+                return nil
+            }
+            guard let n = Self.parseInt(b, 1, end), n <= limits.maxMultibulkCount else {
+                throw ProtocolError("invalid multibulk length")
+            }
+            (count, headerEnd) = (n, end)
         }
         var pos = headerEnd + 2
         if count <= 0 { return .empty(consumed: pos) }
-        spans.removeAll(keepingCapacity: true)
+        spanList.reset()
         for _ in 0..<count {
             guard pos < b.count else { return needMore(pos + 1) }
-            // As Redis, the header line must be complete before its first byte is judged.
-            guard let lenEnd = Self.findCRLF(b, from: pos) else {
-                if b.count - pos > limits.maxInlineLength { throw ProtocolError("too big bulk count string") }
-                return needMore(b.count + 1)
-            }
-            guard b[pos] == UInt8(ascii: "$") else {
-                throw ProtocolError("expected '$', got '\(Self.printable(b[pos]))'")
-            }
-            guard let length = Self.parseInt(b, pos + 1, lenEnd), length >= 0, length <= limits.maxBulkLength else {
-                throw ProtocolError("invalid bulk length")
+            let length: Int, lenEnd: Int
+            if b[pos] == UInt8(ascii: "$"), let plain = Self.plainDecimalLine(b, pos + 1), plain.value <= limits.maxBulkLength {
+                (length, lenEnd) = plain
+            } else {
+                // As Redis, the header line must be complete before its first byte is judged.
+                guard let end = Self.findCRLF(b, from: pos) else {
+                    if b.count - pos > limits.maxInlineLength { throw ProtocolError("too big bulk count string") }
+                    return needMore(b.count + 1)
+                }
+                guard b[pos] == UInt8(ascii: "$") else {
+                    throw ProtocolError("expected '$', got '\(Self.printable(b[pos]))'")
+                }
+                guard let n = Self.parseInt(b, pos + 1, end), n >= 0, n <= limits.maxBulkLength else {
+                    throw ProtocolError("invalid bulk length")
+                }
+                (length, lenEnd) = (n, end)
             }
             let dataStart = lenEnd + 2
             let dataEnd = dataStart + length
             guard dataEnd + 2 <= b.count else { return needMore(dataEnd + 2) }
             // Redis trusts the length and skips the two bytes after the payload without checking them.
-            spans.append(ArgumentSpan(offset: dataStart, count: length))
+            spanList.append(ArgumentSpan(offset: dataStart, count: length))
             pos = dataEnd + 2
         }
         return .multibulk(consumed: pos)
@@ -151,11 +189,11 @@ public struct RequestParser: Sendable {
         var lineEnd = newline
         if lineEnd > 0 && b[lineEnd - 1] == 13 { lineEnd -= 1 }
         if lineEnd > 0, let nul = memchr(base, 0, lineEnd) { lineEnd = base.distance(to: nul) }
-        spans.removeAll(keepingCapacity: true)
-        guard Self.splitInline(UnsafeMutableRawBufferPointer(rebasing: b[0..<lineEnd]), into: &spans) else {
+        spanList.reset()
+        guard Self.splitInline(UnsafeMutableRawBufferPointer(rebasing: b[0..<lineEnd]), into: &spanList) else {
             throw ProtocolError("unbalanced quotes in request")
         }
-        if spans.isEmpty { return .empty(consumed: newline + 1) }
+        if spanList.count == 0 { return .empty(consumed: newline + 1) }
         return .inline(consumed: newline + 1)
     }
 
@@ -163,10 +201,10 @@ public struct RequestParser: Sendable {
     /// (Config files use it; requests use the in-place form.)
     public static func splitInline(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
         var copy = Array(line)
-        var words: [ArgumentSpan] = []
+        var words = SpanList()
         let ok = copy.withUnsafeMutableBytes { splitInline($0, into: &words) }
         guard ok else { return nil }
-        return words.map { Array(copy[$0.offset..<($0.offset + $0.count)]) }
+        return words.spans.map { Array(copy[$0.offset..<($0.offset + $0.count)]) }
     }
 
     /// Splits `line` into arguments with sdssplitargs's quoting rules, decoding quoted words in place and appending
@@ -175,7 +213,7 @@ public struct RequestParser: Sendable {
     /// In place is safe: a word is written from its own first byte, and decoding never lengthens it (`"a b"` → 3
     /// bytes from 5, `\x41` → 1 from 4), so the write position never passes the read position. An unquoted word is
     /// already its own bytes and is not rewritten at all — that is every word of a typical inline request.
-    static func splitInline(_ line: UnsafeMutableRawBufferPointer, into words: inout [ArgumentSpan]) -> Bool {
+    static func splitInline(_ line: UnsafeMutableRawBufferPointer, into words: inout SpanList) -> Bool {
         let n = line.count
         var i = 0
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
@@ -254,5 +292,29 @@ public struct RequestParser: Sendable {
             }
             words.append(ArgumentSpan(offset: start, count: w - start))
         }
+    }
+}
+
+/// The spans of one request. Reset by moving `count` back to 0, overwriting in place: emptying an Array (even keeping
+/// its capacity) goes through the generic replaceSubrange, ~1 % of a pipelined PING.
+@usableFromInline
+struct SpanList: Sendable {
+    @usableFromInline var storage: [ArgumentSpan] = []
+    @usableFromInline private(set) var count = 0
+
+    init() { storage.reserveCapacity(16) }
+
+    var spans: ArraySlice<ArgumentSpan> { storage[..<count] }
+
+    @inlinable
+    func withSpans<R>(_ body: (UnsafeBufferPointer<ArgumentSpan>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    @inline(__always) mutating func reset() { count = 0 }
+
+    @inline(__always) mutating func append(_ span: ArgumentSpan) {
+        if count < storage.count { storage[count] = span } else { storage.append(span) }
+        count &+= 1
     }
 }

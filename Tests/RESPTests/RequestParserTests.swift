@@ -201,6 +201,22 @@ struct RequestParserTests {
         #expect(feed("*1 \r\n").error == "invalid multibulk length")
     }
 
+    @Test("plain headers (digits then CRLF, read in one pass) and the general path agree at their edges")
+    func headerFastPathEdges() {
+        #expect(feed("*01\r\n$03\r\nabc\r\n").requests == [["abc"]])  // leading zeros, as before
+        var huge = RequestLimits()
+        huge.maxBulkLength = Int.max
+        #expect(feed("*1\r\n$999999999999999999\r\n", limits: huge).error == nil)   // 18 digits: waits for the bytes
+        #expect(feed("*1\r\n$1000000000000000000\r\n", limits: huge).error == nil)  // 19 digits: general path
+        #expect(feed("*1\r\n$9999999999999999999\r\n", limits: huge).error == "invalid bulk length")  // > Int.max
+        #expect(feed("*1\r\n$+3\r\nabc\r\n").error == "invalid bulk length")
+        #expect(feed("*1\r\n$3\rxabc\r\n").error == "invalid bulk length")  // a lone CR is not the end of the line
+        var small = RequestLimits()
+        small.maxMultibulkCount = 2
+        #expect(feed("*3\r\n", limits: small).error == "invalid multibulk length")
+        #expect(feed("*2\r\n", limits: small).error == nil)
+    }
+
     @Test("a bulk header must start with '$'")
     func expectedDollar() {
         #expect(feed("*1\r\nx\r\n").error == "expected '$', got 'x'")
