@@ -163,11 +163,12 @@ final class DiskSegment: @unchecked Sendable {
     // MARK: - Opening
 
     /// Opens a segment written by `write` (also after a restart: nothing is rebuilt).
-    /// `minimumPoolFrames`: what a share must leave to the pool before the lists go resident (tests lower it).
+    /// `minimumPoolFrames`: what a share must leave to the pool before the lists go resident (tests lower it);
+    /// `residentLists` false: never (a cold segment is read lazily).
     init(path: String, poolBytes: Int, statistics: TieringCounters,
-         minimumPoolFrames: Int = DiskSegment.residentMinimumPoolFrames) throws {
+         minimumPoolFrames: Int = DiskSegment.residentMinimumPoolFrames, residentLists: Bool = true) throws {
         self.path = path
-        self.minimumPoolFrames = minimumPoolFrames
+        self.minimumPoolFrames = residentLists ? minimumPoolFrames : Int.max / (1 << 20)
         self.statistics = statistics
         file = try PageFile(path: path)
         layout = file.layout

@@ -41,8 +41,9 @@ extension TieredHNSWIndex {
             guard !cold.isEmpty else { return }
             var opened: [DiskSegment] = []
             for c in cold {
+                // Opened in place and read lazily: no resident lists (they would read the whole cold file now).
                 let segment = try DiskSegment(path: c.path, poolBytes: controller.poolShare(for: self) / cold.count,
-                                              statistics: controller.counters)
+                                              statistics: controller.counters, residentLists: false)
                 try TieredHNSWIndex.applyDeletedSidecar(segment)
                 opened.append(segment)
             }

@@ -28,7 +28,11 @@ public final class TieringController: @unchecked Sendable {
         get { limitBytes.load(ordering: .relaxed) }
         set {
             limitBytes.store(max(newValue, 0), ordering: .relaxed)
-            for index in liveIndexes { index.rebalancePools(); index.scheduleMaintenance() }
+            let live = liveIndexes
+            guard !live.isEmpty else { return }
+            // Re-sharing can load or drop segments' resident neighbor lists (a sequential read of each file), so it
+            // runs off the caller's thread, which is the event loop for CONFIG SET.
+            DispatchQueue.global().async { for index in live { index.rebalancePools(); index.scheduleMaintenance() } }
         }
     }
 
