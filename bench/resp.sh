@@ -5,7 +5,9 @@
 #
 # Throughput: `redis-benchmark -t ping,set,get,hset,incr -c 50 -n N` at -P 1 and at -P 16 against
 #   vecshard-server, Debian's redis-server (7.0) and Redis Stack 7.4 (redis-stack.sh), alternating servers,
-#   ROUNDS rounds, median requests/s per line; ratios vecshard / redis.
+#   ROUNDS rounds, median requests/s per line; ratios vecshard / redis. Each test runs as its own redis-benchmark
+#   invocation so the server's CPU time (utime + stime of the whole process, /proc/PID/stat) can be charged to it:
+#   CPU per request is steadier than requests/s when other work shares the machine.
 # Memory: RSS (VmRSS from /proc/PID/status) of a fresh server before and after RSS_KEYS × `HSET key:i f v`
 #   loaded with `redis-cli --pipe`.
 # Writes the markdown report to OUT (default bench/results/resp.md) and prints it.
@@ -28,6 +30,9 @@ ROUNDS=${ROUNDS:-3}
 RSS_KEYS=${RSS_KEYS:-1000000}
 CLIENTS=${CLIENTS:-50}
 TESTS=ping,set,get,hset,incr
+# -t ping runs both of these; listed one by one so each gets its own CPU reading
+TEST_LIST=(ping_inline ping_mbulk set get incr hset)
+CLK_TCK=$(getconf CLK_TCK)
 OUT=${OUT:-bench/results/resp.md}
 
 log() { echo "resp.sh: $*" >&2; }
@@ -93,6 +98,7 @@ stop_server() { # stop_server KIND PORT PID
 }
 
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, all threads, in clock ticks
 
 # Before measuring, check that the commands the benchmark sends really work (an error reply counts as a request).
 sanity_check() { # sanity_check PORT NAME
@@ -134,7 +140,7 @@ log "servers: $(for s in "${SERVERS[@]}"; do printf '%s on %s; ' "${NAME[$s]}" "
 
 # --- throughput ---------------------------------------------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-RAW="$WORK/raw.csv" # server,pipeline,round,test,rps
+RAW="$WORK/raw.csv" # server,pipeline,round,test,rps,server CPU ns per request
 : >"$RAW"
 for round in $(seq 1 "$ROUNDS"); do
   for P in 1 16; do
@@ -144,8 +150,13 @@ for round in $(seq 1 "$ROUNDS"); do
     for ((k = 1; k < round; k++)); do order=("${order[@]:1}" "${order[0]}"); done
     for s in "${order[@]}"; do
       log "round $round/$ROUNDS -P $P: ${NAME[$s]}"
-      redis-benchmark -h 127.0.0.1 -p "${PORT[$s]}" -t "$TESTS" -P "$P" -c "$CLIENTS" -n "$n" --csv 2>/dev/null |
-        tr -d '"' | awk -F, -v s="$s" -v P="$P" -v r="$round" 'NR>1 && $2+0>0 {print s","P","r","$1","$2}' >>"$RAW"
+      for t in "${TEST_LIST[@]}"; do
+        c0=$(cpu_ticks "${PID[$s]}")
+        line=$(redis-benchmark -h 127.0.0.1 -p "${PORT[$s]}" -t "$t" -P "$P" -c "$CLIENTS" -n "$n" --csv 2>/dev/null |
+          tr -d '"' | awk -F, 'NR>1 && $2+0>0 {print $1","$2}')
+        c1=$(cpu_ticks "${PID[$s]}")
+        [ -n "$line" ] && echo "$s,$P,$round,$line,$(( (c1 - c0) * 1000000000 / CLK_TCK / n ))" >>"$RAW"
+      done
     done
   done
 done
@@ -179,16 +190,17 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -------------------------------------------------------------------------------------------------------
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-CMD_P1="redis-benchmark -h 127.0.0.1 -p PORT -t $TESTS -P 1 -c $CLIENTS -n $N_P1 --csv"
-CMD_P16="redis-benchmark -h 127.0.0.1 -p PORT -t $TESTS -P 16 -c $CLIENTS -n $N_P16 --csv"
+CMD_P1="redis-benchmark -h 127.0.0.1 -p PORT -t TEST -P 1 -c $CLIENTS -n $N_P1 --csv"
+CMD_P16="redis-benchmark -h 127.0.0.1 -p PORT -t TEST -P 16 -c $CLIENTS -n $N_P16 --csv"
 mkdir -p "$(dirname "$OUT")"
 python3 - "$RAW" "$MEM" "${SERVERS[*]}" <<PY >"$OUT"
 import csv, math, statistics, sys
 raw, mem, servers = sys.argv[1], sys.argv[2], sys.argv[3].split()
 names = {"vecshard": "vecshard-server", "redis": """${NAME[redis]}""", "stack": """${NAME[stack]:-Redis Stack}"""}
-rps = {}
-for s, p, r, t, v in csv.reader(open(raw)):
+rps, cpu = {}, {}
+for s, p, r, t, v, c in csv.reader(open(raw)):
     rps.setdefault((int(p), t, s), []).append(float(v))
+    cpu.setdefault((int(p), t, s), []).append(float(c))
 tests = []
 for (p, t, s) in rps:
     if t not in tests: tests.append(t)
@@ -200,7 +212,8 @@ vecshard ${VS_VERSION:-?} (binary \`$VECSHARD_BIN\`, built $(date -u -r "$VECSHA
 load average ${LOAD_START} before the throughput runs, ${LOAD_END} after (other work on the machine skews all
 servers alike only on average: compare within one run).
 
-Commands (each server on its own port, alternating servers, $ROUNDS rounds, median requests/s):
+Commands (each server on its own port, alternating servers, $ROUNDS rounds, median requests/s; TEST is each of
+${TEST_LIST[*]} in turn, i.e. \`-t $TESTS\` one test per invocation):
 
     $CMD_P1
     $CMD_P16
@@ -227,6 +240,20 @@ for p in (1, 16):
                 row.append(f"{shown:.2f}x" + ("" if ok else " (below %.1fx)" % target))
             else:
                 row.append("-")
+        print("| " + " | ".join(row) + " |")
+print()
+print("Server CPU per request (utime + stime of the server process over each redis-benchmark invocation, divided by its")
+print("requests; median of the rounds; 10 ms tick resolution). Steadier than requests/s when other work competes for")
+print("the cores, and the part of the cost the server controls; the client's share is not in it.\n")
+hdr = ["-P", "test"] + [names[s] + " ns/req" for s in servers] + [names[s] + " / vecshard" for s in others]
+print("| " + " | ".join(hdr) + " |")
+print("|" + "---|" * len(hdr))
+for p in (1, 16):
+    for t in tests:
+        med = {s: statistics.median(cpu[(p, t, s)]) for s in servers if (p, t, s) in cpu}
+        if "vecshard" not in med: continue
+        row = [str(p), t] + [f"{med[s]:,.0f}" if s in med else "-" for s in servers]
+        row += [f"{med[s] / med['vecshard']:.2f}x" if s in med and med["vecshard"] > 0 else "-" for s in others]
         print("| " + " | ".join(row) + " |")
 print()
 print("Memory: RSS of a fresh server, empty and after $RSS_KEYS \`HSET key:i f v\` (\`redis-cli --pipe\`), VmRSS from /proc/PID/status.\n")
