@@ -38,6 +38,25 @@ func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
+/// Peak resident set size in bytes (VmHWM of /proc/self/status).
+func peakResidentBytes() -> Int {
+    guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, f) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix("VmHWM:") { return (Int(text.dropFirst(6).filter(\.isNumber)) ?? 0) * 1024 }
+    }
+    return 0
+}
+
+/// Starts a new peak: the bench's own copies of the input files must not count as the index's peak.
+func resetPeakResident() {
+    guard let f = fopen("/proc/self/clear_refs", "w") else { return }
+    fputs("5", f)
+    fclose(f)
+}
+
 func fail(_ message: String) -> Never {
     warn("vector-bench: \(message)")
     exit(2)
@@ -143,7 +162,7 @@ if let rounds = options["tiered-crash-rounds"].map({ Int($0)! }) {
 guard let basePath = options["base"], let queryPath = options["query"] else {
     fail("usage: vector-bench --base B.fvecs --query Q.fvecs --gt G.ivecs --metric cosine|l2|ip --algo hnsw|flat "
         + "--m 16 --efc 200 --ef 10,20,40,80,160 --k 10 --threads 1 [--build-threads N] [--sq8] [--limit N] "
-        + "[--queries N] [--save-load] [--tiered-limit BYTES [--tiered-dir D] [--tiered-reopen] [--beam W]] | --kernels")
+        + "[--queries N] [--save-load] [--tiered-limit BYTES [--tiered-dir D] [--tiered-reopen] [--beam W] [--tiered-diagnose SAMPLE]] | --kernels")
 }
 let metric: DistanceMetric = switch options["metric"] ?? "l2" {
 case "l2": .l2
@@ -172,6 +191,7 @@ let parameters = VectorIndexParameters(algorithm: algorithm, dimension: base.dim
 let vectorBytes = base.dim * 4
 
 // MARK: - build (or load a saved index with --index-file, to iterate on queries without rebuilding)
+resetPeakResident()
 let rssBeforeBuild = residentBytes()
 let buildStart = now(), buildCPUStart = cpuNow()
 let index: any VectorIndex
@@ -250,7 +270,10 @@ if let tiered = index as? TieredHNSWIndex, let controller = tieringController {
     let r = tiered.report, n = controller.report
     buildLine += [("tiered_limit", "\(controller.limit)"), ("ram_bytes", "\(r.ramBytes)"), ("ssd_bytes", "\(r.ssdBytes)"),
                   ("segments", "\(r.segments)"), ("pool_bytes", "\(r.poolBytes)"), ("seals", "\(n.seals)"),
-                  ("compactions", "\(n.compactions)"), ("rss_bytes", "\(residentBytes())")]
+                  ("compactions", "\(n.compactions)"), ("rss_bytes", "\(residentBytes())"),
+                  // RAM the index reached at its peak (active + sealing graphs, merge working set, pools) above the
+                  // process before the build (which holds the base and query files).
+                  ("peak_rss_over_start_bytes", "\(peakResidentBytes() - rssBeforeBuild)")]
 }
 jsonLine(buildLine)
 
@@ -342,6 +365,31 @@ for ef in efs {
               ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)),
               ("filter", "\"\(options["filter"] ?? "none")\""), ("bytes_per_vector", format3(bytesPerVector))] + tieredFields)
     if algorithm == .flat { break } // ef is meaningless for FLAT
+}
+
+// MARK: - graph diagnosis of the largest segment (--tiered-diagnose SAMPLE): see Tiering/SegmentDiagnostics.swift
+if let sample = options["tiered-diagnose"].map({ Int($0)! }), let tiered = index as? TieredHNSWIndex {
+    let started = now()
+    let diagnosis = try queries.data.withUnsafeBytes { raw in
+        try tiered.diagnose(sample: sample, queries: raw, queryCount: queries.rows, efs: efs, k: k)
+    }
+    jsonLine([("phase", "\"diagnose\""), ("seconds", format3(now() - started))]
+        + diagnosis.fields.map { ($0.0, $0.1) })
+    for band in diagnosis.bands { jsonLine([("phase", "\"diagnose_band\"")] + band) }
+    if let gt = groundTruth {
+        for ef in efs {
+            guard let found = diagnosis.exactWalk[ef] else { continue }
+            var hits = 0
+            gt.data.withUnsafeBytes { g in
+                for q in 0..<queries.rows {
+                    var truth = Set<UInt64>()
+                    for j in 0..<min(k, gt.dim) { truth.insert(UInt64(g.load(fromByteOffset: (q * gt.dim + j) * 4, as: Int32.self))) }
+                    hits += found[q].filter { truth.contains($0) }.count
+                }
+            }
+            jsonLine([("phase", "\"exact_walk\""), ("ef", "\(ef)"), ("recall", format3(Double(hits) / Double(queries.rows * k)))])
+        }
+    }
 }
 
 struct UnsafeSendableResults: @unchecked Sendable { let pointer: UnsafeMutablePointer<[UInt64]> }
