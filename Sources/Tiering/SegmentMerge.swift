@@ -8,8 +8,14 @@ extension DiskSegment {
     /// Writes a new segment holding `big`'s records (same ids, lists patched with edges to the new nodes) followed by
     /// the live nodes of `graph`. New nodes find their neighbors in `big` with a PQ-only beam search over its
     /// in-RAM lists (FreshDiskANN's insert, without page reads); every list that overflows is re-selected with the
-    /// HNSW heuristic on PQ-decoded vectors. `big`'s upper levels, entry point, codebook and tombstones carry over;
-    /// labels in `deleted` start as tombstones.
+    /// HNSW heuristic on PQ-decoded vectors. `big`'s upper levels, entry point and tombstones carry over (new nodes
+    /// never join the upper levels); the codebook is retrained; labels in `deleted` start as tombstones.
+    ///
+    /// RAM held, per node of the result (128-d, M 16): lists 132 B, codes 64 B, visited 4 B, pending reverse edges
+    /// (up to 2M ids per new node), then the writer's engine blob (labels, tombstones, codes: 73 B) and, while `big`
+    /// is still open, the result's own labels, label index, tombstones and codes (85 B); plus the frozen graph. At
+    /// 200k x 128 that is ~60-80 MB, well above a 28 MB limit: vector-bench measured a 206 MiB peak over the start
+    /// for the whole build (bench/results/tiering-engine.md).
     static func merge(_ graph: HNSWGraphView, into big: DiskSegment, deleted: Set<UInt64>, path: String,
                       poolBytes: Int, statistics: TieringCounters) throws -> DiskSegment {
         let p = big.parameters, layout = big.layout
