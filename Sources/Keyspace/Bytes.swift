@@ -6,7 +6,7 @@
 /// ### Layout (16 bytes)
 ///     small: | bytes 0..<14 (unused bytes zero) | count: UInt8 | enum tag |
 ///     large: | [UInt8] reference |                                | enum tag |
-///     external: | ExternalBytes reference |                         | enum tag |
+///     external: | ExternalReference (store, label) |                | enum tag |
 /// Strings of up to `Bytes.inlineCapacity` bytes are always small, so the form is canonical. Keys like `user:123456`
 /// and most hash fields then cost no heap allocation at all (Redis pays an sds allocation for each).
 public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
@@ -14,8 +14,9 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
     enum Representation: Sendable {
         case small(UInt64, UInt32, UInt16, UInt8)
         case large([UInt8])
-        /// Held elsewhere (a vector index): the one copy of a vector lives in the index, the hash refers to it.
-        case external(ExternalBytes)
+        /// Held elsewhere (a vector index): the one copy of a vector lives in the index. Hashes hand out resolved
+        /// copies, so this form only carries a reference into a hash (`Database.replaceHashFieldSilently`).
+        case external(ExternalReference)
     }
 
     @usableFromInline var representation: Representation
@@ -87,11 +88,11 @@ public struct Bytes: Hashable, Sendable, Comparable, CustomStringConvertible, Ex
         }
     }
 
-    /// Bytes whose content another component holds (see `ExternalBytes`).
-    public init(external: ExternalBytes) { representation = .external(external) }
+    /// Bytes whose content another component holds (see `ExternalStore`).
+    public init(external: ExternalReference) { representation = .external(external) }
 
-    /// The external holder, when the content lives outside the keyspace.
-    public var externalReference: ExternalBytes? {
+    /// The reference, when the content lives outside the keyspace.
+    public var externalReference: ExternalReference? {
         if case .external(let e) = representation { return e }
         return nil
     }

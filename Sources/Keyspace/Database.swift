@@ -282,14 +282,14 @@ public final class Database {
         return (.done, .written)
     }
 
-    /// Swaps a hash field's value for the same content held elsewhere (an `ExternalBytes` reference), without an
+    /// Swaps a hash field's value for the same content held elsewhere (an `ExternalReference`), without an
     /// event: nothing a client can observe changes. Returns false when the key or field is gone.
     @discardableResult
     public func replaceHashFieldSilently(_ key: Bytes, field: Bytes, with value: Bytes) -> Bool {
         let s = Self.slot(key)
         guard case .hash(var h)? = slots[s][key], h.contains(field) else { return false }
         slots[s][key] = .string(Bytes([]))  // drop our reference so the mutation below is in place
-        if let box = value.externalReference { h.setExternal(field, box, limits: hashLimits) } else { h.set(field, value, limits: hashLimits) }
+        if let reference = value.externalReference { h.setExternal(field, reference, limits: hashLimits) } else { h.set(field, value, limits: hashLimits) }
         slots[s][key] = .hash(h)
         return true
     }

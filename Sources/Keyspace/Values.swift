@@ -94,11 +94,28 @@ public struct HashValue: @unchecked Sendable {
             switch storage {
             case .empty: return nil
             case .compact(let c):
-                if let box = c.externalValue(for: f) { return Bytes(external: box) }
+                if let stored = c.externalValue(for: f) { return Self.resolved(stored) }
                 return c.value(for: f)
-            case .table(let t): return t[field]
+            case .table(let t): return t[field].map(Self.resolved)
             }
         }
+    }
+
+    /// The reference a field's value holds when it lives in a store (an indexed vector), without reading it.
+    public func externalReference(for field: Bytes) -> ExternalReference? {
+        field.withUnsafeBytes { f in
+            switch storage {
+            case .empty: return nil
+            case .compact(let c): return c.externalValue(for: f)?.externalReference
+            case .table(let t): return t[field]?.externalReference
+            }
+        }
+    }
+
+    /// Values leave the hash as bytes of their own: a reference handed out could outlive the label it names.
+    @inline(__always) static func resolved(_ stored: Bytes) -> Bytes {
+        if case .external(let r) = stored.representation { return Bytes(r.resolve()) }
+        return stored
     }
 
     /// True when the field exists, without copying its value.
@@ -200,25 +217,26 @@ public struct HashValue: @unchecked Sendable {
 
     private var compactBytes: Int { if case .compact(let c) = storage { return c.usedBytes }; return 0 }
 
-    /// Points an existing field at content held elsewhere (`ExternalBytes`, longer than the compact value limit) without
+    /// Points an existing field at content held elsewhere (`ExternalStore`, longer than the compact value limit) without
     /// a visible change. When every other field fits the compact limits the hash is packed with the reference in its
     /// buffer, which saves the table's four allocations per indexed document; otherwise (other long values, a second
     /// external field, many fields) the table keeps it.
-    public mutating func setExternal(_ field: Bytes, _ box: ExternalBytes, limits: HashEncodingLimits = HashEncodingLimits()) {
-        if field.count <= limits.maxCompactValueLength, let packed = packed(withExternal: field, box, limits: limits) {
+    public mutating func setExternal(_ field: Bytes, _ reference: ExternalReference, limits: HashEncodingLimits = HashEncodingLimits()) {
+        if field.count <= limits.maxCompactValueLength, let packed = packed(withExternal: field, reference, limits: limits) {
             storage = .compact(packed)
+            ExternalStore.register(packed, for: reference)
             return
         }
         if isPacked { convertToTable(reserving: count + 1) }
-        set(field, Bytes(external: box), limits: limits)
+        set(field, Bytes(external: reference), limits: limits)
     }
 
-    /// A packed buffer holding `field` → `box` and every other field inline, or nil when the others do not all fit.
-    private func packed(withExternal field: Bytes, _ box: ExternalBytes, limits: HashEncodingLimits) -> CompactPairs? {
+    /// A packed buffer holding `field` → `reference` and every other field inline, or nil when the others do not all fit.
+    private func packed(withExternal field: Bytes, _ reference: ExternalReference, limits: HashEncodingLimits) -> CompactPairs? {
         var others = 0
         var inlineBytes = 0
         var fits = true
-        forEach { f, v in
+        forEachStored { f, v in
             guard fits, f != field else { return }
             others += 1
             if v.externalReference != nil || f.count > limits.maxCompactValueLength || v.count > limits.maxCompactValueLength
@@ -229,17 +247,24 @@ public struct HashValue: @unchecked Sendable {
             inlineBytes += CompactPairs.entrySize(f.count, v.count)
         }
         guard fits else { return nil }
-        let packed = field.withUnsafeBytes { CompactPairs.make(external: $0, box, inlineCapacity: inlineBytes) }
-        forEachRaw { f, v in
-            if f.count == field.count && field.withUnsafeBytes({ f.elementsEqual($0) }) { return }
-            packed.appendWithinCapacity(f, v)
+        let packed = field.withUnsafeBytes { CompactPairs.make(external: $0, reference, inlineCapacity: inlineBytes) }
+        // Every other value is inline (checked above): none is resolved, which for a tiered index is a page read.
+        forEachStored { f, v in
+            if f == field { return }
+            f.withUnsafeBytes { fb in v.withUnsafeBytes { vb in packed.appendWithinCapacity(fb, vb) } }
         }
         return packed
     }
 
     private mutating func convertToTable(reserving: Int) {
         let table = FieldTable(minimumCapacity: max(reserving, count))
-        forEach { f, v in table.set(f, v) }
+        if case .compact(var c) = storage {
+            storage = .empty
+            // A buffer only this hash holds hands its reference over; a shared one keeps it, and the table a copy.
+            let external = isKnownUniquelyReferenced(&c) ? c.handOverExternal() : c.withExternalEntry { f, v in (Bytes(f), Self.resolved(v)) }
+            if let external { table.set(external.0, external.1) }
+            c.forEach { f, v in table.set(Bytes(f), Bytes(v)) }
+        }
         storage = .table(table)
     }
 
@@ -252,10 +277,15 @@ public struct HashValue: @unchecked Sendable {
     }
 
     public func forEach(_ body: (Bytes, Bytes) throws -> Void) rethrows {
+        try forEachStored { f, v in try body(f, Self.resolved(v)) }
+    }
+
+    /// `forEach` with values as stored: a value held in a store comes as its reference.
+    func forEachStored(_ body: (Bytes, Bytes) throws -> Void) rethrows {
         switch storage {
         case .empty: return
         case .compact(let c):
-            try c.withExternalEntry { f, box in try body(Bytes(f), Bytes(external: box)) }
+            try c.withExternalEntry { f, v in try body(Bytes(f), v) }
             try c.forEach { f, v in try body(Bytes(f), Bytes(v)) }
         case .table(let t): try t.forEach(body)
         }
@@ -266,7 +296,7 @@ public struct HashValue: @unchecked Sendable {
         switch storage {
         case .empty: return
         case .compact(let c):
-            try c.withExternalEntry { f, box in try box.resolve().withUnsafeBytes { try body(f, $0) } }
+            try c.withExternalEntry { f, v in try v.withUnsafeBytes { try body(f, $0) } }
             try c.forEach(body)
         case .table(let t):
             try t.forEach { f, v in try f.withUnsafeBytes { fb in try v.withUnsafeBytes { vb in try body(fb, vb) } } }
@@ -280,12 +310,12 @@ public struct HashValue: @unchecked Sendable {
         case .compact(let c):
             let index = Int.random(in: 0..<c.pairCount, using: &generator)
             if c.hasExternal {
-                if index == 0 { return c.withExternalEntry { f, box in (Bytes(f), Bytes(external: box)) } }
+                if index == 0 { return c.withExternalEntry { f, v in (Bytes(f), Self.resolved(v)) } }
                 return c.pair(at: index - 1)
             }
             return c.pair(at: index)
         case .table(let t):
-            return t.randomPair(using: &generator)
+            return t.randomPair(using: &generator).map { ($0.field, Self.resolved($0.value)) }
         }
     }
 
@@ -301,7 +331,7 @@ public struct HashValue: @unchecked Sendable {
             var seen = 0
             var steps = wanted &* 10
             repeat {
-                cursor = t.scanStep(cursor) { f, v in visit(f, v); seen += 1 }
+                cursor = t.scanStep(cursor) { f, v in visit(f, Self.resolved(v)); seen += 1 }
                 steps -= 1
             } while cursor != 0 && steps > 0 && seen < wanted
             return cursor
@@ -317,7 +347,7 @@ public struct HashValue: @unchecked Sendable {
             var capacity = 4
             while capacity * 3 / 4 < c.pairCount { capacity *= 2 }
             var fieldBytes = 0
-            forEach { f, v in fieldBytes += (f.count > 14 ? f.count + 32 : 0) + (v.count > 14 ? v.count + 32 : 0) }
+            forEachStored { f, v in fieldBytes += (f.count > 14 ? f.count + 32 : 0) + (v.count > 14 ? v.count + 32 : 0) }
             return 16 + 64 + capacity * 36 + fieldBytes
         case .table(let t): return 16 + t.memoryUsage
         }
@@ -331,12 +361,16 @@ public struct HashValue: @unchecked Sendable {
 /// ### Layout
 ///     header: | bits: UInt32 = used (30 bits) | reportsTable (bit 30) | hasExternal (bit 31) |
 ///     bytes:  [ external entry ] | flen (LEB128) | field | vlen (LEB128) | value | … one entry per pair |
-///     external entry (only with hasExternal): | ExternalBytes pointer, +1 retained (8) | flen (LEB128) | field |
+///     external entry (only with hasExternal): | value word (8) | flen (LEB128) | field |
+///     value word: | 1 | store id (31 bits) | label (32 bits) |   an `ExternalReference`: the value lives in a store
+///                 | OwnedBytes pointer, +1 retained        |   the store let go of it and this buffer took a copy
+///                 | 0 |                                          handed over to a successor (this buffer is going)
 /// `used` counts every byte including the external entry.
 ///
-/// The external entry is a field whose value lives in an index (`ExternalBytes`). Its reference sits in the bytes,
-/// not in the header, so hashes without one keep the 4-byte header; each buffer owns one retain on it (taken when the
-/// entry is written or the buffer copied, dropped when the entry is removed or the buffer freed).
+/// The external entry is a field whose value lives in an index (`ExternalStore`). Its word sits in the bytes, not in
+/// the header, so hashes without one keep the 4-byte header. A buffer holding a reference is that label's registered
+/// holder (see `ExternalStore`): it unregisters when freed, hands the registration to the larger buffer that replaces
+/// it, and a copy made for a write takes the bytes instead (`OwnedBytes`, shared by retain between copies).
 ///
 /// Lookups are linear scans (hashes this small fit in a few cache lines); a write that changes a size moves the tail
 /// with memmove, or moves everything to a larger object when capacity runs out, like `lpInsert`'s realloc. The pair
@@ -379,7 +413,35 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     var reportsTable: Bool { header.reportsTable }
 
     deinit {
-        if header.hasExternal { withUnsafeMutablePointerToElements { Self.externalBox(at: $0).release() } }
+        guard header.hasExternal else { return }
+        let word = externalWord
+        if let r = ExternalReference(packed: word) { ExternalStore.unregister(self, for: r) }
+        // Read again: the store may have handed this buffer a copy while it was unregistering.
+        Self.releaseOwned(externalWord)
+    }
+
+    /// The external entry's value word (see the layout); read only when `hasExternal`.
+    private var externalWord: UInt64 {
+        get { withUnsafeMutablePointerToElements { UnsafeRawPointer($0).loadUnaligned(as: UInt64.self) } }
+        set { withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0).storeBytes(of: newValue, as: UInt64.self) } }
+    }
+
+    private static func owned(_ word: UInt64) -> Unmanaged<OwnedBytes>? {
+        guard word != 0, word >> 63 == 0 else { return nil }
+        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: UInt(word))!)
+    }
+
+    private static func releaseOwned(_ word: UInt64) { owned(word)?.release() }
+
+    private static func word(owning bytes: [UInt8]) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passRetained(OwnedBytes(bytes)).toOpaque()))
+    }
+
+    /// The stored form of an external word's value: the reference, or the bytes this buffer owns.
+    private static func storedValue(_ word: UInt64) -> Bytes {
+        if let r = ExternalReference(packed: word) { return Bytes(external: r) }
+        if let o = owned(word) { return Bytes(o.takeUnretainedValue().bytes) }
+        return Bytes()
     }
 
     static func allocate(capacity: Int) -> CompactPairs {
@@ -387,14 +449,14 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         return unsafeDowncast(b, to: CompactPairs.self)
     }
 
-    /// A buffer holding `field` → `box` as its external entry, with room for `inlineCapacity` bytes of inline entries
-    /// (`appendWithinCapacity`). It reports the table encoding: only a value longer than the compact limit is kept
-    /// elsewhere, and such a value made Redis convert the hash.
-    static func make(external field: UnsafeRawBufferPointer, _ box: ExternalBytes, inlineCapacity: Int) -> CompactPairs {
+    /// A buffer holding `field` → `reference` as its external entry, with room for `inlineCapacity` bytes of inline
+    /// entries (`appendWithinCapacity`). It reports the table encoding: only a value longer than the compact limit is
+    /// kept elsewhere, and such a value made Redis convert the hash. The caller registers it as the holder once filled.
+    static func make(external field: UnsafeRawBufferPointer, _ reference: ExternalReference, inlineCapacity: Int) -> CompactPairs {
         let entrySize = externalPointerSize + varintSize(field.count) + field.count
         let c = allocate(capacity: entrySize + inlineCapacity)
         c.withUnsafeMutablePointers { h, base in
-            storeExternalBox(Unmanaged.passRetained(box), at: base)
+            UnsafeMutableRawPointer(base).storeBytes(of: reference.packed, as: UInt64.self)
             var i = externalPointerSize + writeVarint(field.count, base + externalPointerSize)
             if field.count > 0 { UnsafeMutableRawPointer(base + i).copyMemory(from: field.baseAddress!, byteCount: field.count) }
             i += field.count
@@ -414,15 +476,6 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         }
     }
 
-    @inline(__always) private static func externalBox(at base: UnsafeMutablePointer<UInt8>) -> Unmanaged<ExternalBytes> {
-        let address = UnsafeRawPointer(base).loadUnaligned(as: UInt.self)
-        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: address)!)
-    }
-
-    @inline(__always) private static func storeExternalBox(_ box: Unmanaged<ExternalBytes>, at base: UnsafeMutablePointer<UInt8>) {
-        UnsafeMutableRawPointer(base).storeBytes(of: UInt(bitPattern: box.toOpaque()), as: UInt.self)
-    }
-
     /// Where the inline entries start: after the external entry, if any.
     @inline(__always) private static func inlineStart(_ h: UnsafeMutablePointer<Header>, _ base: UnsafeMutablePointer<UInt8>) -> Int {
         guard h.pointee.hasExternal else { return 0 }
@@ -431,29 +484,51 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         return i + fieldCount
     }
 
-    /// Calls `body` with the external entry's field and holder; nil when there is none.
-    func withExternalEntry<R>(_ body: (UnsafeRawBufferPointer, ExternalBytes) throws -> R) rethrows -> R? {
-        try withUnsafeMutablePointers { h, base in
-            guard h.pointee.hasExternal else { return nil }
+    /// Calls `body` with the external entry's field and stored value (`storedValue`); nil when there is none.
+    func withExternalEntry<R>(_ body: (UnsafeRawBufferPointer, Bytes) throws -> R) rethrows -> R? {
+        guard header.hasExternal else { return nil }
+        let value = Self.storedValue(externalWord)
+        return try withUnsafeMutablePointers { h, base in
             var i = Self.externalPointerSize
             let fieldCount = Self.readVarint(base, &i)
-            return try body(UnsafeRawBufferPointer(start: base + i, count: fieldCount), Self.externalBox(at: base).takeUnretainedValue())
+            return try body(UnsafeRawBufferPointer(start: base + i, count: fieldCount), value)
         }
     }
 
-    /// The holder of `field`'s value when `field` is the external entry.
-    func externalValue(for field: UnsafeRawBufferPointer) -> ExternalBytes? {
-        withExternalEntry { f, box in
-            f.count == field.count && (f.count == 0 || memcmpBytes(f.baseAddress!, field.baseAddress!, f.count)) ? box : nil
-        } ?? nil
+    /// True when `field` is the external entry's field.
+    private func isExternalField(_ field: UnsafeRawBufferPointer) -> Bool {
+        guard header.hasExternal else { return false }
+        return withUnsafeMutablePointerToElements { base in
+            var i = Self.externalPointerSize
+            let fieldCount = Self.readVarint(base, &i)
+            return fieldCount == field.count && (fieldCount == 0 || memcmpBytes(base + i, field.baseAddress!, fieldCount))
+        }
+    }
+
+    /// `field`'s stored value when `field` is the external entry.
+    func externalValue(for field: UnsafeRawBufferPointer) -> Bytes? {
+        isExternalField(field) ? Self.storedValue(externalWord) : nil
+    }
+
+    /// The external entry of this uniquely referenced buffer, which is about to be dropped, for its successor (a table):
+    /// the registration is released so the successor can take it without the store copying the bytes to this buffer.
+    func handOverExternal() -> (Bytes, Bytes)? {
+        guard let entry = withExternalEntry({ f, v in (Bytes(f), v) }) else { return nil }
+        if let r = ExternalReference(packed: externalWord) {
+            ExternalStore.unregister(self, for: r)
+            externalWord = 0
+        }
+        return entry
     }
 
     /// Removes the external entry of this (uniquely referenced) buffer when it is `field`; returns true when it was.
     func removeExternal(ifField field: UnsafeRawBufferPointer) -> Bool {
-        guard externalValue(for: field) != nil else { return false }
+        guard isExternalField(field) else { return false }
+        let word = externalWord
+        if let r = ExternalReference(packed: word) { ExternalStore.unregister(self, for: r) }
+        Self.releaseOwned(externalWord)
         withUnsafeMutablePointers { h, base in
             let end = Self.inlineStart(h, base)
-            Self.externalBox(at: base).release()
             let used = Int(h.pointee.used)
             memmove(base, base + end, used - end)
             h.pointee.used = UInt32(used - end)
@@ -470,14 +545,40 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         return c
     }
 
-    /// A copy with room for `extra` more bytes.
+    /// A copy with room for `extra` more bytes, for a write to a shared buffer: this one keeps its reference (other
+    /// hashes still read through it) and the copy owns the bytes, so one label never has two holders.
     func copy(extra: Int) -> CompactPairs {
+        let c = bytewiseCopy(extra: extra)
+        if header.hasExternal {
+            let word = externalWord
+            if let r = ExternalReference(packed: word) {
+                c.externalWord = Self.word(owning: r.resolve())
+            } else if let o = Self.owned(word) {
+                _ = o.retain()  // immutable bytes: the copy shares them
+            }
+        }
+        return c
+    }
+
+    /// A larger copy replacing this uniquely referenced buffer (which the caller drops): the external entry moves over.
+    private func moved(extra: Int) -> CompactPairs {
+        let c = bytewiseCopy(extra: extra)
+        if header.hasExternal {
+            if let r = ExternalReference(packed: externalWord) {
+                ExternalStore.unregister(self, for: r)
+                ExternalStore.register(c, for: r)
+            }
+            externalWord = 0  // owned bytes now belong to `c`
+        }
+        return c
+    }
+
+    private func bytewiseCopy(extra: Int) -> CompactPairs {
         let c = CompactPairs.allocate(capacity: usedBytes + extra)
         withUnsafeMutablePointers { h, base in
             c.withUnsafeMutablePointers { ch, cbase in
                 cbase.update(from: base, count: Int(h.pointee.used))
                 ch.pointee = h.pointee
-                if h.pointee.hasExternal { _ = Self.externalBox(at: base).retain() }  // the copy owns a reference too
             }
         }
         return c
@@ -589,7 +690,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
             let newSize = Self.varintSize(value.count) + value.count
             let valueHeader = e.valueStart - Self.varintSize(e.valueCount)
             let delta = newSize - oldSize
-            let target = delta > 0 && usedBytes + delta > capacity ? copy(extra: delta) : self
+            let target = delta > 0 && usedBytes + delta > capacity ? moved(extra: delta) : self
             target.withUnsafeMutablePointers { h, base in
                 let used = Int(h.pointee.used)
                 if delta != 0 { memmove(base + e.end + delta, base + e.end, used - e.end) }
@@ -602,7 +703,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
             return false
         }
         let size = Self.entrySize(field.count, value.count)
-        let target = usedBytes + size > capacity ? copy(extra: size) : self
+        let target = usedBytes + size > capacity ? moved(extra: size) : self
         target.withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
             h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
@@ -622,11 +723,22 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     }
 }
 
+extension CompactPairs: ExternalHolder {
+    func adopt(_ bytes: [UInt8], for reference: ExternalReference) {
+        guard header.hasExternal, externalWord == reference.packed else { return }
+        externalWord = Self.word(owning: bytes)
+    }
+}
+
 // MARK: - Table encoding
 
 /// The large-hash encoding: open addressing with linear probing over a power-of-two array, deletions by backward
 /// shift (no tombstones), so every field sits in the run of occupied slots that starts at its home slot
 /// `hash & mask`. That makes Redis's reverse-binary scan cursor work unchanged across resizes.
+///
+/// A value held in a store is kept as its reference (`Bytes.external`), and the table is then that label's registered
+/// holder (see `ExternalStore`): it unregisters when the value goes or the table is freed, and a copy made for a
+/// write takes the bytes instead.
 final class FieldTable {
     /// 0 marks a free slot; occupied slots store the field's hash with the top bit set.
     private var hashes: [UInt32]
@@ -634,6 +746,8 @@ final class FieldTable {
     private var values: [Bytes]
     private(set) var count = 0
     private var mask: Int
+    /// Set once a reference was stored: only such tables look through their values when freed.
+    private var heldReferences = false
 
     init(minimumCapacity: Int) {
         // Start at 4 slots: a typical indexed document (a vector and a few small fields) fits without growing.
@@ -645,10 +759,33 @@ final class FieldTable {
         mask = capacity - 1
     }
 
+    /// A copy for a write to a shared table: values held in a store are copied in (see `CompactPairs.copy`).
     func copy() -> FieldTable {
         let t = FieldTable(minimumCapacity: 1)
         t.hashes = hashes; t.fields = fields; t.values = values; t.count = count; t.mask = mask
+        if heldReferences {
+            for i in 0...mask where hashes[i] != 0 {
+                if case .external(let r) = values[i].representation { t.values[i] = Bytes(r.resolve()) }
+            }
+        }
         return t
+    }
+
+    deinit {
+        guard heldReferences else { return }
+        for i in 0...mask where hashes[i] != 0 {
+            if case .external(let r) = values[i].representation { ExternalStore.unregister(self, for: r) }
+        }
+    }
+
+    /// Registers for a reference being stored and unregisters for one being replaced or removed.
+    private func noteStored(_ value: Bytes, replacing old: Bytes?) {
+        let newReference = value.externalReference
+        if let oldReference = old?.externalReference, oldReference != newReference { ExternalStore.unregister(self, for: oldReference) }
+        if let newReference {
+            heldReferences = true
+            ExternalStore.register(self, for: newReference)
+        }
     }
 
     var memoryUsage: Int { 64 + (mask + 1) * 36 + fieldBytes }
@@ -679,10 +816,16 @@ final class FieldTable {
 
     @discardableResult
     func set(_ field: Bytes, _ value: Bytes) -> Bool {
-        if let i = find(field) { values[i] = value; return false }
+        if let i = find(field) {
+            let old = values[i]
+            values[i] = value
+            noteStored(value, replacing: old)
+            return false
+        }
         if (count + 1) * 4 > (mask + 1) * 3 { resize(to: (mask + 1) * 2) }
         insertNew(Self.hash(field), field, value)
         count += 1
+        noteStored(value, replacing: nil)
         return true
     }
 
@@ -694,6 +837,7 @@ final class FieldTable {
 
     func remove(_ field: Bytes) -> Bool {
         guard var hole = find(field) else { return false }
+        if let r = values[hole].externalReference { ExternalStore.unregister(self, for: r) }
         // Backward-shift deletion: pull later members of the run into the hole when the hole lies on their probe path.
         var j = hole
         while true {
@@ -748,6 +892,14 @@ final class FieldTable {
         v = v.bitReversed
         v &+= 1
         return v.bitReversed
+    }
+}
+
+extension FieldTable: ExternalHolder {
+    func adopt(_ bytes: [UInt8], for reference: ExternalReference) {
+        for i in 0...mask where hashes[i] != 0 {
+            if case .external(let r) = values[i].representation, r == reference { values[i] = Bytes(bytes); return }
+        }
     }
 }
 

@@ -32,7 +32,7 @@ final class VectorFieldSource: ExternalByteSource, @unchecked Sendable {
 /// A hash field whose value should now point at the index's copy (returned by `SearchIndex.index`).
 public struct Externalization {
     public let field: Bytes
-    public let reference: ExternalBytes
+    public let reference: ExternalReference
 }
 
 struct TextFieldIndex {
@@ -53,9 +53,9 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
-    /// Per vector field: the source hashes resolve through, and the box each document's hash points at (by doc id).
-    var vectorSources: [Int: VectorFieldSource] = [:]
-    var vectorRefs: [Int: [ExternalBytes?]] = [:]
+    /// Per vector field: the store hashes resolve their vector through (labels are doc ids); it knows which hash
+    /// buffer points at each label, so the index can hand that buffer a copy before it lets go of the vector.
+    var vectorStores: [Int: ExternalStore] = [:]
     /// Sortable/returnable raw values are read from the keyspace; only numeric values are kept here.
 
     // Statistics for FT.INFO.
@@ -92,10 +92,15 @@ public final class SearchIndex: @unchecked Sendable {
         }
         stores = made
         for (i, store) in stores.enumerated() {
-            if case .vector(let v) = store { vectorSources[i] = VectorFieldSource(v); vectorRefs[i] = [] }
+            if case .vector(let v) = store { vectorStores[i] = Self.externalStore(v, definition.fields[i]) }
         }
         fieldFailures = Array(repeating: 0, count: definition.fields.count)
         fieldLastFailure = Array(repeating: nil, count: definition.fields.count)
+    }
+
+    static func externalStore(_ index: any VectorIndex, _ field: FieldSpec) -> ExternalStore {
+        guard case .vector(let p) = field.kind else { preconditionFailure("a vector store for a vector field") }
+        return ExternalStore(source: VectorFieldSource(index), byteCount: p.vectorByteCount)
     }
 
     /// Whatever path let go of the index (FT.DROPINDEX, a failed FT.CREATE, a test), its SSD files are orphans
@@ -164,7 +169,7 @@ public final class SearchIndex: @unchecked Sendable {
             for f in fields {
                 definition.fields.append(f)
                 let store = try Self.makeStore(f, index: definition.name, tiering: tiering)
-                if case .vector(let v) = store { vectorSources[stores.count] = VectorFieldSource(v); vectorRefs[stores.count] = [] }
+                if case .vector(let v) = store { vectorStores[stores.count] = Self.externalStore(v, f) }
                 stores.append(store)
                 fieldFailures.append(0)
                 fieldLastFailure.append(nil)
@@ -182,7 +187,10 @@ public final class SearchIndex: @unchecked Sendable {
         var numeric: [Int: Double] = [:]
         var vectors: [Int: Bytes] = [:]
         for (i, field) in definition.fields.enumerated() where !field.noIndex {
-            guard let raw = hash[Bytes(field.identifier)] else { continue }
+            let name = Bytes(field.identifier)
+            // A value held in a vector store comes as its reference: counted, compared, and only read back when added
+            // (for a tiered index that read is a page read).
+            guard let raw = hash.externalReference(for: name).map({ Bytes(external: $0) }) ?? hash[name] else { continue }
             switch field.kind {
             case .numeric:
                 guard let v = Self.parseNumeric(raw) else {
@@ -235,35 +243,21 @@ public final class SearchIndex: @unchecked Sendable {
                     }
                     stores[i] = .text(text)
                 case .vector(let vindex):
-                    guard let blob = vectors[i], let source = vectorSources[i] else { break }
-                    if blob.externalReference?.isHeld(by: source, label: UInt64(id)) == true { break }  // unchanged
-                    detachReference(field: i, id: id)
+                    guard let blob = vectors[i], let store = vectorStores[i] else { break }
+                    let reference = store.reference(label: id)
+                    if blob.externalReference == reference { break }  // unchanged
+                    store.detach(label: id)
                     blob.withUnsafeBytes { _ = try? vindex.add(label: UInt64(id), vector: $0) }
-                    let box = ExternalBytes(source: source, label: UInt64(id), count: blob.count)
-                    while vectorRefs[i]!.count <= Int(id) { vectorRefs[i]!.append(nil) }
-                    vectorRefs[i]![Int(id)] = box
-                    externalized.append(Externalization(field: Bytes(field.identifier), reference: box))
+                    externalized.append(Externalization(field: Bytes(field.identifier), reference: reference))
                 }
             }
             return externalized
         }
     }
 
-    /// Before the index forgets or replaces a document's vector, a hash that still points at it gets its own copy.
-    private func detachReference(field: Int, id: UInt32) {
-        guard var refs = vectorRefs[field], Int(id) < refs.count, refs[Int(id)] != nil else { return }
-        vectorRefs[field] = []  // so `refs` is the only holder of the array while we test the box's uniqueness
-        if !isKnownUniquelyReferenced(&refs[Int(id)]!) { refs[Int(id)]!.materialize() }
-        refs[Int(id)] = nil
-        vectorRefs[field] = refs
-    }
-
     /// Gives every hash that points into this index its own copy (FT.DROPINDEX without DD).
     public func materializeAll() {
-        lock.withWriteLock {
-            for refs in vectorRefs.values { for box in refs { box?.materialize() } }
-            for field in vectorRefs.keys { vectorRefs[field] = [] }
-        }
+        lock.withWriteLock { for store in vectorStores.values { store.detachAll() } }
     }
 
     /// Removes a document (key deleted, expired, renamed away or no longer matching).
@@ -327,7 +321,8 @@ public final class SearchIndex: @unchecked Sendable {
                 stores[i] = .text(text)
             case .vector(let v):
                 if kept[i] != nil { continue }
-                detachReference(field: i, id: id)
+                // Before the index forgets the vector, a hash that still points at it gets its own copy.
+                vectorStores[i]?.detach(label: id)
                 _ = v.remove(label: UInt64(id))
             }
         }
