@@ -3,6 +3,8 @@
 
 Prints the same `JSON {...}` lines as vector-bench (plus "lib"), so bench/engine.sh can tabulate both.
 bytes_per_vector is the process RSS growth during the build divided by n (the base array is loaded before).
+--save-dir DIR writes each built index (after the build is timed) as DIR/faiss-hnsw-M-EFC.index and
+DIR/hnswlib-M-EFC.index, the names bench/engine_interleaved.py loads. Run one --lib per process for clean RSS growth.
 """
 import argparse, json, os, sys, time
 import numpy as np
@@ -36,6 +38,7 @@ def main():
     p.add_argument("--efc", type=int, default=200); p.add_argument("--ef", default="10,20,40,80,160")
     p.add_argument("--k", type=int, default=10); p.add_argument("--build-threads", type=int, default=2)
     p.add_argument("--lib", default="faiss,hnswlib"); p.add_argument("--limit", type=int)
+    p.add_argument("--save-dir")
     a = p.parse_args()
     base = read_vecs(a.base, np.float32, a.limit)
     queries = read_vecs(a.query, np.float32)
@@ -59,6 +62,8 @@ def main():
             secs = time.perf_counter() - t0; cpu = time.process_time() - c0; mem = (rss() - r0) / n
             emit(lib="faiss", phase="build", n=n, threads=a.build_threads, seconds=round(secs, 3), cpu_seconds=round(cpu, 3),
                  vectors_per_s=round(n / secs, 1), bytes_per_vector=round(mem, 1))
+            if a.save_dir:
+                faiss.write_index(index, os.path.join(a.save_dir, f"faiss-hnsw-{a.m}-{a.efc}.index"))
             faiss.omp_set_num_threads(1)
             for ef in efs:
                 index.hnsw.efSearch = ef
@@ -82,6 +87,8 @@ def main():
             secs = time.perf_counter() - t0; cpu = time.process_time() - c0; mem = (rss() - r0) / n
             emit(lib="hnswlib", phase="build", n=n, threads=a.build_threads, seconds=round(secs, 3), cpu_seconds=round(cpu, 3),
                  vectors_per_s=round(n / secs, 1), bytes_per_vector=round(mem, 1))
+            if a.save_dir:
+                index.save_index(os.path.join(a.save_dir, f"hnswlib-{a.m}-{a.efc}.index"))
             index.set_num_threads(1)
             for ef in efs:
                 index.set_ef(max(ef, a.k))

@@ -5,7 +5,9 @@ indexes, so nothing is rebuilt) run their query passes in alternating rounds; ea
   python3 bench/engine_interleaved.py --vector-bench BIN --ours /tmp/minilm-hnsw.idx --ours-sq8 /tmp/minilm-hnsw-sq8.idx \
       --base B.fvecs --query Q.fvecs --gt G.ivecs --rounds 3
 (the .idx files are written by `vector-bench ... --index-file PATH` on first use; FAISS/hnswlib indexes are cached next
-to them.)
+to them, as written by `engine_faiss.py --save-dir` or built here on first use.) `--metric l2|ip|cosine` (default cosine)
+selects the metric for all three engines; with cosine, base and queries are normalized for FAISS/hnswlib.
+
 """
 import argparse, json, os, subprocess, sys, time
 import numpy as np
@@ -19,23 +21,25 @@ def main():
     p.add_argument("--ours-sq8"); p.add_argument("--base"); p.add_argument("--query"); p.add_argument("--gt")
     p.add_argument("--m", type=int, default=16); p.add_argument("--efc", type=int, default=200)
     p.add_argument("--ef", default="10,20,40,80,160"); p.add_argument("--k", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3); p.add_argument("--metric", default="cosine")
     a = p.parse_args()
     import faiss, hnswlib
     faiss.omp_set_num_threads(2)
     base = read_vecs(a.base, np.float32); queries = read_vecs(a.query, np.float32); gt = read_vecs(a.gt, np.int32)
-    base /= np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-30)
-    queries = np.ascontiguousarray(queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-30))
+    if a.metric == "cosine":
+        base /= np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-30)
+        queries = np.ascontiguousarray(queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-30))
+    fmetric = faiss.METRIC_L2 if a.metric == "l2" else faiss.METRIC_INNER_PRODUCT
     n, d = base.shape
     cache = os.path.dirname(a.ours)
     fpath = os.path.join(cache, f"faiss-hnsw-{a.m}-{a.efc}.index")
     if os.path.exists(fpath):
         findex = faiss.read_index(fpath)
     else:
-        findex = faiss.IndexHNSWFlat(d, a.m, faiss.METRIC_INNER_PRODUCT); findex.hnsw.efConstruction = a.efc
+        findex = faiss.IndexHNSWFlat(d, a.m, fmetric); findex.hnsw.efConstruction = a.efc
         findex.add(base); faiss.write_index(findex, fpath)
     hpath = os.path.join(cache, f"hnswlib-{a.m}-{a.efc}.index")
-    hindex = hnswlib.Index(space="cosine", dim=d)
+    hindex = hnswlib.Index(space=a.metric, dim=d)
     if os.path.exists(hpath):
         hindex.load_index(hpath, max_elements=n)
     else:
@@ -66,7 +70,7 @@ def main():
         return hindex.knn_query(q, k=a.k, num_threads=1)[0][0]
 
     def run_ours(engine, path, extra):
-        out = subprocess.run([a.vector_bench, "--base", a.base, "--query", a.query, "--gt", a.gt, "--metric", "cosine",
+        out = subprocess.run([a.vector_bench, "--base", a.base, "--query", a.query, "--gt", a.gt, "--metric", a.metric,
                               "--algo", "hnsw", "--ef", a.ef, "--k", str(a.k), "--threads", "1", "--index-file", path]
                              + extra, capture_output=True, text=True, check=True).stdout
         for line in out.splitlines():
