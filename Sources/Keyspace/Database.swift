@@ -30,11 +30,12 @@ public func wallClockMilliseconds() -> Int64 {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
-/// The keyspace. Keys live in one dictionary per hash slot (as Valkey 8's kvstore), which makes the per-slot key
-/// index free: CLUSTER COUNTKEYSINSLOT is a count, GETKEYSINSLOT and slot migration walk one dictionary.
+/// The keyspace. Keys live in one table per hash slot (as Valkey 8's kvstore), which makes the per-slot key index
+/// free: CLUSTER COUNTKEYSINSLOT is a count, GETKEYSINSLOT and slot migration walk one table. The tables are
+/// `SlotKeys` (dense entries plus a small index) rather than Swift Dictionaries, which cost ~30 bytes more a key.
 /// Not thread-safe: only the event loop thread touches it.
 public final class Database {
-    private var slots: [[Bytes: Value]]
+    private var slots: [SlotKeys]
     /// Absolute expiry time in ms for keys that have one.
     public private(set) var expires: [Bytes: Int64] = [:]
     public private(set) var count = 0
@@ -50,7 +51,7 @@ public final class Database {
 
     public init(clock: @escaping Clock = wallClockMilliseconds) {
         self.clock = clock
-        slots = Array(repeating: [:], count: HashSlot.count)
+        slots = Array(repeating: SlotKeys(), count: HashSlot.count)
     }
 
     /// Registers a change listener; called synchronously after each mutation, on the loop thread.
@@ -146,25 +147,26 @@ public final class Database {
         if wrote { emit(.written, key) }
     }
 
-    /// The dictionary work of `modifyEntry` on the slot's dictionary, borrowed in place: reading `slots[s]` for each
+    /// The table work of `modifyEntry` on the slot's table, borrowed in place: reading `slots[s]` for each
     /// step retained and released its storage every time. Returns whether `body` wrote and the change in key count.
-    private static func modifyEntry(in slot: inout [Bytes: Value], _ key: Bytes, _ body: (inout Value?) -> Bool) -> (Bool, Int) {
-        // Existing keys are changed through the dictionary index: one hash of the key in all.
-        guard let index = slot.index(forKey: key) else {
+    private static func modifyEntry(in slot: inout SlotKeys, _ key: Bytes, _ body: (inout Value?) -> Bool) -> (Bool, Int) {
+        // Existing keys are changed through their entry number: one lookup of the key in all.
+        let probe = slot.probe(key)
+        guard let index = probe.index else {
             var entry: Value?
             let wrote = body(&entry)
             guard let entry else { return (wrote, 0) }
-            slot[key.compacted] = entry  // the key may sit in a reused lookup buffer (Bytes(_:reusing:))
+            slot.insertNew(key.compacted, entry, after: probe)  // the key may sit in a reused lookup buffer (Bytes(_:reusing:))
             return (wrote, 1)
         }
-        var entry: Value? = slot.values[index]
-        slot.values[index] = .string(Bytes())  // drop the dictionary's reference so `body` mutates in place
+        var entry: Value? = slot.value(at: index)
+        slot.setValue(.string(Bytes()), at: index)  // drop the table's reference so `body` mutates in place
         let wrote = body(&entry)
         guard let entry else {
             slot.remove(at: index)
             return (wrote, -1)
         }
-        slot.values[index] = entry
+        slot.setValue(entry, at: index)
         return (wrote, 0)
     }
 
@@ -192,7 +194,7 @@ public final class Database {
         switch slots[s][key] {
         case .string(let b)?:
             bytes = b.storage
-            slots[s][key] = .string(Bytes([]))  // drop the dictionary's reference so `body` mutates in place
+            slots[s][key] = .string(Bytes([]))  // drop the table's reference so `body` mutates in place
         case .hash?:
             return nil
         case nil:
@@ -254,31 +256,32 @@ public final class Database {
 
     private enum KeyChange { case none, created, written, deleted }
 
-    /// The dictionary work of `mutateHash` on the slot's dictionary, borrowed in place (see `modifyEntry(in:)`).
-    private static func mutateHash(in slot: inout [Bytes: Value], _ key: Bytes, create: Bool,
+    /// The table work of `mutateHash` on the slot's table, borrowed in place (see `modifyEntry(in:)`).
+    private static func mutateHash(in slot: inout SlotKeys, _ key: Bytes, create: Bool,
                                    _ body: (inout HashValue) throws -> Void) rethrows -> (HashMutation, KeyChange) {
-        guard let index = slot.index(forKey: key) else {
+        let probe = slot.probe(key)
+        guard let index = probe.index else {
             guard create else { return (.missing, .none) }
             var hash = HashValue()
             try body(&hash)  // a throw leaves nothing behind: the key was never stored
             if hash.isEmpty { return (.done, .none) }
-            slot[key] = .hash(hash)
+            slot.insertNew(key, .hash(hash), after: probe)
             return (.done, .created)
         }
-        // Existing keys are changed through the dictionary index: one hash of the key in all.
-        guard case .hash(var hash) = slot.values[index] else { return (.wrongType, .none) }
-        slot.values[index] = .string(Bytes())  // drop our reference so the mutation below is in place
+        // Existing keys are changed through their entry number: one lookup of the key in all.
+        guard case .hash(var hash) = slot.value(at: index) else { return (.wrongType, .none) }
+        slot.setValue(.string(Bytes()), at: index)  // drop our reference so the mutation below is in place
         do {
             try body(&hash)
         } catch {
-            slot.values[index] = .hash(hash)  // leave the keyspace as it was
+            slot.setValue(.hash(hash), at: index)  // leave the keyspace as it was
             throw error
         }
         if hash.isEmpty {
             slot.remove(at: index)
             return (.done, .deleted)
         }
-        slot.values[index] = .hash(hash)
+        slot.setValue(.hash(hash), at: index)
         return (.done, .written)
     }
 
@@ -351,7 +354,7 @@ public final class Database {
         removed.reserveCapacity(count)
         for s in 0..<HashSlot.count where !slots[s].isEmpty {
             removed.append(contentsOf: slots[s].keys)
-            slots[s] = [:]
+            slots[s].removeAll()
         }
         expires = [:]
         count = 0
@@ -381,7 +384,11 @@ public final class Database {
         var seen = 0
         let now = clock()
         while slot < HashSlot.count {
-            for (k, v) in slots[slot] where !isExpired(k, now: now) { visit(k, v); seen += 1 }
+            // Collected first: the table is not copy-on-write, and a visitor must not see it change under it.
+            var entries: [(Bytes, Value)] = []
+            entries.reserveCapacity(slots[slot].count)
+            slots[slot].forEach { entries.append(($0, $1)) }
+            for (k, v) in entries where !isExpired(k, now: now) { visit(k, v); seen += 1 }
             slot += 1
             if seen >= wanted { break }
         }
@@ -395,7 +402,7 @@ public final class Database {
             var s = Int.random(in: 0..<HashSlot.count)
             var tries = 0
             while slots[s].isEmpty && tries < HashSlot.count { s = (s + 1) % HashSlot.count; tries += 1 }
-            guard let k = slots[s].keys.randomElement() else { return nil }
+            guard let k = slots[s].randomKey() else { return nil }
             if !expireIfNeeded(k) { return k }
             if count == 0 { return nil }
         }
