@@ -2,6 +2,7 @@
 import CLibUV
 import RESP
 import Keyspace
+import Tiering
 
 /// Commands that run even inside MULTI instead of being queued.
 private let transactionControl: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
@@ -49,6 +50,10 @@ extension Server {
             return
         }
         call(spec, client, args)
+        if TieringController.node.writeStalled, !client.isDetached, spec.group == "hash" || spec.name == "ft.add",
+           spec.has("write") {
+            holdForTiering(client)
+        }
         // ASKING covers only the command right after it.
         if client.asking && spec.name != "asking" { client.asking = false }
     }

@@ -32,6 +32,10 @@ public final class Server {
     public let mailbox = LoopMailbox()
     /// Searches handed to worker threads and not yet answered (loop thread only; see `searchRunsInline`).
     var searchesOnWorkers = 0
+    /// Clients held after a hash write while tiering's seals catch up (see `holdForTiering`).
+    var tieringHeldClients: [Int] = []
+    /// Hash writes after which a client was held (INFO tiering `tiering_write_holds`).
+    var tieringWriteHolds = 0
 
     // Statistics for INFO.
     public var totalConnections = 0
@@ -457,6 +461,8 @@ public final class Server {
 
     private func cron() {
         cronLoops += 1
+        // A missed wake-up must not hold writers forever.
+        if !tieringHeldClients.isEmpty && !TieringController.node.writeStalled { releaseTieringHeldClients() }
         if config.bool("active-expire-enabled") { database.activeExpireCycle() }
         let idleTimeout = Int64(config.int("timeout")) * 1000
         if idleTimeout > 0 && cronLoops % max(1, config.int("hz")) == 0 {

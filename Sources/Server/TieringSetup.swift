@@ -27,6 +27,24 @@ extension Server {
         if node.baseDirectory != base { node.baseDirectory = base }
         let logger = self.logger
         node.setLogger { line in logger.warning(line) }
+        let mailbox = self.mailbox
+        node.setWritableHandler { mailbox.post { server in server.releaseTieringHeldClients() } }
+    }
+
+    /// Write backpressure for `vector-memory-limit`: after a hash write, while a tiered index's next seal is due and
+    /// the running one has not landed, the client's reply is sent but its next requests wait (like a client blocked
+    /// by BLPOP) until the seal lands. A bulk load then goes at the speed of sealing instead of holding itself in RAM;
+    /// other clients (reads, searches, PING) are served meanwhile.
+    func holdForTiering(_ client: Client) {
+        block(client)
+        tieringHeldClients.append(client.id)
+        tieringWriteHolds += 1
+    }
+
+    func releaseTieringHeldClients() {
+        let held = tieringHeldClients
+        tieringHeldClients = []
+        for id in held { unblock(clientID: id) { _ in } }
     }
 
     /// Empties `<dir>/vecshard-tiering` at startup: with no keyspace persistence yet, no index from an earlier run
@@ -43,6 +61,8 @@ extension Server {
 
     func tieringInfoText() -> String {
         "# Tiering\r\n" + TieringController.node.report.infoLines.map { $0 + "\r\n" }.joined()
+            + "tiering_write_stalled:\(TieringController.node.writeStalled ? 1 : 0)\r\n"
+            + "tiering_write_holds:\(tieringWriteHolds)\r\n" + "tiering_held_clients:\(tieringHeldClients.count)\r\n"
     }
 
     static func workingDirectory() -> String {

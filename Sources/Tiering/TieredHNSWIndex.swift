@@ -98,6 +98,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         for segment in segments { segment.obsolete.store(true, ordering: .releasing) }
         unlink(directory + "/MANIFEST")
         controller.unregister(self)
+        if controller.setStalled(self, false) { controller.notifyWritable() }
     }
 
     private static func activeParameters(_ p: VectorIndexParameters) -> VectorIndexParameters {
@@ -161,8 +162,19 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             }
             for segment in segments { segment.tombstone(label: label) }
             try active.add(label: label, vector: vector)
+            stallIfSealingBehind(active)
         }
         if writesSinceCheck.add(1, ordering: .relaxed).newValue % 128 == 0 { scheduleMaintenance() }
+    }
+
+    /// Asks the node to hold writers while the next seal is due and the running one has not landed: the active graph
+    /// then stops at about its cap (plus what is queued in front of it) instead of taking the whole load. Decided
+    /// under the state lock, as `maintain` clears it there, so a stall can never outlive the maintenance run.
+    private func stallIfSealingBehind(_ active: HNSWIndex) {
+        guard let cap = controller.activeCap(for: self), active.memoryUsage > cap else { return }
+        state.withLock { s in
+            if s.busy, s.sealing != nil, !s.closed { _ = controller.setStalled(self, true) }
+        }
     }
 
     @discardableResult
@@ -331,7 +343,12 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                 break
             }
         }
-        state.withLock { $0.busy = false }
+        // Writers held by `stallIfSealingBehind` go on, also after a failure (a stall must never outlive its cause).
+        let cleared = state.withLock { s -> Bool in
+            s.busy = false
+            return controller.setStalled(self, false)
+        }
+        if cleared { controller.notifyWritable() }
         // More segments than one and writes still coming: look again once they pause.
         let again = state.withLock { !$0.closed && $0.segments.count >= 2 }
         if again { worker.asyncAfter(deadline: .now() + 1.2) { self.scheduleMaintenance() } }
@@ -377,6 +394,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             s.sealing = nil
             s.sealingDeletes = []
         }
+        // The frozen graph is gone (`sealing` is nil, so no writer stalls again until the next seal starts).
+        if controller.setStalled(self, false) { controller.notifyWritable() }
         controller.counters.seals.add(1, ordering: .relaxed)
         if target != nil { controller.counters.merges.add(1, ordering: .relaxed) }
         controller.releaseFreedMemory()

@@ -124,6 +124,33 @@ public final class TieringController: @unchecked Sendable {
         return max(share(for: index) - fixed - active, 0)
     }
 
+    // MARK: - Write stalls
+
+    /// Indexes whose next seal is already due while one is still running: the node should stop taking vector writes
+    /// from clients until it lands, or a bulk load outruns sealing and holds itself in RAM (1M × 128 at a 185 MB limit
+    /// had 726 MB of RAM graphs at the end of its load).
+    private let stalled = Mutex<Set<ObjectIdentifier>>([])
+    private let stallFlag = Atomic<Bool>(false)
+    private let writableHandler = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// True while some index's writes should wait (one atomic load: writers check it after every write).
+    public var writeStalled: Bool { stallFlag.load(ordering: .relaxed) }
+
+    /// `body` runs (on a background thread) each time the last stall clears.
+    public func setWritableHandler(_ body: @escaping @Sendable () -> Void) { writableHandler.withLock { $0 = body } }
+
+    /// Marks or clears `index`'s stall; true when this cleared the last one (then call `notifyWritable`).
+    func setStalled(_ index: TieredHNSWIndex, _ on: Bool) -> Bool {
+        stalled.withLock { set in
+            let was = !set.isEmpty
+            if on { set.insert(ObjectIdentifier(index)) } else { set.remove(ObjectIdentifier(index)) }
+            stallFlag.store(!set.isEmpty, ordering: .relaxed)
+            return was && set.isEmpty
+        }
+    }
+
+    func notifyWritable() { writableHandler.withLock { $0 }?() }
+
     /// Makes RSS follow frees, which tiering relies on (it measures and bounds RSS): glibc's default raises its mmap
     /// threshold up to 32 MB after the first large free, after which the growing arenas of RAM graphs, seals and
     /// compactions come from per-thread heaps that keep their pages (a server at a 45 MB limit showed 177 MB in four
