@@ -446,12 +446,7 @@ final class DiskSegment: @unchecked Sendable {
             for next in record.neighbors {
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
-                let e = estimate(scratch, next)
-                if list.count >= ef, e >= list[list.count - 1].distance { continue }
-                var at = list.count
-                while at > 0 && list[at - 1].distance > e { at -= 1 }
-                list.insert(Candidate(distance: e, id: next, expanded: false), at: at)
-                if list.count > ef { list.removeLast() }
+                list.insertBounded(Candidate(distance: estimate(scratch, next), id: next, expanded: false), capacity: ef)
             }
         }
         while true {
@@ -520,13 +515,8 @@ final class DiskSegment: @unchecked Sendable {
                 let next = entry[j]
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
-                let e = estimate(scratch, next)
-                if list.count >= ef, e >= list[list.count - 1].distance { continue }
-                var at = list.count
-                while at > 0 && list[at - 1].distance > e { at -= 1 }
-                list.insert(Candidate(distance: e, id: next, expanded: false), at: at)
-                if list.count > ef { list.removeLast() }
-                inserted = min(inserted, at)
+                let candidate = Candidate(distance: estimate(scratch, next), id: next, expanded: false)
+                if let at = list.insertBounded(candidate, capacity: ef) { inserted = min(inserted, at) }
             }
             cursor = min(cursor + 1, inserted)
         }
@@ -663,6 +653,20 @@ struct Candidate {
     var distance: Float
     var id: UInt32
     var expanded: Bool
+}
+
+extension Array where Element == Candidate {
+    /// Inserts in distance order into a list kept at `capacity` entries; returns the position, or nil when the
+    /// candidate does not make the cut.
+    @inline(__always) @discardableResult
+    mutating func insertBounded(_ candidate: Candidate, capacity: Int) -> Int? {
+        if count >= capacity, candidate.distance >= self[count - 1].distance { return nil }
+        var at = count
+        while at > 0 && self[at - 1].distance > candidate.distance { at -= 1 }
+        insert(candidate, at: at)
+        if count > capacity { removeLast() }
+        return at
+    }
 }
 
 /// Per-search working memory of one segment, pooled: an epoch-stamped visited array, the prepared query, the PQ table.
