@@ -25,6 +25,7 @@ file. Every number below comes from a run against its anchor in the same run, on
 | 1 node vs 3 coordinated masters vs client-side fan-out | `bench/cluster.sh --algo FLAT\|HNSW [--ef ..] [--cluster-ef ..]` | `bench/results/cluster.md` |
 | tiering storage (page reads, CRC32C, buffer pool) | `bench/storage.sh` | `bench/results/storage.md` |
 | tiering: HNSW under `vector-memory-limit` 100/50/20/10 % vs all-RAM and Redis Stack (recall, QPS, SSD reads/query, RSS) | `bench/tiering.sh [--synthetic]` (env `DATASET`, `LIMITS`, `EFS`, `DURATION`) | `bench/results/tiering.md` |
+| RAM per document outside the vector index (RSS, heaptrack live heap by call site) | `bench/memory.sh [pypi\|hset\|both] [heaptrack]` (env `LIMIT`, `HSET_KEYS`) | `bench/results/memory.md` |
 
 Then `bench/assemble-results.sh` to refresh this page. Anchors: Debian's `redis-server` (apt) and Redis Stack 7.4.1 +
 RediSearch 2.10 via `../shared/bench/redis-stack.sh` (installs from PyPI on first use).
