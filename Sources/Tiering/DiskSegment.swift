@@ -418,18 +418,25 @@ final class DiskSegment: @unchecked Sendable {
         return (current, currentDistance)
     }
 
-    private func beamSearch(k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?, excluded: Set<UInt64>,
-                            scratch: SegmentScratch) throws -> [VectorMatch] {
+    /// Level 0's starting point for both walks: the upper levels' descent on estimates, as the only candidate of the
+    /// scratch list, marked visited in a fresh epoch.
+    private func startWalk(_ scratch: SegmentScratch) -> (list: [Candidate], epoch: UInt16) {
         let (current, currentDistance) = descendUpperLevels { estimate(scratch, $0) }
-        // Level 0: candidate list sorted by estimate; expand the best `beamWidth` unexpanded per step, reading their
-        // pages in one batch.
-        let pool = self.pool
         let epoch = scratch.nextEpoch()
-        let visited = scratch.visited
         var list = scratch.list
         list.removeAll(keepingCapacity: true)
         list.append(Candidate(distance: currentDistance, id: current, expanded: false))
-        visited[Int(current)] = epoch
+        scratch.visited[Int(current)] = epoch
+        return (list, epoch)
+    }
+
+    private func beamSearch(k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?, excluded: Set<UInt64>,
+                            scratch: SegmentScratch) throws -> [VectorMatch] {
+        // Level 0: candidate list sorted by estimate; expand the best `beamWidth` unexpanded per step, reading their
+        // pages in one batch.
+        let pool = self.pool
+        var (list, epoch) = startWalk(scratch)
+        let visited = scratch.visited
         var exact: [VectorMatch] = []
         var beam: [UInt32] = []
         var pages: [UInt64] = []
@@ -495,13 +502,8 @@ final class DiskSegment: @unchecked Sendable {
     /// `rerankQuota` uncached ones.
     private func residentSearch(_ resident: ResidentLists, k: Int, ef: Int, filter: SearchFilter?, excluded: Set<UInt64>,
                                 scratch: SegmentScratch) throws -> [VectorMatch] {
-        let (current, currentDistance) = descendUpperLevels { estimate(scratch, $0) }
-        let epoch = scratch.nextEpoch()
+        var (list, epoch) = startWalk(scratch)
         let visited = scratch.visited
-        var list = scratch.list
-        list.removeAll(keepingCapacity: true)
-        list.append(Candidate(distance: currentDistance, id: current, expanded: false))
-        visited[Int(current)] = epoch
         let lists = resident.lists, width = resident.width, codeBytes = quantizer.codeBytes
         var cursor = 0  // no unexpanded candidate sits before it
         while cursor < list.count {

@@ -147,6 +147,19 @@ func runKernels() {
     }
 }
 
+/// Recall@k of `found` (labels per query) against `truth` (an .ivecs ground truth, first k ids of each row).
+func recallAt(_ k: Int, found: [[UInt64]], truth: (rows: Int, dim: Int, data: [UInt8]), queries: Int) -> Double {
+    var hits = 0
+    truth.data.withUnsafeBytes { g in
+        for q in 0..<queries {
+            var expected = Set<UInt64>()
+            for j in 0..<min(k, truth.dim) { expected.insert(UInt64(g.load(fromByteOffset: (q * truth.dim + j) * 4, as: Int32.self))) }
+            hits += found[q].filter { expected.contains($0) }.count
+        }
+    }
+    return Double(hits) / Double(queries * k)
+}
+
 func format3(_ x: Double) -> String {
     let scaled = (x * 1000).rounded() / 1000
     return "\(scaled)"
@@ -348,18 +361,7 @@ for ef in efs {
                         ("pool_hit_ratio", format3(Double(n.poolHits - tieredBefore.poolHits) / Double(max(n.poolHits + n.poolMisses - tieredBefore.poolHits - tieredBefore.poolMisses, 1)))),
                         ("read_latency_us", format3(n.readLatencyMicrosMean)), ("rss_bytes", "\(residentBytes())")]
     }
-    var recall = -1.0
-    if let gt = groundTruth {
-        var hits = 0
-        gt.data.withUnsafeBytes { g in
-            for q in 0..<queries.rows {
-                var truth = Set<UInt64>()
-                for j in 0..<min(k, gt.dim) { truth.insert(UInt64(g.load(fromByteOffset: (q * gt.dim + j) * 4, as: Int32.self))) }
-                hits += found[q].filter { truth.contains($0) }.count
-            }
-        }
-        recall = Double(hits) / Double(queries.rows * k)
-    }
+    let recall = groundTruth.map { recallAt(k, found: found, truth: $0, queries: queries.rows) } ?? -1.0
     jsonLine([("phase", "\"query\""), ("ef", "\(ef)"), ("k", "\(k)"), ("threads", "\(threads)"),
               ("recall", format3(recall)), ("qps", format3(Double(queries.rows) / seconds)),
               ("qps_per_cpu_second", format3(Double(queries.rows) / cpuSeconds)),
@@ -379,15 +381,8 @@ if let sample = options["tiered-diagnose"].map({ Int($0)! }), let tiered = index
     if let gt = groundTruth {
         for ef in efs {
             guard let found = diagnosis.exactWalk[ef] else { continue }
-            var hits = 0
-            gt.data.withUnsafeBytes { g in
-                for q in 0..<queries.rows {
-                    var truth = Set<UInt64>()
-                    for j in 0..<min(k, gt.dim) { truth.insert(UInt64(g.load(fromByteOffset: (q * gt.dim + j) * 4, as: Int32.self))) }
-                    hits += found[q].filter { truth.contains($0) }.count
-                }
-            }
-            jsonLine([("phase", "\"exact_walk\""), ("ef", "\(ef)"), ("recall", format3(Double(hits) / Double(queries.rows * k)))])
+            jsonLine([("phase", "\"exact_walk\""), ("ef", "\(ef)"),
+                      ("recall", format3(recallAt(k, found: found, truth: gt, queries: queries.rows)))])
         }
     }
 }
