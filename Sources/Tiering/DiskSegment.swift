@@ -44,7 +44,8 @@ final class DiskSegment: @unchecked Sendable {
     private let scratchPool = Mutex<[SegmentScratch]>([])
     /// Level-0 lists held in RAM when the memory share has room for them (see `ResidentLists`); nil otherwise.
     private let residentState = Mutex<ResidentLists?>(nil)
-    private let minimumPoolFrames: Int
+    /// Frames a share must leave to the pool before the lists go resident; nil: never (a cold segment).
+    private let minimumPoolFrames: Int?
     var residentLists: ResidentLists? { residentState.withLock { $0 } }
     let statistics: TieringCounters
     /// Set when a compaction replaced this segment: its files go when the last search lets go of it.
@@ -168,7 +169,7 @@ final class DiskSegment: @unchecked Sendable {
     init(path: String, poolBytes: Int, statistics: TieringCounters,
          minimumPoolFrames: Int = DiskSegment.residentMinimumPoolFrames, residentLists: Bool = true) throws {
         self.path = path
-        self.minimumPoolFrames = residentLists ? minimumPoolFrames : Int.max / (1 << 20)
+        self.minimumPoolFrames = residentLists ? minimumPoolFrames : nil
         self.statistics = statistics
         file = try PageFile(path: path)
         layout = file.layout
@@ -247,11 +248,11 @@ final class DiskSegment: @unchecked Sendable {
     /// How a memory share is spent: when the pool cannot hold the whole file but the share holds every level-0 list
     /// plus `minimumPoolFrames` frames, the lists go resident and the pool gets the rest. A pool that holds the file
     /// needs no lists (every page is a hit), and a share too small for them keeps the page-reading walk.
-    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, m: Int, minimumPoolFrames: Int)
+    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, m: Int, minimumPoolFrames: Int?)
         -> (resident: Bool, poolBytes: Int) {
         let listBytes = ResidentLists.bytes(nodes: nodes, m: m)
         let wholeFile = (Int(pages) + 4) * layout.pageSize
-        guard residentListsEnabled, nodes > 0, bytes < wholeFile,
+        guard residentListsEnabled, let minimumPoolFrames, nodes > 0, bytes < wholeFile,
               bytes >= listBytes + minimumPoolFrames * layout.pageSize else { return (false, bytes) }
         return (true, bytes - listBytes)
     }

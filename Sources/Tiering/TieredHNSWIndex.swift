@@ -98,7 +98,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         for segment in segments { segment.obsolete.store(true, ordering: .releasing) }
         unlink(directory + "/MANIFEST")
         controller.unregister(self)
-        if controller.setStalled(self, false) { controller.notifyWritable() }
+        controller.clearStall(self)
     }
 
     private static func activeParameters(_ p: VectorIndexParameters) -> VectorIndexParameters {
@@ -168,12 +168,14 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Asks the node to hold writers while the next seal is due and the running one has not landed: the active graph
-    /// then stops at about its cap (plus what is queued in front of it) instead of taking the whole load. Decided
-    /// under the state lock, as `maintain` clears it there, so a stall can never outlive the maintenance run.
+    /// then stops at about its cap (plus what is queued in front of it) instead of taking the whole load. Set under
+    /// the state lock, where `maintain` ends its run before clearing, so a stall can never outlive the run.
     private func stallIfSealingBehind(_ active: HNSWIndex) {
-        guard let cap = controller.activeCap(for: self), active.memoryUsage > cap else { return }
+        // Most writes find no seal running: look at that before working out the share.
+        guard state.withLock({ $0.busy && $0.sealing != nil }),
+              let cap = controller.activeCap(for: self), active.memoryUsage > cap else { return }
         state.withLock { s in
-            if s.busy, s.sealing != nil, !s.closed { _ = controller.setStalled(self, true) }
+            if s.busy, s.sealing != nil, !s.closed { controller.stall(self) }
         }
     }
 
@@ -344,11 +346,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             }
         }
         // Writers held by `stallIfSealingBehind` go on, also after a failure (a stall must never outlive its cause).
-        let cleared = state.withLock { s -> Bool in
-            s.busy = false
-            return controller.setStalled(self, false)
-        }
-        if cleared { controller.notifyWritable() }
+        state.withLock { $0.busy = false }
+        controller.clearStall(self)
         // More segments than one and writes still coming: look again once they pause.
         let again = state.withLock { !$0.closed && $0.segments.count >= 2 }
         if again { worker.asyncAfter(deadline: .now() + 1.2) { self.scheduleMaintenance() } }
@@ -395,7 +394,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             s.sealingDeletes = []
         }
         // The frozen graph is gone (`sealing` is nil, so no writer stalls again until the next seal starts).
-        if controller.setStalled(self, false) { controller.notifyWritable() }
+        controller.clearStall(self)
         controller.counters.seals.add(1, ordering: .relaxed)
         if target != nil { controller.counters.merges.add(1, ordering: .relaxed) }
         controller.releaseFreedMemory()

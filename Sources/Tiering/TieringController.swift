@@ -139,17 +139,24 @@ public final class TieringController: @unchecked Sendable {
     /// `body` runs (on a background thread) each time the last stall clears.
     public func setWritableHandler(_ body: @escaping @Sendable () -> Void) { writableHandler.withLock { $0 = body } }
 
-    /// Marks or clears `index`'s stall; true when this cleared the last one (then call `notifyWritable`).
-    func setStalled(_ index: TieredHNSWIndex, _ on: Bool) -> Bool {
+    /// Marks `index` as stalled (its writers should wait).
+    func stall(_ index: TieredHNSWIndex) { updateStalls { $0.insert(ObjectIdentifier(index)) } }
+
+    /// Clears `index`'s stall; when it was the last one, the writable handler runs.
+    func clearStall(_ index: TieredHNSWIndex) {
+        let cleared = updateStalls { $0.remove(ObjectIdentifier(index)) }
+        if cleared { writableHandler.withLock { $0 }?() }
+    }
+
+    /// Applies `change` to the stalled set; true when that emptied it.
+    private func updateStalls(_ change: (inout Set<ObjectIdentifier>) -> Void) -> Bool {
         stalled.withLock { set in
             let was = !set.isEmpty
-            if on { set.insert(ObjectIdentifier(index)) } else { set.remove(ObjectIdentifier(index)) }
+            change(&set)
             stallFlag.store(!set.isEmpty, ordering: .relaxed)
             return was && set.isEmpty
         }
     }
-
-    func notifyWritable() { writableHandler.withLock { $0 }?() }
 
     /// Makes RSS follow frees, which tiering relies on (it measures and bounds RSS): glibc's default raises its mmap
     /// threshold up to 32 MB after the first large free, after which the growing arenas of RAM graphs, seals and
