@@ -151,34 +151,18 @@ extension DiskSegment {
         return segment
     }
 
-    /// Makes every node reachable from `entry` over `lists`: a node the walk misses takes an in-edge from the first
-    /// reachable node of its own list (appended, or in place of that list's last entry when it is full).
+    /// Makes every node reachable from `entry` over `lists` (rows of `[count, ids…]`, `width` words each).
     static func linkUnreachable(lists: inout [UInt32], width: Int, nodes: Int, entry: UInt32) {
-        var reached = [Bool](repeating: false, count: nodes)
-        var stack: [UInt32] = []
-        func walk(from start: UInt32) {
-            reached[Int(start)] = true
-            stack.append(start)
-            while let node = stack.popLast() {
-                let base = Int(node) * width
-                for j in 0..<Int(lists[base]) {
-                    let next = lists[base + 1 + j]
-                    if Int(next) < nodes, !reached[Int(next)] { reached[Int(next)] = true; stack.append(next) }
-                }
-            }
-        }
-        walk(from: entry)
-        for node in 0..<nodes where !reached[node] {
-            let base = node * width
-            var anchor: UInt32?
-            for j in 0..<Int(lists[base]) where Int(lists[base + 1 + j]) < nodes && reached[Int(lists[base + 1 + j])] {
-                anchor = lists[base + 1 + j]
-                break
-            }
-            guard let anchor else { continue }
-            let a = Int(anchor) * width, n = Int(lists[a])
-            if n < width - 1 { lists[a + 1 + n] = UInt32(node); lists[a] = UInt32(n + 1) } else { lists[a + n] = UInt32(node) }
-            walk(from: UInt32(node))
+        lists.withUnsafeMutableBufferPointer { rows in
+            let base = rows.baseAddress!
+            GraphReachability.linkUnreachable(
+                nodes: nodes, entry: entry, isLive: { _ in true },
+                neighbors: { UnsafeBufferPointer(start: base + Int($0) * width + 1, count: Int(base[Int($0) * width])) },
+                capacity: width - 1,
+                addEdge: { from, to in
+                    let row = base + Int(from) * width, n = Int(row[0])
+                    if n < width - 1 { row[1 + n] = to; row[0] = UInt32(n + 1) } else { row[n] = to }
+                })
         }
     }
 

@@ -379,6 +379,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         }
         let deletedAtStart = state.withLock { $0.sealingDeletes }
         let mark = target?.deletionLogCount ?? 0
+        if target == nil { frozen.repairReachability() } // a merge repairs the merged lists itself
         let segment = try frozen.withFrozenGraph { graph in
             if let target {
                 return try DiskSegment.merge(graph, into: target, deleted: deletedAtStart, path: directory + "/" + name,
