@@ -43,7 +43,9 @@ final class DiskSegment: @unchecked Sendable {
     let maxLevel: Int
     private let scratchPool = Mutex<[SegmentScratch]>([])
     /// Level-0 lists held in RAM when the memory share has room for them (see `ResidentLists`); nil otherwise.
-    private let residentState = Mutex<ResidentLists?>(nil)
+    private let residentState: Mutex<ResidentLists?>
+    /// The resident lists' size once measured (segments are immutable, so it never changes).
+    private let listBytes: Mutex<Int?>
     /// Frames a share must leave to the pool before the lists go resident; nil: never (a cold segment).
     private let minimumPoolFrames: Int?
     var residentLists: ResidentLists? { residentState.withLock { $0 } }
@@ -224,12 +226,16 @@ final class DiskSegment: @unchecked Sendable {
         for (i, id) in byLabel.enumerated() { sortedLabels[i] = labelsById[Int(id)]; sortedIds[i] = id }
         indexedCount = byLabel.count
         distance = VectorDistance(dimension: dimension, elementType: type, metric: metric)
-        let plan = DiskSegment.planMemory(poolBytes, layout: layout, pages: file.pageCount, nodes: n, m: m,
-                                          minimumPoolFrames: minimumPoolFrames)
+        let (file, layout) = (file, layout)
+        let plan = DiskSegment.planMemory(poolBytes, layout: layout, pages: file.pageCount, nodes: n,
+                                          minimumPoolFrames: minimumPoolFrames, current: nil, knownListBytes: nil) {
+            try ResidentLists(file: file, layout: layout, count: n, m: m)
+        }
         let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(plan.poolBytes, layout, pages: file.pageCount),
                                   shards: 4)
         poolState = Mutex((pool, DiskSegment.pinEntryNeighborhood(pool, pages: file.pageCount, nodes: n)))
-        if plan.resident { residentState.withLock { $0 = try? ResidentLists(self) } }
+        residentState = Mutex(plan.lists)
+        listBytes = Mutex(plan.measuredListBytes)
     }
 
     deinit {
@@ -247,14 +253,22 @@ final class DiskSegment: @unchecked Sendable {
 
     /// How a memory share is spent: when the pool cannot hold the whole file but the share holds every level-0 list
     /// plus `minimumPoolFrames` frames, the lists go resident and the pool gets the rest. A pool that holds the file
-    /// needs no lists (every page is a hit), and a share too small for them keeps the page-reading walk.
-    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, m: Int, minimumPoolFrames: Int?)
-        -> (resident: Bool, poolBytes: Int) {
-        let listBytes = ResidentLists.bytes(nodes: nodes, m: m)
+    /// needs no lists (every page is a hit), and a share too small for them keeps the page-reading walk. The lists'
+    /// size is known only once they are encoded: `current` (already resident) or `knownListBytes` (measured
+    /// before) avoid reading them again; otherwise `build` reads them, and they are dropped if they do not fit.
+    static func planMemory(_ bytes: Int, layout: PageLayout, pages: UInt64, nodes: Int, minimumPoolFrames: Int?,
+                           current: ResidentLists?, knownListBytes: Int?, build: () throws -> ResidentLists)
+        -> (lists: ResidentLists?, poolBytes: Int, measuredListBytes: Int?) {
         let wholeFile = (Int(pages) + 4) * layout.pageSize
-        guard residentListsEnabled, let minimumPoolFrames, nodes > 0, bytes < wholeFile,
-              bytes >= listBytes + minimumPoolFrames * layout.pageSize else { return (false, bytes) }
-        return (true, bytes - listBytes)
+        guard residentListsEnabled, let minimumPoolFrames, nodes > 0, bytes < wholeFile else {
+            return (nil, bytes, knownListBytes)
+        }
+        let floor = minimumPoolFrames * layout.pageSize
+        let known = current?.memoryUsage ?? knownListBytes
+        guard bytes >= (known ?? ResidentLists.lowerBound(nodes: nodes)) + floor else { return (nil, bytes, known) }
+        guard let lists = current ?? (try? build()) else { return (nil, bytes, known) }
+        guard bytes >= lists.memoryUsage + floor else { return (nil, bytes, lists.memoryUsage) }
+        return (lists, bytes - lists.memoryUsage, lists.memoryUsage)
     }
 
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
@@ -275,12 +289,13 @@ final class DiskSegment: @unchecked Sendable {
 
     /// Replaces the buffer pool (a new memory share); searches holding the old one finish on it.
     func resizePool(bytes: Int) throws {
-        let plan = DiskSegment.planMemory(bytes, layout: layout, pages: file.pageCount, nodes: count, m: m,
-                                          minimumPoolFrames: minimumPoolFrames)
-        if plan.resident != (residentLists != nil) {
-            let lists = plan.resident ? try ResidentLists(self) : nil
-            residentState.withLock { $0 = lists }
+        let plan = DiskSegment.planMemory(bytes, layout: layout, pages: file.pageCount, nodes: count,
+                                          minimumPoolFrames: minimumPoolFrames, current: residentLists,
+                                          knownListBytes: listBytes.withLock { $0 }) {
+            try ResidentLists(file: file, layout: layout, count: count, m: m)
         }
+        listBytes.withLock { $0 = plan.measuredListBytes }
+        residentState.withLock { $0 = plan.lists }
         let target = DiskSegment.clampPool(plan.poolBytes, layout, pages: file.pageCount)
         guard target / layout.pageSize != pool.frameCount else { return }
         let fresh = try BufferPool(file: file, budgetBytes: target, shards: 4)
@@ -505,17 +520,17 @@ final class DiskSegment: @unchecked Sendable {
                                 scratch: SegmentScratch) throws -> [VectorMatch] {
         var (list, epoch) = startWalk(scratch)
         let visited = scratch.visited
-        let lists = resident.lists, width = resident.width, codeBytes = quantizer.codeBytes
+        let codeBytes = quantizer.codeBytes
+        let neighbors = scratch.neighbors
         var cursor = 0  // no unexpanded candidate sits before it
         while cursor < list.count {
             guard !list[cursor].expanded else { cursor += 1; continue }
             list[cursor].expanded = true
-            let entry = lists + Int(list[cursor].id) &* width
-            let n = Int(entry[0])
-            for j in 0..<n { vs_prefetch(codes + Int(entry[1 + j]) &* codeBytes) }
+            let n = resident.neighbors(of: list[cursor].id, into: neighbors)
+            for j in 0..<n { vs_prefetch(codes + Int(neighbors[j]) &* codeBytes) }
             var inserted = list.count
-            for j in 1..<(n + 1) {
-                let next = entry[j]
+            for j in 0..<n {
+                let next = neighbors[j]
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
                 let candidate = Candidate(distance: estimate(scratch, next), id: next, expanded: false)
@@ -597,45 +612,108 @@ final class DiskSegment: @unchecked Sendable {
     private func acquireScratch() -> SegmentScratch {
         scratchPool.withLock { $0.popLast() }
             ?? SegmentScratch(count: count, queryBytes: distance.queryBytes, dimension: parameters.dimension,
-                              tableCount: quantizer.tableCount)
+                              tableCount: quantizer.tableCount, maxDegree: 2 * m)
     }
     private func releaseScratch(_ s: SegmentScratch) { scratchPool.withLock { $0.append(s) } }
 }
 
-/// A segment's level-0 neighbor lists in RAM, `[count, ids…]` per node with stride 2M+1, read once sequentially from
-/// its pages. With them a search walks without I/O (as DiskANN does with its graph cached) and reads pages only to
-/// re-rank; they cost (2M+1)·4 bytes per node, a fraction of a 4 KiB frame per node in the pool.
+/// A segment's level-0 neighbor lists in RAM, read once sequentially from its pages. With them a search walks without
+/// I/O (as DiskANN does with its graph cached) and reads pages only to re-rank. Each list is stored sorted, as LEB128
+/// varints of the first id and then the gaps: placement numbers graph neighbors close together, so most gaps take one
+/// or two bytes instead of four (1M × 128, M 16: see bench/results/tiering.md), plus a 4-byte offset per node.
 final class ResidentLists: @unchecked Sendable {
-    let width: Int
-    let lists: UnsafeMutablePointer<UInt32>
+    /// `offsets[id]..<offsets[id + 1]` are `id`'s bytes in `encoded`.
+    private let offsets: UnsafeMutablePointer<UInt32>
+    private let encoded: UnsafeMutableRawPointer
+    let count: Int
+    /// Most neighbors a list can hold (2M): `neighbors(of:into:)` needs that much room.
+    let maxDegree: Int
     let memoryUsage: Int
 
-    static func bytes(nodes: Int, m: Int) -> Int { nodes * (2 * m + 1) * MemoryLayout<UInt32>.stride }
-
-    init(_ segment: DiskSegment) throws {
-        let width = 2 * segment.m + 1
-        let lists = UnsafeMutablePointer<UInt32>.allocate(capacity: max(segment.count * width, 1))
-        let records = SequentialRecords(segment)
+    /// Reads the lists of the `count` records of `file` (graph parameter `m`).
+    init(file: PageFile, layout: PageLayout, count: Int, m: Int) throws {
+        let maxDegree = 2 * m
+        let offsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count + 1)
+        var capacity = max(count * maxDegree * 2, 64), used = 0
+        guard var buffer = malloc(capacity) else { offsets.deallocate(); throw ResidentListsError.outOfMemory }
+        let records = SequentialRecords(file: file, layout: layout)
         defer { records.deallocate() }
+        var sorted = [UInt32](repeating: 0, count: maxDegree)
         do {
-            for id in 0..<segment.count {
+            for id in 0..<count {
+                offsets[id] = UInt32(used)
                 let neighbors = try records.record(id).neighbors
-                let n = min(neighbors.count, width - 1)
-                let entry = lists + id * width
-                entry[0] = UInt32(n)
-                for j in 0..<n { entry[1 + j] = neighbors[j] }
+                let n = min(neighbors.count, maxDegree)
+                for j in 0..<n { sorted[j] = neighbors[j] }
+                sorted[0..<n].sort()
+                if used + n * 5 > capacity {
+                    capacity = max(capacity + capacity / 2, used + n * 5)
+                    guard let grown = realloc(buffer, capacity) else { throw ResidentListsError.outOfMemory }
+                    buffer = grown
+                }
+                var previous: UInt32 = 0
+                for j in 0..<n {
+                    used += ResidentLists.writeVarint(sorted[j] &- previous, to: buffer + used)
+                    previous = sorted[j]
+                }
+                guard used <= Int(UInt32.max) else { throw ResidentListsError.tooLarge }
             }
         } catch {
-            lists.deallocate()
+            offsets.deallocate(); free(buffer)
             throw error
         }
-        self.width = width
-        self.lists = lists
-        memoryUsage = ResidentLists.bytes(nodes: segment.count, m: segment.m)
+        offsets[count] = UInt32(used)
+        self.offsets = offsets
+        encoded = realloc(buffer, max(used, 1)) ?? buffer
+        self.count = count
+        self.maxDegree = maxDegree
+        memoryUsage = (count + 1) * 4 + used
     }
 
-    deinit { lists.deallocate() }
+    deinit { offsets.deallocate(); free(encoded) }
+
+    /// Fewer bytes than any lists of `nodes` nodes take (the offsets alone): a share below it cannot hold them.
+    static func lowerBound(nodes: Int) -> Int { (nodes + 1) * 4 }
+
+    /// Decodes `id`'s neighbor ids (ascending) into `out`, which has room for `maxDegree`; returns how many.
+    @inline(__always)
+    func neighbors(of id: UInt32, into out: UnsafeMutablePointer<UInt32>) -> Int {
+        var at = Int(offsets[Int(id)])
+        let end = Int(offsets[Int(id) &+ 1])
+        let bytes = encoded.assumingMemoryBound(to: UInt8.self)
+        var n = 0, value: UInt32 = 0
+        while at < end, n < maxDegree {
+            var gap: UInt32 = 0, shift: UInt32 = 0
+            while true {
+                let byte = bytes[at]
+                at &+= 1
+                gap |= UInt32(byte & 0x7F) &<< shift
+                if byte < 0x80 { break }
+                shift &+= 7
+            }
+            value &+= gap
+            out[n] = value
+            n &+= 1
+        }
+        return n
+    }
+
+    /// Appends `value` as a LEB128 varint at `to`; returns the bytes written (1…5).
+    @inline(__always)
+    static func writeVarint(_ value: UInt32, to: UnsafeMutableRawPointer) -> Int {
+        var v = value, written = 0
+        let out = to.assumingMemoryBound(to: UInt8.self)
+        while v >= 0x80 {
+            out[written] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            written += 1
+        }
+        out[written] = UInt8(v)
+        return written + 1
+    }
 }
+
+enum ResidentListsError: Error { case outOfMemory, tooLarge }
 
 /// Everything a segment file holds besides its records.
 struct SegmentParts {
@@ -680,18 +758,23 @@ final class SegmentScratch: @unchecked Sendable {
     let query: UnsafeMutableRawPointer
     let queryFloat: UnsafeMutablePointer<Float>
     let table: UnsafeMutablePointer<Float>
+    /// One decoded resident list.
+    let neighbors: UnsafeMutablePointer<UInt32>
     var list: [Candidate] = []
 
-    init(count: Int, queryBytes: Int, dimension: Int, tableCount: Int) {
+    init(count: Int, queryBytes: Int, dimension: Int, tableCount: Int, maxDegree: Int) {
         visitedCount = max(count, 1)
         visited = .allocate(capacity: visitedCount)
         visited.initialize(repeating: 0, count: visitedCount)
         query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
         queryFloat = .allocate(capacity: max(dimension, 1))
         table = .allocate(capacity: max(tableCount, 1))
+        neighbors = .allocate(capacity: max(maxDegree, 1))
     }
 
-    func deallocate() { visited.deallocate(); query.deallocate(); queryFloat.deallocate(); table.deallocate() }
+    func deallocate() {
+        visited.deallocate(); query.deallocate(); queryFloat.deallocate(); table.deallocate(); neighbors.deallocate()
+    }
 
     func nextEpoch() -> UInt16 {
         epoch &+= 1

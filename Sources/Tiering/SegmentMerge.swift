@@ -362,26 +362,27 @@ extension DiskSegment {
 /// A segment's vectors read in increasing id order, one page read per page (no pool, no page cache): what merges and
 /// consolidation copy into the segment they write. A read error yields zeros and is thrown by `check()`.
 final class SequentialRecords {
-    private let segment: DiskSegment
+    private let layout: PageLayout
     private let reader: PReadPageReader
     private let page: UnsafeMutableRawPointer
     private let zero: UnsafeMutableRawPointer
     private var loaded = UInt64.max
     private var failure: Error?
 
-    init(_ segment: DiskSegment) {
-        self.segment = segment
-        reader = PReadPageReader(file: segment.file)
-        page = .allocate(byteCount: segment.layout.pageSize, alignment: PageLayout.blockSize)
-        zero = .allocate(byteCount: max(segment.layout.vectorBytes, 1), alignment: 16)
-        zero.initializeMemory(as: UInt8.self, repeating: 0, count: max(segment.layout.vectorBytes, 1))
+    convenience init(_ segment: DiskSegment) { self.init(file: segment.file, layout: segment.layout) }
+
+    init(file: PageFile, layout: PageLayout) {
+        self.layout = layout
+        reader = PReadPageReader(file: file)
+        page = .allocate(byteCount: layout.pageSize, alignment: PageLayout.blockSize)
+        zero = .allocate(byteCount: max(layout.vectorBytes, 1), alignment: 16)
+        zero.initializeMemory(as: UInt8.self, repeating: 0, count: max(layout.vectorBytes, 1))
     }
 
     func deallocate() { page.deallocate(); zero.deallocate() }
 
     /// Record `id`, valid until the next call; throws on a read error.
     func record(_ id: Int) throws -> RecordView {
-        let layout = segment.layout
         let wanted = UInt64(id / layout.recordsPerPage)
         if wanted != loaded {
             try reader.read(page: wanted, into: page)
@@ -395,7 +396,7 @@ final class SequentialRecords {
         if failure == nil {
             do { return try record(id).vector } catch { failure = error }
         }
-        return UnsafeRawBufferPointer(start: zero, count: segment.layout.vectorBytes)
+        return UnsafeRawBufferPointer(start: zero, count: layout.vectorBytes)
     }
 
     func check() throws { if let failure { throw failure } }

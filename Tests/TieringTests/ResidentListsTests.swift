@@ -19,6 +19,14 @@ import VectorIndex
         return d
     }
 
+    @Test func varintsRoundTrip() {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 5, alignment: 1)
+        defer { buffer.deallocate() }
+        for (value, length) in [(UInt32(0), 1), (127, 1), (128, 2), (16_383, 2), (16_384, 3), (UInt32.max, 5)] {
+            #expect(ResidentLists.writeVarint(value, to: buffer) == length, "\(value)")
+        }
+    }
+
     @Test func residentWalkMatchesPageWalk() throws {
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 48)
         let ram = try HNSWIndex(parameters)
@@ -35,7 +43,17 @@ import VectorIndex
         let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
         #expect(segment.ssdBytes > share, "the share must not hold the whole file")
         let lists = try #require(segment.residentLists, "a share that holds the lists and the pool minimum makes them resident")
-        #expect(lists.memoryUsage == count * (2 * 8 + 1) * 4)
+        // Every list decodes to the record's own neighbor ids (sorted), in fewer bytes than (2M+1) words per node.
+        let records = SequentialRecords(segment)
+        defer { records.deallocate() }
+        let decoded = UnsafeMutablePointer<UInt32>.allocate(capacity: lists.maxDegree)
+        defer { decoded.deallocate() }
+        for id in 0..<count {
+            let n = lists.neighbors(of: UInt32(id), into: decoded)
+            let stored = Array(try records.record(id).neighbors).sorted()
+            #expect(Array(UnsafeBufferPointer(start: decoded, count: n)) == stored, "list \(id)")
+        }
+        #expect(lists.memoryUsage < count * (2 * 8 + 1) * 4, "varint lists: \(lists.memoryUsage) bytes")
         #expect(segment.memoryUsage - segment.fixedMemory <= max(share, 128 * 4096 + lists.memoryUsage),
                 "lists come out of the share, not on top of it")
 
