@@ -135,6 +135,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         r.ramVectors = s.0.count + (s.1?.count ?? 0)
         r.ssdVectors = s.2.reduce(0) { $0 + $1.liveCount }
         r.poolBytes = s.2.reduce(0) { $0 + $1.pool.memoryUsage }
+        r.residentListBytes = s.2.reduce(0) { $0 + ($1.residentLists?.memoryUsage ?? 0) }
         for segment in s.2 {
             let p = segment.pool.statistics
             r.poolHits += p.hits; r.poolMisses += p.misses; r.evictions += p.evictions; r.promotions += p.pageReads

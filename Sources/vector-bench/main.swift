@@ -282,7 +282,7 @@ if let hnsw = index as? HNSWIndex { buildLine.append(("traversal_vector_bytes", 
 if let tiered = index as? TieredHNSWIndex, let controller = tieringController {
     let r = tiered.report, n = controller.report
     buildLine += [("tiered_limit", "\(controller.limit)"), ("ram_bytes", "\(r.ramBytes)"), ("ssd_bytes", "\(r.ssdBytes)"),
-                  ("segments", "\(r.segments)"), ("pool_bytes", "\(r.poolBytes)"), ("seals", "\(n.seals)"),
+                  ("segments", "\(r.segments)"), ("pool_bytes", "\(r.poolBytes)"), ("resident_list_bytes", "\(r.residentListBytes)"), ("seals", "\(n.seals)"),
                   ("compactions", "\(n.compactions)"), ("rss_bytes", "\(residentBytes())"),
                   // RAM the index reached at its peak (active + sealing graphs, merge working set, pools) above the
                   // process before the build (which holds the base and query files).
