@@ -20,6 +20,8 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         var drainers = 0
     }
     private let state = Mutex(TierState())
+    /// Rows the write buffer keeps when empty.
+    static let idleBufferCapacity = 64
     private let maxDrainers: Int
 
     /// `graph` is what the buffer drains into: an all-RAM HNSW built from `parameters` unless given (a
@@ -30,7 +32,10 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         self.graph = try graph ?? makeVectorIndex(parameters)
         var flat = parameters
         flat.algorithm = .flat
-        flat.initialCapacity = min(parameters.initialCapacity, bufferLimit)
+        // Grown by doubling and given back once drained: a bulk load fills it, but an idle index should not keep
+        // `bufferLimit` vectors of RAM (1.6 MB at 384-d) for nothing.
+        flat.initialCapacity = min(parameters.initialCapacity, TieredVectorIndex.idleBufferCapacity)
+        flat.blockSize = TieredVectorIndex.idleBufferCapacity
         buffer = try FlatIndex(flat)
         self.bufferLimit = bufferLimit
         maxDrainers = max(1, backgroundThreads)
@@ -93,7 +98,10 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
                 let item = s.queue.removeFirst()
                 return (item.label, item.version)
             }
-            guard let (label, version) = next else { return }
+            guard let (label, version) = next else {
+                buffer.releaseUnusedCapacity(keeping: TieredVectorIndex.idleBufferCapacity)
+                return
+            }
             // Skip superseded or deleted writes; a newer queue entry carries the current vector.
             guard state.withLock({ $0.versions[label] == version }), let bytes = buffer.vectorBytes(label: label) else { continue }
             bytes.withUnsafeBytes { try? graph.add(label: label, vector: $0) }

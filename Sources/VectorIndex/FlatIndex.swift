@@ -56,8 +56,18 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
-    private func grow() {
-        let newCapacity = capacity + max(capacity, parameters.blockSize)
+    private func grow() { reallocate(capacity: capacity + max(capacity, parameters.blockSize)) }
+
+    /// Gives back capacity beyond `max(count, keeping)` rows (a drained write buffer should not hold its peak).
+    public func releaseUnusedCapacity(keeping: Int) {
+        lock.withWriteLock {
+            let wanted = max(rows, keeping, 16)
+            if capacity > wanted { reallocate(capacity: wanted) }
+        }
+    }
+
+    /// Caller holds the write lock; `newCapacity` ≥ rows.
+    private func reallocate(capacity newCapacity: Int) {
         let newVectors = allocateArena(byteCount: newCapacity * space.vectorBytes)
         newVectors.copyMemory(from: vectors, byteCount: rows * space.vectorBytes)
         freeArena(vectors)

@@ -129,6 +129,10 @@ struct SearchIndexTests {
         tiered.waitUntilDrained()
         #expect(tiered.pendingCount == 0)
         #expect(tiered.buffer.count == 0)
+        // The drained buffer gives its peak capacity back (the last drainer does it just after it stops counting).
+        let idleBytes = TieredVectorIndex.idleBufferCapacity * (8 * 4 + 4 + 8) + 4096
+        for _ in 0..<200 where tiered.buffer.memoryUsage > idleBytes { usleep(10_000) }
+        #expect(tiered.buffer.memoryUsage <= idleBytes, "buffer holds \(tiered.buffer.memoryUsage) bytes when empty")
         let c = try q.withUnsafeBytes { try tiered.search(query: $0, k: 10, efRuntime: 400, filter: nil) }
         #expect(c.map(\.label) == b.map(\.label))
     }

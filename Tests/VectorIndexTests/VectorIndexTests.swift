@@ -143,6 +143,22 @@ struct FlatTests {
         let hits = try search(index, [9, 1, 2, 3], k: 1, .float16)
         #expect(hits.first?.label == 9)
     }
+
+    @Test("releaseUnusedCapacity gives back rows beyond the live ones and keeps every vector")
+    func releaseCapacity() throws {
+        let index = try FlatIndex(VectorIndexParameters(algorithm: .flat, dimension: 4, metric: .l2, initialCapacity: 16,
+                                                        blockSize: 16))
+        for i in 0..<300 { try add(index, UInt64(i), [Float(i), 0, 0, 0]) }
+        for i in 0..<290 { index.remove(label: UInt64(i)) }
+        let before = index.memoryUsage
+        index.releaseUnusedCapacity(keeping: 16)
+        #expect(index.memoryUsage < before / 4, "\(before) -> \(index.memoryUsage)")
+        #expect(index.count == 10)
+        for i in 290..<300 { #expect(index.vectorBytes(label: UInt64(i)) == blob([Float(i), 0, 0, 0], .float32).bytes) }
+        #expect(try search(index, [295, 0, 0, 0], k: 1).first?.label == 295)
+        try add(index, 1000, [1000, 0, 0, 0])  // grows again after shrinking
+        #expect(index.count == 11)
+    }
 }
 
 @Suite("HNSW")
