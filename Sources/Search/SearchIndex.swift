@@ -117,9 +117,10 @@ public final class SearchIndex: @unchecked Sendable {
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
             // Without STORAGE, the limit in force now decides: a node that has one wants new indexes to respect it.
             let tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
-            guard tiered else { return .vector(try TieredVectorIndex(p)) }
+            guard tiered else { return .vector(try TieredVectorIndex(p, writeGate: tiering)) }
             let directory = tiering.newIndexDirectory(name: "\(index)-\(field.attribute)")
-            return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(p, directory: directory, controller: tiering)))
+            return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(p, directory: directory, controller: tiering),
+                                                 writeGate: tiering))
         }
     }
 

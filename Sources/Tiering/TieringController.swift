@@ -126,9 +126,10 @@ public final class TieringController: @unchecked Sendable {
 
     // MARK: - Write stalls
 
-    /// Indexes whose next seal is already due while one is still running: the node should stop taking vector writes
-    /// from clients until it lands, or a bulk load outruns sealing and holds itself in RAM (1M × 128 at a 185 MB limit
-    /// had 726 MB of RAM graphs at the end of its load).
+    /// Indexes whose writers should wait: a tiered index whose next seal is already due while one is still running
+    /// (or a bulk load outruns sealing and holds itself in RAM: 1M × 128 at a 185 MB limit had 726 MB of RAM graphs
+    /// at the end of its load), or any HNSW index whose write buffer is full (its writers would otherwise link
+    /// vectors themselves, on the event loop).
     private let stalled = Mutex<Set<ObjectIdentifier>>([])
     private let stallFlag = Atomic<Bool>(false)
     private let writableHandler = Mutex<(@Sendable () -> Void)?>(nil)
@@ -140,10 +141,10 @@ public final class TieringController: @unchecked Sendable {
     public func setWritableHandler(_ body: @escaping @Sendable () -> Void) { writableHandler.withLock { $0 = body } }
 
     /// Marks `index` as stalled (its writers should wait).
-    func stall(_ index: TieredHNSWIndex) { updateStalls { $0.insert(ObjectIdentifier(index)) } }
+    public func stall(_ index: AnyObject) { _ = updateStalls { $0.insert(ObjectIdentifier(index)) } }
 
     /// Clears `index`'s stall; when it was the last one, the writable handler runs.
-    func clearStall(_ index: TieredHNSWIndex) {
+    public func clearStall(_ index: AnyObject) {
         let cleared = updateStalls { $0.remove(ObjectIdentifier(index)) }
         if cleared { writableHandler.withLock { $0 }?() }
     }

@@ -3,6 +3,8 @@ import Testing
 @testable import Search
 import Keyspace
 import VectorIndex
+import Tiering
+import Synchronization
 
 private func vectorBytes(_ values: [Float]) -> Bytes {
     Bytes(values.withUnsafeBytes { Array($0) })
@@ -109,6 +111,32 @@ struct SearchIndexTests {
         let outcome = try index.execute(request)
         #expect(outcome.total == 10)
         #expect(outcome.hits.map(\.key) == ["d:4", "d:1", "d:8"])
+    }
+
+    @Test("a full write buffer stalls the write gate instead of linking on the writer's thread, and clears it once drained")
+    func fullBufferStallsWriters() throws {
+        let gate = TieringController()
+        let released = Mutex(0)
+        gate.setWritableHandler { released.withLock { $0 += 1 } }
+        let p = VectorIndexParameters(algorithm: .hnsw, dimension: 16, metric: .l2, efConstruction: 200)
+        let tiered = try TieredVectorIndex(p, bufferLimit: 8, backgroundThreads: 1, writeGate: gate)
+        var rng = SystemRandomNumberGenerator()
+        var sawStall = false
+        for label in 0..<400 {
+            let v = (0..<16).map { _ in Float.random(in: -1...1, using: &rng) }
+            try v.withUnsafeBytes { try tiered.add(label: UInt64(label), vector: $0) }
+            sawStall = sawStall || gate.writeStalled
+        }
+        // One drainer links 400 vectors at EF_CONSTRUCTION 200 far slower than this loop adds them: the buffer
+        // overflows its 8 rows (writes are never linked here), and the gate says so.
+        #expect(sawStall)
+        #expect(tiered.buffer.count > 8 || tiered.pendingCount == 0)
+        tiered.waitUntilDrained()
+        #expect(!gate.writeStalled, "the stall ends when the buffer drains")
+        #expect(released.withLock { $0 } >= 1, "the writable handler ran")
+        #expect(tiered.count == 400)
+        let q = (0..<16).map { _ in Float.random(in: -1...1, using: &rng) }
+        #expect(try q.withUnsafeBytes { try tiered.search(query: $0, k: 5, efRuntime: 100, filter: nil) }.count == 5)
     }
 
     @Test("tiered HNSW matches FLAT exactly at high ef")
