@@ -34,6 +34,8 @@ public final class Server {
     var searchesOnWorkers = 0
     /// Clients held after a hash write while tiering's seals catch up (see `holdForTiering`).
     var tieringHeldClients: [Int] = []
+    /// When the oldest of `tieringHeldClients` was held (wall-clock ms).
+    var tieringHoldsSince: Int64 = 0
     /// Hash writes after which a client was held (INFO tiering `tiering_write_holds`).
     var tieringWriteHolds = 0
 
@@ -461,8 +463,7 @@ public final class Server {
 
     private func cron() {
         cronLoops += 1
-        // A missed wake-up must not hold writers forever.
-        if !tieringHeldClients.isEmpty && !TieringController.node.writeStalled { releaseTieringHeldClients() }
+        releaseTieringHoldsIfDue()
         if config.bool("active-expire-enabled") { database.activeExpireCycle() }
         let idleTimeout = Int64(config.int("timeout")) * 1000
         if idleTimeout > 0 && cronLoops % max(1, config.int("hz")) == 0 {

@@ -1,5 +1,6 @@
 // The node's side of SSD tiering: `vector-memory-limit` and `dir` pushed into TieringController.node, the startup
 // sweep of orphaned index directories, and `INFO tiering`. The indexes themselves live in module Tiering.
+import Keyspace
 import Tiering
 #if canImport(Glibc)
 import Glibc
@@ -37,8 +38,25 @@ extension Server {
     /// other clients (reads, searches, PING) are served meanwhile.
     func holdForTiering(_ client: Client) {
         block(client)
+        if tieringHeldClients.isEmpty { tieringHoldsSince = wallClockMilliseconds() }
         tieringHeldClients.append(client.id)
         tieringWriteHolds += 1
+    }
+
+    /// Longest a client is held in one go. A merge into a large segment can run for minutes (1M × 128: well over
+    /// 60 s), and clients time out long before that (vecbench after 60 s, many applications after seconds): past
+    /// this, held clients go on for one more batch of writes each and are held again, so a stalled index takes
+    /// writes at a trickle (8 pipelined clients × 64 writes per second) instead of not at all.
+    static let tieringMaxHoldMilliseconds: Int64 = 1000
+
+    /// Cron: releases held writers when no index is stalled any more (a missed wake-up must not hold them forever)
+    /// or when they have waited `tieringMaxHoldMilliseconds`.
+    func releaseTieringHoldsIfDue() {
+        guard !tieringHeldClients.isEmpty else { return }
+        if !TieringController.node.writeStalled
+            || wallClockMilliseconds() - tieringHoldsSince >= Self.tieringMaxHoldMilliseconds {
+            releaseTieringHeldClients()
+        }
     }
 
     func releaseTieringHeldClients() {
