@@ -311,6 +311,26 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         reopened.drop()
     }
 
+    @Test func activeGraphIsSealedWhenWritesPause() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(2000, dim, seed: 31)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        let started = monotonicNanoseconds()
+        #expect(index.report.busy, "a tail above the minimum cap waits for its idle seal")
+        index.waitForMaintenance()
+        let r = index.report
+        #expect(r.segments >= 1)
+        #expect(r.ramVectors == 0, "the tail of the load went to SSD once writes paused (\(r.ramVectors) left in RAM)")
+        #expect(r.ssdVectors == data.count)
+        #expect(monotonicNanoseconds() - started >= TieredHNSWIndex.idleSealNanoseconds / 2, "not before writes paused")
+        let q = data[123]
+        #expect(try search(index, q, k: 1, ef: 50).first?.label == 123)
+        index.drop()
+    }
+
     @Test func unreachedLimitEqualsAllRAM() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/idx"); removeTree(dir) }
