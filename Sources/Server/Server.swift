@@ -32,6 +32,8 @@ public final class Server {
     public let mailbox = LoopMailbox()
     /// Searches handed to worker threads and not yet answered (loop thread only; see `searchRunsInline`).
     var searchesOnWorkers = 0
+    /// Which clients sent the latest searches: whether a worker hop can let two run at once (see `searchRunsInline`).
+    var searchOverlap = SearchOverlapTracker()
     /// Clients held after a hash write while tiering's seals catch up (see `holdForTiering`).
     var tieringHeldClients: [Int] = []
     /// When the oldest of `tieringHeldClients` was held (wall-clock ms).
@@ -65,6 +67,8 @@ public final class Server {
     /// Config values read on every request, cached by applyConfig.
     var outputHardLimit = 0
     var queryBufferLimit = 1 << 30
+    /// `search-workers` (immutable), read on every FT.SEARCH.
+    var searchWorkers = 2
 
     public init(config: Config) {
         self.config = config
@@ -90,6 +94,7 @@ public final class Server {
     public func applyConfig() {
         outputHardLimit = parsedOutputHardLimit
         queryBufferLimit = config.int("client-query-buffer-limit")
+        searchWorkers = config.int("search-workers")
         logger.level = LogLevel(name: config["loglevel"])
         database.hashLimits.maxCompactEntries = config.int("hash-max-listpack-entries")
         database.hashLimits.maxCompactValueLength = config.int("hash-max-listpack-value")

@@ -568,7 +568,7 @@ extension Server {
         request.offset = 0
         request.limit = Int.max / 4
         do throws(QueryError) {
-            let inline = try executeSearch(parsed.index, request) { server, result in
+            let inline = try executeSearch(parsed.index, request, clientID: nil) { server, result in
                 switch result {
                 case .success(let outcome): completion(.success(server.shardResult(outcome, parsed, keep: keep)))
                 case .failure(let e): completion(.failure(CommandError(e.message)))

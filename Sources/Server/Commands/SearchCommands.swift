@@ -1,4 +1,5 @@
-// FT.* commands: argument parsing and reply shaping for the Search module; queries run on worker threads.
+// FT.* commands: argument parsing and reply shaping for the Search module; queries run inline or on worker threads.
+import CLibUV
 import Dispatch
 import RESP
 import Keyspace
@@ -267,20 +268,25 @@ extension Server {
     }
 
     /// Whether the next search runs on the loop thread instead of a worker. The loop thread is one of the search
-    /// executors: a hand-off costs two thread wake-ups (~60 µs of CPU measured, more than a cheap KNN), so searches go
-    /// to workers only while fewer than `search-workers - 1` are there, and otherwise run inline. With the default 2,
-    /// one search runs on a worker while the next runs here, and both cores work; `search-workers 0` runs all inline.
-    func searchRunsInline() -> Bool {
-        let workers = config.int("search-workers")
-        return workers == 0 || searchesOnWorkers >= max(1, workers - 1)
+    /// executors and a hand-off costs two cross-thread wake-ups (measured on pypi-minilm-50k at ef 40: ~80 µs of server
+    /// CPU per query with one client, ~16 µs per query averaged over two), so a search goes to a worker only when
+    /// another can run here meanwhile:
+    /// - fewer than `search-workers - 1` are on workers (with the default 2, one runs on a worker while the next runs
+    ///   here, and both cores work; `search-workers 0` runs all inline);
+    /// - searches came from more than one client lately (`SearchOverlapTracker`): a lone client's never overlap.
+    /// `clientID` nil skips the second rule (the coordinator's local part must not hold up its fan-out).
+    func searchRunsInline(clientID: Int?) -> Bool {
+        // Every search is noted, including those that run inline anyway, or a busy worker would hide the switches.
+        let overlap = clientID.map { searchOverlap.note(client: $0, now: uv_now(loop)) } ?? true
+        return searchWorkers == 0 || searchesOnWorkers >= max(1, searchWorkers - 1) || !overlap
     }
 
     /// Runs a search where `searchRunsInline` says: on the loop thread, returning its outcome, or on a worker,
     /// returning nil and handing the result to `later` on the loop thread. Keeps `searchesOnWorkers` for the policy.
-    func executeSearch(_ index: SearchIndex, _ request: SearchRequest,
+    func executeSearch(_ index: SearchIndex, _ request: SearchRequest, clientID: Int?,
                        later: @escaping (Server, Result<SearchOutcome, QueryError>) -> Void) throws(QueryError) -> SearchOutcome? {
         // A tiered index waits on page reads: that must not stall the loop, whatever the worker count says.
-        if searchRunsInline() && (config.int("search-workers") == 0 || !index.readsFromSSD) { return try index.execute(request) }
+        if searchRunsInline(clientID: clientID) && (searchWorkers == 0 || !index.readsFromSSD) { return try index.execute(request) }
         let back = LoopBound(value: later)
         let mailbox = self.mailbox
         searchesOnWorkers += 1
@@ -301,7 +307,7 @@ extension Server {
         let clientID = ctx.client.id
         let inline: SearchOutcome?
         do throws(QueryError) {
-            inline = try executeSearch(parsed.index, request) { server, result in
+            inline = try executeSearch(parsed.index, request, clientID: clientID) { server, result in
                 guard let client = server.client(id: clientID) else { return }
                 switch result {
                 case .success(let outcome): server.writeSearchReply(outcome, request: request, options: shaping, to: client)
