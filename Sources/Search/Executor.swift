@@ -35,7 +35,7 @@ public struct SearchOutcome: Sendable {
 }
 
 /// Distances are printed as RediSearch does: the Float32 value widened to double, 12 significant digits (%.12g).
-public func formatDistance(_ d: Float) -> String { formatG(Double(d), precision: 12) }
+public func formatDistance(_ d: Float) -> String { formatFloatG12(d) ?? formatG(Double(d), precision: 12) }
 
 public func formatG(_ v: Double, precision: Int) -> String {
     if v.isNaN { return "nan" }
@@ -153,11 +153,12 @@ extension SearchIndex {
         }
         var hits: [SearchHit] = []
         hits.reserveCapacity(matches.count)
+        let scoreField = knn.scoreField  // built by interpolation: once, not per hit
         for m in matches {
             let id = UInt32(truncatingIfNeeded: m.label)
             guard Int(id) < keys.count, let key = keys[Int(id)] else { continue }
             hits.append(SearchHit(key: key, docId: id, score: 0,
-                                  yielded: [(knn.scoreField, formatDistance(m.distance))], distance: m.distance))
+                                  yielded: [(scoreField, formatDistance(m.distance))], distance: m.distance))
         }
         return hits
     }

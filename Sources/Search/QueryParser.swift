@@ -43,12 +43,28 @@ public enum QueryParser {
     /// The internal tree (what FT.EXPLAIN renders), with parameters resolved.
     static func parseTree(_ query: [UInt8], params: [String: [UInt8]],
                           stopwords: Set<String>?) throws(QueryError) -> ParseTree {
+        try parseTreeTracked(query, params: params, stopwords: stopwords).tree
+    }
+
+    /// `parseTree`, and the names of the parameters it looked up (in order, repeats kept).
+    static func parseTreeTracked(_ query: [UInt8], params: [String: [UInt8]],
+                                 stopwords: Set<String>?) throws(QueryError) -> (tree: ParseTree, resolved: [String]) {
         let tokens = QueryLexer(query).tokenize()
         var p = ShiftReduceParser(tokens: tokens, params: params, stopwords: stopwords)
         let tree = try p.parseQuery()
         if let e = p.deferredError { throw e }
         try tree.checkDistanceNames()
-        return tree
+        return (tree, p.resolvedParams)
+    }
+
+    /// A DIALECT 2+ parse (`parse`) with what the result depends on besides the text: the parameters looked up, and
+    /// the one that gave the KNN vector (nil without KNN).
+    static func parseTracked(_ query: [UInt8], params: [String: [UInt8]], stopwords: Set<String>?)
+        throws(QueryError) -> (parsed: ParsedQuery, resolved: [String], knnBlobParam: String?) {
+        let (tree, resolved) = try parseTreeTracked(query, params: params, stopwords: stopwords)
+        var blobParam: String?
+        if let root = tree.root, case .vector(let info) = root.kind, info.isKNN { blobParam = info.blobParam }
+        return (try tree.lower(), resolved, blobParam)
     }
 }
 
@@ -629,6 +645,8 @@ struct ShiftReduceParser {
     var i = 0
     /// The first parameter error; RediSearch reports it only when the query parsed.
     var deferredError: QueryError?
+    /// Every parameter name looked up, in order (repeats kept): all the tree depends on besides the tokens.
+    var resolvedParams: [String] = []
 
     init(tokens: [QueryToken], params: [String: [UInt8]], stopwords: Set<String>?) {
         self.tokens = tokens; self.params = params; self.stopwords = stopwords
@@ -652,6 +670,7 @@ struct ShiftReduceParser {
     /// A parameter's value, or nil (error deferred) when it is missing.
     mutating func param(_ name: ArraySlice<UInt8>) -> [UInt8]? {
         let n = str(name)
+        resolvedParams.append(n)
         guard let v = params[n] else { deferError(.noSuchParameter(n)); return nil }
         return v
     }
@@ -1324,6 +1343,7 @@ struct ShiftReduceParser {
                 var value = str(v.text)
                 if v.kind == .attribute {
                     // Resolved while parsing (unlike other parameters): a missing one is the error reported.
+                    resolvedParams.append(str(v.text))
                     guard let resolved = params[str(v.text)] else { throw .noSuchParameter(str(v.text)) }
                     value = str(resolved)
                 }

@@ -73,7 +73,23 @@ public struct IndexDefinition: Sendable, Equatable {
     }
 
     public func field(attribute name: String) -> FieldSpec? {
-        fields.first { $0.attribute == name } ?? fields.first { $0.attribute.lowercased() == name.lowercased() }
+        fields.first { $0.attribute == name } ?? fields.first { Self.equalIgnoringCase($0.attribute, name) }
+    }
+
+    /// `a.lowercased() == b.lowercased()` without building the two strings when both are ASCII (where lowercasing
+    /// only maps A-Z): FT.SEARCH looks up every RETURN name, and most (`__v_score`) are in no schema.
+    static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        let ascii = a.withUTF8 { x in b.withUTF8 { y -> Bool? in
+            guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return nil }
+            guard x.count == y.count else { return false }
+            for i in 0..<x.count where x[i] != y[i] {
+                let l = x[i] >= 65 && x[i] <= 90 ? x[i] | 0x20 : x[i], r = y[i] >= 65 && y[i] <= 90 ? y[i] | 0x20 : y[i]
+                if l != r { return false }
+            }
+            return true
+        } }
+        return ascii ?? (a.lowercased() == b.lowercased())
     }
 }
 

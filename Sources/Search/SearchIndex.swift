@@ -76,6 +76,8 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var percentIndexed = 1.0
     /// Gives tiered vector fields their directory and share of `vector-memory-limit`.
     let tiering: TieringController
+    /// Earlier parses of FT.SEARCH query texts against this index's stopwords (see `parseQuery`).
+    private let queryCache = Mutex(QueryCache())
 
     public init(definition: IndexDefinition, tiering: TieringController = .node) throws {
         self.definition = definition
@@ -158,6 +160,14 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     public var maxDocId: Int { keys.count - 1 }
+
+    /// `QueryParser.parse` with this index's stopwords, reusing an earlier parse of the same text when the
+    /// parameters it read are the same but for the KNN vector (`QueryCache`).
+    public func parseQuery(_ query: [UInt8], params: [String: [UInt8]], dialect: Int) throws(QueryError) -> ParsedQuery {
+        try queryCache.withLock { (cache) throws(QueryError) -> ParsedQuery in
+            try cache.parse(query, params: params, dialect: dialect, stopwords: stopwords)
+        }
+    }
 
     public func key(of id: UInt32) -> Bytes? { Int(id) < keys.count ? keys[Int(id)] : nil }
     public func docId(of key: Bytes) -> UInt32? { lock.withReadLock { idByKey.id(of: key, keys: keys) } }

@@ -331,7 +331,7 @@ extension Server {
         guard let index = search.index(named: indexName) else { throw CommandError("\(indexName): no such index") }
         var options = SearchReplyOptions()
         var params: [String: [UInt8]] = [:]
-        var dialect = search.config.defaultDialect
+        var givenDialect: Int?  // FT.CONFIG's default is looked up only without DIALECT (a linear search of the config)
         var verbatim = false
         var inKeys: [Bytes]?
         var sortBy: (String, SortOrder)?
@@ -373,8 +373,9 @@ extension Server {
                 while j < i + 2 + n {
                     var name = args.string(j)
                     if name.hasPrefix("@") { name.removeFirst() }
-                    let source = index.definition.field(attribute: name)?.identifier ?? name
-                    if case .numeric? = index.definition.field(attribute: name)?.kind { options.numericFields.insert(name) }
+                    let field = index.definition.field(attribute: name)
+                    let source = field?.identifier ?? name
+                    if case .numeric? = field?.kind { options.numericFields.insert(name) }
                     if j + 1 <= i + 1 + n && args.is(j + 1, "AS") {
                         guard j + 2 <= i + 1 + n else { throw CommandError("RETURN path AS name - must be accompanied with NAME") }
                         fields.append((name, source, args.string(j + 2))); j += 3
@@ -390,7 +391,7 @@ extension Server {
             } else if args.is(i, "DIALECT") {
                 guard i + 1 < args.count, let d = Bytes.parseInteger(args[i + 1]) else { throw CommandError("Need an argument for DIALECT") }
                 guard d >= 1 && d <= 4 else { throw CommandError("DIALECT requires a non negative integer >=1 and <= 4") }
-                dialect = d; i += 2
+                givenDialect = d; i += 2
             } else if args.is(i, "TIMEOUT") {
                 guard i + 1 < args.count else { throw CommandError("Need an argument for TIMEOUT") }
                 guard let t = Bytes.parseInteger(args[i + 1]), t >= 0 else { throw CommandError("TIMEOUT requires a non negative integer") }
@@ -412,8 +413,9 @@ extension Server {
                 throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 2) for <main>")
             }
         }
+        let dialect = givenDialect ?? search.config.defaultDialect
         let parsed: ParsedQuery
-        do throws(QueryError) { parsed = try QueryParser.parse(Array(args[2]), params: params, dialect: dialect, stopwords: index.stopwords) } catch { throw CommandError(error.message) }
+        do throws(QueryError) { parsed = try index.parseQuery(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
         var request = SearchRequest(query: parsed)
         request.verbatim = verbatim
         request.inKeys = inKeys
@@ -446,13 +448,93 @@ extension Server {
             let start = min(request.offset, hits.count)
             hits = Array(hits[start..<min(hits.count, start + request.limit)])
         }
-        let showContent = Self.showsContent(options)
-        var rows = hits.map { hit in
-            ShardHit(key: hit.key.storage, sortValue: options.withSortKeys ? sortKey(hit, options: options) : .missing, score: hit.score,
-                     fields: showContent ? loadFields(hit, options: options).map { ($0.0.storage, $0.1.storage) } : nil)
+        guard Self.showsContent(options) && options.returnFields == nil else {
+            writeSearchHits(total: outcome.total, hits: hits, options: options, to: &client.reply)
+            return
         }
-        if options.returnFields == nil { rows = Self.lookupOrdered(rows) }
-        writeSearchRows(total: outcome.total, rows: rows, options: options, warnings: [], to: &client.reply)
+        // Every field of every document: their order depends on the whole page, so rows are built first.
+        let rows = hits.map { hit in
+            ShardHit(key: hit.key.storage, sortValue: options.withSortKeys ? sortKey(hit, options: options) : .missing, score: hit.score,
+                     fields: loadFields(hit, options: options).map { ($0.0.storage, $0.1.storage) })
+        }
+        writeSearchRows(total: outcome.total, rows: Self.lookupOrdered(rows), options: options, warnings: [], to: &client.reply)
+    }
+
+    /// A returned value: a distance the query produced, or a document's field.
+    private enum ReturnedValue {
+        case text(String)
+        case bytes(Bytes)
+    }
+
+    /// `writeSearchRows` (no warnings) for this node's own hits when no content is shown or RETURN lists the fields:
+    /// each hit is written as it is read from the keyspace, without `ShardHit` rows and their copies, which cost as
+    /// much as the rest of the reply.
+    func writeSearchHits(total: Int, hits: [SearchHit], options: SearchReplyOptions, to reply: inout ReplyWriter) {
+        let showContent = Self.showsContent(options)
+        let wanted = showContent ? options.returnFields ?? [] : []
+        let sources = wanted.map { Bytes($0.source) }
+        let aliases = wanted.map { Array($0.alias.utf8) }
+        let numeric = wanted.map { options.numericFields.contains($0.name) }
+        var values = [ReturnedValue?](repeating: nil, count: wanted.count)
+        /// `loadFields` for a RETURN list; the document is looked up only for a field the query did not produce.
+        func load(_ hit: SearchHit) -> Int {
+            var loaded: HashValue?? = nil
+            var found = 0
+            for (j, field) in wanted.enumerated() {
+                values[j] = nil
+                if let y = hit.yielded.first(where: { $0.name == field.name }) { values[j] = .text(y.value); found += 1; continue }
+                if loaded == nil { loaded = .some({ if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()) }
+                if let v = loaded!?[sources[j]] { values[j] = .bytes(numeric[j] ? Self.numericText(v) : v); found += 1 }
+            }
+            return found
+        }
+        func writeFields(_ reply: inout ReplyWriter) {
+            for (j, value) in values.enumerated() {
+                switch value {
+                case .text(let t)?: reply.bulk(aliases[j]); reply.bulk(t)
+                case .bytes(let b)?: reply.bulk(aliases[j]); reply.bulk(b)
+                case nil: break
+                }
+            }
+        }
+        if reply.protocolVersion >= 3 {
+            reply.map(5)
+            reply.simpleString("attributes"); reply.array(0)
+            reply.simpleString("total_results"); reply.integer(total)
+            reply.simpleString("format"); reply.simpleString("STRING")
+            reply.simpleString("results")
+            reply.array(options.countOnly ? 0 : hits.count)
+            if !options.countOnly {
+                for hit in hits {
+                    reply.map(2 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0))
+                    reply.simpleString("id"); reply.bulk(hit.key)
+                    if options.withScores { reply.simpleString("score"); reply.double(hit.score) }
+                    if options.withSortKeys { reply.simpleString("sortkey"); Self.writeSortKey(sortKey(hit, options: options), options: options, to: &reply) }
+                    if showContent {
+                        let n = load(hit)
+                        reply.simpleString("extra_attributes")
+                        reply.map(n)
+                        writeFields(&reply)
+                    }
+                    reply.simpleString("values"); reply.array(0)
+                }
+            }
+            reply.simpleString("warning"); reply.array(0)
+            return
+        }
+        if options.countOnly { reply.array(1); reply.integer(total); return }
+        let stride = 1 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0)
+        reply.array(1 + hits.count * stride)
+        reply.integer(total)
+        for hit in hits {
+            reply.bulk(hit.key)
+            if options.withScores { reply.bulk(ReplyWriter.formatDouble(hit.score)) }
+            if options.withSortKeys { Self.writeSortKey(sortKey(hit, options: options), options: options, to: &reply) }
+            if showContent {
+                reply.array(load(hit) * 2)
+                writeFields(&reply)
+            }
+        }
     }
 
     /// Hits sorted by a string field read from the documents (missing values last, then doc id).
