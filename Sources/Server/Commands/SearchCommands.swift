@@ -461,7 +461,7 @@ extension Server {
     }
 
     /// A returned value: a distance the query produced, or a document's field.
-    private enum ReturnedValue {
+    enum ReturnedValue {
         case text(String)
         case bytes(Bytes)
     }
@@ -470,69 +470,58 @@ extension Server {
     /// each hit is written as it is read from the keyspace, without `ShardHit` rows and their copies, which cost as
     /// much as the rest of the reply.
     func writeSearchHits(total: Int, hits: [SearchHit], options: SearchReplyOptions, to reply: inout ReplyWriter) {
-        let showContent = Self.showsContent(options)
-        let wanted = showContent ? options.returnFields ?? [] : []
-        let sources = wanted.map { Bytes($0.source) }
-        let aliases = wanted.map { Array($0.alias.utf8) }
-        let numeric = wanted.map { options.numericFields.contains($0.name) }
-        var values = [ReturnedValue?](repeating: nil, count: wanted.count)
+        var results = LoadedHits(server: self, hits: hits, options: options)
+        writeSearchEnvelope(total: total, results: &results, options: options, warnings: [], to: &reply)
+    }
+
+    /// This node's hits with their RETURN fields read from the keyspace one hit at a time.
+    struct LoadedHits: SearchResults {
+        let server: Server
+        let hits: [SearchHit]
+        let options: SearchReplyOptions
+        let wanted: [(name: String, source: String, alias: String)]
+        let sources: [Bytes]
+        let aliases: [[UInt8]]
+        let numeric: [Bool]
+        var values: [ReturnedValue?]
+
+        init(server: Server, hits: [SearchHit], options: SearchReplyOptions) {
+            self.server = server
+            self.hits = hits
+            self.options = options
+            wanted = Server.showsContent(options) ? options.returnFields ?? [] : []
+            sources = wanted.map { Bytes($0.source) }
+            aliases = wanted.map { Array($0.alias.utf8) }
+            numeric = wanted.map { options.numericFields.contains($0.name) }
+            values = [ReturnedValue?](repeating: nil, count: wanted.count)
+        }
+
+        var count: Int { hits.count }
+        func writeId(_ i: Int, to reply: inout ReplyWriter) { reply.bulk(hits[i].key) }
+        func score(_ i: Int) -> Double { hits[i].score }
+        func writeSortKey(_ i: Int, to reply: inout ReplyWriter) {
+            Server.writeSortKey(server.sortKey(hits[i], options: options), options: options, to: &reply)
+        }
         /// `loadFields` for a RETURN list; the document is looked up only for a field the query did not produce.
-        func load(_ hit: SearchHit) -> Int {
+        mutating func loadContent(_ i: Int) -> Int {
+            let hit = hits[i]
             var loaded: HashValue?? = nil
             var found = 0
             for (j, field) in wanted.enumerated() {
                 values[j] = nil
                 if let y = hit.yielded.first(where: { $0.name == field.name }) { values[j] = .text(y.value); found += 1; continue }
-                if loaded == nil { loaded = .some({ if case .hash(let h)? = database.peek(hit.key) { return h }; return nil }()) }
-                if let v = loaded!?[sources[j]] { values[j] = .bytes(numeric[j] ? Self.numericText(v) : v); found += 1 }
+                if loaded == nil { loaded = .some({ if case .hash(let h)? = server.database.peek(hit.key) { return h }; return nil }()) }
+                if let v = loaded!?[sources[j]] { values[j] = .bytes(numeric[j] ? Server.numericText(v) : v); found += 1 }
             }
             return found
         }
-        func writeFields(_ reply: inout ReplyWriter) {
+        func writeContent(to reply: inout ReplyWriter) {
             for (j, value) in values.enumerated() {
                 switch value {
                 case .text(let t)?: reply.bulk(aliases[j]); reply.bulk(t)
                 case .bytes(let b)?: reply.bulk(aliases[j]); reply.bulk(b)
                 case nil: break
                 }
-            }
-        }
-        if reply.protocolVersion >= 3 {
-            reply.map(5)
-            reply.simpleString("attributes"); reply.array(0)
-            reply.simpleString("total_results"); reply.integer(total)
-            reply.simpleString("format"); reply.simpleString("STRING")
-            reply.simpleString("results")
-            reply.array(options.countOnly ? 0 : hits.count)
-            if !options.countOnly {
-                for hit in hits {
-                    reply.map(2 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0))
-                    reply.simpleString("id"); reply.bulk(hit.key)
-                    if options.withScores { reply.simpleString("score"); reply.double(hit.score) }
-                    if options.withSortKeys { reply.simpleString("sortkey"); Self.writeSortKey(sortKey(hit, options: options), options: options, to: &reply) }
-                    if showContent {
-                        let n = load(hit)
-                        reply.simpleString("extra_attributes")
-                        reply.map(n)
-                        writeFields(&reply)
-                    }
-                    reply.simpleString("values"); reply.array(0)
-                }
-            }
-            reply.simpleString("warning"); reply.array(0)
-            return
-        }
-        if options.countOnly { reply.array(1); reply.integer(total); return }
-        let stride = 1 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0)
-        reply.array(1 + hits.count * stride)
-        reply.integer(total)
-        for hit in hits {
-            reply.bulk(hit.key)
-            if options.withScores { reply.bulk(ReplyWriter.formatDouble(hit.score)) }
-            if options.withSortKeys { Self.writeSortKey(sortKey(hit, options: options), options: options, to: &reply) }
-            if showContent {
-                reply.array(load(hit) * 2)
-                writeFields(&reply)
             }
         }
     }
@@ -627,9 +616,34 @@ extension Server {
         return fields
     }
 
-    /// FT.SEARCH's reply shape, shared by a single node and the cluster coordinator: RESP2 flat list
-    /// `[total, id, (score)?, ([f, v...])?, ...]`, RESP3 map with attributes / total_results / format / results / warning.
+    /// FT.SEARCH's reply for rows already holding their fields (shard replies merged by the coordinator; every field
+    /// of every document on a single node).
     func writeSearchRows(total: Int, rows: [ShardHit], options: SearchReplyOptions, warnings: [String], to reply: inout ReplyWriter) {
+        var results = Rows(rows: rows, options: options)
+        writeSearchEnvelope(total: total, results: &results, options: options, warnings: warnings, to: &reply)
+    }
+
+    struct Rows: SearchResults {
+        let rows: [ShardHit]
+        let options: SearchReplyOptions
+        var count: Int { rows.count }
+        func writeId(_ i: Int, to reply: inout ReplyWriter) { reply.bulk(rows[i].key) }
+        func score(_ i: Int) -> Double { rows[i].score }
+        func writeSortKey(_ i: Int, to reply: inout ReplyWriter) {
+            Server.writeSortKey(rows[i].sortValue, options: options, to: &reply)
+        }
+        var current = 0
+        mutating func loadContent(_ i: Int) -> Int { current = i; return rows[i].fields?.count ?? 0 }
+        func writeContent(to reply: inout ReplyWriter) {
+            for (f, v) in rows[current].fields ?? [] { reply.bulk(f); reply.bulk(v) }
+        }
+    }
+
+    /// FT.SEARCH's reply shape, shared by a single node and the cluster coordinator: RESP2 flat list
+    /// `[total, id, (score)?, (sortkey)?, ([f, v...])?, ...]`, RESP3 map with attributes / total_results / format /
+    /// results / warning.
+    func writeSearchEnvelope<R: SearchResults>(total: Int, results: inout R, options: SearchReplyOptions, warnings: [String],
+                                               to reply: inout ReplyWriter) {
         let showContent = Self.showsContent(options)
         if reply.protocolVersion >= 3 {
             reply.map(5)
@@ -637,18 +651,18 @@ extension Server {
             reply.simpleString("total_results"); reply.integer(total)
             reply.simpleString("format"); reply.simpleString("STRING")
             reply.simpleString("results")
-            reply.array(options.countOnly ? 0 : rows.count)
+            reply.array(options.countOnly ? 0 : results.count)
             if !options.countOnly {
-                for row in rows {
+                for i in 0..<results.count {
                     reply.map(2 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0))
-                    reply.simpleString("id"); reply.bulk(row.key)
-                    if options.withScores { reply.simpleString("score"); reply.double(row.score) }
-                    if options.withSortKeys { reply.simpleString("sortkey"); Self.writeSortKey(row.sortValue, options: options, to: &reply) }
+                    reply.simpleString("id"); results.writeId(i, to: &reply)
+                    if options.withScores { reply.simpleString("score"); reply.double(results.score(i)) }
+                    if options.withSortKeys { reply.simpleString("sortkey"); results.writeSortKey(i, to: &reply) }
                     if showContent {
-                        let fields = row.fields ?? []
+                        let n = results.loadContent(i)
                         reply.simpleString("extra_attributes")
-                        reply.map(fields.count)
-                        for (f, v) in fields { reply.bulk(f); reply.bulk(v) }
+                        reply.map(n)
+                        results.writeContent(to: &reply)
                     }
                     reply.simpleString("values"); reply.array(0)
                 }
@@ -659,18 +673,28 @@ extension Server {
         }
         if options.countOnly { reply.array(1); reply.integer(total); return }
         let stride = 1 + (options.withScores ? 1 : 0) + (options.withSortKeys ? 1 : 0) + (showContent ? 1 : 0)
-        reply.array(1 + rows.count * stride)
+        reply.array(1 + results.count * stride)
         reply.integer(total)
-        for row in rows {
-            reply.bulk(row.key)
-            if options.withScores { reply.bulk(ReplyWriter.formatDouble(row.score)) }
-            if options.withSortKeys { Self.writeSortKey(row.sortValue, options: options, to: &reply) }
+        for i in 0..<results.count {
+            results.writeId(i, to: &reply)
+            if options.withScores { reply.bulk(ReplyWriter.formatDouble(results.score(i))) }
+            if options.withSortKeys { results.writeSortKey(i, to: &reply) }
             if showContent {
-                let fields = row.fields ?? []
-                reply.array(fields.count * 2)
-                for (f, v) in fields { reply.bulk(f); reply.bulk(v) }
+                reply.array(results.loadContent(i) * 2)
+                results.writeContent(to: &reply)
             }
         }
     }
 
+}
+
+/// FT.SEARCH results as the reply envelope reads them: result `i`'s id, score and sort key, and its content fields
+/// (`loadContent(i)` returns their count, then `writeContent` writes the pairs of that same result).
+protocol SearchResults {
+    var count: Int { get }
+    func writeId(_ i: Int, to reply: inout ReplyWriter)
+    func score(_ i: Int) -> Double
+    func writeSortKey(_ i: Int, to reply: inout ReplyWriter)
+    mutating func loadContent(_ i: Int) -> Int
+    func writeContent(to reply: inout ReplyWriter)
 }
