@@ -84,8 +84,7 @@ public struct IndexDefinition: Sendable, Equatable {
             guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return nil }
             guard x.count == y.count else { return false }
             for i in 0..<x.count where x[i] != y[i] {
-                let l = x[i] >= 65 && x[i] <= 90 ? x[i] | 0x20 : x[i], r = y[i] >= 65 && y[i] <= 90 ? y[i] | 0x20 : y[i]
-                if l != r { return false }
+                if TextAnalyzer.asciiLower(x[i]) != TextAnalyzer.asciiLower(y[i]) { return false }
             }
             return true
         } }

@@ -101,15 +101,16 @@ public struct TextAnalyzer: Sendable {
         var it = Array(s)[...]
         while let b = it.popFirst() {
             if b == UInt8(ascii: "\\"), let next = it.first, isPunctOrSpace(next) { continue }
-            out.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
+            out.append(asciiLower(b))
         }
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Lowercases ASCII letters only (RediSearch's `tolower` in the C locale).
-    public static func asciiLowercased(_ s: String) -> String {
-        String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-    }
+    public static func asciiLowercased(_ s: String) -> String { String(decoding: s.utf8.map(asciiLower), as: UTF8.self) }
+
+    /// One byte of `asciiLowercased`.
+    @inline(__always) static func asciiLower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     /// C `ispunct(b) || isspace(b)` in the C locale.
     @inline(__always)

@@ -69,17 +69,19 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
             try buffer.add(label: label, vector: vector)  // throws the engine's size error
             return
         }
-        if buffer.count >= bufferLimit, let writeGate {
-            // Buffer full: take the write anyway and make writers wait until the drainers catch up.
-            state.withLock { s in
-                if !s.stalled { s.stalled = true; writeGate.stall(self) }
+        if buffer.count >= bufferLimit {
+            if let writeGate {
+                // Buffer full: take the write anyway and make writers wait until the drainers catch up.
+                state.withLock { s in
+                    if !s.stalled { s.stalled = true; writeGate.stall(self) }
+                }
+            } else {
+                // Buffer full: insert synchronously, dropping any buffered older version first.
+                _ = state.withLock { $0.versions.removeValue(forKey: label) }
+                buffer.remove(label: label)
+                try graph.add(label: label, vector: vector)
+                return
             }
-        } else if buffer.count >= bufferLimit {
-            // Buffer full: insert synchronously, dropping any buffered older version first.
-            _ = state.withLock { $0.versions.removeValue(forKey: label) }
-            buffer.remove(label: label)
-            try graph.add(label: label, vector: vector)
-            return
         }
         try buffer.add(label: label, vector: vector)
         let startDrainer = state.withLock { s -> Bool in

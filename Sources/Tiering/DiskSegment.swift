@@ -626,7 +626,6 @@ final class ResidentLists: @unchecked Sendable {
     /// `offsets[id]..<offsets[id + 1]` are `id`'s bytes in `encoded`.
     private let offsets: UnsafeMutablePointer<UInt32>
     private let encoded: UnsafeMutableRawPointer
-    let count: Int
     /// Most neighbors a list can hold (2M): `neighbors(of:into:)` needs that much room.
     let maxDegree: Int
     let memoryUsage: Int
@@ -666,7 +665,6 @@ final class ResidentLists: @unchecked Sendable {
         offsets[count] = UInt32(used)
         self.offsets = offsets
         encoded = realloc(buffer, max(used, 1)) ?? buffer
-        self.count = count
         self.maxDegree = maxDegree
         memoryUsage = (count + 1) * 4 + used
     }

@@ -363,8 +363,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         controller.clearStall(self)
         // More segments than one, or an active graph to seal, and writes still coming: look again once they pause.
         let again = state.withLock { s in
-            !s.closed && (s.segments.count >= 2
-                || (!s.segments.isEmpty && s.active.count > 0 && s.active.memoryUsage >= controller.minimumActiveCap))
+            !s.closed && (s.segments.count >= 2 || idleSealDue(s.active, segments: s.segments, idleNanos: .max))
         }
         if again { worker.asyncAfter(deadline: .now() + 1.2) { self.scheduleMaintenance() } }
     }

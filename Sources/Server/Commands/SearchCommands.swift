@@ -531,7 +531,7 @@ extension Server {
         let field = Bytes(sort.field)
         func value(_ h: SearchHit) -> Bytes? {
             if case .hash(let hv)? = database.peek(h.key) {
-                return fold ? hv[field].map { Bytes($0.storage.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }) } : hv[field]
+                return fold ? hv[field].map { Bytes($0.storage.map(Arguments.foldCase)) } : hv[field]
             }
             return nil
         }
@@ -579,7 +579,7 @@ extension Server {
         switch value {
         case .number(let d): reply.bulk("#" + formatG(d, precision: 17))
         case .string(let s):
-            reply.bulk([UInt8(ascii: "$")] + (options.foldSortKey ? s.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 } : s))
+            reply.bulk([UInt8(ascii: "$")] + (options.foldSortKey ? s.map(Arguments.foldCase) : s))
         case .missing: reply.null()
         }
     }
