@@ -164,10 +164,13 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// The buffer is authoritative for labels it holds (the graph may have an older vector of a label in transit).
+    /// A drainer may move a label from the buffer into the graph between the two searches, so a label the buffer
+    /// answered is skipped in the graph's answer even when the buffer no longer holds it.
     private func merge(_ fromBuffer: [VectorMatch], _ fromGraph: [VectorMatch], limit: Int) -> [VectorMatch] {
         if fromBuffer.isEmpty && buffer.count == 0 { return fromGraph }
         var all = fromBuffer
-        for m in fromGraph where !buffer.contains(label: m.label) { all.append(m) }
+        let answered = Set(fromBuffer.lazy.map(\.label))
+        for m in fromGraph where !answered.contains(m.label) && !buffer.contains(label: m.label) { all.append(m) }
         all.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
         if all.count > limit { all.removeSubrange(limit...) }
         return all

@@ -139,6 +139,27 @@ struct SearchIndexTests {
         #expect(try q.withUnsafeBytes { try tiered.search(query: $0, k: 5, efRuntime: 100, filter: nil) }.count == 5)
     }
 
+    @Test("searches while the buffer drains never see a label twice (once buffered, once linked)")
+    func searchesDuringDrainAreDistinct() throws {
+        // A few vectors, all near the query, so that every search's top k holds labels in transit.
+        let p = VectorIndexParameters(algorithm: .hnsw, dimension: 4, metric: .l2, efConstruction: 400)
+        var rng = SystemRandomNumberGenerator()
+        let q: [Float] = [0, 0, 0, 0]
+        for round in 0..<20 {
+            let tiered = try TieredVectorIndex(p, bufferLimit: 4096, backgroundThreads: 2)
+            for label in 0..<300 {
+                let v = (0..<4).map { _ in Float.random(in: -1...1, using: &rng) }
+                try v.withUnsafeBytes { try tiered.add(label: UInt64(label), vector: $0) }
+            }
+            while tiered.pendingCount > 0 {
+                let hits = try q.withUnsafeBytes { try tiered.search(query: $0, k: 20, efRuntime: 50, filter: nil) }
+                #expect(Set(hits.map(\.label)).count == hits.count, "round \(round): a label came back twice")
+                #expect(hits.count == 20)
+            }
+            tiered.waitUntilDrained()
+        }
+    }
+
     @Test("tiered HNSW matches FLAT exactly at high ef")
     func tieredMatchesFlat() throws {
         let p = VectorIndexParameters(algorithm: .hnsw, dimension: 8, metric: .l2)
