@@ -57,7 +57,7 @@ final class DiskSegment: @unchecked Sendable {
 
     /// Writes the live nodes of a frozen graph as a new segment file at `path` (renumbered in neighbor-packing order,
     /// PQ codes trained on the graph's own vectors) and returns it opened. `deleted` labels start as tombstones.
-    static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int,
+    static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int, ramPerVector: Int,
                       statistics: TieringCounters) throws -> DiskSegment {
         let p = graph.parameters
         let layout = try PageLayout(elementType: PageElementType(rawValue: p.elementType.rawValue)!, dimension: p.dimension,
@@ -81,7 +81,7 @@ final class DiskSegment: @unchecked Sendable {
 
         // Quantizer trained on an even sample of the graph's vectors (prepared form: float32, normalized for COSINE).
         let distance = VectorDistance(dimension: p.dimension, elementType: p.elementType, metric: p.metric)
-        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension), metric: p.metric)
+        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension, ramPerVector: ramPerVector), metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: p.dimension)
         defer { prepared.deallocate() }
         let sampleCount = min(n, 20_000)
@@ -157,11 +157,22 @@ final class DiskSegment: @unchecked Sendable {
 
     static let blobVersion = 1
 
-    /// PQ subspaces: 4 dimensions each above 256-d (96 bytes for 384-d), 2 each up to 256-d (64 bytes for 128-d).
-    /// Measured: pypi-minilm-50k (384-d) at a 20 % limit, 8 dims each lost recall at equal reads (0.921 vs 0.950 at
-    /// ef 40); a 200k x 128-d Gaussian mixture sealed once, 4 dims each gave recall 0.734 at ef 40 and 2 each 0.965
-    /// (all-RAM HNSW 0.961): traversal on coarse codes there leaves true neighbors unexpanded.
-    static func pqSubspaces(_ dimension: Int) -> Int { max(1, dimension / (dimension <= 256 ? 2 : 4)) }
+    /// PQ subspaces: 2 dimensions each where the codes fit in `codeShare` of the index's RAM per vector, else 4 above
+    /// 256-d (2 always up to 256-d). Measured: pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector), 2 dims
+    /// each re-ranking 12 candidates gave recall 0.962 at ef 40 where 4 dims each needed 20 reads for 0.955 (and gave
+    /// 0.909 at 12): the SSD's read rate, not the CPU, bounds tiered QPS, so finer codes pay while they leave the pool
+    /// room; 8 dims each lost recall at equal reads (0.921 vs 0.950). A 200k × 128-d Gaussian mixture sealed once gave
+    /// 0.734 at ef 40 with 4 dims each and 0.965 with 2 (all-RAM HNSW 0.961).
+    static func pqSubspaces(_ dimension: Int, ramPerVector: Int) -> Int {
+        let fine = max(1, dimension / 2)
+        if dimension <= 256 || Double(fine) <= codeShare * Double(ramPerVector) { return fine }
+        return max(1, dimension / 4)
+    }
+    /// Part of an index's RAM per vector that 2-dimension codes may take (the rest: labels, resident lists, pool).
+    static let codeShare = 0.55
+
+    /// RAM per vector of an index holding `vectors` in a share of `shareBytes`.
+    static func ramPerVector(shareBytes: Int, vectors: Int) -> Int { shareBytes / max(vectors, 1) }
 
     // MARK: - Opening
 
@@ -273,11 +284,16 @@ final class DiskSegment: @unchecked Sendable {
 
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
-    /// Uncached records a resident-list search re-ranks: a quarter of its candidate list, at least 2k, so EF_RUNTIME
-    /// buys both a wider walk and a deeper re-rank. The walk's width matters more than the re-rank's depth: 1M × 128
-    /// (M 16, limit 176 MiB) at 40 reads/query gave recall 0.913 at ef 80 re-ranking half, 0.947 at ef 120 re-ranking
-    /// a third, 0.965 at ef 160 re-ranking a quarter; on pypi-minilm-50k the 2k floor decides up to ef 80.
-    static func rerankQuota(k: Int, ef: Int) -> Int { max(2 * k, ef / 4) }
+    /// Uncached records a resident-list search re-ranks: a quarter of its candidate list, at least 1.2k with codes of
+    /// 2 dimensions per subspace and 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank.
+    /// The walk's width matters more than the re-rank's depth: 1M × 128 (M 16, limit 176 MiB) at 40 reads/query gave
+    /// recall 0.913 at ef 80 re-ranking half, 0.947 at ef 120 re-ranking a third, 0.965 at ef 160 re-ranking a quarter.
+    /// pypi-minilm-50k at ef 40: 2 dims per subspace 0.932 / 0.962 / 0.967 re-ranking 10 / 12 / 20; 4 dims per subspace
+    /// 0.871 / 0.909 / 0.955.
+    static func rerankQuota(k: Int, ef: Int, dimensionsPerSubspace: Int) -> Int {
+        let floor = dimensionsPerSubspace <= 2 ? (12 * k + 9) / 10 : 2 * k
+        return max(floor, ef / 4)
+    }
     /// Frames a share must leave to the pool before lists go resident.
     static let residentMinimumPoolFrames = 256
 
@@ -528,20 +544,28 @@ final class DiskSegment: @unchecked Sendable {
             guard !list[cursor].expanded else { cursor += 1; continue }
             list[cursor].expanded = true
             let n = resident.neighbors(of: list[cursor].id, into: neighbors)
-            for j in 0..<n { vs_prefetch(codes + Int(neighbors[j]) &* codeBytes) }
-            var inserted = list.count
+            var fresh = 0
             for j in 0..<n {
                 let next = neighbors[j]
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
-                let candidate = Candidate(distance: estimate(scratch, next), id: next, expanded: false)
+                let code = codes + Int(next) &* codeBytes
+                vs_prefetch(code)
+                neighbors[fresh] = next
+                scratch.codePointers[fresh] = UnsafePointer(code)
+                fresh += 1
+            }
+            quantizer.distances(table: scratch.table, codes: scratch.codePointers, count: fresh, into: scratch.estimates)
+            var inserted = list.count
+            for j in 0..<fresh {
+                let candidate = Candidate(distance: scratch.estimates[j], id: neighbors[j], expanded: false)
                 if let at = list.insertBounded(candidate, capacity: ef) { inserted = min(inserted, at) }
             }
             cursor = min(cursor + 1, inserted)
         }
         scratch.list = list
         let pool = self.pool, perPage = layout.recordsPerPage
-        let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef)
+        let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerSubspace: quantizer.dimensionsPerSubspace)
         var chosen: [UInt32] = [], misses: Set<UInt64> = []
         for candidate in list {
             let id = candidate.id, label = labels[Int(id)]
@@ -759,6 +783,9 @@ final class SegmentScratch: @unchecked Sendable {
     let table: UnsafeMutablePointer<Float>
     /// One decoded resident list.
     let neighbors: UnsafeMutablePointer<UInt32>
+    /// The codes of a list's unvisited neighbors and their estimates (`ProductQuantizer.distances`).
+    let codePointers: UnsafeMutablePointer<UnsafePointer<UInt8>>
+    let estimates: UnsafeMutablePointer<Float>
     var list: [Candidate] = []
 
     init(count: Int, queryBytes: Int, dimension: Int, tableCount: Int, maxDegree: Int) {
@@ -769,10 +796,13 @@ final class SegmentScratch: @unchecked Sendable {
         queryFloat = .allocate(capacity: max(dimension, 1))
         table = .allocate(capacity: max(tableCount, 1))
         neighbors = .allocate(capacity: max(maxDegree, 1))
+        codePointers = .allocate(capacity: max(maxDegree, 1))
+        estimates = .allocate(capacity: max(maxDegree, 1))
     }
 
     func deallocate() {
         visited.deallocate(); query.deallocate(); queryFloat.deallocate(); table.deallocate(); neighbors.deallocate()
+        codePointers.deallocate(); estimates.deallocate()
     }
 
     func nextEpoch() -> UInt16 {

@@ -17,7 +17,7 @@ extension DiskSegment {
     /// 200k x 128 that is ~60-80 MB, well above a 28 MB limit: vector-bench measured a 206 MiB peak over the start
     /// for the whole build (bench/results/tiering-engine.md).
     static func merge(_ graph: HNSWGraphView, into big: DiskSegment, deleted: Set<UInt64>, path: String,
-                      poolBytes: Int, statistics: TieringCounters) throws -> DiskSegment {
+                      poolBytes: Int, shareBytes: Int, statistics: TieringCounters) throws -> DiskSegment {
         let p = big.parameters, layout = big.layout
         let m0 = 2 * p.m, width = m0 + 1
         let nB = big.count
@@ -44,7 +44,8 @@ extension DiskSegment {
         let distance = VectorDistance(dimension: dim, elementType: p.elementType, metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { prepared.deallocate() }
-        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim), metric: p.metric)
+        let perVector = DiskSegment.ramPerVector(shareBytes: shareBytes, vectors: total)
+        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim, ramPerVector: perVector), metric: p.metric)
         do {
             let fromOld = min(nB, 10_000), fromNew = min(nS, 10_000)
             let sample = UnsafeMutablePointer<Float>.allocate(capacity: max(fromOld + fromNew, 1) * dim)

@@ -124,6 +124,9 @@ extension TieredHNSWIndex {
                     if s.closed || monotonicNanoseconds() - lastAccess.load(ordering: .relaxed) < 1_000_000_000 { return nil }
                     s.segments.removeAll { segment in moved.contains { $0.0 === segment } }
                     s.cold += moved.map(\.1)
+                    // Set with the swap, not after the manifest is written: a search in between would skip
+                    // `warmIfCold` and find no segments at all.
+                    hasCold.store(true, ordering: .releasing)
                     return manifestEntries(s)
                 }
             }
@@ -132,7 +135,6 @@ extension TieredHNSWIndex {
                 return
             }
             try TieredHNSWIndex.writeManifest(directory, names: names)
-            hasCold.store(true, ordering: .releasing)
             for (segment, _) in moved { segment.obsolete.store(true, ordering: .releasing) }
             controller.counters.coolings.add(moved.count, ordering: .relaxed)
             controller.releaseFreedMemory()

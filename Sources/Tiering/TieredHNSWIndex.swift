@@ -398,10 +398,14 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         let segment = try frozen.withFrozenGraph { graph in
             if let target {
                 return try DiskSegment.merge(graph, into: target, deleted: deletedAtStart, path: directory + "/" + name,
-                                             poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+                                             poolBytes: controller.poolShare(for: self), shareBytes: controller.share(for: self),
+                                             statistics: controller.counters)
             }
             return try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
-                                         poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+                                         poolBytes: controller.poolShare(for: self),
+                                         ramPerVector: DiskSegment.ramPerVector(shareBytes: controller.share(for: self),
+                                                                                vectors: graph.idCount),
+                                         statistics: controller.counters)
         }
         try install(segment, replacing: (target.map { [$0] } ?? []) + empty) { s in
             for label in s.sealingDeletes { segment.tombstone(label: label) }
@@ -466,7 +470,9 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
         let segment = try graph.withFrozenGraph { view in
             try DiskSegment.write(graph: view, path: directory + "/" + name, deleted: [],
-                                  poolBytes: controller.poolShare(for: self), statistics: controller.counters)
+                                  poolBytes: controller.poolShare(for: self),
+                                  ramPerVector: DiskSegment.ramPerVector(shareBytes: controller.share(for: self), vectors: total),
+                                  statistics: controller.counters)
         }
         try install(segment, replacing: victims) { _ in
             for (victim, mark) in zip(victims, marks) {

@@ -27,6 +27,19 @@ import VectorIndex
         }
     }
 
+    @Test("codes are 2 dimensions per subspace where they fit in the RAM per vector (always up to 256-d), else 4")
+    func codeSizeFollowsTheShare() {
+        #expect(DiskSegment.pqSubspaces(384, ramPerVector: 360) == 192, "pypi-50k at a 20 % limit")
+        #expect(DiskSegment.pqSubspaces(384, ramPerVector: 180) == 96, "pypi-50k at a 10 % limit")
+        #expect(DiskSegment.pqSubspaces(384, ramPerVector: .max) == 192)
+        #expect(DiskSegment.pqSubspaces(128, ramPerVector: 40) == 64, "never coarser than 2 up to 256-d")
+        #expect(DiskSegment.pqSubspaces(768, ramPerVector: 600) == 192)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerSubspace: 2) == 12)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerSubspace: 4) == 20)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerSubspace: 2) == 30)
+        #expect(DiskSegment.rerankQuota(k: 1, ef: 1, dimensionsPerSubspace: 2) == 2)
+    }
+
     @Test func residentWalkMatchesPageWalk() throws {
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 48)
         let ram = try HNSWIndex(parameters)
@@ -36,7 +49,8 @@ import VectorIndex
         defer { unlink(dir + "/segment"); rmdir(dir) }
         let counters = TieringCounters()
         let written = try ram.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, statistics: counters)
+            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, ramPerVector: .max,
+                                  statistics: counters)
         }
         #expect(written.residentLists == nil, "a share smaller than the lists keeps the page walk")
         let share = 200_000
@@ -81,7 +95,7 @@ import VectorIndex
 
         let ef = 64
         let resident = try run(ef: ef, seed: 70_000)
-        #expect(resident.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef)),
+        #expect(resident.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerSubspace: segment.quantizer.dimensionsPerSubspace)),
                 "only the re-rank reads pages: \(resident.readsPerQuery) per query")
         try segment.resizePool(bytes: 0)
         #expect(segment.residentLists == nil, "a share too small for the lists drops them")

@@ -167,6 +167,34 @@ struct ProductQuantizerTests {
         #expect(ProductQuantizer(dimension: 3, subspaces: 8, metric: metric).subspaces == 3)
     }
 
+    @Test("batched estimates equal one-at-a-time estimates, for any count and a subspace count not a multiple of 4",
+          arguments: [(64, 32), (10, 5), (66, 33)])
+    func batchedEstimates(dimension: Int, subspaces: Int) {
+        let vectors = syntheticVectors(count: 400, dimension: dimension, seed: 31)
+        let pq = Self.trained(vectors, dimension: dimension, subspaces: subspaces, metric: .l2, iterations: 2)
+        let codes = Self.codes(pq, vectors)
+        let single = Self.estimates(pq, query: vectors[7], codes: codes)
+        var table = [Float](repeating: .nan, count: pq.tableCount)
+        vectors[7].withUnsafeBufferPointer { q in table.withUnsafeMutableBufferPointer { pq.prepareTable(query: q.baseAddress!, into: $0.baseAddress!) } }
+        let flat = codes.flatMap { $0 }
+        for count in [0, 1, 3, 32, 400] {
+            var batch = [Float](repeating: .nan, count: max(count, 1))
+            flat.withUnsafeBufferPointer { f in
+                // Codes out of order, as a neighbor list gives them.
+                let pointers = (0..<count).map { f.baseAddress! + ((($0 * 37) % codes.count) * pq.codeBytes) }
+                pointers.withUnsafeBufferPointer { p in
+                    table.withUnsafeBufferPointer { t in
+                        batch.withUnsafeMutableBufferPointer { pq.distances(table: t.baseAddress!, codes: p.baseAddress!, count: count, into: $0.baseAddress!) }
+                    }
+                }
+            }
+            for i in 0..<count {
+                let expected = single[(i * 37) % codes.count]
+                #expect(abs(batch[i] - expected) <= 1e-5 * max(1, abs(expected)), "count \(count) #\(i): \(batch[i]) vs \(expected)")
+            }
+        }
+    }
+
     @Test("untrained and tiny training sets stay finite and never crash")
     func edgeCases() {
         let empty = ProductQuantizer(dimension: 7, subspaces: 3, metric: .l2)
