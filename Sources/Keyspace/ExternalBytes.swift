@@ -118,7 +118,11 @@ public final class ExternalStore: @unchecked Sendable {
     private func setHolder(_ tagged: UInt, label: UInt32) {
         holders.withLock { h in
             let i = Int(label)
-            if i >= h.count { h.append(contentsOf: repeatElement(0, count: Swift.max(i + 1 - h.count, h.count / 2))) }
+            if i >= h.count {
+                // Grow by an eighth rather than Array's doubling: 8 bytes a document, so slack counts.
+                if i >= h.capacity { h.reserveCapacity(Swift.max(i + 1, h.count + h.count / 8 + 16)) }
+                h.append(contentsOf: repeatElement(0, count: i + 1 - h.count))
+            }
             if h[i] != 0 && h[i] != tagged { Self.holder(h[i]).adopt(bytes(label: label), for: reference(label: label)) }
             h[i] = tagged
         }

@@ -4,9 +4,17 @@
 /// The keys of one hash slot and their values.
 ///
 /// ### Layout
-///     object:  | count: UInt32 | capacity: UInt32 | indexMask: UInt32 | index pointer | entries: (Bytes, Value) × capacity |
-///     index (its own allocation, only above `linearLimit` keys): one UInt32 per bucket,
-///              | hash tag: 8 bits | entry number + 1: 24 bits |   (0 = free bucket)
+///     object:  | Swift object header (16 B) | header word (8 B) | entries: (Bytes, Value) × capacity |
+///     header word, no index:  | capacity: 32 bits | count: 31 bits | 1 |
+///     header word, indexed:   | log2(buckets): 8 bits | index block address: 56 bits (bit 0 is 0) |
+///     index block (its own allocation, only above `linearLimit` keys):
+///              | count: UInt32 | capacity: UInt32 | unused: 8 B | buckets: UInt32 × 2^log2 |
+///     bucket:  | hash tag: 8 bits | entry number + 1: 24 bits |   (0 = free bucket)
+///
+/// The one-word header makes the object 24 bytes plus entries, so a slot's malloc chunk is 32 + 32 × capacity
+/// bytes (a 40-byte header made it 48 + 32 × capacity): 16 bytes less per slot, ~5 bytes a key at 50k keys. Count
+/// and capacity move into the index block while there is one; a lookup in an indexed table reads only the word
+/// (address and bucket count), never the block's first line.
 ///
 /// A Swift Dictionary per slot cost a 64-byte storage header and power-of-two buckets at most 3/4 full, each a whole
 /// 32-byte entry: ~77 bytes a key at 50k keys (~3 per slot), ~68 at 1M (~61 per slot: 128 buckets). Here entries are
@@ -110,12 +118,66 @@ struct SlotKeys {
 }
 
 final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
+    /// The header word (see the layout): count and capacity inline, or the index block that holds them.
     struct Header {
-        var count: UInt32
-        var capacity: UInt32
+        private var word: UInt64
+
+        init(count: UInt32, capacity: UInt32) { word = Self.packed(count: count, capacity: capacity) }
+
+        @inline(__always) private static func packed(count: UInt32, capacity: UInt32) -> UInt64 {
+            UInt64(capacity) << 32 | UInt64(count & 0x7fff_ffff) << 1 | 1
+        }
+        @inline(__always) private var isPacked: Bool { word & 1 == 1 }
+        private static let addressMask: UInt64 = (1 << 56) - 1
+        private static let blockHeaderWords = 4
+        @inline(__always) private var block: UnsafeMutablePointer<UInt32> {
+            UnsafeMutablePointer(bitPattern: UInt(word & Self.addressMask))!
+        }
+
+        var count: UInt32 {
+            @inline(__always) get { isPacked ? UInt32(truncatingIfNeeded: word >> 1) & 0x7fff_ffff : block[0] }
+            set { if isPacked { word = Self.packed(count: newValue, capacity: capacity) } else { block[0] = newValue } }
+        }
+        var capacity: UInt32 {
+            @inline(__always) get { isPacked ? UInt32(truncatingIfNeeded: word >> 32) : block[1] }
+            set { if isPacked { word = Self.packed(count: count, capacity: newValue) } else { block[1] = newValue } }
+        }
+        /// The index's buckets, nil without one.
+        @inline(__always) var index: UnsafeMutablePointer<UInt32>? { isPacked ? nil : block + Self.blockHeaderWords }
         /// Buckets - 1 of the index, 0 without one.
-        var indexMask: UInt32
-        var index: UnsafeMutablePointer<UInt32>?
+        @inline(__always) var indexMask: UInt32 { isPacked ? 0 : UInt32(truncatingIfNeeded: (1 as UInt64) << (word >> 56)) &- 1 }
+
+        /// Replaces the index (if any) by `buckets` uninitialized buckets (a power of two); returns them.
+        mutating func allocateIndex(buckets: Int) -> UnsafeMutablePointer<UInt32> {
+            let (n, cap) = (count, capacity)
+            freeIndex()
+            let b = UnsafeMutablePointer<UInt32>.allocate(capacity: Self.blockHeaderWords + buckets)
+            let address = UInt64(UInt(bitPattern: b))
+            precondition(address & ~Self.addressMask == 0 && address & 1 == 0, "index block address does not fit the header word")
+            b[0] = n
+            b[1] = cap
+            word = address | UInt64(buckets.trailingZeroBitCount) << 56
+            return b + Self.blockHeaderWords
+        }
+
+        /// Drops the index; count and capacity move back into the word.
+        mutating func freeIndex() {
+            guard !isPacked else { return }
+            let (n, cap) = (count, capacity)
+            block.deallocate()
+            word = Self.packed(count: n, capacity: cap)
+        }
+
+        /// Takes `other`'s index (keeping this header's count and capacity); `other` keeps its own, without an index.
+        mutating func takeIndex(from other: inout Header) {
+            let (n, cap) = (count, capacity)
+            let (otherCount, otherCapacity) = (other.count, other.capacity)
+            freeIndex()
+            word = other.word
+            block[0] = n
+            block[1] = cap
+            other.word = Self.packed(count: otherCount, capacity: otherCapacity)
+        }
     }
     struct Entry {
         var key: Bytes
@@ -132,12 +194,12 @@ final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
     deinit {
         withUnsafeMutablePointers { h, e in
             e.deinitialize(count: Int(h.pointee.count))
-            h.pointee.index?.deallocate()
+            h.pointee.freeIndex()
         }
     }
 
     static func make(capacity: Int) -> KeyTable {
-        let b = unsafeDowncast(KeyTable.create(minimumCapacity: capacity) { _ in Header(count: 0, capacity: 0, indexMask: 0, index: nil) },
+        let b = unsafeDowncast(KeyTable.create(minimumCapacity: capacity) { _ in Header(count: 0, capacity: 0) },
                                to: KeyTable.self)
         // What malloc rounded the object up to is free room for more entries.
         b.header.capacity = UInt32(Swift.min(b.capacity, maxCount))
@@ -162,9 +224,8 @@ final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
     /// The entry number of `key`; `hash` is its hash when the table is indexed (computed here when nil).
     func find(_ key: Bytes, hash: UInt32? = nil) -> Int? {
         withUnsafeMutablePointers { h, e in
-            let n = Int(h.pointee.count)
             guard let index = h.pointee.index else {
-                for i in 0..<n where e[i].key == key { return i }
+                for i in 0..<Int(h.pointee.count) where e[i].key == key { return i }
                 return nil
             }
             let hv = hash ?? Self.hash(key)
@@ -217,11 +278,7 @@ final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
             h.pointee.count -= 1
         }
         let n = Int(header.count)
-        if n <= Self.linearLimit, header.index != nil {
-            header.index!.deallocate()
-            header.index = nil
-            header.indexMask = 0
-        }
+        if n <= Self.linearLimit, header.index != nil { header.freeIndex() }
         // Give memory back after mass deletion, keeping a quarter of slack so alternating writes do not reallocate.
         if n * 2 < Int(header.capacity) && Int(header.capacity) > 4 { return resized(to: n + n / 4 + 1) }
         return self
@@ -235,10 +292,8 @@ final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
             t.withUnsafeMutablePointers { th, te in
                 te.moveInitialize(from: e, count: Int(h.pointee.count))
                 th.pointee.count = h.pointee.count
-                if let index = h.pointee.index, Int(h.pointee.indexMask) + 1 == Self.buckets(forCapacity: Int(th.pointee.capacity)) {
-                    th.pointee.index = index
-                    th.pointee.indexMask = h.pointee.indexMask
-                    h.pointee.index = nil
+                if h.pointee.index != nil, Int(h.pointee.indexMask) + 1 == Self.buckets(forCapacity: Int(th.pointee.capacity)) {
+                    th.pointee.takeIndex(from: &h.pointee)
                 }
             }
             h.pointee.count = 0
@@ -258,12 +313,8 @@ final class KeyTable: ManagedBuffer<KeyTable.Header, KeyTable.Entry> {
     private func rebuildIndex() {
         withUnsafeMutablePointers { h, e in
             let buckets = Self.buckets(forCapacity: Int(h.pointee.capacity))
-            if h.pointee.index == nil || Int(h.pointee.indexMask) + 1 != buckets {
-                h.pointee.index?.deallocate()
-                h.pointee.index = .allocate(capacity: buckets)
-                h.pointee.indexMask = UInt32(buckets - 1)
-            }
-            let index = h.pointee.index!
+            let index = h.pointee.index != nil && Int(h.pointee.indexMask) + 1 == buckets
+                ? h.pointee.index! : h.pointee.allocateIndex(buckets: buckets)
             index.initialize(repeating: 0, count: buckets)
             for i in 0..<Int(h.pointee.count) { Self.place(index, mask: buckets - 1, hash: Self.hash(e[i].key), number: i) }
         }

@@ -96,4 +96,15 @@ struct KeyTableTests {
         #expect(isKnownUniquelyReferenced(&buffer))
         withExtendedLifetime(stored) {}
     }
+
+    /// The chunk arithmetic of `KeyTable`'s layout comment: a 24-byte object before the entries.
+    @Test("the header is one word, so the object is 24 bytes before its entries")
+    func compactHeader() {
+        #expect(MemoryLayout<KeyTable.Header>.size == 8)
+        #expect(MemoryLayout<KeyTable.Entry>.stride == 32)
+        var slot = SlotKeys()
+        slot.insertNew("k", .string("v"))
+        #expect(slot.count == 1)
+        #expect(slot["k"] != nil)
+    }
 }

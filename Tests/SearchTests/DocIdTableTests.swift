@@ -5,10 +5,11 @@ import Keyspace
 
 @Suite("DocIdTable")
 struct DocIdTableTests {
-    @Test("lookups agree with a dictionary under random churn")
-    func churn() {
+    /// The default keeps 4-byte slots throughout; a limit of 500 moves the table to 8-byte slots mid-run.
+    @Test("lookups agree with a dictionary under random churn", arguments: [UInt32.max, 500])
+    func churn(narrowIdLimit: UInt32) {
         var keys: [Bytes?] = [nil]
-        var table = DocIdTable()
+        var table = DocIdTable(narrowIdLimit: narrowIdLimit)
         var expected: [Bytes: UInt32] = [:]
         var rng = SystemRandomNumberGenerator()
         for step in 0..<20_000 {
@@ -30,9 +31,23 @@ struct DocIdTableTests {
         #expect(table.count == expected.count)
         for (k, id) in expected { #expect(table.id(of: k, keys: keys) == id) }
         #expect(Set(table.ids) == Set(expected.values))
+        #expect(table.isWide == (narrowIdLimit == 500))
         #expect(table.id(of: "missing", keys: keys) == nil)
         #expect(table.remove("missing", keys: keys) == nil)
         table.removeAll()
         #expect(table.count == 0 && table.ids.isEmpty)
+    }
+
+    @Test("50,000 ids fit 65,536 four-byte buckets")
+    func density() {
+        var keys: [Bytes?] = [nil]
+        var table = DocIdTable()
+        for n in 0..<50_000 {
+            keys.append(Bytes("doc:\(n)"))
+            table.insert(UInt32(keys.count - 1), keys: keys)
+        }
+        #expect(table.bucketCount == 65_536 && !table.isWide)
+        for (id, key) in keys.enumerated().dropFirst() { #expect(table.id(of: key!, keys: keys) == UInt32(id)) }
+        #expect(table.id(of: "doc:50000", keys: keys) == nil)
     }
 }
