@@ -57,7 +57,18 @@ extension SearchIndex {
 
     private func executeLocked(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
         var evaluator = Evaluator(index: self, verbatim: request.verbatim)
-        var matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
+        var matched: DocSet
+        if FilterCache.caches(request.query.filter) {
+            let generation = lock.writes
+            if let cached = filterCache.withLock({ $0.lookup(request.query.filter, generation: generation) }) {
+                matched = cached
+            } else {
+                matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
+                filterCache.withLock { $0.store(request.query.filter, generation: generation, set: matched) }
+            }
+        } else {
+            matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
+        }
         if let inKeys = request.inKeys {
             var allowed = DocSet(capacity: keys.count)
             for k in inKeys { if let id = idByKey.id(of: k, keys: keys) { allowed.insert(id) } }

@@ -78,6 +78,8 @@ public final class SearchIndex: @unchecked Sendable {
     let tiering: TieringController
     /// Earlier parses of FT.SEARCH query texts against this index's stopwords (see `parseQuery`).
     private let queryCache = Mutex(QueryCache())
+    /// Documents matched by recent tag / numeric filters, valid until the next write (see `FilterCache`).
+    let filterCache = Mutex(FilterCache())
 
     public init(definition: IndexDefinition, tiering: TieringController = .node) throws {
         self.definition = definition
