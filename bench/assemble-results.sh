@@ -24,7 +24,7 @@ file. Every number below comes from a run against its anchor in the same run, on
 | the same, alternating passes on loaded servers (noise-robust ratios) | `bench/vector-ab.sh` (env `ROUNDS`, `DURATION`, `CONNS`, `BASELINE_BIN` = an older build in the same run) | `bench/results/vector-ab.md` |
 | 1 node vs 3 coordinated masters vs client-side fan-out | `bench/cluster.sh --algo FLAT\|HNSW [--ef ..] [--cluster-ef ..]` | `bench/results/cluster.md` |
 | tiering storage (page reads, CRC32C, buffer pool) | `bench/storage.sh` | `bench/results/storage.md` |
-| tiering: HNSW under `vector-memory-limit` 100/50/20/10 % vs all-RAM and Redis Stack (recall, QPS, SSD reads/query, RSS) | `bench/tiering.sh [--synthetic]` (env `DATASET`, `LIMITS`, `EFS`, `DURATION`) | `bench/results/tiering.md` |
+| tiering: HNSW under `vector-memory-limit` 100/50/20/10 % vs all-RAM and Redis Stack (recall, QPS, SSD reads/query, RSS) | `bench/tiering.sh [--synthetic]` (env `DATASET`, `LIMITS`, `EFS`, `DURATION`, `CONNS`) | `bench/results/tiering.md` |
 | RAM per document outside the vector index (RSS, heaptrack live heap by call site) | `bench/memory.sh [pypi\|hset\|both] [heaptrack]` (env `LIMIT`, `HSET_KEYS`) | `bench/results/memory.md` |
 | event-loop stalls (PING every 5 ms) during a bulk load, one binary per call | `bench/load-stalls.sh BIN [LIMIT_BYTES]` (env `WATCH_S`, `STACKS` = file for gdb stacks of stalls) | a section of `bench/results/tiering.md` |
 
