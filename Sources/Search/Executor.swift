@@ -52,8 +52,15 @@ extension SearchIndex {
     /// Runs a search. Call from any thread; takes the read lock for the duration.
     public func execute(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
         countUse(dialect: request.dialect)
-        return try lock.withReadLock { () throws(QueryError) -> SearchOutcome in try self.executeLocked(request) }
+        let started = QueryCostMemory.nowMicros()
+        let outcome = try lock.withReadLock { () throws(QueryError) -> SearchOutcome in try self.executeLocked(request) }
+        let micros = QueryCostMemory.nowMicros() - started
+        costMemory.withLock { $0.note(request, micros: micros) }
+        return outcome
     }
+
+    /// How long this query's shape (filter, KNN k and ef) took the last time it ran here, if it did lately.
+    public func recentMicros(_ request: SearchRequest) -> Int? { costMemory.withLock { $0.micros(of: request) } }
 
     private func executeLocked(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
         var evaluator = Evaluator(index: self, verbatim: request.verbatim)

@@ -80,6 +80,8 @@ public final class SearchIndex: @unchecked Sendable {
     private let queryCache = Mutex(QueryCache())
     /// Documents matched by recent tag / numeric filters, valid until the next write (see `FilterCache`).
     let filterCache = Mutex(FilterCache())
+    /// Recent execution times of query shapes (see `QueryCostMemory`).
+    let costMemory = Mutex(QueryCostMemory())
 
     public init(definition: IndexDefinition, tiering: TieringController = .node) throws {
         self.definition = definition

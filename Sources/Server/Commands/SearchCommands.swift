@@ -275,6 +275,9 @@ extension Server {
     ///   here, and both cores work; `search-workers 0` runs all inline);
     /// - searches came from more than one client lately (`SearchOverlapTracker`): a lone client's never overlap.
     /// `clientID` nil skips the second rule (the coordinator's local part must not hold up its fan-out).
+    /// Searches that took at most this long last time run on the loop (see `executeSearch`).
+    static let cheapSearchMicros = 80
+
     func searchRunsInline(clientID: Int?) -> Bool {
         // Every search is noted, including those that run inline anyway, or a busy worker would hide the switches.
         let overlap = clientID.map { searchOverlap.note(client: $0, now: uv_now(loop)) } ?? true
@@ -285,8 +288,12 @@ extension Server {
     /// returning nil and handing the result to `later` on the loop thread. Keeps `searchesOnWorkers` for the policy.
     func executeSearch(_ index: SearchIndex, _ request: SearchRequest, clientID: Int?,
                        later: @escaping (Server, Result<SearchOutcome, QueryError>) -> Void) throws(QueryError) -> SearchOutcome? {
-        // A tiered index waits on page reads: that must not stall the loop, whatever the worker count says.
-        if searchRunsInline(clientID: clientID) && (searchWorkers == 0 || !index.readsFromSSD) { return try index.execute(request) }
+        // A query shape that ran in under `cheapSearchMicros` last time runs here too: its hand-off would cost as
+        // much as the search (`QueryCostMemory`). A tiered index waits on page reads: that must not stall the loop,
+        // whatever the worker count or the cost says.
+        let byPolicy = searchRunsInline(clientID: clientID)
+        let cheap = clientID != nil && (index.recentMicros(request).map { $0 <= Self.cheapSearchMicros } ?? false)
+        if (byPolicy || cheap) && (searchWorkers == 0 || !index.readsFromSSD) { return try index.execute(request) }
         let back = LoopBound(value: later)
         let mailbox = self.mailbox
         searchesOnWorkers += 1
