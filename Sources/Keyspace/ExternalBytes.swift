@@ -119,8 +119,7 @@ public final class ExternalStore: @unchecked Sendable {
         holders.withLock { h in
             let i = Int(label)
             if i >= h.count {
-                // Grow by an eighth rather than Array's doubling: 8 bytes a document, so slack counts.
-                if i >= h.capacity { h.reserveCapacity(Swift.max(i + 1, h.count + h.count / 8 + 16)) }
+                h.reserveGrowingByAnEighth(toHold: i + 1)
                 h.append(contentsOf: repeatElement(0, count: i + 1 - h.count))
             }
             if h[i] != 0 && h[i] != tagged { Self.holder(h[i]).adopt(bytes(label: label), for: reference(label: label)) }
@@ -158,3 +157,13 @@ public final class ExternalStore: @unchecked Sendable {
         registered(reference.store)?.holderGone(tag(holder), label: reference.label)
     }
 }
+
+extension Array {
+    /// Makes room for `count` elements, growing by an eighth instead of Array's doubling: per-document arrays (index
+    /// keys, numeric values, vector holders) are the bulk of the RAM outside the vectors, and doubling left up to half
+    /// of them as slack. Each growth copies the array, so appends cost a few element copies each on average.
+    @inlinable public mutating func reserveGrowingByAnEighth(toHold count: Int) {
+        if count > capacity { reserveCapacity(Swift.max(count, self.count + self.count / 8 + 16)) }
+    }
+}
+

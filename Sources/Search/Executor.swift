@@ -1,5 +1,6 @@
 // Query execution over one index: evaluates the filter tree to a DocSet with scores, runs KNN / range, sorts, pages.
 import CNumberFormat
+import Tiering
 import Keyspace
 import VectorIndex
 
@@ -52,9 +53,9 @@ extension SearchIndex {
     /// Runs a search. Call from any thread; takes the read lock for the duration.
     public func execute(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
         countUse(dialect: request.dialect)
-        let started = QueryCostMemory.nowMicros()
+        let started = monotonicNanoseconds()
         let outcome = try lock.withReadLock { () throws(QueryError) -> SearchOutcome in try self.executeLocked(request) }
-        let micros = QueryCostMemory.nowMicros() - started
+        let micros = (monotonicNanoseconds() - started) / 1000
         costMemory.withLock { $0.note(request, micros: micros) }
         return outcome
     }
@@ -64,17 +65,13 @@ extension SearchIndex {
 
     private func executeLocked(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
         var evaluator = Evaluator(index: self, verbatim: request.verbatim)
+        let filter = request.query.filter, cacheable = FilterCache.caches(filter), generation = lock.writes
         var matched: DocSet
-        if FilterCache.caches(request.query.filter) {
-            let generation = lock.writes
-            if let cached = filterCache.withLock({ $0.lookup(request.query.filter, generation: generation) }) {
-                matched = cached
-            } else {
-                matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
-                filterCache.withLock { $0.store(request.query.filter, generation: generation, set: matched) }
-            }
+        if cacheable, let cached = filterCache.withLock({ $0.lookup(filter, generation: generation) }) {
+            matched = cached
         } else {
-            matched = try evaluator.evaluate(request.query.filter) ?? DocSet(capacity: 0)
+            matched = try evaluator.evaluate(filter) ?? DocSet(capacity: 0)
+            if cacheable { filterCache.withLock { $0.store(filter, generation: generation, set: matched) } }
         }
         if let inKeys = request.inKeys {
             var allowed = DocSet(capacity: keys.count)

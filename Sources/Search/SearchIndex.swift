@@ -231,7 +231,7 @@ public final class SearchIndex: @unchecked Sendable {
                 removeFieldData(id, keepingVectorsOf: vectors)
             } else {
                 id = UInt32(keys.count)
-                Self.growByAnEighth(&keys)
+                keys.reserveGrowingByAnEighth(toHold: keys.count + 1)
                 keys.append(key)
                 idByKey.insert(id, keys: keys)
                 live.insert(id)
@@ -241,7 +241,8 @@ public final class SearchIndex: @unchecked Sendable {
                 switch stores[i] {
                 case .numeric(var values):
                     stores[i] = .numeric([])
-                    while values.count <= Int(id) { Self.growByAnEighth(&values); values.append(.nan) }
+                    values.reserveGrowingByAnEighth(toHold: Int(id) + 1)
+                    while values.count <= Int(id) { values.append(.nan) }
                     values[Int(id)] = numeric[i] ?? .nan
                     stores[i] = .numeric(values)
                 case .tag(var postings, var perDoc):
@@ -269,13 +270,6 @@ public final class SearchIndex: @unchecked Sendable {
             }
             return externalized
         }
-    }
-
-    /// Makes room for one more element when `array` is full, an eighth more instead of Array's doubling: per-document
-    /// arrays (keys, numeric values) are the index's bulk, and doubling left up to half of them as slack. Copying
-    /// every eighth growth costs a few element copies per append.
-    @inline(__always) static func growByAnEighth<T>(_ array: inout [T]) {
-        if array.count == array.capacity { array.reserveCapacity(array.count + array.count / 8 + 16) }
     }
 
     /// Gives every hash that points into this index its own copy (FT.DROPINDEX without DD).

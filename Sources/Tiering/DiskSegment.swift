@@ -57,7 +57,7 @@ final class DiskSegment: @unchecked Sendable {
 
     /// Writes the live nodes of a frozen graph as a new segment file at `path` (renumbered in neighbor-packing order,
     /// PQ codes trained on the graph's own vectors) and returns it opened. `deleted` labels start as tombstones.
-    static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int, ramPerVector: Int,
+    static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int, shareBytes: Int,
                       statistics: TieringCounters) throws -> DiskSegment {
         let p = graph.parameters
         let layout = try PageLayout(elementType: PageElementType(rawValue: p.elementType.rawValue)!, dimension: p.dimension,
@@ -81,7 +81,8 @@ final class DiskSegment: @unchecked Sendable {
 
         // Quantizer trained on an even sample of the graph's vectors (prepared form: float32, normalized for COSINE).
         let distance = VectorDistance(dimension: p.dimension, elementType: p.elementType, metric: p.metric)
-        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension, ramPerVector: ramPerVector), metric: p.metric)
+        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension, ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: n)),
+                                         metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: p.dimension)
         defer { prepared.deallocate() }
         let sampleCount = min(n, 20_000)
@@ -820,7 +821,7 @@ func sortMatches(_ matches: inout [VectorMatch]) {
     matches.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
 }
 
-func monotonicNanoseconds() -> Int {
+public func monotonicNanoseconds() -> Int {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return ts.tv_sec * 1_000_000_000 + ts.tv_nsec

@@ -44,8 +44,8 @@ extension DiskSegment {
         let distance = VectorDistance(dimension: dim, elementType: p.elementType, metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { prepared.deallocate() }
-        let perVector = DiskSegment.ramPerVector(shareBytes: shareBytes, vectors: total)
-        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim, ramPerVector: perVector), metric: p.metric)
+        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim, ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: total)),
+                                         metric: p.metric)
         do {
             let fromOld = min(nB, 10_000), fromNew = min(nS, 10_000)
             let sample = UnsafeMutablePointer<Float>.allocate(capacity: max(fromOld + fromNew, 1) * dim)

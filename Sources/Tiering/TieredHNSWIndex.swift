@@ -402,9 +402,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                                              statistics: controller.counters)
             }
             return try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
-                                         poolBytes: controller.poolShare(for: self),
-                                         ramPerVector: DiskSegment.ramPerVector(shareBytes: controller.share(for: self),
-                                                                                vectors: graph.idCount),
+                                         poolBytes: controller.poolShare(for: self), shareBytes: controller.share(for: self),
                                          statistics: controller.counters)
         }
         try install(segment, replacing: (target.map { [$0] } ?? []) + empty) { s in
@@ -470,8 +468,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
         let segment = try graph.withFrozenGraph { view in
             try DiskSegment.write(graph: view, path: directory + "/" + name, deleted: [],
-                                  poolBytes: controller.poolShare(for: self),
-                                  ramPerVector: DiskSegment.ramPerVector(shareBytes: controller.share(for: self), vectors: total),
+                                  poolBytes: controller.poolShare(for: self), shareBytes: controller.share(for: self),
                                   statistics: controller.counters)
         }
         try install(segment, replacing: victims) { _ in

@@ -49,7 +49,7 @@ import VectorIndex
         defer { unlink(dir + "/segment"); rmdir(dir) }
         let counters = TieringCounters()
         let written = try ram.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, ramPerVector: .max,
+            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
                                   statistics: counters)
         }
         #expect(written.residentLists == nil, "a share smaller than the lists keeps the page walk")
