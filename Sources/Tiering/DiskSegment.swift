@@ -23,7 +23,7 @@ final class DiskSegment: @unchecked Sendable {
     private let poolState: Mutex<(pool: BufferPool, pinned: [PinnedPage])>
     var pool: BufferPool { poolState.withLock { $0.pool } }
     private let distance: VectorDistance
-    let quantizer: ProductQuantizer
+    let quantizer: any TraversalQuantizer
     let codes: UnsafeMutablePointer<UInt8>
     let labels: UnsafeMutablePointer<UInt64>
     /// Labels ascending with their local ids, for lookups by label (binary search; not on the query path).
@@ -81,8 +81,8 @@ final class DiskSegment: @unchecked Sendable {
 
         // Quantizer trained on an even sample of the graph's vectors (prepared form: float32, normalized for COSINE).
         let distance = VectorDistance(dimension: p.dimension, elementType: p.elementType, metric: p.metric)
-        let quantizer = ProductQuantizer(dimension: p.dimension, subspaces: pqSubspaces(p.dimension, ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: n)),
-                                         metric: p.metric)
+        let quantizer = makeQuantizer(dimension: p.dimension, metric: p.metric,
+                                      ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: n))
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: p.dimension)
         defer { prepared.deallocate() }
         let sampleCount = min(n, 20_000)
@@ -158,19 +158,27 @@ final class DiskSegment: @unchecked Sendable {
 
     static let blobVersion = 1
 
-    /// PQ subspaces: 2 dimensions each where the codes fit in `codeShare` of the index's RAM per vector, else 4 above
-    /// 256-d (2 always up to 256-d). Measured: pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector), 2 dims
-    /// each re-ranking 12 candidates gave recall 0.962 at ef 40 where 4 dims each needed 20 reads for 0.955 (and gave
-    /// 0.909 at 12): the SSD's read rate, not the CPU, bounds tiered QPS, so finer codes pay while they leave the pool
-    /// room; 8 dims each lost recall at equal reads (0.921 vs 0.950). A 200k × 128-d Gaussian mixture sealed once gave
-    /// 0.734 at ef 40 with 4 dims each and 0.965 with 2 (all-RAM HNSW 0.961).
-    static func pqSubspaces(_ dimension: Int, ramPerVector: Int) -> Int {
+    /// The codes a new segment's walks run on: 4 bits per dimension (`FourBitQuantizer`) wherever they fit in
+    /// `codeShare` of the index's RAM per vector (always up to 256-d), else product quantization with 4 dimensions
+    /// per byte. Measured on pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector): fine codes re-ranking 12
+    /// candidates gave recall 0.962 at ef 40 where 4 dimensions per byte needed 20 reads for 0.955 (and gave 0.909
+    /// at 12): the SSD's read rate bounds tiered QPS, so finer codes pay while they leave the pool room. 4-bit codes
+    /// rank like 2-dimension PQ (exact top-10 among the best 12 estimates: 0.987 vs 0.986) at a sixth of the CPU per
+    /// estimate. A 200k × 128-d Gaussian mixture sealed once gave 0.734 at ef 40 with 4 dimensions per PQ byte and
+    /// 0.965 with 2 (all-RAM HNSW 0.961).
+    /// Below 64 dimensions 4-bit codes would be mostly padding, so those keep 2-dimension PQ.
+    static func makeQuantizer(dimension: Int, metric: DistanceMetric, ramPerVector: Int) -> any TraversalQuantizer {
+        let budget = codeShare * Double(ramPerVector)
+        if dimension >= 64, dimension <= 256 || Double(FourBitQuantizer.codeBytes(dimension: dimension)) <= budget {
+            return FourBitQuantizer(dimension: dimension, metric: metric)
+        }
         let fine = max(1, dimension / 2)
-        if dimension <= 256 || Double(fine) <= codeShare * Double(ramPerVector) { return fine }
-        return max(1, dimension / 4)
+        let subspaces = dimension <= 256 || Double(fine) <= budget ? fine : max(1, dimension / 4)
+        return ProductQuantizer(dimension: dimension, subspaces: subspaces, metric: metric)
     }
-    /// Part of an index's RAM per vector that 2-dimension codes may take (the rest: labels, resident lists, pool).
-    static let codeShare = 0.55
+    /// Part of an index's RAM per vector that fine codes may take (the rest: labels, resident lists, pool): 0.6 lets
+    /// 384-d 4-bit codes (204 B) in at a 20 % limit (356 B per vector).
+    static let codeShare = 0.6
 
     /// RAM per vector of an index holding `vectors` in a share of `shareBytes`.
     static func ramPerVector(shareBytes: Int, vectors: Int) -> Int { shareBytes / max(vectors, 1) }
@@ -222,7 +230,7 @@ final class DiskSegment: @unchecked Sendable {
         }
         upperOffsets = offsets; upperLevels = levels; upperLists = lists
         let pqCount = Int(try r.read(UInt64.self))
-        quantizer = try ProductQuantizer(deserializing: try r.bytes(pqCount))
+        quantizer = try deserializeTraversalQuantizer(try r.bytes(pqCount))
         codes = .allocate(capacity: max(n * quantizer.codeBytes, 1))
         try r.copy(into: codes, count: n * quantizer.codeBytes)
         // Local ids must be record positions (the writer used identity placement over renumbered ids).
@@ -286,13 +294,13 @@ final class DiskSegment: @unchecked Sendable {
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
     /// Uncached records a resident-list search re-ranks: a quarter of its candidate list, at least 1.2k with codes of
-    /// 2 dimensions per subspace and 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank.
+    /// 2 dimensions per byte or finer and 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank.
     /// The walk's width matters more than the re-rank's depth: 1M × 128 (M 16, limit 176 MiB) at 40 reads/query gave
     /// recall 0.913 at ef 80 re-ranking half, 0.947 at ef 120 re-ranking a third, 0.965 at ef 160 re-ranking a quarter.
     /// pypi-minilm-50k at ef 40: 2 dims per subspace 0.932 / 0.962 / 0.967 re-ranking 10 / 12 / 20; 4 dims per subspace
     /// 0.871 / 0.909 / 0.955.
-    static func rerankQuota(k: Int, ef: Int, dimensionsPerSubspace: Int) -> Int {
-        let floor = dimensionsPerSubspace <= 2 ? (12 * k + 9) / 10 : 2 * k
+    static func rerankQuota(k: Int, ef: Int, dimensionsPerCodeByte: Int) -> Int {
+        let floor = dimensionsPerCodeByte <= 2 ? (12 * k + 9) / 10 : 2 * k
         return max(floor, ef / 4)
     }
     /// Frames a share must leave to the pool before lists go resident.
@@ -404,7 +412,7 @@ final class DiskSegment: @unchecked Sendable {
         defer { releaseScratch(scratch) }
         try distance.prepare(blob, into: scratch.query)
         try distance.prepareFloat32(blob, into: scratch.queryFloat)
-        quantizer.prepareTable(query: scratch.queryFloat, into: scratch.table)
+        quantizer.prepare(query: scratch.queryFloat, into: scratch.queryState)
         var found: [VectorMatch]
         if let filter, let allowed = allowedIds(filter, ef: ef) {
             found = try scanAllowed(allowed, k: k, ef: ef, scratch: scratch, excluded: excluded)
@@ -426,7 +434,7 @@ final class DiskSegment: @unchecked Sendable {
     }
 
     @inline(__always) private func estimate(_ scratch: SegmentScratch, _ id: UInt32) -> Float {
-        quantizer.distance(table: scratch.table, code: codes + Int(id) &* quantizer.codeBytes)
+        quantizer.estimate(state: scratch.queryState, code: codes + Int(id) &* quantizer.codeBytes)
     }
 
     /// Greedy walk from the entry point down the upper levels (all in RAM) on `estimate`; returns where level 0
@@ -551,12 +559,15 @@ final class DiskSegment: @unchecked Sendable {
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
                 let code = codes + Int(next) &* codeBytes
-                vs_prefetch(code)
+                // Every line of the code: a 4-bit code of 384-d spans four.
+                var line = 0
+                while line < codeBytes { vs_prefetch(code + line); line &+= 64 }
+                vs_prefetch(code + codeBytes - 1)
                 neighbors[fresh] = next
                 scratch.codePointers[fresh] = UnsafePointer(code)
                 fresh += 1
             }
-            quantizer.distances(table: scratch.table, codes: scratch.codePointers, count: fresh, into: scratch.estimates)
+            quantizer.estimates(state: scratch.queryState, codes: scratch.codePointers, count: fresh, into: scratch.estimates)
             var inserted = list.count
             for j in 0..<fresh {
                 let candidate = Candidate(distance: scratch.estimates[j], id: neighbors[j], expanded: false)
@@ -566,7 +577,7 @@ final class DiskSegment: @unchecked Sendable {
         }
         scratch.list = list
         let pool = self.pool, perPage = layout.recordsPerPage
-        let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerSubspace: quantizer.dimensionsPerSubspace)
+        let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerCodeByte: quantizer.dimensionsPerCodeByte)
         var chosen: [UInt32] = [], misses: Set<UInt64> = []
         for candidate in list {
             let id = candidate.id, label = labels[Int(id)]
@@ -638,7 +649,7 @@ final class DiskSegment: @unchecked Sendable {
     private func acquireScratch() -> SegmentScratch {
         scratchPool.withLock { $0.popLast() }
             ?? SegmentScratch(count: count, queryBytes: distance.queryBytes, dimension: parameters.dimension,
-                              tableCount: quantizer.tableCount, maxDegree: 2 * m)
+                              queryStateBytes: quantizer.queryStateBytes, maxDegree: 2 * m)
     }
     private func releaseScratch(_ s: SegmentScratch) { scratchPool.withLock { $0.append(s) } }
 }
@@ -750,7 +761,7 @@ struct SegmentParts {
     var tombstones: [UInt8]
     /// Nodes with upper levels: their lists on levels 1…top.
     var uppers: [(id: UInt32, lists: [[UInt32]])]
-    var quantizer: ProductQuantizer
+    var quantizer: any TraversalQuantizer
     var codes: [UInt8]
 }
 
@@ -774,35 +785,36 @@ extension Array where Element == Candidate {
     }
 }
 
-/// Per-search working memory of one segment, pooled: an epoch-stamped visited array, the prepared query, the PQ table.
+/// Per-search working memory of one segment, pooled: an epoch-stamped visited array, the prepared query, the
+/// quantizer's query state.
 final class SegmentScratch: @unchecked Sendable {
     let visited: UnsafeMutablePointer<UInt16>
     private let visitedCount: Int
     private var epoch: UInt16 = 0
     let query: UnsafeMutableRawPointer
     let queryFloat: UnsafeMutablePointer<Float>
-    let table: UnsafeMutablePointer<Float>
+    let queryState: UnsafeMutableRawPointer
     /// One decoded resident list.
     let neighbors: UnsafeMutablePointer<UInt32>
-    /// The codes of a list's unvisited neighbors and their estimates (`ProductQuantizer.distances`).
+    /// The codes of a list's unvisited neighbors and their estimates (`TraversalQuantizer.estimates`).
     let codePointers: UnsafeMutablePointer<UnsafePointer<UInt8>>
     let estimates: UnsafeMutablePointer<Float>
     var list: [Candidate] = []
 
-    init(count: Int, queryBytes: Int, dimension: Int, tableCount: Int, maxDegree: Int) {
+    init(count: Int, queryBytes: Int, dimension: Int, queryStateBytes: Int, maxDegree: Int) {
         visitedCount = max(count, 1)
         visited = .allocate(capacity: visitedCount)
         visited.initialize(repeating: 0, count: visitedCount)
         query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
         queryFloat = .allocate(capacity: max(dimension, 1))
-        table = .allocate(capacity: max(tableCount, 1))
+        queryState = .allocate(byteCount: max(queryStateBytes, 8), alignment: 64)
         neighbors = .allocate(capacity: max(maxDegree, 1))
         codePointers = .allocate(capacity: max(maxDegree, 1))
         estimates = .allocate(capacity: max(maxDegree, 1))
     }
 
     func deallocate() {
-        visited.deallocate(); query.deallocate(); queryFloat.deallocate(); table.deallocate(); neighbors.deallocate()
+        visited.deallocate(); query.deallocate(); queryFloat.deallocate(); queryState.deallocate(); neighbors.deallocate()
         codePointers.deallocate(); estimates.deallocate()
     }
 

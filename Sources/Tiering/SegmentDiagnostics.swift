@@ -76,8 +76,8 @@ extension DiskSegment {
             // True neighbors of sampled nodes, by brute force over the live nodes.
             let step = max(liveIds.count / max(sample, 1), 1)
             let sampled = stride(from: 0, to: liveIds.count, by: step).map { liveIds[$0] }
-            let table = UnsafeMutablePointer<Float>.allocate(capacity: quantizer.tableCount)
-            defer { table.deallocate() }
+            let queryState = UnsafeMutableRawPointer.allocate(byteCount: quantizer.queryStateBytes, alignment: 64)
+            defer { queryState.deallocate() }
             var inList = [Int](repeating: 0, count: 10), inListTotal = [Int](repeating: 0, count: 10)
             var top1 = [Int](repeating: 0, count: 10), sampledPerBand = [Int](repeating: 0, count: 10)
             var laterTruth = [Int](repeating: 0, count: 10), laterTruthInList = [Int](repeating: 0, count: 10)
@@ -106,10 +106,10 @@ extension DiskSegment {
                 for x in lists[s] { edges[b] += 1; if bandOf(Int(x)) > b { forwardEdges[b] += 1 } }
                 // PQ: relative error of the estimate for the 100 true neighbors, and whether the PQ order of those
                 // 100 puts the true 10 first.
-                quantizer.prepareTable(query: v + s * dim, into: table)
+                quantizer.prepare(query: v + s * dim, into: queryState)
                 var estimates: [(Float, Int)] = []
                 for (d, id) in best {
-                    let e = quantizer.distance(table: table, code: codes + id * quantizer.codeBytes)
+                    let e = quantizer.estimate(state: queryState, code: codes + id * quantizer.codeBytes)
                     if d > 0 { pqError += Double(abs(e - d) / d); pqPairs += 1 }
                     estimates.append((e, id))
                 }

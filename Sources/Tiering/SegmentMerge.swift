@@ -44,8 +44,8 @@ extension DiskSegment {
         let distance = VectorDistance(dimension: dim, elementType: p.elementType, metric: p.metric)
         let prepared = UnsafeMutablePointer<Float>.allocate(capacity: dim)
         defer { prepared.deallocate() }
-        let quantizer = ProductQuantizer(dimension: dim, subspaces: pqSubspaces(dim, ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: total)),
-                                         metric: p.metric)
+        let quantizer = makeQuantizer(dimension: dim, metric: p.metric,
+                                      ramPerVector: ramPerVector(shareBytes: shareBytes, vectors: total))
         do {
             let fromOld = min(nB, 10_000), fromNew = min(nS, 10_000)
             let sample = UnsafeMutablePointer<Float>.allocate(capacity: max(fromOld + fromNew, 1) * dim)
@@ -80,8 +80,8 @@ extension DiskSegment {
             for (j, n) in own.enumerated() { lists[(nB + s) * width + 1 + j] = n }
         }
 
-        let table = UnsafeMutablePointer<Float>.allocate(capacity: quantizer.tableCount)
-        defer { table.deallocate() }
+        let queryState = UnsafeMutableRawPointer.allocate(byteCount: quantizer.queryStateBytes, alignment: 64)
+        defer { queryState.deallocate() }
         let selector = NeighborSelector(quantizer: quantizer, metric: p.metric, maxCandidates: 4 * m0 + 8)
         defer { selector.deallocate() }
         var visited = [UInt32](repeating: 0, count: max(total, 1))
@@ -90,11 +90,11 @@ extension DiskSegment {
         let ef = min(max(p.efConstruction, 2 * m0), 128)
         try codes.withUnsafeBufferPointer { codeBuffer in
             let codeBase = codeBuffer.baseAddress!
-            func estimate(_ id: UInt32) -> Float { quantizer.distance(table: table, code: codeBase + Int(id) * cb) }
+            func estimate(_ id: UInt32) -> Float { quantizer.estimate(state: queryState, code: codeBase + Int(id) * cb) }
             for s in 0..<nS {
                 let me = UInt32(nB + s)
                 try distance.prepareFloat32(graph.vector(oldOf[s]), into: prepared)
-                quantizer.prepareTable(query: prepared, into: table)
+                quantizer.prepare(query: prepared, into: queryState)
                 epoch &+= 1
                 var candidates: [(Float, UInt32)] = []
                 if nB > 0, big.entry != .max {
@@ -209,11 +209,11 @@ extension DiskSegment {
     }
 }
 
-/// The HNSW neighbor heuristic on PQ-decoded vectors: keep a candidate only if it is closer to the base than to
+/// The HNSW neighbor heuristic on decoded codes: keep a candidate only if it is closer to the base than to
 /// every neighbor kept so far (edges spread over directions instead of piling into one cluster), relaxed by
 /// Vamana's α (`slack`, on squared distances ≈ α 1.05) to absorb some PQ error.
 final class NeighborSelector {
-    let quantizer: ProductQuantizer
+    let quantizer: any TraversalQuantizer
     let metric: DistanceMetric
     let dimension: Int
     private let decoded: UnsafeMutablePointer<Float>
@@ -229,7 +229,7 @@ final class NeighborSelector {
     private let l2 = vs_kernel(0, 0, 0)!
     private let dot = vs_kernel(0, 1, 0)!
 
-    init(quantizer: ProductQuantizer, metric: DistanceMetric, maxCandidates: Int) {
+    init(quantizer: any TraversalQuantizer, metric: DistanceMetric, maxCandidates: Int) {
         self.quantizer = quantizer
         self.metric = metric
         dimension = quantizer.dimension

@@ -440,7 +440,7 @@ public final class ProductQuantizer: @unchecked Sendable {
     }
 
     /// FNV-1a, 64 bits: any single changed byte changes it, which is what a corrupt-file check needs.
-    private static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         bytes.withUnsafeBufferPointer { buffer in
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325
             for byte in buffer { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }

@@ -27,17 +27,24 @@ import VectorIndex
         }
     }
 
-    @Test("codes are 2 dimensions per subspace where they fit in the RAM per vector (always up to 256-d), else 4")
+    @Test("codes are 4 bits per dimension where they fit in the RAM per vector (always from 64-d to 256-d), else PQ")
     func codeSizeFollowsTheShare() {
-        #expect(DiskSegment.pqSubspaces(384, ramPerVector: 360) == 192, "pypi-50k at a 20 % limit")
-        #expect(DiskSegment.pqSubspaces(384, ramPerVector: 180) == 96, "pypi-50k at a 10 % limit")
-        #expect(DiskSegment.pqSubspaces(384, ramPerVector: .max) == 192)
-        #expect(DiskSegment.pqSubspaces(128, ramPerVector: 40) == 64, "never coarser than 2 up to 256-d")
-        #expect(DiskSegment.pqSubspaces(768, ramPerVector: 600) == 192)
-        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerSubspace: 2) == 12)
-        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerSubspace: 4) == 20)
-        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerSubspace: 2) == 30)
-        #expect(DiskSegment.rerankQuota(k: 1, ef: 1, dimensionsPerSubspace: 2) == 2)
+        func kind(_ dimension: Int, _ ramPerVector: Int) -> (fourBit: Bool, bytes: Int) {
+            let q = DiskSegment.makeQuantizer(dimension: dimension, metric: .cosine, ramPerVector: ramPerVector)
+            return (q is FourBitQuantizer, q.codeBytes)
+        }
+        #expect(kind(384, 356) == (true, 204), "pypi-50k at a 20 % limit")
+        #expect(kind(384, 178) == (false, 96), "pypi-50k at a 10 % limit")
+        #expect(kind(384, .max) == (true, 204))
+        #expect(kind(128, 40) == (true, 76), "never coarser than 4 bits up to 256-d")
+        #expect(kind(100, 1_000) == (true, 76), "padded to whole 64-dimension blocks")
+        #expect(kind(768, 600) == (false, 192))
+        #expect(kind(768, 700) == (true, 396))
+        #expect(kind(16, 10) == (false, 8), "below 64-d: 2-dimension PQ, not padded nibbles")
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerCodeByte: 2) == 12)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerCodeByte: 4) == 20)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 2) == 30)
+        #expect(DiskSegment.rerankQuota(k: 1, ef: 1, dimensionsPerCodeByte: 2) == 2)
     }
 
     @Test func residentWalkMatchesPageWalk() throws {
@@ -95,7 +102,7 @@ import VectorIndex
 
         let ef = 64
         let resident = try run(ef: ef, seed: 70_000)
-        #expect(resident.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerSubspace: segment.quantizer.dimensionsPerSubspace)),
+        #expect(resident.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: segment.quantizer.dimensionsPerCodeByte)),
                 "only the re-rank reads pages: \(resident.readsPerQuery) per query")
         try segment.resizePool(bytes: 0)
         #expect(segment.residentLists == nil, "a share too small for the lists drops them")

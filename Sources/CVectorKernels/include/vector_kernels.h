@@ -54,3 +54,23 @@ static inline uint8_t vs_load_acquire_u8(const uint8_t *p) { return __atomic_loa
 static inline void vs_store_release_u8(uint8_t *p, uint8_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t vs_fetch_add_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 static inline void vs_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
+/* ---- 4-bit traversal codes (nibble_kernels.c) ----
+ * A code is `blocks` × 32 bytes of nibbles (block b, byte j: dimension 64b + j low, 64b + 32 + j high) followed by
+ * three float32 (unaligned): the vector's low value, its step, and the squared norm of its reconstruction.
+ * A prepared query holds `values` (int8, 64 per block, zero past the dimension) = round(query / scale), plus the
+ * constants of the estimate  dot = mean + low·sum + step·scale·Σ values·nibbles. */
+typedef struct {
+    const int8_t *values;
+    float scale;     /* query ≈ values × scale */
+    float sum;       /* Σ query */
+    float mean;      /* query · training mean */
+    float norm2;     /* ‖query‖² */
+    int euclidean;   /* 1: squared L2 = norm2 + ‖x‖² − 2·dot; 0: 1 − dot */
+} vs_u4_query;
+
+int32_t vs_u4_dot(const int8_t *query, const uint8_t *code, size_t blocks);
+void vs_u4_estimates(const vs_u4_query *query, const uint8_t *const *codes, size_t count, size_t blocks, float *out);
+/* 2 = AVX-512 VNNI, 1 = AVX2, 0 = scalar. Forcing a lower level is for tests and benchmarks (not thread-safe). */
+int vs_u4_kernel_level(void);
+void vs_u4_force_kernel_level(int level);

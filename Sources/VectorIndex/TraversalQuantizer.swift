@@ -1,0 +1,246 @@
+// The codes a graph walk estimates distances on while full vectors stay on SSD: the protocol and its two encodings.
+import CVectorKernels
+
+/// What a walk over compressed codes needs: per-query state, single and batched estimates, encode/decode for
+/// segment writes and merges, and self-describing bytes. Estimates are in the metric's own form (L2 squared
+/// Euclidean; IP and COSINE about 1 − dot) so they rank like exact distances; they are only compared with each other.
+///
+/// After `train`, every other member only reads and may run on any number of threads; per-query state lives in
+/// the caller's buffer of `queryStateBytes` (64-byte aligned).
+public protocol TraversalQuantizer: AnyObject, Sendable {
+    var dimension: Int { get }
+    var metric: DistanceMetric { get }
+    /// Bytes of one vector's code.
+    var codeBytes: Int { get }
+    /// Bytes of one query's prepared state.
+    var queryStateBytes: Int { get }
+    /// Dimensions per byte of code: 2 or fewer count as fine codes (re-rank quotas are smaller for them).
+    var dimensionsPerCodeByte: Int { get }
+    /// Bytes of RAM the quantizer itself holds (codebooks, means).
+    var memoryUsage: Int { get }
+    /// Learns from `count` prepared float32 vectors laid out back to back (a sample is enough).
+    func train(vectors: UnsafePointer<Float>, count: Int)
+    func encode(_ vector: UnsafePointer<Float>, into code: UnsafeMutablePointer<UInt8>)
+    /// The vector a code stands for (`dimension` floats).
+    func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>)
+    /// Fills the state for one prepared float32 query.
+    func prepare(query: UnsafePointer<Float>, into state: UnsafeMutableRawPointer)
+    func estimate(state: UnsafeRawPointer, code: UnsafePointer<UInt8>) -> Float
+    /// `count` estimates at once, one per code pointer.
+    func estimates(state: UnsafeRawPointer, codes: UnsafePointer<UnsafePointer<UInt8>>, count: Int,
+                   into out: UnsafeMutablePointer<Float>)
+    func serialize() -> [UInt8]
+}
+
+/// Reads either encoding back by its magic; throws `VectorIndexError.corruptSerialization` on anything else.
+public func deserializeTraversalQuantizer(_ bytes: [UInt8]) throws -> any TraversalQuantizer {
+    guard bytes.count >= 4 else { throw VectorIndexError.corruptSerialization("quantizer truncated") }
+    let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+    switch magic {
+    case FourBitQuantizer.magic: return try FourBitQuantizer(deserializing: bytes)
+    default: return try ProductQuantizer(deserializing: bytes)
+    }
+}
+
+extension ProductQuantizer: TraversalQuantizer {
+    public var queryStateBytes: Int { tableCount * MemoryLayout<Float>.stride }
+    public var dimensionsPerCodeByte: Int { dimensionsPerSubspace }
+    public func train(vectors: UnsafePointer<Float>, count: Int) { train(vectors: vectors, count: count, iterations: 12, seed: 42) }
+    public func prepare(query: UnsafePointer<Float>, into state: UnsafeMutableRawPointer) {
+        prepareTable(query: query, into: state.assumingMemoryBound(to: Float.self))
+    }
+    @inline(__always) public func estimate(state: UnsafeRawPointer, code: UnsafePointer<UInt8>) -> Float {
+        distance(table: state.assumingMemoryBound(to: Float.self), code: code)
+    }
+    public func estimates(state: UnsafeRawPointer, codes: UnsafePointer<UnsafePointer<UInt8>>, count: Int,
+                          into out: UnsafeMutablePointer<Float>) {
+        distances(table: state.assumingMemoryBound(to: Float.self), codes: codes, count: count, into: out)
+    }
+}
+
+/// 4 bits per dimension, adapted to each vector (LVQ-style): after subtracting the training mean, a vector's own
+/// minimum and step (range / 15) map every value to 0…15. An estimate is an integer dot product of the query,
+/// quantized once to int8, with the nibbles (AVX-512 VNNI or AVX2), plus three per-vector constants: about 20 ns at
+/// 384-d where product quantization's 192 table lookups took 110–140 ns, at the same size (204 vs 192 bytes).
+/// On pypi-minilm-50k (300 queries), the exact top-10 among the 12 best estimates: 0.987 here, 0.986 with
+/// 2-dimension PQ; scaling the whole set by one global range instead of per vector gave 0.967.
+///
+/// Code layout (`codeBytes` = 32 × ⌈dimension / 64⌉ + 12):
+///
+///     | block 0: 32 bytes | block 1 | ... | low: Float32 | step: Float32 | ‖reconstruction‖²: Float32 |
+///     block b, byte j: low nibble = dimension 64b + j, high nibble = dimension 64b + 32 + j (zero past the end)
+///
+/// COSINE and IP estimate 1 − dot; L2 estimates ‖q‖² + ‖x̂‖² − 2·dot with the reconstruction's own norm.
+public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
+    public let dimension: Int
+    public let metric: DistanceMetric
+    /// 64-dimension blocks (the last one zero-padded).
+    let blocks: Int
+    private let mean: UnsafeMutablePointer<Float>
+    private var trained = false
+
+    public init(dimension: Int, metric: DistanceMetric) {
+        precondition(dimension > 0, "FourBitQuantizer needs a positive dimension")
+        self.dimension = dimension
+        self.metric = metric
+        blocks = (dimension + 63) / 64
+        mean = .allocate(capacity: dimension)
+        mean.initialize(repeating: 0, count: dimension)
+    }
+
+    deinit { mean.deallocate() }
+
+    /// Code size for a dimension, before any quantizer exists (for budget decisions).
+    public static func codeBytes(dimension: Int) -> Int { (dimension + 63) / 64 * 32 + 12 }
+    public var codeBytes: Int { blocks * 32 + 12 }
+    public var isTrained: Bool { trained }
+    /// The C query header, then the int8 query (64 per block).
+    private static let queryHeaderBytes = 64
+    public var queryStateBytes: Int { FourBitQuantizer.queryHeaderBytes + blocks * 64 }
+    public var dimensionsPerCodeByte: Int { 2 }
+    public var memoryUsage: Int { dimension * MemoryLayout<Float>.stride }
+
+    /// The mean of the sample (in Double, so large samples do not drift).
+    public func train(vectors: UnsafePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        var sums = [Double](repeating: 0, count: dimension)
+        for v in 0..<count {
+            let row = vectors + v * dimension
+            for i in 0..<dimension { sums[i] += Double(row[i]) }
+        }
+        for i in 0..<dimension { mean[i] = Float(sums[i] / Double(count)) }
+        trained = true
+    }
+
+    public func encode(_ vector: UnsafePointer<Float>, into code: UnsafeMutablePointer<UInt8>) {
+        var low = Float.infinity, high = -Float.infinity
+        for i in 0..<dimension {
+            let y = vector[i] - mean[i]
+            low = min(low, y)
+            high = max(high, y)
+        }
+        if !low.isFinite || !high.isFinite { low = 0; high = 0 }
+        let step = (high - low) / 15
+        let inverse: Float = step > 0 ? 1 / step : 0
+        code.initialize(repeating: 0, count: blocks * 32)
+        var norm2: Float = 0
+        for i in 0..<dimension {
+            let level = UInt8(min(max(((vector[i] - mean[i] - low) * inverse).rounded(), 0), 15))
+            let reconstructed = mean[i] + low + step * Float(level)
+            norm2 += reconstructed * reconstructed
+            let block = i >> 6, within = i & 63
+            code[block * 32 + (within & 31)] |= within < 32 ? level : level << 4
+        }
+        let tail = UnsafeMutableRawPointer(code + blocks * 32)
+        tail.storeBytes(of: low, as: Float.self)
+        tail.storeBytes(of: step, toByteOffset: 4, as: Float.self)
+        tail.storeBytes(of: norm2, toByteOffset: 8, as: Float.self)
+    }
+
+    public func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>) {
+        let tail = UnsafeRawPointer(code + blocks * 32)
+        let low = tail.loadUnaligned(as: Float.self), step = tail.loadUnaligned(fromByteOffset: 4, as: Float.self)
+        for i in 0..<dimension {
+            let block = i >> 6, within = i & 63
+            let byte = code[block * 32 + (within & 31)]
+            let level = within < 32 ? byte & 15 : byte >> 4
+            vector[i] = mean[i] + low + step * Float(level)
+        }
+    }
+
+    public func prepare(query: UnsafePointer<Float>, into state: UnsafeMutableRawPointer) {
+        var largest: Float = 0, sum: Float = 0, norm2: Float = 0, meanDot: Float = 0
+        for i in 0..<dimension {
+            let q = query[i]
+            largest = max(largest, abs(q))
+            sum += q
+            norm2 += q * q
+            meanDot += q * mean[i]
+        }
+        let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
+        let values = (state + FourBitQuantizer.queryHeaderBytes).assumingMemoryBound(to: Int8.self)
+        for i in 0..<blocks * 64 {
+            values[i] = i < dimension ? Int8(clamping: Int((query[i] / scale).rounded())) : 0
+        }
+        state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
+            values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
+            euclidean: metric == .l2 ? 1 : 0), count: 1)
+    }
+
+    @inline(__always) public func estimate(state: UnsafeRawPointer, code: UnsafePointer<UInt8>) -> Float {
+        var out: Float = 0
+        var pointer: UnsafePointer<UInt8>? = code
+        vs_u4_estimates(state.assumingMemoryBound(to: vs_u4_query.self), &pointer, 1, blocks, &out)
+        return out
+    }
+
+    public func estimates(state: UnsafeRawPointer, codes: UnsafePointer<UnsafePointer<UInt8>>, count: Int,
+                          into out: UnsafeMutablePointer<Float>) {
+        codes.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: count) {
+            vs_u4_estimates(state.assumingMemoryBound(to: vs_u4_query.self), $0, count, blocks, out)
+        }
+    }
+
+    // MARK: Serialization
+
+    static let magic: UInt32 = 0x3451_5356 // "VSQ4" little-endian
+    static let layoutMajor: UInt16 = 1
+    static let layoutMinor: UInt16 = 0
+    static let serializedHeaderBytes = 16
+
+    /// Self-describing bytes; a reader refuses another major version, any size mismatch and any changed byte.
+    ///
+    /// ### Layout (little-endian)
+    ///     | "VSQ4" | major: UInt16 | minor: UInt16 | metric: UInt8 | trained: UInt8 | reserved: UInt16 (0) |
+    ///     | dimension: UInt32 | mean: dimension × Float32 | FNV-1a 64 of every byte before it: UInt64 |
+    public func serialize() -> [UInt8] {
+        var w = ByteWriter()
+        w.bytes.reserveCapacity(FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8)
+        w.write(FourBitQuantizer.magic)
+        w.write(FourBitQuantizer.layoutMajor)
+        w.write(FourBitQuantizer.layoutMinor)
+        w.write(metric.rawValue)
+        w.write(UInt8(trained ? 1 : 0))
+        w.write(UInt16(0))
+        w.write(UInt32(dimension))
+        w.write(raw: mean, count: dimension * 4)
+        w.write(ProductQuantizer.checksum(w.bytes[...]))
+        return w.bytes
+    }
+
+    /// The inverse of `serialize`; throws `VectorIndexError.corruptSerialization` on any bad input.
+    public convenience init(deserializing bytes: [UInt8]) throws {
+        var r = ByteReader(bytes)
+        guard try r.read(UInt32.self) == FourBitQuantizer.magic else {
+            throw VectorIndexError.corruptSerialization("not a 4-bit quantizer (bad magic)")
+        }
+        let major = try r.read(UInt16.self)
+        _ = try r.read(UInt16.self)
+        guard major == FourBitQuantizer.layoutMajor else {
+            throw VectorIndexError.corruptSerialization("4-bit quantizer layout version \(major) not supported")
+        }
+        guard let metric = DistanceMetric(rawValue: try r.read(UInt8.self)) else {
+            throw VectorIndexError.corruptSerialization("unknown metric")
+        }
+        let trainedFlag = try r.read(UInt8.self)
+        let reserved = try r.read(UInt16.self)
+        let dimension = Int(try r.read(UInt32.self))
+        guard trainedFlag <= 1, reserved == 0, (1...32768).contains(dimension) else {
+            throw VectorIndexError.corruptSerialization("bad 4-bit quantizer header")
+        }
+        guard bytes.count == FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8 else {
+            throw VectorIndexError.corruptSerialization("4-bit quantizer has \(bytes.count) bytes, expected \(FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8)")
+        }
+        guard ProductQuantizer.checksum(bytes[..<(bytes.count - 8)]) == UInt64(littleEndian: bytes.withUnsafeBytes {
+            $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+        }) else {
+            throw VectorIndexError.corruptSerialization("4-bit quantizer checksum mismatch")
+        }
+        self.init(dimension: dimension, metric: metric)
+        try r.read(into: mean, count: dimension * 4)
+        for i in 0..<dimension where !mean[i].isFinite {
+            throw VectorIndexError.corruptSerialization("non-finite mean value")
+        }
+        trained = trainedFlag == 1
+    }
+}
