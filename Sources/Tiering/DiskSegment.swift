@@ -11,7 +11,7 @@ import Glibc
 /// What one segment keeps in RAM, and where its records are on SSD.
 ///
 /// Local ids are record positions in the page file (`page = id / recordsPerPage`): the writer renumbers the graph in
-/// its page-placement order, so no per-node directory is kept. RAM per node: the PQ code, the label, the label index
+/// its page-placement order, so no per-node directory is kept. RAM per node: the traversal code, the label, the label index
 /// (sorted labels + ids), a tombstone byte; upper-level lists only for the ~1/M nodes that have them.
 final class DiskSegment: @unchecked Sendable {
     let path: String
@@ -56,7 +56,7 @@ final class DiskSegment: @unchecked Sendable {
     // MARK: - Writing
 
     /// Writes the live nodes of a frozen graph as a new segment file at `path` (renumbered in neighbor-packing order,
-    /// PQ codes trained on the graph's own vectors) and returns it opened. `deleted` labels start as tombstones.
+    /// traversal codes trained on the graph's own vectors) and returns it opened. `deleted` labels start as tombstones.
     static func write(graph: HNSWGraphView, path: String, deleted: Set<UInt64>, poolBytes: Int, shareBytes: Int,
                       statistics: TieringCounters) throws -> DiskSegment {
         let p = graph.parameters
@@ -403,7 +403,7 @@ final class DiskSegment: @unchecked Sendable {
 
     // MARK: - Search
 
-    /// The `k` nearest live labels (exact distances), with a beam search of width `beamWidth` on PQ estimates over
+    /// The `k` nearest live labels (exact distances), with a beam search of width `beamWidth` on code estimates over
     /// a candidate list of `ef`; every expanded record's exact distance comes from its page. `allows` filters results.
     func search(query blob: UnsafeRawBufferPointer, k: Int, ef: Int, beamWidth: Int, filter: SearchFilter?,
                 excluded: Set<UInt64>) throws -> [VectorMatch] {
@@ -484,7 +484,7 @@ final class DiskSegment: @unchecked Sendable {
         var pages: [UInt64] = []
         var pagesRead = 0, batches = 0, readNanos = 0
         let perPage = layout.recordsPerPage
-        /// Scores a record whose page is pinned: exact distance for the results, PQ estimates for its neighbors.
+        /// Scores a record whose page is pinned: exact distance for the results, code estimates for its neighbors.
         func expand(_ id: UInt32, _ view: PageView) {
             let record = view.recordView(Int(id) % perPage)
             let d = distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)
@@ -539,7 +539,7 @@ final class DiskSegment: @unchecked Sendable {
         return exact
     }
 
-    /// Best-first walk on PQ estimates over the resident lists (no I/O), then one batch of page reads re-ranks the
+    /// Best-first walk on code estimates over the resident lists (no I/O), then one batch of page reads re-ranks the
     /// candidates with exact distances: every candidate whose page is already in the pool (free), plus the best
     /// `rerankQuota` uncached ones.
     private func residentSearch(_ resident: ResidentLists, k: Int, ef: Int, filter: SearchFilter?, excluded: Set<UInt64>,
@@ -601,7 +601,7 @@ final class DiskSegment: @unchecked Sendable {
         return exact
     }
 
-    /// Local ids allowed by a selective filter, or nil when a graph search is the better plan: a PQ scan over the
+    /// Local ids allowed by a selective filter, or nil when a graph search is the better plan: a code scan over the
     /// allowed set costs one table walk per allowed node, a graph search about `ef × M0 / selectivity` of them.
     private func allowedIds(_ filter: SearchFilter, ef: Int) -> [UInt32]? {
         let graphCost = Double(max(ef, 10) * 2 * m)
@@ -619,7 +619,7 @@ final class DiskSegment: @unchecked Sendable {
         return (0..<UInt32(count)).filter { filter.allows(labels[Int($0)]) }
     }
 
-    /// Ranks the allowed nodes by PQ estimate and re-ranks the best `max(2·ef, 4·k)` with exact distances from pages.
+    /// Ranks the allowed nodes by code estimate and re-ranks the best `max(2·ef, 4·k)` with exact distances from pages.
     private func scanAllowed(_ ids: [UInt32], k: Int, ef: Int, scratch: SegmentScratch, excluded: Set<UInt64>) throws
         -> [VectorMatch] {
         var ranked: [(Float, UInt32)] = []

@@ -1,4 +1,4 @@
-// Merging a sealed RAM graph into an SSD segment without loading the segment: its neighbor lists and PQ codes are
+// Merging a sealed RAM graph into an SSD segment without loading the segment: its neighbor lists and codes are
 // the only per-node state held during the merge (~230 B per 384-d node, vs ~1,700 B for a rebuild in RAM).
 import CVectorKernels
 import Storage
@@ -6,9 +6,9 @@ import VectorIndex
 
 extension DiskSegment {
     /// Writes a new segment holding `big`'s records (same ids, lists patched with edges to the new nodes) followed by
-    /// the live nodes of `graph`. New nodes find their neighbors in `big` with a PQ-only beam search over its
+    /// the live nodes of `graph`. New nodes find their neighbors in `big` with a code-only beam search over its
     /// in-RAM lists (FreshDiskANN's insert, without page reads); every list that overflows is re-selected with the
-    /// HNSW heuristic on PQ-decoded vectors. `big`'s upper levels, entry point and tombstones carry over (new nodes
+    /// HNSW heuristic on decoded codes. `big`'s upper levels, entry point and tombstones carry over (new nodes
     /// never join the upper levels); the codebook is retrained; labels in `deleted` start as tombstones.
     ///
     /// RAM held, per node of the result (128-d, M 16): lists 132 B, codes 64 B, visited 4 B, pending reverse edges
@@ -181,7 +181,7 @@ extension DiskSegment {
         }
     }
 
-    /// Best-first search on PQ estimates only: `big`'s upper levels, then level 0 over every node's list in `lists`
+    /// Best-first search on code estimates only: `big`'s upper levels, then level 0 over every node's list in `lists`
     /// (old nodes, new nodes already linked, and new nodes still holding their RAM-graph lists), so new nodes also
     /// find each other as HNSW's sequential inserts do; returns up to `ef` candidates with their estimates.
     private static func searchBig(_ big: DiskSegment, lists: [UInt32], width: Int, nodes: Int, ef: Int,
@@ -211,7 +211,7 @@ extension DiskSegment {
 
 /// The HNSW neighbor heuristic on decoded codes: keep a candidate only if it is closer to the base than to
 /// every neighbor kept so far (edges spread over directions instead of piling into one cluster), relaxed by
-/// Vamana's α (`slack`, on squared distances ≈ α 1.05) to absorb some PQ error.
+/// Vamana's α (`slack`, on squared distances ≈ α 1.05) to absorb some quantization error.
 final class NeighborSelector {
     let quantizer: any TraversalQuantizer
     let metric: DistanceMetric
@@ -288,7 +288,7 @@ final class NeighborSelector {
 extension DiskSegment {
     /// Rewrites `segment` without its tombstoned records, holding only lists and codes in RAM (FreshDiskANN's delete
     /// consolidation): a live node's edges to dead nodes are replaced by those nodes' live neighbors, and lists that
-    /// overflow are re-selected on PQ-decoded vectors. Survivors keep their order, so records copy sequentially.
+    /// overflow are re-selected on decoded codes. Survivors keep their order, so records copy sequentially.
     static func consolidate(_ segment: DiskSegment, path: String, poolBytes: Int,
                             statistics: TieringCounters) throws -> DiskSegment {
         let p = segment.parameters, layout = segment.layout

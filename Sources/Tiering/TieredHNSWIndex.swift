@@ -225,7 +225,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         guard k > 0 else { return [] }
         try warmIfCold()
         let s = state.withLock { ($0.active, $0.sealing, $0.sealingDeletes, $0.segments) }
-        // At least 32 candidates in every tier: segments are walked on PQ estimates, and the RAM graph holds the
+        // At least 32 candidates in every tier: segments are walked on code estimates, and the RAM graph holds the
         // newest writes, where an isolated vector (an update far from the rest, in CI) was missed by its own query at
         // RediSearch's default EF_RUNTIME of 10 and found at 32.
         let ef = max(efRuntime ?? parameters.efRuntime, k, 32)

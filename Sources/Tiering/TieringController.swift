@@ -107,7 +107,7 @@ public final class TieringController: @unchecked Sendable {
     }
 
     /// Active-graph memory above which it is sealed.
-    /// Half the share: every seal merges into the segment on PQ distances, and fewer, larger merges keep more of the
+    /// Half the share: every seal merges into the segment on code estimates, and fewer, larger merges keep more of the
     /// exact RAM graph's edges (a quarter gave twice the merges for the same load).
     func activeCap(for index: TieredHNSWIndex) -> Int? { max(share(for: index) / 2, minimumActiveCap) }
 
