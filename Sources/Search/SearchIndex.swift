@@ -97,6 +97,8 @@ public final class SearchIndex: @unchecked Sendable {
             throw error
         }
         stores = made
+        // Every document of the index repeats these names: packed hashes then store each as a 1-byte id.
+        for f in definition.fields { FieldNameTable.shared.intern(Bytes(f.identifier)) }
         for (i, store) in stores.enumerated() {
             if case .vector(let v) = store { vectorStores[i] = Self.externalStore(v, definition.fields[i]) }
         }
