@@ -7,7 +7,7 @@ import CStorageShims
 /// reused. One `malloc_trim(0)` once writes, the vector buffers' drains into their graphs and tiering's seals and
 /// merges have all stopped for `quietMilliseconds` gives ~0.7 MB back on the pypi-50k node at a 20 % vector-memory-
 /// limit and ~1.1 MB all-RAM (bench/results/memory.md), for 0.05–1 ms of the loop thread, which has no writes to
-/// serve then. (Tiering trims after each seal, but the seal's own graph is freed after that trim, as it returns.)
+/// serve then. (Tiering trims after each seal and merge, but more is freed after that trim, as the work returns.)
 struct HeapRelease {
     /// Long enough that a pipelined load's pauses between batches do not trim; short enough to follow a load closely.
     static let quietMilliseconds: Int64 = 500
