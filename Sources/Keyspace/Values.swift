@@ -244,7 +244,7 @@ public struct HashValue: @unchecked Sendable {
                 fits = false
                 return
             }
-            inlineBytes += CompactPairs.entrySize(f.count, v.count)
+            inlineBytes += f.withUnsafeBytes { CompactPairs.entrySize($0, v.count) }
         }
         guard fits else { return nil }
         let packed = field.withUnsafeBytes { CompactPairs.make(external: $0, reference, inlineCapacity: inlineBytes) }
@@ -360,12 +360,19 @@ public struct HashValue: @unchecked Sendable {
 ///
 /// ### Layout
 ///     header: | bits: UInt32 = used (30 bits) | reportsTable (bit 30) | hasExternal (bit 31) |
-///     bytes:  [ external entry ] | flen (LEB128) | field | vlen (LEB128) | value | … one entry per pair |
-///     external entry (only with hasExternal): | value word (8) | flen (LEB128) | field |
+///     bytes:  [ external entry ] | field | vlen (LEB128) | value | … one entry per pair |
+///     field:  | flen << 1 (LEB128) | field bytes |   the name itself
+///             | id << 1 | 1 (one byte) |           a name with an id in `FieldNameTable.shared` (an index's field)
+///     external entry (only with hasExternal): | value word (8) | field |
 ///     value word: | 1 | store id (31 bits) | label (32 bits) |   an `ExternalReference`: the value lives in a store
 ///                 | OwnedBytes pointer, +1 retained        |   the store let go of it and this buffer took a copy
 ///                 | 0 |                                          handed over to a successor (this buffer is going)
 /// `used` counts every byte including the external entry.
+///
+/// A field is written as its shared id when it has one as the entry is added (`year` costs 1 byte instead of 5), so
+/// an indexed document's buffer fits the 48-byte malloc chunk; entries added before the name got its id keep the
+/// bytes, and every read compares names as bytes, so the two forms of one name match each other. The flag bit costs
+/// a second length byte for names of 64 to 127 bytes.
 ///
 /// The external entry is a field whose value lives in an index (`ExternalStore`). Its word sits in the bytes, not in
 /// the header, so hashes without one keep the 4-byte header. A buffer holding a reference is that label's registered
@@ -405,7 +412,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
 
     var pairCount: Int {
         var n = hasExternal ? 1 : 0
-        walk { _, _, _, _ in n += 1; return true }
+        walk { _, _, _ in n += 1; return true }
         return n
     }
     var usedBytes: Int { Int(header.used) }
@@ -453,13 +460,11 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     /// entries (`appendWithinCapacity`). It reports the table encoding: only a value longer than the compact limit is
     /// kept elsewhere, and such a value made Redis convert the hash. The caller registers it as the holder once filled.
     static func make(external field: UnsafeRawBufferPointer, _ reference: ExternalReference, inlineCapacity: Int) -> CompactPairs {
-        let entrySize = externalPointerSize + varintSize(field.count) + field.count
-        let c = allocate(capacity: entrySize + inlineCapacity)
+        let code = fieldCode(field)
+        let c = allocate(capacity: externalPointerSize + fieldSize(code: code) + inlineCapacity)
         c.withUnsafeMutablePointers { h, base in
             UnsafeMutableRawPointer(base).storeBytes(of: reference.packed, as: UInt64.self)
-            var i = externalPointerSize + writeVarint(field.count, base + externalPointerSize)
-            if field.count > 0 { UnsafeMutableRawPointer(base + i).copyMemory(from: field.baseAddress!, byteCount: field.count) }
-            i += field.count
+            let i = externalPointerSize + writeField(code: code, field, at: base + externalPointerSize)
             h.pointee.used = UInt32(i)
             h.pointee.hasExternal = true
             h.pointee.reportsTable = true
@@ -471,8 +476,9 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     func appendWithinCapacity(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
-            precondition(used + Self.entrySize(field.count, value.count) <= capacity)
-            h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
+            let code = Self.fieldCode(field)
+            precondition(used + Self.entrySize(code: code, value.count) <= capacity)
+            h.pointee.used = UInt32(used + Self.write(code: code, field, value, at: base + used))
         }
     }
 
@@ -480,18 +486,17 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     @inline(__always) private static func inlineStart(_ h: UnsafeMutablePointer<Header>, _ base: UnsafeMutablePointer<UInt8>) -> Int {
         guard h.pointee.hasExternal else { return 0 }
         var i = externalPointerSize
-        let fieldCount = readVarint(base, &i)
-        return i + fieldCount
+        _ = readField(base, &i)
+        return i
     }
 
     /// Calls `body` with the external entry's field and stored value (`storedValue`); nil when there is none.
     func withExternalEntry<R>(_ body: (UnsafeRawBufferPointer, Bytes) throws -> R) rethrows -> R? {
         guard header.hasExternal else { return nil }
         let value = Self.storedValue(externalWord)
-        return try withUnsafeMutablePointers { h, base in
+        return try withUnsafeMutablePointerToElements { base in
             var i = Self.externalPointerSize
-            let fieldCount = Self.readVarint(base, &i)
-            return try body(UnsafeRawBufferPointer(start: base + i, count: fieldCount), value)
+            return try body(Self.readField(base, &i), value)
         }
     }
 
@@ -500,8 +505,7 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         guard header.hasExternal else { return false }
         return withUnsafeMutablePointerToElements { base in
             var i = Self.externalPointerSize
-            let fieldCount = Self.readVarint(base, &i)
-            return fieldCount == field.count && (fieldCount == 0 || memcmpBytes(base + i, field.baseAddress!, fieldCount))
+            return Self.sameBytes(Self.readField(base, &i), field)
         }
     }
 
@@ -538,9 +542,10 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     }
 
     static func make(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> CompactPairs {
-        let c = allocate(capacity: entrySize(field.count, value.count))
+        let code = fieldCode(field)
+        let c = allocate(capacity: entrySize(code: code, value.count))
         c.withUnsafeMutablePointers { h, base in
-            h.pointee.used = UInt32(write(field, value, at: base))
+            h.pointee.used = UInt32(write(code: code, field, value, at: base))
         }
         return c
     }
@@ -591,7 +596,20 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         return size
     }
 
-    @inline(__always) static func entrySize(_ f: Int, _ v: Int) -> Int { varintSize(f) + f + varintSize(v) + v }
+    /// The header of a new entry's field: its shared id (odd) when it has one, else its length (even; bytes follow).
+    @inline(__always) static func fieldCode(_ field: UnsafeRawBufferPointer) -> Int {
+        if let id = FieldNameTable.shared.id(of: field) { return id << 1 | 1 }
+        return field.count << 1
+    }
+
+    @inline(__always) static func fieldSize(code: Int) -> Int { varintSize(code) + (code & 1 == 0 ? code >> 1 : 0) }
+
+    @inline(__always) static func entrySize(code: Int, _ valueCount: Int) -> Int {
+        fieldSize(code: code) + varintSize(valueCount) + valueCount
+    }
+
+    /// Bytes a new entry of `field` → `valueCount` bytes takes.
+    static func entrySize(_ field: UnsafeRawBufferPointer, _ valueCount: Int) -> Int { entrySize(code: fieldCode(field), valueCount) }
 
     @inline(__always) static func writeVarint(_ n: Int, _ p: UnsafeMutablePointer<UInt8>) -> Int {
         var v = n
@@ -613,11 +631,32 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
         }
     }
 
-    /// Writes one entry at `p`; returns its size.
-    static func write(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, at p: UnsafeMutablePointer<UInt8>) -> Int {
-        var i = writeVarint(field.count, p)
-        if field.count > 0 { UnsafeMutableRawPointer(p + i).copyMemory(from: field.baseAddress!, byteCount: field.count) }
-        i += field.count
+    /// Writes a field with header `code` (`fieldCode`) at `p`; returns its size.
+    @inline(__always)
+    static func writeField(code: Int, _ field: UnsafeRawBufferPointer, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        let i = writeVarint(code, p)
+        guard code & 1 == 0, field.count > 0 else { return i }
+        UnsafeMutableRawPointer(p + i).copyMemory(from: field.baseAddress!, byteCount: field.count)
+        return i + field.count
+    }
+
+    /// Reads the field at `offset` and moves past it: bytes in the buffer, or the shared name of an id.
+    @inline(__always)
+    static func readField(_ base: UnsafeMutablePointer<UInt8>, _ offset: inout Int) -> UnsafeRawBufferPointer {
+        let code = readVarint(base, &offset)
+        if code & 1 == 1 { return FieldNameTable.shared.name(code >> 1) }
+        let start = offset
+        offset += code >> 1
+        return UnsafeRawBufferPointer(start: base + start, count: code >> 1)
+    }
+
+    @inline(__always) static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmpBytes(a.baseAddress!, b.baseAddress!, a.count))
+    }
+
+    /// Writes one entry at `p` (its field header `code` from `fieldCode`); returns its size.
+    static func write(code: Int, _ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = writeField(code: code, field, at: p)
         i += writeVarint(value.count, p + i)
         if value.count > 0 { UnsafeMutableRawPointer(p + i).copyMemory(from: value.baseAddress!, byteCount: value.count) }
         return i + value.count
@@ -626,29 +665,27 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     /// Where one entry lives: its start, its value's bytes, and its end.
     struct Entry { var start: Int; var valueStart: Int; var valueCount: Int; var end: Int }
 
-    /// Calls `body` with each entry until it returns false.
+    /// Calls `body` with each entry and its field's bytes until it returns false.
     @inline(__always)
-    private func walk(_ body: (UnsafeMutablePointer<UInt8>, Entry, Int, Int) throws -> Bool) rethrows {
+    private func walk(_ body: (UnsafeMutablePointer<UInt8>, Entry, UnsafeRawBufferPointer) throws -> Bool) rethrows {
         try withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
             var i = Self.inlineStart(h, base)
             while i < used {
                 let start = i
-                let fc = Self.readVarint(base, &i)
-                let fieldStart = i
-                i += fc
+                let field = Self.readField(base, &i)
                 let vc = Self.readVarint(base, &i)
                 let entry = Entry(start: start, valueStart: i, valueCount: vc, end: i + vc)
                 i += vc
-                if try !body(base, entry, fieldStart, fc) { return }
+                if try !body(base, entry, field) { return }
             }
         }
     }
 
     func find(_ field: UnsafeRawBufferPointer) -> Entry? {
         var found: Entry?
-        walk { base, e, fs, fc in
-            if fc == field.count && (fc == 0 || memcmpBytes(base + fs, field.baseAddress!, fc)) { found = e; return false }
+        walk { _, e, f in
+            if Self.sameBytes(f, field) { found = e; return false }
             return true
         }
         return found
@@ -660,9 +697,8 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     }
 
     func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        try walk { base, e, fs, fc in
-            try body(UnsafeRawBufferPointer(start: base + fs, count: fc),
-                     UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount))
+        try walk { base, e, f in
+            try body(f, UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount))
             return true
         }
     }
@@ -670,9 +706,9 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
     func pair(at index: Int) -> (field: Bytes, value: Bytes)? {
         var n = 0
         var result: (field: Bytes, value: Bytes)?
-        walk { base, e, fs, fc in
+        walk { base, e, f in
             if n == index {
-                result = (Bytes(UnsafeRawBufferPointer(start: base + fs, count: fc)),
+                result = (Bytes(f),
                           Bytes(UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount)))
                 return false
             }
@@ -702,11 +738,12 @@ final class CompactPairs: ManagedBuffer<CompactPairs.Header, UInt8> {
             me = target
             return false
         }
-        let size = Self.entrySize(field.count, value.count)
+        let code = Self.fieldCode(field)
+        let size = Self.entrySize(code: code, value.count)
         let target = usedBytes + size > capacity ? moved(extra: size) : self
         target.withUnsafeMutablePointers { h, base in
             let used = Int(h.pointee.used)
-            h.pointee.used = UInt32(used + Self.write(field, value, at: base + used))
+            h.pointee.used = UInt32(used + Self.write(code: code, field, value, at: base + used))
         }
         me = target
         return true

@@ -101,8 +101,7 @@ extension SearchIndex {
         if let sort = request.sortBy {
             if let numeric = numericValues(attribute: sort.field) {
                 hits.sort { a, b in
-                    let x = Int(a.docId) < numeric.count ? numeric[Int(a.docId)] : .nan
-                    let y = Int(b.docId) < numeric.count ? numeric[Int(b.docId)] : .nan
+                    let x = numeric[Int(a.docId)], y = numeric[Int(b.docId)]  // NaN past the end
                     if x.isNaN != y.isNaN { return !x.isNaN }  // missing values last
                     // RediSearch's sorter inverts the whole comparison for DESC, the doc-id tie-break included.
                     if x == y || (x.isNaN && y.isNaN) { return sort.order == .ascending ? a.docId < b.docId : a.docId > b.docId }
@@ -126,7 +125,7 @@ extension SearchIndex {
         return SearchOutcome(total: total, hits: Array(hits[start..<end]), sortInCaller: nil)
     }
 
-    func numericValues(attribute: String) -> [Double]? {
+    func numericValues(attribute: String) -> NumericColumn? {
         guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric(let v) = stores[i] else { return nil }
         return v
     }
@@ -215,10 +214,7 @@ struct Evaluator {
             return result
         case .numericRange(let field, let lo, let loEx, let hi, let hiEx):
             guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
-            return DocSet.matching(count: values.count) { i in
-                let v = values[i]  // NaN (no value) fails every comparison
-                return (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi)
-            }
+            return values.matching { v in (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) }  // NaN (no value) fails
         case .tag(let field, let values):
             guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
                   case .tag(let postings, _) = index.stores[i], case .tag(_, let cs) = index.definition.fields[i].kind else {

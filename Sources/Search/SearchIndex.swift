@@ -14,7 +14,7 @@ public struct IndexingFailure: Sendable {
 /// Per-field indexed data.
 enum FieldStore {
     /// Value per doc id; NaN when the doc has no value.
-    case numeric([Double])
+    case numeric(NumericColumn)
     /// Normalised tag → doc ids; and each doc's tags, for removal.
     case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
     /// Term → (doc id → term frequency); each doc's terms, for removal.
@@ -97,6 +97,8 @@ public final class SearchIndex: @unchecked Sendable {
             throw error
         }
         stores = made
+        // Every document of the index repeats these names: packed hashes then store each as a 1-byte id.
+        for f in definition.fields { FieldNameTable.shared.intern(Bytes(f.identifier)) }
         for (i, store) in stores.enumerated() {
             if case .vector(let v) = store { vectorStores[i] = Self.externalStore(v, definition.fields[i]) }
         }
@@ -115,7 +117,7 @@ public final class SearchIndex: @unchecked Sendable {
 
     static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController) throws -> FieldStore {
         switch field.kind {
-        case .numeric: return .numeric([.nan])
+        case .numeric: return .numeric(NumericColumn(count: 1))
         case .tag: return .tag(postings: [:], perDoc: TagAssignments())
         case .text: return .text(TextFieldIndex())
         case .vector(let p):
@@ -240,13 +242,11 @@ public final class SearchIndex: @unchecked Sendable {
             for (i, field) in definition.fields.enumerated() where !field.noIndex {
                 switch stores[i] {
                 case .numeric(var values):
-                    stores[i] = .numeric([])
-                    values.reserveGrowingByAnEighth(toHold: Int(id) + 1)
-                    while values.count <= Int(id) { values.append(.nan) }
-                    values[Int(id)] = numeric[i] ?? .nan
+                    stores[i] = .numeric(NumericColumn())
+                    values.set(numeric[i] ?? .nan, at: Int(id))
                     stores[i] = .numeric(values)
                 case .tag(var postings, var perDoc):
-                    stores[i] = .numeric([])
+                    stores[i] = .numeric(NumericColumn())
                     if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
                         for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
@@ -254,7 +254,7 @@ public final class SearchIndex: @unchecked Sendable {
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
                 case .text(var text):
-                    stores[i] = .numeric([])
+                    stores[i] = .numeric(NumericColumn())
                     if case .text(_, let noStem) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         addText(&text, id: id, raw.string, noStem: noStem)
                     }
@@ -316,18 +316,18 @@ public final class SearchIndex: @unchecked Sendable {
         for i in stores.indices {
             switch stores[i] {
             case .numeric(var values):
-                stores[i] = .numeric([])
-                if Int(id) < values.count { values[Int(id)] = .nan }
+                stores[i] = .numeric(NumericColumn())
+                if Int(id) < values.count { values.set(.nan, at: Int(id)) }
                 stores[i] = .numeric(values)
             case .tag(var postings, var perDoc):
-                stores[i] = .numeric([])
+                stores[i] = .numeric(NumericColumn())
                 for t in perDoc.removeTags(of: id) {
                     postings[t]?.remove(id)
                     if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
                 }
                 stores[i] = .tag(postings: postings, perDoc: perDoc)
             case .text(var text):
-                stores[i] = .numeric([])
+                stores[i] = .numeric(NumericColumn())
                 if let terms = text.docTerms.removeValue(forKey: id) {
                     for t in terms {
                         text.postings[t]?.removeValue(forKey: id)
@@ -413,7 +413,7 @@ public final class SearchIndex: @unchecked Sendable {
                 switch s {
                 case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
                 case .tag(_, let perDoc): return total + perDoc.totalTags
-                case .numeric(let v): return total + v.filter { !$0.isNaN }.count
+                case .numeric(let v): return total + v.valueCount
                 case .vector(let v): return total + v.count
                 }
             }

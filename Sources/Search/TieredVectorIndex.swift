@@ -29,6 +29,10 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         var stalled = false
     }
     private let state = Mutex(TierState())
+    /// Drains that emptied their queue, over every index of the process. A drain that finishes has freed its transfer
+    /// copies and shrunk the buffer: the server counts it as activity when it decides to give freed heap back.
+    private static let finishedDrains = Atomic<Int>(0)
+    public static var drainsFinished: Int { finishedDrains.load(ordering: .relaxed) }
     /// Rows the write buffer keeps when empty.
     static let idleBufferCapacity = 64
     private let maxDrainers: Int
@@ -119,6 +123,7 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
             }
             guard let (label, version) = next else {
                 buffer.releaseUnusedCapacity(keeping: TieredVectorIndex.idleBufferCapacity)
+                Self.finishedDrains.add(1, ordering: .relaxed)
                 return
             }
             // Skip superseded or deleted writes; a newer queue entry carries the current vector.

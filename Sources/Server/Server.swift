@@ -40,6 +40,8 @@ public final class Server {
     var tieringHoldsSince: Int64 = 0
     /// Hash writes after which a client was held (INFO tiering `tiering_write_holds`).
     var tieringWriteHolds = 0
+    /// When to give the heap freed by a burst of writes back to the kernel.
+    var heapRelease = HeapRelease()
 
     // Statistics for INFO.
     public var totalConnections = 0
@@ -470,6 +472,12 @@ public final class Server {
         cronLoops += 1
         releaseTieringHoldsIfDue()
         if config.bool("active-expire-enabled") { database.activeExpireCycle() }
+        if heapRelease.shouldRelease(activity: database.dirty &+ TieredVectorIndex.drainsFinished, now: coarseWallClockMilliseconds(),
+                                     isBusy: { TieringController.node.report.busy }) {
+            let start = monotonicNanoseconds()
+            HeapRelease.releaseFreeHeap()
+            logger.verbose("Released free heap after writes went quiet (\((monotonicNanoseconds() - start) / 1000) µs)")
+        }
         let idleTimeout = Int64(config.int("timeout")) * 1000
         if idleTimeout > 0 && cronLoops % max(1, config.int("hz")) == 0 {
             let now = wallClockMilliseconds()

@@ -38,4 +38,18 @@ struct TagAssignmentsTests {
         a.assign(["x", "y"], to: 42)
         #expect(a.tags(of: 42) == ["x", "y"] && a.internedCount == 99 && a.totalTags == 101)
     }
+
+    @Test("codes are bytes until a tag id passes 254; widening keeps every document's tags")
+    func widening() {
+        var a = TagAssignments()
+        a.assign(["a", "b"], to: 3)  // several tags: the byte form's marker
+        for doc in UInt32(10)..<UInt32(10 + 254) { a.assign([Bytes("t\(doc)")], to: doc) }
+        #expect(a.codesAreBytes && a.internedCount == 254)
+        a.assign(["one more"], to: 5000)
+        #expect(!a.codesAreBytes && a.internedCount == 255)
+        #expect(a.tags(of: 3) == ["a", "b"] && a.tags(of: 5000) == ["one more"] && a.tags(of: 4999).isEmpty)
+        for doc in UInt32(10)..<UInt32(10 + 254) { #expect(a.tags(of: doc) == [Bytes("t\(doc)")]) }
+        a.assign(["c", "d"], to: 11)
+        #expect(a.removeTags(of: 11) == ["c", "d"] && a.removeTags(of: 3) == ["a", "b"] && a.totalTags == 254)
+    }
 }
