@@ -377,7 +377,7 @@ public final class ProductQuantizer: @unchecked Sendable {
     static let magic: UInt32 = 0x5150_5356 // "VSPQ" little-endian
     static let layoutMajor: UInt16 = 1
     static let layoutMinor: UInt16 = 0
-    static let headerBytes = 20
+    static let headerBytes = QuantizerHeader.byteCount + 4  // and subspaces: UInt32
 
     /// Self-describing bytes; a reader refuses another major version, any size mismatch and any changed byte.
     ///
@@ -388,64 +388,32 @@ public final class ProductQuantizer: @unchecked Sendable {
     public func serialize() -> [UInt8] {
         var w = ByteWriter()
         w.bytes.reserveCapacity(ProductQuantizer.headerBytes + dimension * ProductQuantizer.centroidCount * 4 + 8)
-        w.write(ProductQuantizer.magic)
-        w.write(ProductQuantizer.layoutMajor)
-        w.write(ProductQuantizer.layoutMinor)
-        w.write(metric.rawValue)
-        w.write(UInt8(trained ? 1 : 0))
-        w.write(UInt16(0))
-        w.write(UInt32(dimension))
+        QuantizerHeader.write(&w, magic: ProductQuantizer.magic, major: ProductQuantizer.layoutMajor,
+                              minor: ProductQuantizer.layoutMinor, metric: metric, trained: trained, dimension: dimension)
         w.write(UInt32(subspaces))
         w.write(raw: centroids, count: dimension * ProductQuantizer.centroidCount * 4)
-        w.write(ProductQuantizer.checksum(w.bytes[...]))
+        w.write(QuantizerHeader.checksum(w.bytes[...]))
         return w.bytes
     }
 
     /// The inverse of `serialize`; throws `VectorIndexError.corruptSerialization` on any bad input.
     public convenience init(deserializing bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
-        guard try r.read(UInt32.self) == ProductQuantizer.magic else {
-            throw VectorIndexError.corruptSerialization("not a product quantizer (bad magic)")
-        }
-        let major = try r.read(UInt16.self)
-        _ = try r.read(UInt16.self)
-        guard major == ProductQuantizer.layoutMajor else {
-            throw VectorIndexError.corruptSerialization("product quantizer layout version \(major) not supported")
-        }
-        guard let metric = DistanceMetric(rawValue: try r.read(UInt8.self)) else {
-            throw VectorIndexError.corruptSerialization("unknown metric")
-        }
-        let trainedFlag = try r.read(UInt8.self)
-        let reserved = try r.read(UInt16.self)
-        let dimension = Int(try r.read(UInt32.self))
+        let header = try QuantizerHeader.read(&r, magic: ProductQuantizer.magic, major: ProductQuantizer.layoutMajor,
+                                              kind: "product quantizer")
+        let dimension = header.dimension, metric = header.metric
         let subspaces = Int(try r.read(UInt32.self))
-        guard trainedFlag <= 1, reserved == 0, (1...32768).contains(dimension), (1...dimension).contains(subspaces) else {
+        guard (1...dimension).contains(subspaces) else {
             throw VectorIndexError.corruptSerialization("bad product quantizer header")
         }
         let payload = dimension * ProductQuantizer.centroidCount * 4
-        guard bytes.count == ProductQuantizer.headerBytes + payload + 8 else {
-            throw VectorIndexError.corruptSerialization("product quantizer has \(bytes.count) bytes, expected \(ProductQuantizer.headerBytes + payload + 8)")
-        }
-        guard ProductQuantizer.checksum(bytes[..<(bytes.count - 8)]) == UInt64(littleEndian: bytes.withUnsafeBytes {
-            $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
-        }) else {
-            throw VectorIndexError.corruptSerialization("product quantizer checksum mismatch")
-        }
+        try QuantizerHeader.verify(bytes, expected: ProductQuantizer.headerBytes + payload + 8, kind: "product quantizer")
         self.init(dimension: dimension, subspaces: subspaces, metric: metric)
         try r.read(into: centroids, count: payload)
         for i in 0..<dimension * ProductQuantizer.centroidCount where !centroids[i].isFinite {
             throw VectorIndexError.corruptSerialization("non-finite centroid value")
         }
-        trained = trainedFlag == 1
-    }
-
-    /// FNV-1a, 64 bits: any single changed byte changes it, which is what a corrupt-file check needs.
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        bytes.withUnsafeBufferPointer { buffer in
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in buffer { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            return hash
-        }
+        trained = header.trained
     }
 }
 

@@ -42,6 +42,69 @@ public func deserializeTraversalQuantizer(_ bytes: [UInt8]) throws -> any Traver
     }
 }
 
+/// The 16 bytes both encodings' serialized forms start with (magic, version, metric, trained flag, dimension) and
+/// the FNV-1a 64 trailer they end with, written and checked in one place.
+struct QuantizerHeader {
+    static let byteCount = 16
+    let metric: DistanceMetric
+    let trained: Bool
+    let dimension: Int
+
+    ///     | magic: UInt32 | major: UInt16 | minor: UInt16 | metric: UInt8 | trained: UInt8 | reserved: UInt16 (0) |
+    ///     | dimension: UInt32 |
+    static func write(_ w: inout ByteWriter, magic: UInt32, major: UInt16, minor: UInt16, metric: DistanceMetric,
+                      trained: Bool, dimension: Int) {
+        w.write(magic)
+        w.write(major)
+        w.write(minor)
+        w.write(metric.rawValue)
+        w.write(UInt8(trained ? 1 : 0))
+        w.write(UInt16(0))
+        w.write(UInt32(dimension))
+    }
+
+    /// Reads and checks the header; `kind` names the encoding in errors.
+    static func read(_ r: inout ByteReader, magic: UInt32, major: UInt16, kind: String) throws -> QuantizerHeader {
+        guard try r.read(UInt32.self) == magic else { throw VectorIndexError.corruptSerialization("not a \(kind) (bad magic)") }
+        let version = try r.read(UInt16.self)
+        _ = try r.read(UInt16.self)
+        guard version == major else {
+            throw VectorIndexError.corruptSerialization("\(kind) layout version \(version) not supported")
+        }
+        guard let metric = DistanceMetric(rawValue: try r.read(UInt8.self)) else {
+            throw VectorIndexError.corruptSerialization("unknown metric")
+        }
+        let trainedFlag = try r.read(UInt8.self)
+        let reserved = try r.read(UInt16.self)
+        let dimension = Int(try r.read(UInt32.self))
+        guard trainedFlag <= 1, reserved == 0, (1...32768).contains(dimension) else {
+            throw VectorIndexError.corruptSerialization("bad \(kind) header")
+        }
+        return QuantizerHeader(metric: metric, trained: trainedFlag == 1, dimension: dimension)
+    }
+
+    /// FNV-1a, 64 bits: any single changed byte changes it, which is what a corrupt-file check needs.
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.withUnsafeBufferPointer { buffer in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in buffer { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            return hash
+        }
+    }
+
+    /// Throws unless `bytes` has exactly `expected` bytes and ends with the checksum of the rest.
+    static func verify(_ bytes: [UInt8], expected: Int, kind: String) throws {
+        guard bytes.count == expected else {
+            throw VectorIndexError.corruptSerialization("\(kind) has \(bytes.count) bytes, expected \(expected)")
+        }
+        guard checksum(bytes[..<(bytes.count - 8)]) == UInt64(littleEndian: bytes.withUnsafeBytes {
+            $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+        }) else {
+            throw VectorIndexError.corruptSerialization("\(kind) checksum mismatch")
+        }
+    }
+}
+
 extension ProductQuantizer: TraversalQuantizer {
     public var queryStateBytes: Int { tableCount * MemoryLayout<Float>.stride }
     public var dimensionsPerCodeByte: Int { dimensionsPerSubspace }
@@ -125,7 +188,9 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         code.initialize(repeating: 0, count: blocks * 32)
         var norm2: Float = 0
         for i in 0..<dimension {
-            let level = UInt8(min(max(((vector[i] - mean[i] - low) * inverse).rounded(), 0), 15))
+            // Written so NaN lands on 0 and ±inf on an end: vectors are stored as sent, and a trap here is a crash.
+            let scaled = (vector[i] - mean[i] - low) * inverse
+            let level: UInt8 = scaled >= 14.5 ? 15 : scaled > 0.5 ? UInt8(scaled.rounded()) : 0
             let reconstructed = mean[i] + low + step * Float(level)
             norm2 += reconstructed * reconstructed
             let block = i >> 6, within = i & 63
@@ -160,7 +225,8 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
         let values = (state + FourBitQuantizer.queryHeaderBytes).assumingMemoryBound(to: Int8.self)
         for i in 0..<blocks * 64 {
-            values[i] = i < dimension ? Int8(clamping: Int((query[i] / scale).rounded())) : 0
+            let v = i < dimension ? (query[i] / scale).rounded() : 0
+            values[i] = v >= 127 ? 127 : v <= -128 ? -128 : v.isNaN ? 0 : Int8(v)
         }
         state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
             values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
@@ -186,7 +252,6 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     static let magic: UInt32 = 0x3451_5356 // "VSQ4" little-endian
     static let layoutMajor: UInt16 = 1
     static let layoutMinor: UInt16 = 0
-    static let serializedHeaderBytes = 16
 
     /// Self-describing bytes; a reader refuses another major version, any size mismatch and any changed byte.
     ///
@@ -195,52 +260,26 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     ///     | dimension: UInt32 | mean: dimension × Float32 | FNV-1a 64 of every byte before it: UInt64 |
     public func serialize() -> [UInt8] {
         var w = ByteWriter()
-        w.bytes.reserveCapacity(FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8)
-        w.write(FourBitQuantizer.magic)
-        w.write(FourBitQuantizer.layoutMajor)
-        w.write(FourBitQuantizer.layoutMinor)
-        w.write(metric.rawValue)
-        w.write(UInt8(trained ? 1 : 0))
-        w.write(UInt16(0))
-        w.write(UInt32(dimension))
+        w.bytes.reserveCapacity(QuantizerHeader.byteCount + dimension * 4 + 8)
+        QuantizerHeader.write(&w, magic: FourBitQuantizer.magic, major: FourBitQuantizer.layoutMajor,
+                              minor: FourBitQuantizer.layoutMinor, metric: metric, trained: trained, dimension: dimension)
         w.write(raw: mean, count: dimension * 4)
-        w.write(ProductQuantizer.checksum(w.bytes[...]))
+        w.write(QuantizerHeader.checksum(w.bytes[...]))
         return w.bytes
     }
 
     /// The inverse of `serialize`; throws `VectorIndexError.corruptSerialization` on any bad input.
     public convenience init(deserializing bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
-        guard try r.read(UInt32.self) == FourBitQuantizer.magic else {
-            throw VectorIndexError.corruptSerialization("not a 4-bit quantizer (bad magic)")
-        }
-        let major = try r.read(UInt16.self)
-        _ = try r.read(UInt16.self)
-        guard major == FourBitQuantizer.layoutMajor else {
-            throw VectorIndexError.corruptSerialization("4-bit quantizer layout version \(major) not supported")
-        }
-        guard let metric = DistanceMetric(rawValue: try r.read(UInt8.self)) else {
-            throw VectorIndexError.corruptSerialization("unknown metric")
-        }
-        let trainedFlag = try r.read(UInt8.self)
-        let reserved = try r.read(UInt16.self)
-        let dimension = Int(try r.read(UInt32.self))
-        guard trainedFlag <= 1, reserved == 0, (1...32768).contains(dimension) else {
-            throw VectorIndexError.corruptSerialization("bad 4-bit quantizer header")
-        }
-        guard bytes.count == FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8 else {
-            throw VectorIndexError.corruptSerialization("4-bit quantizer has \(bytes.count) bytes, expected \(FourBitQuantizer.serializedHeaderBytes + dimension * 4 + 8)")
-        }
-        guard ProductQuantizer.checksum(bytes[..<(bytes.count - 8)]) == UInt64(littleEndian: bytes.withUnsafeBytes {
-            $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
-        }) else {
-            throw VectorIndexError.corruptSerialization("4-bit quantizer checksum mismatch")
-        }
-        self.init(dimension: dimension, metric: metric)
+        let header = try QuantizerHeader.read(&r, magic: FourBitQuantizer.magic, major: FourBitQuantizer.layoutMajor,
+                                              kind: "4-bit quantizer")
+        let dimension = header.dimension
+        try QuantizerHeader.verify(bytes, expected: QuantizerHeader.byteCount + dimension * 4 + 8, kind: "4-bit quantizer")
+        self.init(dimension: dimension, metric: header.metric)
         try r.read(into: mean, count: dimension * 4)
         for i in 0..<dimension where !mean[i].isFinite {
             throw VectorIndexError.corruptSerialization("non-finite mean value")
         }
-        trained = trainedFlag == 1
+        trained = header.trained
     }
 }

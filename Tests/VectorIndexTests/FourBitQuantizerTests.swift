@@ -113,6 +113,19 @@ struct FourBitQuantizerTests {
         }
     }
 
+    @Test("NaN and infinite values encode and query without trapping")
+    func nonFiniteValues() {
+        let q = Self.trained(Array(Self.data.prefix(50)), metric: .l2)
+        var odd = Self.data[60]
+        odd[3] = .nan
+        odd[50] = .infinity
+        odd[70] = -.infinity
+        let codes = Self.codes(q, [odd, Self.data[61]])
+        let estimates = Self.estimates(q, query: odd, codes: codes) + Self.estimates(q, query: Self.data[61], codes: codes)
+        #expect(estimates.count == 4)
+        #expect(Self.estimates(q, query: Self.data[61], codes: [codes[1]])[0].isFinite)
+    }
+
     @Test("serialize → deserialize gives identical codes and estimates; bad bytes throw", arguments: [DistanceMetric.l2, .cosine])
     func roundTripAndCorruption(metric: DistanceMetric) throws {
         let vectors = Array(Self.data.prefix(100))
