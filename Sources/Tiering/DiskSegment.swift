@@ -293,15 +293,17 @@ final class DiskSegment: @unchecked Sendable {
 
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
-    /// Uncached records a resident-list search re-ranks: a quarter of its candidate list, at least 1.2k with codes of
-    /// 2 dimensions per byte or finer and 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank.
-    /// The walk's width matters more than the re-rank's depth: 1M × 128 (M 16, limit 176 MiB) at 40 reads/query gave
-    /// recall 0.913 at ef 80 re-ranking half, 0.947 at ef 120 re-ranking a third, 0.965 at ef 160 re-ranking a quarter.
-    /// pypi-minilm-50k at ef 40: 2 dims per subspace 0.932 / 0.962 / 0.967 re-ranking 10 / 12 / 20; 4 dims per subspace
-    /// 0.871 / 0.909 / 0.955.
+    /// Uncached records a resident-list search re-ranks: an eighth of its candidate list and at least 1.2k with codes
+    /// of 2 dimensions per byte or finer (4-bit codes), a quarter and at least 2k with coarser ones, so EF_RUNTIME buys
+    /// both a wider walk and a deeper re-rank. The walk's width matters more than the re-rank's depth. 1M × 128 mixture
+    /// at 176 MiB, 4-bit codes (vector-bench, same segment): re-ranking a quarter, recall 0.939 / 0.961 at ef 120 / 160
+    /// with 30 / 40 reads; an eighth, 0.934 / 0.954 at ef 200 / 240 with 25 / 30 reads, and the first ef at ≥ 0.95 ran
+    /// 1,655 instead of 1,286 queries/s; a twelfth gained nothing more (0.944 at ef 320, 26 reads, slower walks).
+    /// pypi-minilm-50k at ef 64 / 120: 0.972 / 0.991 with 12 / 15 reads (a quarter: 0.980 / 0.992 with 16 / 30).
+    /// At ef 40 (12 reads either way): 2-dimension PQ 0.932 / 0.962 / 0.967 re-ranking 10 / 12 / 20, PQ of 4 dimensions
+    /// per byte 0.871 / 0.909 / 0.955.
     static func rerankQuota(k: Int, ef: Int, dimensionsPerCodeByte: Int) -> Int {
-        let floor = dimensionsPerCodeByte <= 2 ? (12 * k + 9) / 10 : 2 * k
-        return max(floor, ef / 4)
+        dimensionsPerCodeByte <= 2 ? max((12 * k + 9) / 10, ef / 8) : max(2 * k, ef / 4)
     }
     /// Frames a share must leave to the pool before lists go resident.
     static let residentMinimumPoolFrames = 256

@@ -43,7 +43,9 @@ import VectorIndex
         #expect(kind(16, 10) == (false, 8), "below 64-d: 2-dimension PQ, not padded nibbles")
         #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerCodeByte: 2) == 12)
         #expect(DiskSegment.rerankQuota(k: 10, ef: 40, dimensionsPerCodeByte: 4) == 20)
-        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 2) == 30)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 2) == 15)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 240, dimensionsPerCodeByte: 2) == 30)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 4) == 30)
         #expect(DiskSegment.rerankQuota(k: 1, ef: 1, dimensionsPerCodeByte: 2) == 2)
     }
 
