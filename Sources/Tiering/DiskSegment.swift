@@ -159,14 +159,13 @@ final class DiskSegment: @unchecked Sendable {
     static let blobVersion = 1
 
     /// The codes a new segment's walks run on: 4 bits per dimension (`FourBitQuantizer`) wherever they fit in
-    /// `codeShare` of the index's RAM per vector (always up to 256-d), else product quantization with 4 dimensions
-    /// per byte. Measured on pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector): fine codes re-ranking 12
+    /// `codeShare` of the index's RAM per vector (always from 64 to 256 dimensions), else product quantization with 4
+    /// dimensions per byte (2 below 64 dimensions, where 4-bit codes would be mostly padding). Measured on pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector): fine codes re-ranking 12
     /// candidates gave recall 0.962 at ef 40 where 4 dimensions per byte needed 20 reads for 0.955 (and gave 0.909
     /// at 12): the SSD's read rate bounds tiered QPS, so finer codes pay while they leave the pool room. 4-bit codes
     /// rank like 2-dimension PQ (exact top-10 among the best 12 estimates: 0.987 vs 0.986) at a sixth of the CPU per
     /// estimate. A 200k × 128-d Gaussian mixture sealed once gave 0.734 at ef 40 with 4 dimensions per PQ byte and
     /// 0.965 with 2 (all-RAM HNSW 0.961).
-    /// Below 64 dimensions 4-bit codes would be mostly padding, so those keep 2-dimension PQ.
     static func makeQuantizer(dimension: Int, metric: DistanceMetric, ramPerVector: Int) -> any TraversalQuantizer {
         let budget = codeShare * Double(ramPerVector)
         if dimension >= 64, dimension <= 256 || Double(FourBitQuantizer.codeBytes(dimension: dimension)) <= budget {
