@@ -49,7 +49,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private let levelCounter = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
 
     /// Optional SQ8 codes for traversal (guarded like the side arrays).
-    private var quantizer: SQ8Quantizer?
+    private var quantizer: TraversalCodes?
 
     static let live: UInt8 = 1
     static let free: UInt8 = 0
@@ -72,8 +72,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         upperLinks.initialize(repeating: nil, count: capacity)
         labelMap = LabelMap(capacity: capacity)
         levelCounter.initialize(to: 0x5EED)
-        if parameters.quantization == .sq8 {
-            quantizer = SQ8Quantizer(space: space, capacity: capacity)
+        if parameters.quantization != .none {
+            quantizer = TraversalCodes(space: space, capacity: capacity, fourBit: parameters.quantization == .fourBit)
         }
     }
 
@@ -104,8 +104,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
-    /// Bytes of the vectors the graph traversal reads: full vectors, or SQ8 codes when quantized.
-    public var traversalVectorBytesPerVector: Int { quantizer != nil ? space.dimension : space.vectorBytes }
+    /// Bytes of the vectors the graph traversal reads: full vectors, or the codes when quantized.
+    public var traversalVectorBytesPerVector: Int { quantizer?.codeBytes ?? space.vectorBytes }
 
     public func vectorBytes(label: UInt64) -> [UInt8]? {
         structureLock.withReadLock {
@@ -972,7 +972,7 @@ final class SearchScratch: @unchecked Sendable {
         pruneSelected = .allocate(capacity: 2 * maxNeighbors + 2)
         orphans = .allocate(capacity: maxNeighbors + 1)
         query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
-        sq8Query = .allocate(capacity: 2 * dimension)
+        sq8Query = .allocate(capacity: TraversalCodes.queryStateFloats(dimension: dimension))
         fixedBytes = queryBytes + 8 * dimension + (maxNeighbors + 1) * 12 + (2 * maxNeighbors + 2) * 12
     }
 

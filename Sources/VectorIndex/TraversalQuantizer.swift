@@ -164,6 +164,13 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     public var dimensionsPerCodeByte: Int { 2 }
     public var memoryUsage: Int { dimension * MemoryLayout<Float>.stride }
 
+    /// Takes over another quantizer's training (a loaded index's codes were encoded with it).
+    func adopt(_ other: FourBitQuantizer) {
+        precondition(other.dimension == dimension)
+        mean.update(from: other.mean, count: dimension)
+        trained = other.trained
+    }
+
     /// The mean of the sample (in Double, so large samples do not drift).
     public func train(vectors: UnsafePointer<Float>, count: Int) {
         guard count > 0 else { return }

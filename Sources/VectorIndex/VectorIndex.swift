@@ -32,6 +32,8 @@ public enum VectorQuantization: UInt8, Sendable {
     case none = 0
     /// 8-bit scalar quantization (per-dimension min/max); final candidates are re-ranked exactly.
     case sq8 = 1
+    /// 4 bits per dimension, scaled per vector (`FourBitQuantizer`); final candidates are re-ranked exactly.
+    case fourBit = 2
 }
 
 /// Which index family a parameter set builds.

@@ -253,7 +253,7 @@ struct HNSWTests {
         #expect(Double(found) / Double(expected) >= 0.95)
     }
 
-    @Test("save → load gives identical results", arguments: [VectorQuantization.none, .sq8])
+    @Test("save → load gives identical results", arguments: [VectorQuantization.none, .sq8, .fourBit])
     func saveLoad(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .ip, quantization: quantization))
         for (i, v) in HNSWTests.base.prefix(1200).enumerated() { try add(index, UInt64(i), v) }
@@ -272,16 +272,16 @@ struct HNSWTests {
         #expect(throws: VectorIndexError.self) { try makeVectorIndex(deserializing: [1, 2, 3, 4, 5, 6, 7, 8]) }
     }
 
-    @Test("SQ8 traversal with exact re-rank keeps recall ≥ 0.95")
-    func sq8Recall() throws {
-        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: .sq8))
+    @Test("SQ8 and 4-bit traversal with exact re-rank keep recall ≥ 0.95", arguments: [VectorQuantization.sq8, .fourBit])
+    func quantizedTraversalRecall(quantization: VectorQuantization) throws {
+        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         let labels = (0..<HNSWTests.base.count).map { UInt64($0) }
         let flatBlob = HNSWTests.base.flatMap { blob($0, .float32).bytes }
         try flatBlob.withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
         let r = try recall(index, base: HNSWTests.base, labels: labels, metric: .l2)
         #expect(r >= 0.95, "recall \(r)")
         // Fed one by one, then trained: existing codes are re-encoded with the learned ranges.
-        let single = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: .sq8))
+        let single = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         for (i, v) in HNSWTests.base.enumerated() { try add(single, labels[i], v) }
         try flatBlob.withUnsafeBytes { try single.trainQuantizer(samples: $0, count: labels.count) }
         let r2 = try recall(single, base: HNSWTests.base, labels: labels, metric: .l2)
