@@ -560,10 +560,7 @@ final class DiskSegment: @unchecked Sendable {
                 guard Int(next) < count, visited[Int(next)] != epoch else { continue }
                 visited[Int(next)] = epoch
                 let code = codes + Int(next) &* codeBytes
-                // Every line of the code: a 4-bit code of 384-d spans four.
-                var line = 0
-                while line < codeBytes { vs_prefetch(code + line); line &+= 64 }
-                vs_prefetch(code + codeBytes - 1)
+                vs_prefetch_span(code, codeBytes)  // a 4-bit code of 384-d spans four lines
                 neighbors[fresh] = next
                 scratch.codePointers[fresh] = UnsafePointer(code)
                 fresh += 1

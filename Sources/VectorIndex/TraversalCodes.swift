@@ -50,20 +50,19 @@ final class TraversalCodes: @unchecked Sendable {
         capacity = newCapacity
     }
 
-    /// Float32 view of a stored vector (normalized for COSINE) in `convert`.
-    private func toFloat(_ stored: UnsafeRawPointer) -> UnsafeMutablePointer<Float> {
+    /// A stored vector as float32 (normalized for COSINE), written to `out` (`dimension` floats).
+    private func toFloat(_ stored: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
         let n = dimension
         switch space.elementType {
-        case .float32: convert.update(from: stored.assumingMemoryBound(to: Float.self), count: n)
-        case .float64: for i in 0..<n { convert[i] = Float(stored.load(fromByteOffset: i * 8, as: Double.self)) }
-        case .float16: vs_f16_to_f32(stored.assumingMemoryBound(to: UInt16.self), convert, n)
-        case .bfloat16: vs_bf16_to_f32(stored.assumingMemoryBound(to: UInt16.self), convert, n)
+        case .float32: out.update(from: stored.assumingMemoryBound(to: Float.self), count: n)
+        case .float64: for i in 0..<n { out[i] = Float(stored.load(fromByteOffset: i * 8, as: Double.self)) }
+        case .float16: vs_f16_to_f32(stored.assumingMemoryBound(to: UInt16.self), out, n)
+        case .bfloat16: vs_bf16_to_f32(stored.assumingMemoryBound(to: UInt16.self), out, n)
         }
         if space.metric == .cosine {
             let inv = space.inverseNorm(stored: stored)
-            for i in 0..<n { convert[i] *= inv }
+            for i in 0..<n { out[i] *= inv }
         }
-        return convert
     }
 
     /// Learns per-dimension ranges from sample blobs (called before bulk inserts; not thread-safe with them).
@@ -72,14 +71,15 @@ final class TraversalCodes: @unchecked Sendable {
         if let fourBit {
             let all = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1) * n)
             defer { all.deallocate() }
-            for s in 0..<count { (all + s * n).update(from: toFloat(samples.baseAddress! + s * space.vectorBytes), count: n) }
+            for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
             fourBit.train(vectors: all, count: count)
             trained = true
             return
         }
         var lo = [Float](repeating: .infinity, count: n), hi = [Float](repeating: -.infinity, count: n)
         for s in 0..<count {
-            let v = toFloat(samples.baseAddress! + s * space.vectorBytes)
+            toFloat(samples.baseAddress! + s * space.vectorBytes, into: convert)
+            let v = convert
             for i in 0..<n { lo[i] = min(lo[i], v[i]); hi[i] = max(hi[i], v[i]) }
         }
         for i in 0..<n where lo[i] <= hi[i] {
@@ -89,27 +89,18 @@ final class TraversalCodes: @unchecked Sendable {
         trained = true
     }
 
-    /// Encodes under the inserting thread; one thread per id, so only `convert` is shared — guard with a local copy.
+    /// Encodes under the inserting thread; inserts run on several threads, so it converts into a buffer of its own
+    /// (`convert` belongs to training).
     func encode(id: UInt32, stored: UnsafeRawPointer) {
         let n = dimension
         let out = codes + Int(id) * codeBytes
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
             let v = tmp.baseAddress!
-            switch space.elementType {
-            case .float32: v.update(from: stored.assumingMemoryBound(to: Float.self), count: n)
-            case .float64: for i in 0..<n { v[i] = Float(stored.load(fromByteOffset: i * 8, as: Double.self)) }
-            case .float16: vs_f16_to_f32(stored.assumingMemoryBound(to: UInt16.self), v, n)
-            case .bfloat16: vs_bf16_to_f32(stored.assumingMemoryBound(to: UInt16.self), v, n)
-            }
-            let inv = space.metric == .cosine ? space.inverseNorm(stored: stored) : 1
-            if let fourBit {
-                for i in 0..<n { v[i] *= inv }
-                fourBit.encode(v, into: out)
-                return
-            }
+            toFloat(stored, into: v)
+            if let fourBit { return fourBit.encode(v, into: out) }
             for i in 0..<n {
                 let s = scale[i]
-                let c = s > 0 ? ((v[i] * inv - minimum[i]) / s).rounded() : 0
+                let c = s > 0 ? ((v[i] - minimum[i]) / s).rounded() : 0
                 out[i] = UInt8(min(max(c, 0), 255))
             }
         }
@@ -125,9 +116,14 @@ final class TraversalCodes: @unchecked Sendable {
         }
         if let fourBit {
             let state = UnsafeMutableRawPointer(scratch.sq8Query)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
-                for i in 0..<n { tmp[i] = value(i) }
-                fourBit.prepare(query: tmp.baseAddress!, into: state)
+            if space.elementType == .float64 {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
+                    for i in 0..<n { tmp[i] = value(i) }
+                    fourBit.prepare(query: tmp.baseAddress!, into: state)
+                }
+            } else {
+                // Every other type's prepared query is already float32: no copy per search.
+                fourBit.prepare(query: query.assumingMemoryBound(to: Float.self), into: state)
             }
             return TraversalCodeQuery(codes: codes, codeBytes: codeBytes, queryInCodeUnits: q0, weights: q1, constant: 0,
                                       isL2: false, fourBit: fourBit, state: UnsafeRawPointer(state))
@@ -196,10 +192,7 @@ struct TraversalCodeQuery: QueryDistance {
     let state: UnsafeRawPointer
     @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(codes + Int(id) &* codeBytes) }
     @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
-        let c = codes + Int(id) &* codeBytes
-        var offset = 64
-        while offset < codeBytes { vs_prefetch(c + offset); offset &+= 64 }
-        vs_prefetch(c + codeBytes - 1)
+        vs_prefetch_span(codes + Int(id) &* codeBytes, codeBytes)
     }
     @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
         let c = codes + Int(id) &* codeBytes

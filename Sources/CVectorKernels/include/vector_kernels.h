@@ -54,6 +54,12 @@ static inline uint8_t vs_load_acquire_u8(const uint8_t *p) { return __atomic_loa
 static inline void vs_store_release_u8(uint8_t *p, uint8_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t vs_fetch_add_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 static inline void vs_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+/* Every cache line of [p, p + bytes), including a last partial one. */
+static inline void vs_prefetch_span(const void *p, size_t bytes) {
+    const char *c = (const char *)p;
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 0, 3);
+    if (bytes > 0) __builtin_prefetch(c + bytes - 1, 0, 3);
+}
 
 /* ---- 4-bit traversal codes (nibble_kernels.c) ----
  * A code is `blocks` × 32 bytes of nibbles (block b, byte j: dimension 64b + j low, 64b + 32 + j high) followed by
