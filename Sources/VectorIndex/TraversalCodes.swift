@@ -18,6 +18,7 @@ final class TraversalCodes: @unchecked Sendable {
     private let convert: UnsafeMutablePointer<Float>
     /// Set for 4-bit codes; nil for SQ8.
     private let fourBit: FourBitQuantizer?
+    var isFourBit: Bool { fourBit != nil }
     let codeBytes: Int
 
     init(space: DistanceSpace, capacity: Int, fourBit: Bool) {
@@ -31,21 +32,21 @@ final class TraversalCodes: @unchecked Sendable {
         scale.initialize(repeating: 2 / 255, count: dimension)
         self.fourBit = fourBit ? FourBitQuantizer(dimension: dimension, metric: space.metric) : nil
         codeBytes = self.fourBit?.codeBytes ?? dimension
-        codes = .allocate(capacity: capacity * codeBytes)
+        codes = allocateArena(byteCount: capacity * codeBytes).assumingMemoryBound(to: UInt8.self)
         convert = .allocate(capacity: dimension)
     }
 
     /// Bytes of per-query state `prepare` writes into `SearchScratch.sq8Query`.
     static func queryStateFloats(dimension: Int) -> Int { max(2 * dimension, 32 + 16 * ((dimension + 63) / 64)) }
 
-    deinit { minimum.deallocate(); scale.deallocate(); codes.deallocate(); convert.deallocate() }
+    deinit { minimum.deallocate(); scale.deallocate(); freeArena(codes); convert.deallocate() }
 
     var memoryUsage: Int { capacity * codeBytes + 3 * dimension * 4 }
 
     func grow(to newCapacity: Int, used: Int) {
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity * codeBytes)
+        let bigger = allocateArena(byteCount: newCapacity * codeBytes).assumingMemoryBound(to: UInt8.self)
         bigger.update(from: codes, count: used * codeBytes)
-        codes.deallocate()
+        freeArena(codes)
         codes = bigger
         capacity = newCapacity
     }
@@ -199,5 +200,13 @@ struct TraversalCodeQuery: QueryDistance {
         if let fourBit { return fourBit.estimate(state: state, code: c) }
         if isL2 { return vs_sq8_l2(queryInCodeUnits, weights, c, codeBytes) }
         return 1 - (constant + vs_sq8_dot(queryInCodeUnits, c, codeBytes))
+    }
+    @inline(__always) func distances(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
+                                     into out: UnsafeMutablePointer<Float>) {
+        if let fourBit { return fourBit.estimates(state: state, base: codes, ids: ids, count: count, into: out) }
+        for j in 0..<count {
+            if j &+ 1 < count { prefetchAll(records, ids[j &+ 1]) }
+            out[j] = distance(records, ids[j])
+        }
     }
 }

@@ -255,6 +255,12 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         }
     }
 
+    /// Estimates for the codes of `ids` in an array of `codeBytes`-strided codes.
+    @inline(__always) func estimates(state: UnsafeRawPointer, base: UnsafePointer<UInt8>, ids: UnsafePointer<UInt32>,
+                                     count: Int, into out: UnsafeMutablePointer<Float>) {
+        vs_u4_estimates_at(state.assumingMemoryBound(to: vs_u4_query.self), base, codeBytes, ids, count, blocks, out)
+    }
+
     // MARK: Serialization
 
     static let magic: UInt32 = 0x3451_5356 // "VSQ4" little-endian

@@ -1,4 +1,4 @@
-// Regression: consecutive filtered searches that take the brute-force path must not see the previous query's heap.
+// The brute-force path of filtered HNSW searches: a fresh heap per query, and the 4-bit shortlist before the exact scores.
 import Testing
 @testable import VectorIndex
 
@@ -20,5 +20,34 @@ struct FilteredBruteForceTests {
                 .prefix(2).map { UInt64($0) }
             #expect(result.map(\.label) == Array(expected))
         }
+    }
+
+    @Test("with 4-bit codes the allowed set is shortlisted on estimates, then scored exactly")
+    func fourBitShortlist() throws {
+        let dimension = 64
+        let base = syntheticVectors(count: 3000, dimension: dimension, seed: 7)
+        let labels = (0..<base.count).map { UInt64($0) }
+        let index = try HNSWIndex(hnswParameters(dimension: dimension, metric: .cosine, quantization: .fourBit))
+        let flatBlob = base.flatMap { blob($0, .float32).bytes }
+        try flatBlob.withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
+        // 400 of 3,000 allowed (13 %): the cost model picks the scan, and 400 is far above the 32-candidate shortlist.
+        let isAllowed: (UInt64) -> Bool = { $0 % 15 < 2 }
+        let filter = SearchFilter(labels: labels.filter(isAllowed))
+        let queries = syntheticVectors(count: 30, dimension: dimension, seed: 99)
+        var found = 0
+        for q in queries {
+            let result = try search(index, q, k: 10, ef: 10, filter: filter)
+            let expected = bruteForce(base, labels: labels, q, k: 10, metric: .cosine, allowed: isAllowed)
+            #expect(result.count == 10)
+            #expect(result.allSatisfy { isAllowed($0.label) })
+            found += Set(result.map(\.label)).intersection(expected).count
+            // Returned distances are exact, not estimates.
+            for match in result {
+                let exact = referenceDistance(q.map(Double.init), base[Int(match.label)].map(Double.init), .cosine)
+                #expect(abs(Double(match.distance) - exact) < 1e-4)
+            }
+        }
+        let recall = Double(found) / Double(queries.count * 10)
+        #expect(recall >= 0.99, "recall \(recall)")
     }
 }

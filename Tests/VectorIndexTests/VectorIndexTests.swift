@@ -288,6 +288,19 @@ struct HNSWTests {
         #expect(r2 >= 0.95, "recall after train \(r2)")
     }
 
+    @Test("4-bit codes of an index fed one vector at a time are trained after 1,024 inserts")
+    func fourBitAutoTraining() throws {
+        let base = HNSWTests.base
+        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .cosine, quantization: .fourBit))
+        for (i, v) in base.enumerated() {
+            try add(index, UInt64(i), v)
+            #expect(index.isQuantizerTrained == (i + 1 >= HNSWIndex.autoTrainCount), "after \(i + 1) inserts")
+        }
+        let labels = (0..<base.count).map { UInt64($0) }
+        let r = try recall(index, base: base, labels: labels, metric: .cosine)
+        #expect(r >= 0.95, "recall \(r)")
+    }
+
     @Test("blobs of the wrong size throw a clear error")
     func badBlobs() throws {
         for algorithm in [VectorAlgorithm.flat, .hnsw] {

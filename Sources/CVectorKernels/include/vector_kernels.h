@@ -77,6 +77,10 @@ typedef struct {
 
 int32_t vs_u4_dot(const int8_t *query, const uint8_t *code, size_t blocks);
 void vs_u4_estimates(const vs_u4_query *query, const uint8_t *const *codes, size_t count, size_t blocks, float *out);
+/* The same for the codes of `ids` in one array of `stride`-byte codes: every code is prefetched before the first
+ * estimate, so a walk step's DRAM misses overlap instead of queueing behind each other. */
+void vs_u4_estimates_at(const vs_u4_query *query, const uint8_t *base, size_t stride, const uint32_t *ids, size_t count,
+                        size_t blocks, float *out);
 /* 2 = AVX-512 VNNI, 1 = AVX2, 0 = scalar. Forcing a lower level is for tests and benchmarks (not thread-safe). */
 int vs_u4_kernel_level(void);
 void vs_u4_force_kernel_level(int level);
