@@ -5,7 +5,7 @@
 # ratio) gives a ratio that does not depend on which server ran during a hiccup. Complements bench/vector-server.sh.
 #
 #   bench/vector-ab.sh                      # unfiltered ef 40,80 and the popular filter at ef 40, 4 rounds each
-#   ROUNDS=6 DURATION=8 bench/vector-ab.sh
+#   ROUNDS=6 DURATION=8 KNN_EFS=40,44,48 bench/vector-ab.sh
 #   BASELINE_BIN=/tmp/old-vecshard-server CONNS=1 bench/vector-ab.sh   # also an older build, alternating with the rest
 # Writes bench/results/vector-ab.md (OUT overrides). Besides QPS, every pass records the server's CPU time per query
 # (utime + stime from /proc/PID/stat over the pass ÷ queries), steadier than QPS on a shared machine.
@@ -66,7 +66,7 @@ for round in $(seq "$ROUNDS"); do
     # Rotate the order every round, so no server always runs right after the same one.
     order=("${PORTS[@]}"); for ((r = 1; r < round; r++)); do order=("${order[@]:1}" "${order[0]}"); done
     for p in "${order[@]}"; do
-        pass knn "$p" "$round" 40,80 --gt "$D/groundtruth.ivecs"
+        pass knn "$p" "$round" "${KNN_EFS:-40,80}" --gt "$D/groundtruth.ivecs"
         pass popular "$p" "$round" 40 --gt "$D/groundtruth.popular.ivecs" --filter '@popular:{yes}' \
             --gt-filtered "$D/groundtruth.popular.ivecs"
     done

@@ -60,7 +60,7 @@ struct DistanceHeap {
     var top: HeapItem { items[0] }
     mutating func removeAll() { count = 0 }
 
-    mutating func push(_ distance: Float, _ id: UInt32) {
+    @inline(__always) mutating func push(_ distance: Float, _ id: UInt32) {
         if count == capacity { grow() }
         var i = count
         count &+= 1
@@ -73,7 +73,7 @@ struct DistanceHeap {
         items[i] = HeapItem(distance: distance, id: id)
     }
 
-    @discardableResult mutating func pop() -> HeapItem {
+    @discardableResult @inline(__always) mutating func pop() -> HeapItem {
         let result = items[0]
         count &-= 1
         if count > 0 {
