@@ -82,26 +82,22 @@ void vs_u4_force_kernel_level(int level) {
 
 int32_t vs_u4_dot(const int8_t *query, const uint8_t *code, size_t blocks) { return u4_dot(query, code, blocks); }
 
+/* One estimate from a code's nibbles and its three trailing constants. */
+static inline float u4_estimate(const vs_u4_query *query, const uint8_t *code, size_t blocks, vs_u4_dot_fn dot) {
+    float tail[3]; /* low, step, ‖reconstruction‖² — unaligned after the nibbles */
+    memcpy(tail, code + blocks * 32, sizeof tail);
+    float d = query->mean + tail[0] * query->sum + tail[1] * query->scale * (float)dot(query->values, code, blocks);
+    return query->euclidean ? query->norm2 + tail[2] - 2 * d : 1 - d;
+}
+
 void vs_u4_estimates(const vs_u4_query *query, const uint8_t *const *codes, size_t count, size_t blocks, float *out) {
     const vs_u4_dot_fn dot = u4_dot;
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *code = codes[i];
-        float tail[3]; /* low, step, ‖reconstruction‖² — unaligned after the nibbles */
-        memcpy(tail, code + blocks * 32, sizeof tail);
-        float d = query->mean + tail[0] * query->sum + tail[1] * query->scale * (float)dot(query->values, code, blocks);
-        out[i] = query->euclidean ? query->norm2 + tail[2] - 2 * d : 1 - d;
-    }
+    for (size_t i = 0; i < count; i++) out[i] = u4_estimate(query, codes[i], blocks, dot);
 }
 
 void vs_u4_estimates_at(const vs_u4_query *query, const uint8_t *base, size_t stride, const uint32_t *ids, size_t count,
                         size_t blocks, float *out) {
     for (size_t i = 0; i < count; i++) vs_prefetch_span(base + (size_t)ids[i] * stride, stride);
     const vs_u4_dot_fn dot = u4_dot;
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *code = base + (size_t)ids[i] * stride;
-        float tail[3];
-        memcpy(tail, code + blocks * 32, sizeof tail);
-        float d = query->mean + tail[0] * query->sum + tail[1] * query->scale * (float)dot(query->values, code, blocks);
-        out[i] = query->euclidean ? query->norm2 + tail[2] - 2 * d : 1 - d;
-    }
+    for (size_t i = 0; i < count; i++) out[i] = u4_estimate(query, base + (size_t)ids[i] * stride, blocks, dot);
 }

@@ -195,8 +195,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     static let autoTrainCount = 1_024
     var isQuantizerTrained: Bool { structureLock.withReadLock { quantizer?.trained ?? false } }
 
-    /// Trains the 4-bit codes on the vectors stored so far and re-encodes them. Centering on a mean learned from 1,024
-    /// documents instead of none: recall at ef 40 on pypi-minilm-50k, built by single inserts, from 0.9488 to SEE_BENCH.
+    /// Trains the 4-bit codes on the vectors stored so far and re-encodes them, so an index built by single inserts
+    /// walks the same centered codes the engine benchmark (`addBatch`) measures. On pypi-minilm-50k the server's
+    /// recall at ef 40 stayed within build-to-build variation (0.9475–0.9492 in three runs, 0.9488 untrained).
     private func trainFromStoredVectors() {
         guard let quantizer else { return }
         structureLock.withWriteLock {
@@ -756,9 +757,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         if let quantizer, ids.count > shortlist {
             // With traversal codes, the allowed set is scanned on estimates (a fifth of the bytes of 384-d float32
             // vectors) and only the best `shortlist` are scored exactly: the 4-bit estimates put 98.7 % of the true
-            // top 10 among their best 12 on pypi-minilm-50k, so four times k (32 at least) lose nothing seen; a larger ef adds
-            // an eighth of itself, as the tiered re-rank does. Each exact score is a DRAM miss of the whole vector:
-            // ef 160 as the shortlist cost a third of the QPS of the popular filter (914 allowed) at ef 40.
+            // top 10 among their best 12 on pypi-minilm-50k, so four times k (32 at least) lose nothing seen; a
+            // larger ef adds an eighth of itself, as the tiered re-rank does. Each exact score is a DRAM miss of the
+            // whole vector: ef 160 as the shortlist cost a third of the popular filter's QPS (914 allowed) at ef 40.
             let estimate = quantizer.prepare(query: scratch.query, scratch: scratch)
             var best = scratch.candidates
             best.removeAll()
@@ -963,10 +964,14 @@ protocol QueryDistance {
 
 extension QueryDistance {
     @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(records.vector(id)) }
-    /// One at a time, pulling the whole next vector while this one is scored: full vectors are too large to
-    /// prefetch a whole step's worth at once.
     @inline(__always) func distances(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
                                      into out: UnsafeMutablePointer<Float>) {
+        distancesOneByOne(records, ids, count, into: out)
+    }
+    /// One at a time, pulling the whole next vector while this one is scored: full vectors are too large to
+    /// prefetch a whole step's worth at once.
+    @inline(__always) func distancesOneByOne(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
+                                             into out: UnsafeMutablePointer<Float>) {
         for j in 0..<count {
             if j &+ 1 < count { prefetchAll(records, ids[j &+ 1]) }
             out[j] = distance(records, ids[j])

@@ -204,9 +204,6 @@ struct TraversalCodeQuery: QueryDistance {
     @inline(__always) func distances(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
                                      into out: UnsafeMutablePointer<Float>) {
         if let fourBit { return fourBit.estimates(state: state, base: codes, ids: ids, count: count, into: out) }
-        for j in 0..<count {
-            if j &+ 1 < count { prefetchAll(records, ids[j &+ 1]) }
-            out[j] = distance(records, ids[j])
-        }
+        distancesOneByOne(records, ids, count, into: out)
     }
 }
