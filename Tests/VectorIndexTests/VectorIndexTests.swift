@@ -317,9 +317,11 @@ struct HNSWTests {
         #expect(VectorIndexError.wrongBlobSize(expected: 32, got: 16).description.contains("expected 32"))
     }
 
-    @Test("concurrent inserts, searches and deletes from several threads")
-    func concurrent() throws {
-        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2))
+    /// With 4-bit codes the inserts cross `autoTrainCount`, so the codes are trained and re-encoded while other
+    /// threads insert, delete and search.
+    @Test("concurrent inserts, searches and deletes from several threads", arguments: [VectorQuantization.none, .fourBit])
+    func concurrent(quantization: VectorQuantization) throws {
+        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         let base = HNSWTests.base
         for i in 0..<500 { try add(index, UInt64(i), base[i]) }
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
@@ -344,6 +346,7 @@ struct HNSWTests {
             #expect(try search(index, base[i], k: 1, ef: 64).first?.label == UInt64(i))
         }
         #expect(index.memoryUsage > 1500 * HNSWTests.dimension * 4)
+        #expect(index.isQuantizerTrained == (quantization == .fourBit))
     }
 }
 
