@@ -36,6 +36,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     // Guarded by mapLock.
     private var labelMap: LabelMap
     private var freeIds: [UInt32] = []
+    /// Deleted ids whose slots are not reused yet: other nodes' one-way edges may still point at them, and a new
+    /// node in the slot would inherit those edges as random long links. `sweepDeleted` frees them (mapLock).
+    private var deletedIds: [UInt32] = []
     private var nextId: UInt32 = 0
     private var liveCount = 0
     private var upperBytes = 0
@@ -97,7 +100,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         structureLock.withReadLock {
             let capacity = store.capacity
             var total = store.memoryUsage + capacity * (1 + 1 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.stride)
-            total += mapLock.withLock { labelMap.memoryUsage + upperBytes + freeIds.capacity * 4 }
+            total += mapLock.withLock { labelMap.memoryUsage + upperBytes + (freeIds.capacity + deletedIds.capacity) * 4 }
             total += scratchLock.withLock { scratchPool.reduce(0) { $0 + $1.memoryUsage } }
             if let quantizer { total += quantizer.memoryUsage }
             return total
@@ -245,25 +248,27 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// a 2-thread build of 1,500 16-d Gaussians left one such node in about one build of six). Returns the number of
     /// edges added. Runs under the exclusive structure lock: O(nodes × M0), a fraction of a build.
     @discardableResult
-    public func repairReachability() -> Int {
-        structureLock.withWriteLock {
-            let used = mapLock.withLock { Int(nextId) }
-            let entry = entryLock.withLock { entryPoint }
-            guard entry != .max else { return 0 }
-            let records = store.records()
-            return GraphReachability.linkUnreachable(
-                nodes: used, entry: entry, isLive: { vs_load_acquire_u8(states + $0) == HNSWIndex.live },
-                neighbors: { id in
-                    let l = records.level0List(id)
-                    return UnsafeBufferPointer(start: l + 1, count: Int(l[0]))
-                },
-                capacity: m0,
-                addEdge: { from, to in
-                    let l = records.level0List(from)
-                    let n = Int(l[0])
-                    if n < m0 { l[1 + n] = to; l[0] = UInt32(n + 1) } else { l[n] = to }
-                })
-        }
+    public func repairReachability() -> Int { structureLock.withWriteLock { repairReachabilityLocked() } }
+
+    /// `repairReachability` for a caller that holds the structure lock exclusively.
+    @discardableResult
+    private func repairReachabilityLocked() -> Int {
+        let used = mapLock.withLock { Int(nextId) }
+        let entry = entryLock.withLock { entryPoint }
+        guard entry != .max else { return 0 }
+        let records = store.records()
+        return GraphReachability.linkUnreachable(
+            nodes: used, entry: entry, isLive: { vs_load_acquire_u8(states + $0) == HNSWIndex.live },
+            neighbors: { id in
+                let l = records.level0List(id)
+                return UnsafeBufferPointer(start: l + 1, count: Int(l[0]))
+            },
+            capacity: m0,
+            addEdge: { from, to in
+                let l = records.level0List(from)
+                let n = Int(l[0])
+                if n < m0 { l[1 + n] = to; l[0] = UInt32(n + 1) } else { l[n] = to }
+            })
     }
 
     /// Sets the SQ8 per-dimension ranges from `count` sample blobs (back to back). `addBatch` does this on its own
@@ -499,13 +504,53 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             }
             levels[Int(id)] = 0
             mapLock.withLock {
-                freeIds.append(id)
+                deletedIds.append(id)
                 liveCount -= 1
             }
             if entryLock.withLock({ entryPoint == id }) { chooseNewEntryPoint(records) }
+            // The repair above re-selects only the lists of neighbors that linked back. One-way edges into the
+            // deleted node stay, and a neighbor reached only through its one-way edge is stranded. Every sixteenth
+            // of the index's size in deletes, one pass drops the edges into deleted slots, frees the slots for reuse
+            // and links stranded nodes back: O(nodes × M0), a few ms at 50k, amortized to little per delete.
+            deletesSinceRepair += 1
+            if deletesSinceRepair >= max(HNSWIndex.repairAfterDeletes, mapLock.withLock { liveCount } / 16) {
+                deletesSinceRepair = 0
+                sweepDeleted(records)
+                repairReachabilityLocked()
+            }
             return true
         }
     }
+
+    /// Caller holds the structure lock exclusively: removes every edge into a deleted slot, then makes the slots
+    /// reusable.
+    private func sweepDeleted(_ records: NodeRecords) {
+        let used = mapLock.withLock { Int(nextId) }
+        for id in 0..<used where states[id] == HNSWIndex.live {
+            for level in 0...Int(levels[id]) {
+                let l = list(records, UInt32(id), level)
+                let n = Int(l[0])
+                var kept = 0
+                for j in 0..<n where states[Int(l[1 + j])] == HNSWIndex.live {
+                    l[1 + kept] = l[1 + j]
+                    kept += 1
+                }
+                l[0] = UInt32(kept)
+            }
+        }
+        mapLock.withLock {
+            freeIds.append(contentsOf: deletedIds)
+            deletedIds.removeAll()
+        }
+    }
+
+    /// Slots ever handed out (live, deleted or free); tests check that swept slots are reused.
+    var usedSlots: Int { mapLock.withLock { Int(nextId) } }
+
+    /// Deletes between two reachability passes, at least (see `remove`).
+    static let repairAfterDeletes = 256
+    /// Guarded by the exclusive structure lock (only `remove` touches it).
+    private var deletesSinceRepair = 0
 
     /// For every neighbor that links back to the deleted node, replace that edge: re-select the neighbor's list from
     /// its remaining neighbors plus the deleted node's neighbors (VecSim's repair, without long-lived tombstones).
@@ -886,8 +931,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             for i in 0..<used where states[i] == HNSWIndex.live && levels[i] > 0 {
                 w.write(raw: upperLinks[i]!, count: Int(levels[i]) * (m + 1) * 4)
             }
-            w.write(UInt32(freeIds.count))
-            for id in freeIds { w.write(id) }
+            // Deleted slots not swept yet are stored as free (a loaded index reuses them; edges into them are skipped
+            // while the slot is empty).
+            w.write(UInt32(freeIds.count + deletedIds.count))
+            for id in freeIds + deletedIds { w.write(id) }
             quantizer?.serialize(into: &w, used: used)
             return w.bytes
         }

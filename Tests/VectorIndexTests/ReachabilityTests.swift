@@ -66,4 +66,33 @@ struct ReachabilityTests {
         #expect(reached == [0, 2])
         #expect(lists[0] == [1, 2])
     }
+
+    /// Delete / re-insert churn: other nodes' one-way edges into a deleted slot used to stay, and the slot's reuse
+    /// turned them into random links; a neighbor reached only over such an edge was stranded. `remove` now sweeps
+    /// those edges, frees the slots and links stranded nodes back every `repairAfterDeletes` deletes (here 256, the
+    /// index being under 16 × 256), so right after the eleventh sweep nothing is left to link and every live vector
+    /// finds itself (up to 4 of 2,000 may miss as any HNSW search can). Single-threaded and seeded. Before the sweep,
+    /// 39 (float) and 33 (4-bit) of the 2,000 self-searches missed, with the reachability pass alone as well.
+    @Test("HNSW deletes sweep edges into deleted slots: churn keeps every vector findable", arguments: [VectorQuantization.none, .fourBit])
+    func churnRepair(quantization: VectorQuantization) throws {
+        let base = syntheticVectors(count: 3000, dimension: 24, seed: 11)
+        let index = try HNSWIndex(hnswParameters(dimension: 24, metric: .l2, quantization: quantization))
+        for i in 0..<2000 { try add(index, UInt64(i), base[i]) }
+        var rng = SplitMix64(state: 5)
+        var live = Array(0..<2000), spare = Array(2000..<3000)  // arrays: a Set's order changes per process
+        for _ in 0..<(11 * HNSWIndex.repairAfterDeletes) {
+            let victim = live.remove(at: Int.random(in: 0..<live.count, using: &rng))
+            index.remove(label: UInt64(victim))
+            spare.append(victim)
+            let back = spare.remove(at: Int.random(in: 0..<spare.count, using: &rng))
+            try add(index, UInt64(back), base[back])
+            live.append(back)
+        }
+        #expect(index.repairReachability() == 0)
+        // Swept slots are reused: at most one sweep interval's deletes wait for a slot of their own.
+        #expect(index.usedSlots <= 2000 + HNSWIndex.repairAfterDeletes)
+        var missed = 0
+        for label in live where try search(index, base[label], k: 1, ef: 64).first?.label != UInt64(label) { missed += 1 }
+        #expect(missed <= 4, "\(missed) of \(live.count) self-searches missed")  // an HNSW miss or two is no stranding
+    }
 }
