@@ -176,7 +176,7 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         var all = fromBuffer
         let answered = Set(fromBuffer.lazy.map(\.label))
         for m in fromGraph where !answered.contains(m.label) && !buffer.contains(label: m.label) { all.append(m) }
-        all.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
+        sortMatches(&all)
         if all.count > limit { all.removeSubrange(limit...) }
         return all
     }

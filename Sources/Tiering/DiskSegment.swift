@@ -160,9 +160,10 @@ final class DiskSegment: @unchecked Sendable {
 
     /// The codes a new segment's walks run on: 4 bits per dimension (`FourBitQuantizer`) wherever they fit in
     /// `codeShare` of the index's RAM per vector (always from 64 to 256 dimensions), else product quantization with 4
-    /// dimensions per byte (2 below 64 dimensions, where 4-bit codes would be mostly padding). Measured on pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector): fine codes re-ranking 12
-    /// candidates gave recall 0.962 at ef 40 where 4 dimensions per byte needed 20 reads for 0.955 (and gave 0.909
-    /// at 12): the SSD's read rate bounds tiered QPS, so finer codes pay while they leave the pool room. 4-bit codes
+    /// dimensions per byte (2 below 64 dimensions, where 4-bit codes would be mostly padding). Measured on
+    /// pypi-minilm-50k (384-d) at a 20 % limit (360 B per vector): fine codes re-ranking 12 candidates gave recall
+    /// 0.962 at ef 40 where 4 dimensions per byte needed 20 reads for 0.955 (and gave 0.909 at 12): the SSD's read
+    /// rate bounds tiered QPS, so finer codes pay while they leave the pool room. 4-bit codes
     /// rank like 2-dimension PQ (exact top-10 among the best 12 estimates: 0.987 vs 0.986) at a sixth of the CPU per
     /// estimate. A 200k × 128-d Gaussian mixture sealed once gave 0.734 at ef 40 with 4 dimensions per PQ byte and
     /// 0.965 with 2 (all-RAM HNSW 0.961).
@@ -824,11 +825,6 @@ final class SegmentScratch: @unchecked Sendable {
         }
         return epoch
     }
-}
-
-/// Sorts as the engine replies: by distance, ties by label.
-func sortMatches(_ matches: inout [VectorMatch]) {
-    matches.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.label < $1.label }
 }
 
 public func monotonicNanoseconds() -> Int {

@@ -206,7 +206,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         structureLock.withWriteLock {
             guard !quantizer.trained else { return }
             let records = store.records()
-            let used = mapLock.withLock { Int(nextId) }
+            let used = usedSlots
             let live = (0..<used).filter { states[$0] == HNSWIndex.live }
             let stride = space.vectorBytes
             let samples = UnsafeMutableRawBufferPointer.allocate(byteCount: max(live.count * stride, 1), alignment: 64)
@@ -253,7 +253,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// `repairReachability` for a caller that holds the structure lock exclusively.
     @discardableResult
     private func repairReachabilityLocked() -> Int {
-        let used = mapLock.withLock { Int(nextId) }
+        let used = usedSlots
         let entry = entryLock.withLock { entryPoint }
         guard entry != .max else { return 0 }
         let records = store.records()
@@ -295,7 +295,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     private func growIfFull() {
         structureLock.withWriteLock {
-            let used = mapLock.withLock { Int(nextId) }
+            let used = usedSlots
             guard used >= store.capacity, freeIds.isEmpty else { return }
             grow(to: store.capacity + max(parameters.blockSize, store.capacity / 2))
         }
@@ -526,7 +526,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Caller holds the structure lock exclusively: removes every edge into a deleted slot, then makes the slots
     /// reusable.
     private func sweepDeleted(_ records: NodeRecords) {
-        let used = mapLock.withLock { Int(nextId) }
+        let used = usedSlots
         for id in 0..<used where states[id] == HNSWIndex.live {
             for level in 0...Int(levels[id]) {
                 let l = list(records, UInt32(id), level)
@@ -545,7 +545,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
-    /// Slots ever handed out (live, deleted or free); tests check that swept slots are reused.
+    /// Slots ever handed out (live, deleted or free): the extent of the arenas' used part.
     var usedSlots: Int { mapLock.withLock { Int(nextId) } }
 
     /// Deletes between two reachability passes, at least (see `remove`).
@@ -555,7 +555,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// For every neighbor that links back to the deleted node, replace that edge: re-select the neighbor's list from
     /// its remaining neighbors plus the deleted node's neighbors (VecSim's repair, without long-lived tombstones).
-    /// One-way edges into the node from elsewhere stay until the next re-selection drops them (readers skip freed ids).
+    /// One-way edges into the node from elsewhere stay until `sweepDeleted` drops them (readers skip deleted ids; the
+    /// slot is not reused before that sweep).
     private func repairNeighbors(_ records: NodeRecords, of id: UInt32, level: Int, scratch: SearchScratch) {
         let limit = level == 0 ? m0 : m
         let deletedList = list(records, id, level)
@@ -901,7 +902,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     func withGraphParts<R>(_ body: (NodeRecords, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>,
                                     UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>, Int, UInt32, Int) throws -> R) rethrows -> R {
         try structureLock.withReadLock {
-            let used = mapLock.withLock { Int(nextId) }
+            let used = usedSlots
             let (entry, top) = entryLock.withLock { (entryPoint, maxLevel) }
             return try body(store.records(), states, levels, upperLinks, used, entry, top)
         }

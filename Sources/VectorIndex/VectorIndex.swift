@@ -173,13 +173,14 @@ public func makeVectorIndex(deserializing bytes: [UInt8]) throws -> any VectorIn
 
 /// Sorts matches as RediSearch replies: by distance, ties by label. A search's re-ranked beam (ef ≈ 10–100 matches)
 /// is insertion-sorted in place: the standard library's closure-driven stable sort was 2 % of the server's CPU at ef 48.
-func sortMatches(_ matches: inout [VectorMatch]) {
+/// Every module that merges matches (tiered segments, the tiered write buffer) sorts with this one.
+public func sortMatches(_ matches: inout [VectorMatch]) {
     @inline(__always) func before(_ a: VectorMatch, _ b: VectorMatch) -> Bool {
         a.distance != b.distance ? a.distance < b.distance : a.label < b.label
     }
     guard matches.count <= 128 else { matches.sort(by: before); return }
     matches.withUnsafeMutableBufferPointer { m in
-        for i in 1..<max(m.count, 1) {
+        for i in m.indices.dropFirst() {
             let item = m[i]
             var j = i
             while j > 0 && before(item, m[j - 1]) { m[j] = m[j - 1]; j -= 1 }
