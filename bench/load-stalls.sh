@@ -3,6 +3,8 @@
 # vecbench (8 conns x 64 pipelined HSETs, until indexed) while bench/ping_watch.py PINGs every 5 ms. Prints the load
 # time and the PING round trips. Compare binaries back to back (the machine is shared and noisy).
 #   bench/load-stalls.sh BIN [LIMIT_BYTES]        # LIMIT 0 = all-RAM; 18329108 = 20 % of pypi's footprint
+# DELETES=N then sends DEL doc:0 … doc:N-1 in one redis-cli --pipe burst while PINGs are watched again, and prints
+# how long the DELs took to be answered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$1; LIMIT=${2:-0}
@@ -22,3 +24,15 @@ started=$(date +%s.%N)
     --conns 8 --pipeline 64 --wait-docs --wait-timeout 600 >/dev/null 2>&1
 echo "load until indexed: $(python3 -c "import time; print(round(time.time() - $started, 1))") s"
 wait $WATCH
+if [[ ${DELETES:-0} -gt 0 ]]; then
+    python3 bench/ping_watch.py "$PORT" "${DELETE_WATCH_S:-8}" --pid "$PID" --stacks "${STACKS:-/dev/null}" & WATCH=$!
+    sleep 1
+    started=$(date +%s.%N)
+    python3 -c "
+import sys
+for i in range($DELETES): sys.stdout.write(f'*2\r\n\$3\r\nDEL\r\n\${len(\"doc:\"+str(i))}\r\ndoc:{i}\r\n')
+" | redis-cli -p "$PORT" --pipe | tail -1
+    echo "$DELETES pipelined DELs answered in: $(python3 -c "import time; print(round(time.time() - $started, 2))") s"
+    wait $WATCH
+    redis-cli -p "$PORT" FT.INFO idx | grep -A1 -E '^num_docs$' | tail -1 | sed 's/^/num_docs after deletes: /'
+fi

@@ -277,3 +277,52 @@ def test_redisvl(server):
     assert all(g["tag"] == "blue" for g in out["filter"])
     assert sorted(int(g["num"]) for g in out["count"]) == [d["num"] for d in docs if d["num"] < 10]
     assert out["after_delete"] is False
+
+
+def test_hnsw_mass_delete_then_reinsert(server):
+    """A pipelined burst of DELs on an HNSW index: deleted documents are gone from the very next FT.SEARCH (the graph
+    repair around them runs in the background), the survivors are still found, and re-added keys come back."""
+    r = server.client(decode_responses=True)
+    dim, n = 8, 2000
+    ft = r.ft("massdel")
+    ft.create_index([VectorField("vec", "HNSW", {"TYPE": "FLOAT32", "DIM": dim, "DISTANCE_METRIC": "L2",
+                                                 "M": 8, "EF_CONSTRUCTION": 64})],
+                    definition=IndexDefinition(prefix=["md:"], index_type=IndexType.HASH))
+    rng = random.Random(17)
+    vecs = {f"md:{i}": [rng.uniform(-1, 1) for _ in range(dim)] for i in range(n)}
+    with r.pipeline(transaction=False) as p:
+        for key, v in vecs.items():
+            p.hset(key, mapping={"vec": f32(v)})
+        p.execute()
+    wait_indexed(ft)
+    doomed = set(rng.sample(sorted(vecs), 1200))
+    with r.pipeline(transaction=False) as p:
+        for key in sorted(doomed):
+            p.delete(key)
+        assert sum(p.execute()) == len(doomed)
+    assert int(ft.info()["num_docs"]) == n - len(doomed)
+    live = {k: v for k, v in vecs.items() if k not in doomed}
+
+    def knn(q, k=10):
+        query = Query(f"*=>[KNN {k} @vec $B EF_RUNTIME 200 AS d]").sort_by("d").paging(0, k).dialect(2)
+        return [doc_id for doc_id, _ in rows(ft.search(query, query_params={"B": f32(q)}))]
+
+    hits = 0
+    for _ in range(30):
+        q = [rng.uniform(-1, 1) for _ in range(dim)]
+        got = knn(q)
+        assert not doomed.intersection(got)
+        exact = sorted(live, key=lambda key: l2(live[key], q))[:10]
+        hits += len(set(got) & set(exact))
+    assert hits / 300 >= 0.9
+    assert r.hget(next(iter(doomed)), "vec") is None
+
+    back = sorted(doomed)[:100]
+    with r.pipeline(transaction=False) as p:
+        for key in back:
+            p.hset(key, mapping={"vec": f32(vecs[key])})
+        p.execute()
+    wait_indexed(ft)
+    assert int(ft.info()["num_docs"]) == n - len(doomed) + len(back)
+    for key in back[:20]:
+        assert knn(vecs[key], k=1) == [key]

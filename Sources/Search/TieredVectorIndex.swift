@@ -36,6 +36,8 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
     /// Rows the write buffer keeps when empty.
     static let idleBufferCapacity = 64
     private let maxDrainers: Int
+    /// True while a background thread repairs the graph around detached deletes.
+    private let repairing = Atomic<Bool>(false)
 
     /// `graph` is what the buffer drains into: an all-RAM HNSW built from `parameters` unless given (a
     /// `TieredHNSWIndex` for `STORAGE TIERED`, whose inserts are HNSW inserts too, so HSET still should not wait).
@@ -99,12 +101,33 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         if startDrainer { DispatchQueue.global().async { self.drain() } }
     }
 
+    /// The graph's share of a delete is `detach` (O(1)); the repair around the deleted node runs on a background
+    /// thread, like RediSearch's tiered index, so a burst of DELs does not hold the event loop.
     @discardableResult
     public func remove(label: UInt64) -> Bool {
         let wasBuffered = state.withLock { $0.versions.removeValue(forKey: label) } != nil
         let a = buffer.remove(label: label)
-        let b = graph.remove(label: label)
+        let b = graph.detach(label: label)
+        if b { scheduleRepairs() }
         return a || b || wasBuffered
+    }
+
+    /// Starts the repairer unless it runs; it stops once `repairDetached` reports nothing left.
+    private func scheduleRepairs() {
+        guard repairing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        DispatchQueue.global().async { self.repairLoop() }
+    }
+
+    private func repairLoop() {
+        while true {
+            while graph.repairDetached(limit: 64) > 0 {}
+            repairing.store(false, ordering: .releasing)
+            // A detach between the last repair and the store saw the flag still set and started nothing.
+            guard graph.repairDetached(limit: 0) > 0,
+                  repairing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            else { return }
+        }
     }
 
     public func contains(label: UInt64) -> Bool { buffer.contains(label: label) || graph.contains(label: label) }
@@ -151,9 +174,12 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
 
     deinit { if state.withLock({ $0.stalled }) { writeGate?.clearStall(self) } }
 
-    /// Waits until every buffered vector is in the graph (tests, FT.INFO-driven waits, benchmarks).
+    /// Waits until every buffered vector is in the graph and every detached delete repaired (tests, FT.INFO-driven
+    /// waits, benchmarks).
     public func waitUntilDrained() {
-        while state.withLock({ !$0.queue.isEmpty || $0.drainers > 0 }) { usleepShort() }
+        while state.withLock({ !$0.queue.isEmpty || $0.drainers > 0 }) || repairing.load(ordering: .acquiring) {
+            usleepShort()
+        }
     }
 
     public func search(query: UnsafeRawBufferPointer, k: Int, efRuntime: Int?, filter: SearchFilter?) throws -> [VectorMatch] {

@@ -39,6 +39,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Deleted ids whose slots are not reused yet: other nodes' one-way edges may still point at them, and a new
     /// node in the slot would inherit those edges as random long links. `sweepDeleted` frees them (mapLock).
     private var deletedIds: [UInt32] = []
+    /// Deleted ids whose neighbors are not re-linked yet (`detach`); `repairDetached` moves them to `deletedIds`.
+    private var detachedIds: [UInt32] = []
     private var nextId: UInt32 = 0
     private var liveCount = 0
     private var upperBytes = 0
@@ -56,6 +58,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     static let live: UInt8 = 1
     static let free: UInt8 = 0
+    /// Deleted, neighbors not re-linked yet: searches still walk through the node (its lists and code are intact) but
+    /// never return it, so a burst of deletes does not cut the graph while the repairs catch up (hnswlib's
+    /// marked-deleted state, for as long as the repair queue holds the node).
+    static let detached: UInt8 = 2
 
     public init(_ parameters: VectorIndexParameters) throws {
         try validate(parameters)
@@ -100,7 +106,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         structureLock.withReadLock {
             let capacity = store.capacity
             var total = store.memoryUsage + capacity * (1 + 1 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.stride)
-            total += mapLock.withLock { labelMap.memoryUsage + upperBytes + (freeIds.capacity + deletedIds.capacity) * 4 }
+            total += mapLock.withLock { labelMap.memoryUsage + upperBytes + (freeIds.capacity + deletedIds.capacity + detachedIds.capacity) * 4 }
             total += scratchLock.withLock { scratchPool.reduce(0) { $0 + $1.memoryUsage } }
             if let quantizer { total += quantizer.memoryUsage }
             return total
@@ -215,7 +221,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 (samples.baseAddress! + j * stride).copyMemory(from: records.vector(UInt32(i)), byteCount: stride)
             }
             quantizer.train(samples: UnsafeRawBufferPointer(samples), count: live.count)
-            for i in live { quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i))) }
+            for i in 0..<used where states[i] != HNSWIndex.free {
+                quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
+            }
         }
     }
 
@@ -282,7 +290,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         structureLock.withWriteLock {
             quantizer.train(samples: samples, count: count)
             let records = store.records()
-            for i in 0..<Int(nextId) where states[i] == HNSWIndex.live {
+            for i in 0..<Int(nextId) where states[i] != HNSWIndex.free {
                 quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
             }
         }
@@ -488,38 +496,111 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     @discardableResult
     public func remove(label: UInt64) -> Bool {
-        structureLock.withWriteLock {
-            guard let id = mapLock.withLock({ labelMap.remove(label) }) else { return false }
-            let records = store.records()
-            let scratch = acquireScratch()
-            defer { releaseScratch(scratch) }
-            let top = Int(levels[Int(id)])
-            for level in 0...top { repairNeighbors(records, of: id, level: level, scratch: scratch) }
-            vs_store_release_u8(states + Int(id), HNSWIndex.free)
-            records.level0List(id).pointee = 0
-            if let block = upperLinks[Int(id)] {
-                block.deallocate()
-                upperLinks[Int(id)] = nil
-                mapLock.withLock { upperBytes -= top * (m + 1) * 4 }
-            }
-            levels[Int(id)] = 0
-            mapLock.withLock {
-                deletedIds.append(id)
+        let sweepDue: Bool? = structureLock.withWriteLock {
+            guard let id = detachLocked(label) else { return nil }
+            return repairAroundDeleted(id)
+        }
+        guard let sweepDue else { return false }
+        if sweepDue { sweep() }
+        return true
+    }
+
+    /// Deletes `label` for every later search and lookup at O(1) (its slot stops being live) and leaves the graph
+    /// repair around it to `repairDetached`, for callers that must not wait ~150 µs per delete: 12,800 pipelined DELs
+    /// on pypi-50k held the event loop 2.9 s when each DEL repaired at once. Only the shared structure lock is taken,
+    /// so a delete never waits for another delete's repair.
+    @discardableResult
+    public func detach(label: UInt64) -> Bool {
+        enum Outcome { case absent, detached, needsExclusive }
+        let outcome: Outcome = structureLock.withReadLock {
+            // Only a newly inserted node ever becomes the entry point, so if this one is not the entry now, it will
+            // not become it while we hold the shared lock.
+            let entry = entryLock.withLock { entryPoint }
+            return mapLock.withLock {
+                guard let id = labelMap.find(label) else { return .absent }
+                // The entry point needs a successor chosen under the exclusive lock; a node whose insert has not
+                // published it yet would be published live after we unpublished it.
+                guard id != entry, vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live else { return .needsExclusive }
+                _ = labelMap.remove(label)
                 liveCount -= 1
+                vs_store_release_u8(states + Int(id), HNSWIndex.detached)
+                detachedIds.append(id)
+                return .detached
             }
-            if entryLock.withLock({ entryPoint == id }) { chooseNewEntryPoint(records) }
-            // The repair above re-selects only the lists of neighbors that linked back. One-way edges into the
-            // deleted node stay, and a neighbor reached only through its one-way edge is stranded. Every sixteenth
-            // of the index's size in deletes, one pass drops the edges into deleted slots, frees the slots for reuse
-            // and links stranded nodes back: O(nodes × M0) under the exclusive lock, amortized over the deletes
-            // (not measured alone: 12,800 pipelined DELs on pypi-50k stalled the loop ~2 s with or without it).
-            deletesSinceRepair += 1
-            if deletesSinceRepair >= max(HNSWIndex.repairAfterDeletes, mapLock.withLock { liveCount } / 16) {
-                deletesSinceRepair = 0
-                sweepDeleted(records)
-                repairReachabilityLocked()
+        }
+        switch outcome {
+        case .absent: return false
+        case .detached: return true
+        case .needsExclusive:
+            return structureLock.withWriteLock {
+                guard let id = detachLocked(label) else { return false }
+                mapLock.withLock { detachedIds.append(id) }
+                return true
             }
-            return true
+        }
+    }
+
+    /// Repairs up to `limit` detached slots under the shared structure lock (searches and inserts go on meanwhile),
+    /// sweeping when one is due; returns how many are still waiting.
+    @discardableResult
+    public func repairDetached(limit: Int) -> Int {
+        var repaired = 0
+        while repaired < limit {
+            let outcome: Bool? = structureLock.withReadLock {
+                guard let id = mapLock.withLock({ detachedIds.popLast() }) else { return nil }
+                return repairAroundDeleted(id)
+            }
+            guard let sweepDue = outcome else { break }
+            if sweepDue { sweep() }
+            repaired += 1
+        }
+        return mapLock.withLock { detachedIds.count }
+    }
+
+    /// Caller holds the structure lock exclusively. The label stops resolving and the slot stops being live (searches
+    /// walk through it but never return it); its lists stay as they are, for `repairAroundDeleted`.
+    private func detachLocked(_ label: UInt64) -> UInt32? {
+        guard let id = mapLock.withLock({ labelMap.remove(label) }) else { return nil }
+        vs_store_release_u8(states + Int(id), HNSWIndex.detached)
+        mapLock.withLock { liveCount -= 1 }
+        if entryLock.withLock({ entryPoint == id }) { chooseNewEntryPoint(store.records()) }
+        return id
+    }
+
+    /// Re-links the neighbors of a detached slot and queues the slot for the sweep; returns whether a sweep is due.
+    /// Caller holds the structure lock, shared or exclusive: lists change only under their node locks, and the slot's
+    /// own lists stay until the sweep (a search that entered it before the detach may still read them).
+    private func repairAroundDeleted(_ id: UInt32) -> Bool {
+        let records = store.records()
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
+        for level in 0...Int(levels[Int(id)]) { repairNeighbors(records, of: id, level: level, scratch: scratch) }
+        // Repaired: searches stop walking through it; the slot is reused only after the sweep.
+        vs_store_release_u8(states + Int(id), HNSWIndex.free)
+        // The repair re-selects only the lists of neighbors that linked back. One-way edges into the deleted node
+        // stay, and a neighbor reached only through its one-way edge is stranded. Every sixteenth of the index's
+        // size in deletes, one pass drops the edges into deleted slots, frees the slots for reuse and links stranded
+        // nodes back: O(nodes × M0) under the exclusive lock, amortized over the deletes. It waits for the detached
+        // slots' repairs (it would drop the back edges those repairs replace).
+        return mapLock.withLock {
+            deletedIds.append(id)
+            deletesSinceSweep += 1
+            return deletesSinceSweep >= max(HNSWIndex.repairAfterDeletes, liveCount / 16) && detachedIds.isEmpty
+        }
+    }
+
+    /// Drops edges into deleted slots, frees the slots and re-links stranded nodes (see `repairAroundDeleted`).
+    private func sweep() {
+        structureLock.withWriteLock {
+            guard mapLock.withLock({ () -> Bool in
+                guard !deletedIds.isEmpty else { return false }
+                deletesSinceSweep = 0
+                return true
+            }) else { return }
+            let records = store.records()
+            while let id = mapLock.withLock({ detachedIds.popLast() }) { _ = repairAroundDeleted(id) }
+            sweepDeleted(records)
+            repairReachabilityLocked()
         }
     }
 
@@ -539,10 +620,21 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 l[0] = UInt32(kept)
             }
         }
-        mapLock.withLock {
-            freeIds.append(contentsOf: deletedIds)
-            deletedIds.removeAll()
+        let freed = mapLock.withLock { () -> [UInt32] in
+            defer { freeIds.append(contentsOf: deletedIds); deletedIds.removeAll() }
+            return deletedIds
         }
+        var released = 0
+        for id in freed {
+            records.level0List(id).pointee = 0
+            if let block = upperLinks[Int(id)] {
+                block.deallocate()
+                upperLinks[Int(id)] = nil
+                released += Int(levels[Int(id)]) * (m + 1) * 4
+            }
+            levels[Int(id)] = 0
+        }
+        mapLock.withLock { upperBytes -= released }
     }
 
     /// Slots ever handed out (live, deleted or free): the extent of the arenas' used part.
@@ -550,8 +642,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// Deletes between two reachability passes, at least (see `remove`).
     static let repairAfterDeletes = 256
-    /// Guarded by the exclusive structure lock (only `remove` touches it).
-    private var deletesSinceRepair = 0
+    /// Guarded by mapLock.
+    private var deletesSinceSweep = 0
 
     /// For every neighbor that links back to the deleted node, replace that edge: re-select the neighbor's list from
     /// its remaining neighbors plus the deleted node's neighbors (VecSim's repair, without long-lived tombstones).
@@ -559,33 +651,45 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// slot is not reused before that sweep).
     private func repairNeighbors(_ records: NodeRecords, of id: UInt32, level: Int, scratch: SearchScratch) {
         let limit = level == 0 ? m0 : m
-        let deletedList = list(records, id, level)
-        let deletedCount = Int(deletedList[0])
         let orphans = scratch.orphans
-        orphans.update(from: deletedList + 1, count: deletedCount)
+        let deletedCount = copyNeighbors(records, id, level, into: orphans)
+        let current = scratch.neighbors
         for i in 0..<deletedCount {
             let node = orphans[i]
             guard node != id, isLive(node), level == 0 || Int(levels[Int(node)]) >= level else { continue }
-            let l = list(records, node, level)
-            let n = Int(l[0])
-            var pointsBack = false
-            for j in 0..<n where l[1 + j] == id { pointsBack = true; break }
-            guard pointsBack else { continue }
-            let nodeQuery = StoredQuery(space: space, vector: records.vector(node), inverseNorm: records.inverseNorm(node))
-            let pool = scratch.prune
-            var count = 0
-            func consider(_ other: UInt32) {
-                guard other != id, other != node, isLive(other), level == 0 || Int(levels[Int(other)]) >= level else { return }
-                for j in 0..<count where pool[j].id == other { return }
-                pool[count] = HeapItem(distance: nodeQuery.distance(records, other), id: other)
-                count += 1
+            // Re-selected from a copy, outside the node's lock (searches copy lists under it); written back only if
+            // the list did not change meanwhile, else the next round starts from the new list.
+            for _ in 0..<3 {
+                let n = copyNeighbors(records, node, level, into: current)
+                var pointsBack = false
+                for j in 0..<n where current[j] == id { pointsBack = true; break }
+                guard pointsBack else { break }
+                let nodeQuery = StoredQuery(space: space, vector: records.vector(node), inverseNorm: records.inverseNorm(node))
+                let pool = scratch.prune
+                var count = 0
+                func consider(_ other: UInt32) {
+                    guard other != id, other != node, isLive(other), level == 0 || Int(levels[Int(other)]) >= level
+                    else { return }
+                    for j in 0..<count where pool[j].id == other { return }
+                    pool[count] = HeapItem(distance: nodeQuery.distance(records, other), id: other)
+                    count += 1
+                }
+                for j in 0..<n { consider(current[j]) }
+                for j in 0..<deletedCount { consider(orphans[j]) }
+                sortAscending(pool, count)
+                let selected = selectNeighbors(records, pool, count: count, max: limit, into: scratch.pruneSelected)
+                let word = records.lockWord(node)
+                vs_spin_lock(word)
+                let l = list(records, node, level)
+                var unchanged = Int(l[0]) == n
+                if unchanged { for j in 0..<n where l[1 + j] != current[j] { unchanged = false; break } }
+                if unchanged {
+                    l[0] = UInt32(selected)
+                    (l + 1).update(from: scratch.pruneSelected, count: selected)
+                }
+                vs_spin_unlock(word)
+                if unchanged { break }
             }
-            for j in 0..<n { consider(l[1 + j]) }
-            for j in 0..<deletedCount { consider(orphans[j]) }
-            sortAscending(pool, count)
-            let selected = selectNeighbors(records, pool, count: count, max: limit, into: scratch.pruneSelected)
-            l[0] = UInt32(selected)
-            (l + 1).update(from: scratch.pruneSelected, count: selected)
         }
     }
 
@@ -637,7 +741,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
         visited[Int(entry)] = epoch
         candidates.push(-entryDistance, entry)
-        if filter?.allows(records.label(entry)) ?? true { results.push(entryDistance, entry) }
+        if isLive(entry), filter?.allows(records.label(entry)) ?? true { results.push(entryDistance, entry) }
         var bound = results.isEmpty ? Float.infinity : results.top.distance
 
         let states = self.states, levels = self.levels
@@ -648,13 +752,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             // Warm the next candidate's neighbor list while this one is expanded (hnswlib does the same).
             if !candidates.isEmpty { vs_prefetch_span(records.record(candidates.top.id), listBytes0) }
             let n = copyNeighbors(records, nearest.id, level, into: buffer)
-            // First pass: keep only unvisited live ids and start fetching their vectors.
+            // First pass: keep only unvisited walkable ids (live or detached) and start fetching their vectors.
             var fresh = 0
             for j in 0..<n {
                 let next = buffer[j]
                 if visited[Int(next)] == epoch { continue }
                 visited[Int(next)] = epoch
-                guard vs_load_acquire_u8(states + Int(next)) == HNSWIndex.live,
+                guard vs_load_acquire_u8(states + Int(next)) != HNSWIndex.free,
                       level == 0 || Int(levels[Int(next)]) >= level else { continue }
                 buffer[fresh] = next
                 fresh &+= 1
@@ -667,7 +771,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 let d = distances[j]
                 if results.count < ef || d < bound {
                     candidates.push(-d, next)
-                    if filter?.allows(records.label(next)) ?? true {
+                    if vs_load_acquire_u8(states + Int(next)) == HNSWIndex.live, filter?.allows(records.label(next)) ?? true {
                         results.push(d, next)
                         if results.count > ef { results.pop() }
                         bound = results.top.distance
@@ -869,7 +973,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let buffer = scratch.neighbors
             visited[Int(start)] = epoch
             candidates.push(-startDistance, start)
-            if startDistance <= radius, filter?.allows(records.label(start)) ?? true {
+            if startDistance <= radius, isLive(start), filter?.allows(records.label(start)) ?? true {
                 out.append((records.label(start), startDistance))
             }
             while !candidates.isEmpty {
@@ -885,11 +989,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                     let next = buffer[j]
                     if visited[Int(next)] == epoch { continue }
                     visited[Int(next)] = epoch
-                    guard isLive(next) else { continue }
+                    guard vs_load_acquire_u8(states + Int(next)) != HNSWIndex.free else { continue }
                     let d = exact.distance(records, next)
                     if d < boundary {
                         candidates.push(-d, next)
-                        if d <= radius, filter?.allows(records.label(next)) ?? true { out.append((records.label(next), d)) }
+                        if d <= radius, isLive(next), filter?.allows(records.label(next)) ?? true {
+                            out.append((records.label(next), d))
+                        }
                     }
                 }
             }
@@ -917,6 +1023,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     ///     | free ids: UInt32 count + ids | SQ8 min/scale (2 × dim × Float32) + codes (used × dim) when quantized |
     public func serialize() -> [UInt8] {
         structureLock.withWriteLock {
+            while let id = mapLock.withLock({ detachedIds.popLast() }) { _ = repairAroundDeleted(id) }
             let records = store.records()
             let used = Int(nextId)
             var w = ByteWriter()

@@ -141,6 +141,10 @@ public protocol VectorIndex: AnyObject, Sendable {
     func add(label: UInt64, vector: UnsafeRawBufferPointer) throws
     /// Removes a label; false when it was absent.
     @discardableResult func remove(label: UInt64) -> Bool
+    /// Removes a label for every later search and lookup, possibly leaving slow clean-up to `repairDetached`.
+    @discardableResult func detach(label: UInt64) -> Bool
+    /// Does up to `limit` pieces of clean-up `detach` left; returns how many are left.
+    @discardableResult func repairDetached(limit: Int) -> Int
     func contains(label: UInt64) -> Bool
     /// The blob exactly as it was added.
     func vectorBytes(label: UInt64) -> [UInt8]?
@@ -151,6 +155,12 @@ public protocol VectorIndex: AnyObject, Sendable {
         -> [VectorMatch]
     /// A self-describing byte stream (magic + layout version) that `makeVectorIndex(deserializing:)` loads.
     func serialize() -> [UInt8]
+}
+
+extension VectorIndex {
+    /// Indexes whose delete is cheap delete at once.
+    @discardableResult public func detach(label: UInt64) -> Bool { remove(label: label) }
+    @discardableResult public func repairDetached(limit: Int) -> Int { 0 }
 }
 
 /// Builds an empty index of the family named in `parameters`.

@@ -1,6 +1,7 @@
 // Correctness tests of the vector engine: exactness of FLAT, recall of HNSW, deletes, filters, concurrency, save/load.
 import Testing
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -195,13 +196,22 @@ struct HNSWTests {
         #expect(hits.map(\.label) == sorted.map(\.label))
     }
 
-    @Test("delete 30 %, re-insert half: recall stays ≥ 0.95, deleted labels never come back")
-    func deleteAndReinsert() throws {
+    /// `detached`: every delete is `detach` (gone at once for lookups), and the repairs run afterwards in one go.
+    @Test("delete 30 %, re-insert half: recall stays ≥ 0.95, deleted labels never come back", arguments: [false, true])
+    func deleteAndReinsert(detached: Bool) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2))
         for (i, v) in HNSWTests.base.enumerated() { try add(index, UInt64(i), v) }
         var rng = SplitMix64(state: 5)
         let deleted = Array((0..<HNSWTests.base.count).shuffled(using: &rng).prefix(HNSWTests.base.count * 3 / 10))
-        for i in deleted { #expect(index.remove(label: UInt64(i))) }
+        for i in deleted {
+            #expect(detached ? index.detach(label: UInt64(i)) : index.remove(label: UInt64(i)))
+            #expect(!index.contains(label: UInt64(i)))
+        }
+        if detached {
+            #expect(index.count == HNSWTests.base.count - deleted.count)
+            #expect(index.repairDetached(limit: 10) == deleted.count - 10)
+            #expect(index.repairDetached(limit: .max) == 0)
+        }
         let reinserted = deleted.prefix(deleted.count / 2)
         for i in reinserted { try add(index, UInt64(i), HNSWTests.base[i]) }
         let gone = Set(deleted.suffix(from: deleted.count / 2).map { UInt64($0) })
@@ -347,6 +357,48 @@ struct HNSWTests {
         }
         #expect(index.memoryUsage > 1500 * HNSWTests.dimension * 4)
         #expect(index.isQuantizerTrained == (quantization == .fourBit))
+    }
+
+    /// The server's delete: `detach` on one thread while another repairs under the shared lock, beside inserts and
+    /// searches. A detached label is never returned by a search that starts after `detach` returned.
+    @Test("concurrent detach with background repair beside inserts and searches", arguments: [VectorQuantization.none, .fourBit])
+    func concurrentDetach(quantization: VectorQuantization) throws {
+        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
+        let base = HNSWTests.base
+        for i in 0..<1200 { try add(index, UInt64(i), base[i]) }
+        let deleting = Atomic<Bool>(true)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            switch worker {
+            case 0: // writer: fresh labels, some deleted moments after their insert by the deleter below
+                for i in 1200..<1500 { try! add(index, UInt64(i), base[i]) }
+            case 1: // deleter
+                for i in stride(from: 0, to: 1500, by: 4) {
+                    guard index.detach(label: UInt64(i)) else { continue }
+                    #expect(!index.contains(label: UInt64(i)))
+                    let hits = try! search(index, base[i], k: 10, ef: 40)
+                    #expect(!hits.contains { $0.label == UInt64(i) })
+                }
+                deleting.store(false, ordering: .releasing)
+            case 2: // repairer
+                while deleting.load(ordering: .acquiring) || index.repairDetached(limit: 0) > 0 {
+                    if index.repairDetached(limit: 8) == 0 { usleep(100) }
+                }
+            default: // reader
+                for j in 0..<300 {
+                    let hits = try! search(index, HNSWTests.queries[j % HNSWTests.queries.count], k: 10, ef: 40)
+                    #expect(hits.count == 10)
+                }
+            }
+        }
+        #expect(index.repairDetached(limit: .max) == 0)
+        let gone = Set((0..<1500).filter { $0 % 4 == 0 && !index.contains(label: UInt64($0)) }.map { UInt64($0) })
+        #expect(index.count == 1500 - gone.count)
+        for i in stride(from: 1, to: 1500, by: 29) where !gone.contains(UInt64(i)) {
+            #expect(try search(index, base[i], k: 1, ef: 64).first?.label == UInt64(i))
+        }
+        for q in HNSWTests.queries.prefix(50) {
+            #expect(try search(index, q, k: 20, ef: 80).allSatisfy { !gone.contains($0.label) })
+        }
     }
 }
 
