@@ -3,6 +3,7 @@
 # vecbench (8 conns x 64 pipelined HSETs, until indexed) while bench/ping_watch.py PINGs every 5 ms. Prints the load
 # time and the PING round trips. Compare binaries back to back (the machine is shared and noisy).
 #   bench/load-stalls.sh BIN [LIMIT_BYTES]        # LIMIT 0 = all-RAM; 18329108 = 20 % of pypi's footprint
+#   bench/load-stalls.sh redis-stack              # the anchor (../shared/bench/redis-stack.sh)
 # DELETES=N then sends DEL doc:0 … doc:N-1 in one redis-cli --pipe burst while PINGs are watched again, and prints
 # how long the DELs took to be answered.
 set -euo pipefail
@@ -13,8 +14,14 @@ VB=$PWD/bench/vecbench-build/vecbench
 [[ -x $VB ]] || { mkdir -p bench/vecbench-build; cp ../shared/bench/vecbench.c ../shared/bench/Makefile bench/vecbench-build/; make -C bench/vecbench-build >/dev/null; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DIR=$(mktemp -d /var/tmp/load-stalls.XXXX)
-"$BIN" --port "$PORT" --dir "$DIR" --save '' --vector-memory-limit "$LIMIT" >/dev/null 2>&1 & PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$DIR"' EXIT
+if [[ $BIN == redis-stack ]]; then  # the anchor: ../shared's Redis Stack 7.4 (RediSearch 2.10)
+    bash ../shared/bench/redis-stack.sh start "$PORT" >/dev/null
+    PID=$(redis-cli -p "$PORT" INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+    trap 'bash ../shared/bench/redis-stack.sh stop "$PORT" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+else
+    "$BIN" --port "$PORT" --dir "$DIR" --save '' --vector-memory-limit "$LIMIT" >/dev/null 2>&1 & PID=$!
+    trap 'kill $PID 2>/dev/null; rm -rf "$DIR"' EXIT
+fi
 sleep 0.5
 "$VB" create --port "$PORT" --index idx --prefix doc: --dim 384 --metric COSINE --algo HNSW --m 16 --efc 200 \
     --extra "year NUMERIC popular TAG" >/dev/null 2>&1
