@@ -210,6 +210,11 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         tail.storeBytes(of: norm2, toByteOffset: 8, as: Float.self)
     }
 
+    /// The width of one of a code's 16 levels: its values sit within ±step/2 of the decoded ones.
+    @inline(__always) public func step(of code: UnsafePointer<UInt8>) -> Float {
+        UnsafeRawPointer(code + blocks * 32).loadUnaligned(fromByteOffset: 4, as: Float.self)
+    }
+
     public func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>) {
         let tail = UnsafeRawPointer(code + blocks * 32)
         let low = tail.loadUnaligned(as: Float.self), step = tail.loadUnaligned(fromByteOffset: 4, as: Float.self)

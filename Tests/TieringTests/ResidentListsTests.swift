@@ -47,6 +47,63 @@ import VectorIndex
         #expect(DiskSegment.rerankQuota(k: 10, ef: 240, dimensionsPerCodeByte: 2) == 30)
         #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 4) == 30)
         #expect(DiskSegment.rerankQuota(k: 1, ef: 1, dimensionsPerCodeByte: 2) == 2)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 120, dimensionsPerCodeByte: 2, refined: true) == 12)
+        #expect(DiskSegment.rerankQuota(k: 10, ef: 240, dimensionsPerCodeByte: 2, refined: true) == 15)
+    }
+
+    @Test("a 2-bit residual puts each value within an eighth of its 4-bit cell: estimates several times closer")
+    func residualsRefineTheCode() throws {
+        for metric in [DistanceMetric.l2, .cosine] {
+            let dimension = 100, n = 200
+            let data = points(n, dimension, seed: 3)
+            let quantizer = FourBitQuantizer(dimension: dimension, metric: metric)
+            let distance = VectorDistance(dimension: dimension, elementType: .float32, metric: metric)
+            let prepared = UnsafeMutablePointer<Float>.allocate(capacity: n * dimension)
+            defer { prepared.deallocate() }
+            for (i, v) in data.enumerated() {
+                try v.withUnsafeBytes { try distance.prepareFloat32($0, into: prepared + i * dimension) }
+            }
+            quantizer.train(vectors: prepared, count: n)
+            let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: n * quantizer.codeBytes)
+            defer { codes.deallocate() }
+            for i in 0..<n { quantizer.encode(prepared + i * dimension, into: codes + i * quantizer.codeBytes) }
+            let coder = ResidualCoder(quantizer: quantizer, codes: UnsafePointer(codes), codeBytes: quantizer.codeBytes,
+                                      dimension: dimension, distance: distance, metric: metric)
+            let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: n * coder.rowBytes)
+            defer { rows.deallocate() }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * dimension)
+            defer { scratch.deallocate() }
+            for (i, v) in data.enumerated() {
+                try v.withUnsafeBytes { try coder.encode(id: i, stored: $0, into: rows + i * coder.rowBytes, scratch: scratch) }
+            }
+            // The estimate's error against the exact value (squared L2, or −dot), with the code alone and with the
+            // residual, over random queries.
+            var coarse: Double = 0, fine: Double = 0
+            let queries = points(8, dimension, seed: 4)
+            let query = UnsafeMutablePointer<Float>.allocate(capacity: dimension)
+            defer { query.deallocate() }
+            for q in queries {
+                try q.withUnsafeBytes { try distance.prepareFloat32($0, into: query) }
+                for i in 0..<n {
+                    let x = prepared + i * dimension
+                    quantizer.decode(codes + i * quantizer.codeBytes, into: scratch)
+                    var exact: Float = 0, approximate: Float = 0
+                    for j in 0..<dimension {
+                        if metric == .l2 {
+                            exact += (query[j] - x[j]) * (query[j] - x[j])
+                            approximate += (query[j] - scratch[j]) * (query[j] - scratch[j])
+                        } else {
+                            exact -= query[j] * x[j]
+                            approximate -= query[j] * scratch[j]
+                        }
+                    }
+                    let refined = coder.estimate(id: UInt32(i), query: query, residuals: rows, scratch: scratch)
+                    coarse += Double(abs(approximate - exact))
+                    fine += Double(abs(refined - exact))
+                }
+            }
+            #expect(fine < coarse / 3, "\(metric): estimate error \(fine) with residuals vs \(coarse) without")
+        }
     }
 
     @Test func residentWalkMatchesPageWalk() throws {
@@ -121,5 +178,59 @@ import VectorIndex
         let afterDeletes = try run(ef: ef, seed: 80_000)
         #expect(afterDeletes.recall >= 0.88, "recall@10 after deleting 10 %: \(afterDeletes.recall)")
         print("resident lists: recall \(resident.recall) (page walk \(pageWalk.recall)), \(resident.readsPerQuery) reads/query; after deletes \(afterDeletes.recall)")
+    }
+
+    @Test("4-bit segments keep residual rows when the share has room: fewer reads, recall kept, dropped when it shrinks")
+    func residualRowsOrderTheReads() throws {
+        let dim = 64
+        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 48)
+        let ram = try HNSWIndex(parameters)
+        let data = points(count, dim, seed: 21)
+        for (i, v) in data.enumerated() { try add(ram, i, v) }
+        let dir = temporaryDirectory()
+        defer { unlink(dir + "/segment"); rmdir(dir) }
+        let counters = TieringCounters()
+        _ = try ram.withFrozenGraph { graph in
+            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
+                                  statistics: counters)
+        }
+        let share = 200_000
+        let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
+        #expect(segment.quantizer is FourBitQuantizer)
+        let lists = try #require(segment.residentLists)
+        let rows = try #require(segment.residualRows, "lists, rows and the pool minimum fit in the share")
+        #expect(rows.memoryUsage == count * dim / 4)
+        #expect(segment.memoryUsage - segment.fixedMemory <= max(share, 128 * 4096 + lists.memoryUsage + rows.memoryUsage))
+
+        func run(ef: Int) throws -> (recall: Double, readsPerQuery: Double) {
+            let readsBefore = counters.pagesRead.load(ordering: .relaxed)
+            var hits = 0
+            let queries = 40
+            for qi in 0..<queries {
+                let q = points(1, dim, seed: 90_000 + UInt64(qi))[0]
+                let found = try q.withUnsafeBytes {
+                    try segment.search(query: $0, k: 10, ef: ef, beamWidth: 4, filter: nil, excluded: [])
+                }
+                for m in found { #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance)) }
+                let truth = Set(exactTop(data, q, 10) { _ in true })
+                hits += found.filter { truth.contains(Int($0.label)) }.count
+            }
+            let reads = counters.pagesRead.load(ordering: .relaxed) - readsBefore
+            return (Double(hits) / Double(queries * 10), Double(reads) / Double(queries))
+        }
+        let ef = 128
+        let refined = try run(ef: ef)
+        #expect(refined.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2, refined: true)))
+        // A share with room for the lists and the pool minimum but not the rows: the lists stay, the rows go.
+        try segment.resizePool(bytes: lists.memoryUsage + 8 * 4096 + rows.memoryUsage / 2)
+        #expect(segment.residentLists != nil)
+        #expect(segment.residualRows == nil)
+        let coarse = try run(ef: ef)
+        #expect(coarse.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2)))
+        #expect(refined.recall >= 0.9, "recall@10 with residual rows \(refined.recall)")
+        #expect(refined.recall >= coarse.recall - 0.02, "with rows \(refined.recall), without \(coarse.recall)")
+        try segment.resizePool(bytes: share)
+        #expect(segment.residualRows != nil, "a larger share builds them again")
+        print("residual rows: recall \(refined.recall) with \(refined.readsPerQuery) reads/query; without \(coarse.recall) with \(coarse.readsPerQuery)")
     }
 }
