@@ -353,6 +353,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
                     break
                 }
             } catch {
+                // FT.DROPINDEX removed the directory under a running seal or merge: expected, not a failure.
+                if state.withLock({ $0.closed }) { break }
                 controller.counters.failures.add(1, ordering: .relaxed)
                 controller.log("tiering: background work on \(directory) failed: \(error)")
                 break
