@@ -38,8 +38,6 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
     private let maxDrainers: Int
     /// True while a background thread repairs the graph around detached deletes.
     private let repairing = Atomic<Bool>(false)
-    /// Whether `graph.detach` leaves repairs behind (an all-RAM HNSW graph; a tiered one deletes at once).
-    private let graphDefersRepairs: Bool
 
     /// `graph` is what the buffer drains into: an all-RAM HNSW built from `parameters` unless given (a
     /// `TieredHNSWIndex` for `STORAGE TIERED`, whose inserts are HNSW inserts too, so HSET still should not wait).
@@ -48,7 +46,6 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         self.parameters = parameters
         self.writeGate = writeGate
         self.graph = try graph ?? makeVectorIndex(parameters)
-        graphDefersRepairs = self.graph is HNSWIndex
         var flat = parameters
         flat.algorithm = .flat
         // Grown by doubling and given back once drained: a bulk load fills it, but an idle index should not keep
@@ -111,7 +108,8 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         let wasBuffered = state.withLock { $0.versions.removeValue(forKey: label) } != nil
         let a = buffer.remove(label: label)
         let b = graph.detach(label: label)
-        if b, graphDefersRepairs { scheduleRepairs() }
+        // Only a graph whose detach left work behind (all-RAM HNSW) needs the repairer; a tiered one deleted at once.
+        if b, graph.repairDetached(limit: 0) > 0 { scheduleRepairs() }
         return a || b || wasBuffered
     }
 

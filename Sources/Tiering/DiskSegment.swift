@@ -614,7 +614,7 @@ final class DiskSegment: @unchecked Sendable {
             }
             cursor = min(cursor + 1, inserted)
         }
-        let rows = residualRows, refined = rows != nil && residualCoder != nil
+        let rows = residualRows  // only ever built with a coder
         if let rows, let residualCoder {
             // The walk's 4-bit order picks the reads badly; code + residual orders the list much closer to the truth.
             for i in 0..<list.count {
@@ -626,7 +626,7 @@ final class DiskSegment: @unchecked Sendable {
         scratch.list = list
         let pool = self.pool, perPage = layout.recordsPerPage
         let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerCodeByte: quantizer.dimensionsPerCodeByte,
-                                                    refined: refined)
+                                                    refined: rows != nil)
         var chosen: [UInt32] = [], misses: Set<UInt64> = []
         for candidate in list {
             let id = candidate.id, label = labels[Int(id)]
