@@ -837,6 +837,16 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 greedy(query, records, &current, &distance, level: level, scratch: scratch)
             }
         }
+        // An insert publishes its node, then links it top-down: a node reached on an upper level may not have its
+        // level-0 list yet, and a level-0 walk from it finds only itself (a search returned 1 of 10 in the
+        // concurrency test). The entry point is always fully linked.
+        if current != entry {
+            let word = records.lockWord(current)
+            vs_spin_lock(word)
+            let linked = records.level0List(current).pointee > 0
+            vs_spin_unlock(word)
+            if !linked { return (entry, query.distance(records, entry)) }
+        }
         return (current, distance)
     }
 
