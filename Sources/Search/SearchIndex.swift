@@ -125,10 +125,11 @@ public final class SearchIndex: @unchecked Sendable {
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
             // Without STORAGE, the limit in force now decides: a node that has one wants new indexes to respect it.
             let tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
-            // All-RAM graphs walk 4-bit codes and re-rank exactly: 2–3× the queries and half the build time of a
-            // float walk at the same recall, for 204 B more per 384-d vector (bench/results/engine.md).
+            // All-RAM graphs walk 2-bit codes (with a beam a quarter wider) and re-rank exactly: 3× the queries and a
+            // third of the build time of a float walk at the same EF_RUNTIME and recall, for 108 B more per 384-d
+            // vector; 4-bit codes were slower at equal recall and cost 204 B (bench/results/engine.md).
             var inRAM = p
-            if inRAM.quantization == .none { inRAM.quantization = .fourBit }
+            if inRAM.quantization == .none { inRAM.quantization = .twoBit }
             guard tiered else { return .vector(try TieredVectorIndex(inRAM, writeGate: tiering)) }
             let directory = tiering.newIndexDirectory(name: "\(index)-\(field.attribute)")
             return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(p, directory: directory, controller: tiering),

@@ -82,7 +82,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         labelMap = LabelMap(capacity: capacity)
         levelCounter.initialize(to: 0x5EED)
         if parameters.quantization != .none {
-            quantizer = TraversalCodes(space: space, capacity: capacity, fourBit: parameters.quantization == .fourBit)
+            quantizer = TraversalCodes(space: space, capacity: capacity, quantization: parameters.quantization)
         }
     }
 
@@ -186,7 +186,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 guard let id = slot else { return .full }
                 if id == .max { return .exists }
                 insertNode(id: id, label: label, blob: vector.baseAddress!)
-                if let quantizer, quantizer.isFourBit, !quantizer.trained, live >= HNSWIndex.autoTrainCount {
+                if let quantizer, quantizer.trainsItself, !quantizer.trained, live >= HNSWIndex.autoTrainCount {
                     return .insertedTrainingDue
                 }
                 return .inserted
@@ -800,8 +800,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 // Traverse on SQ8 estimates with a wider beam, then re-rank the beam with full vectors.
                 let estimate = quantizer.prepare(query: scratch.query, scratch: scratch)
                 let (current, distance) = descend(estimate, records, entry: entry, top: top, scratch: scratch)
-                searchLayer(estimate, records, entry: current, entryDistance: distance, level: 0, ef: ef,
-                            filter: filter, scratch: scratch)
+                searchLayer(estimate, records, entry: current, entryDistance: distance, level: 0,
+                            ef: quantizer.walkBeam(ef: ef), filter: filter, scratch: scratch)
                 let exact = PreparedQuery(space: space, query: scratch.query)
                 var out: [VectorMatch] = []
                 out.reserveCapacity(scratch.results.count)

@@ -1,4 +1,4 @@
-// Traversal codes of an all-RAM HNSW: SQ8 (per-dimension min/max bytes) or 4-bit per-vector codes (exact re-rank after).
+// Traversal codes of an all-RAM HNSW: SQ8 (per-dimension min/max bytes) or 4-/2-bit per-vector codes (exact re-rank after).
 import CVectorKernels
 
 /// Codes live in one contiguous arena (`codeBytes` per internal id). For COSINE the normalized vector is encoded so
@@ -6,7 +6,8 @@ import CVectorKernels
 /// `vectorBytes`); traversal touches 4× (SQ8) or 7.5× (4-bit, 384-d) fewer bytes. With 4-bit codes
 /// (`FourBitQuantizer`, an int8 × nibble dot product per estimate) pypi-minilm-50k built in 5.4 s instead of 10.7 s
 /// (2 threads) and answered 14,926 instead of 6,911 queries/s at ef 40 on one thread, recall 0.950 both
-/// (vector-bench, bench/results/engine.md), for 204 more bytes per vector.
+/// (vector-bench, bench/results/engine.md), for 204 more bytes per vector; 2-bit codes (`TwoBitQuantizer`) cost 108.
+/// The walks on 4- and 2-bit codes differ only in the C kernel, so both go through `LowBitWalk`.
 final class TraversalCodes: @unchecked Sendable {
     let space: DistanceSpace
     let dimension: Int
@@ -16,12 +17,13 @@ final class TraversalCodes: @unchecked Sendable {
     private var codes: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private let convert: UnsafeMutablePointer<Float>
-    /// Set for 4-bit codes; nil for SQ8.
-    private let fourBit: FourBitQuantizer?
-    var isFourBit: Bool { fourBit != nil }
+    /// Set for 4-bit and 2-bit codes; nil for SQ8.
+    private let lowBit: LowBitWalk?
+    /// Per-vector codes learn only a mean, so the index trains them itself once enough vectors arrived.
+    var trainsItself: Bool { lowBit != nil }
     let codeBytes: Int
 
-    init(space: DistanceSpace, capacity: Int, fourBit: Bool) {
+    init(space: DistanceSpace, capacity: Int, quantization: VectorQuantization) {
         self.space = space
         dimension = space.dimension
         self.capacity = capacity
@@ -30,8 +32,12 @@ final class TraversalCodes: @unchecked Sendable {
         // Until trained, assume unit-scale embeddings; `train` replaces this before a bulk build.
         minimum.initialize(repeating: -1, count: dimension)
         scale.initialize(repeating: 2 / 255, count: dimension)
-        self.fourBit = fourBit ? FourBitQuantizer(dimension: dimension, metric: space.metric) : nil
-        codeBytes = self.fourBit?.codeBytes ?? dimension
+        switch quantization {
+        case .fourBit: lowBit = .fourBit(FourBitQuantizer(dimension: dimension, metric: space.metric))
+        case .twoBit: lowBit = .twoBit(TwoBitQuantizer(dimension: dimension, metric: space.metric))
+        case .none, .sq8: lowBit = nil
+        }
+        codeBytes = lowBit?.quantizer.codeBytes ?? dimension
         codes = allocateArena(byteCount: capacity * codeBytes).assumingMemoryBound(to: UInt8.self)
         convert = .allocate(capacity: dimension)
     }
@@ -42,6 +48,14 @@ final class TraversalCodes: @unchecked Sendable {
     deinit { minimum.deallocate(); scale.deallocate(); freeArena(codes); convert.deallocate() }
 
     var memoryUsage: Int { capacity * codeBytes + 3 * dimension * 4 }
+
+    /// The beam a KNN walk on these codes keeps for EF_RUNTIME `ef`. 2-bit estimates are coarser: a quarter more
+    /// (+2) brings their recall to the float walk's at the same ef (pypi-minilm-50k: ef 10 → 0.80 vs 0.79, ef 40 →
+    /// 0.96 vs 0.95), so EF_RUNTIME keeps its meaning; SQ8 and 4-bit walk the beam as given.
+    func walkBeam(ef: Int) -> Int {
+        if case .twoBit = lowBit { return ef + (ef + 3) / 4 + 2 }
+        return ef
+    }
 
     func grow(to newCapacity: Int, used: Int) {
         let bigger = allocateArena(byteCount: newCapacity * codeBytes).assumingMemoryBound(to: UInt8.self)
@@ -69,11 +83,11 @@ final class TraversalCodes: @unchecked Sendable {
     /// Learns per-dimension ranges from sample blobs (called before bulk inserts; not thread-safe with them).
     func train(samples: UnsafeRawBufferPointer, count: Int) {
         let n = dimension
-        if let fourBit {
+        if let lowBit {
             let all = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1) * n)
             defer { all.deallocate() }
             for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
-            fourBit.train(vectors: all, count: count)
+            lowBit.quantizer.train(vectors: all, count: count)
             trained = true
             return
         }
@@ -98,7 +112,7 @@ final class TraversalCodes: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
             let v = tmp.baseAddress!
             toFloat(stored, into: v)
-            if let fourBit { return fourBit.encode(v, into: out) }
+            if let lowBit { return lowBit.quantizer.encode(v, into: out) }
             for i in 0..<n {
                 let s = scale[i]
                 let c = s > 0 ? ((v[i] - minimum[i]) / s).rounded() : 0
@@ -115,19 +129,19 @@ final class TraversalCodes: @unchecked Sendable {
             space.elementType == .float64 ? Float(query.load(fromByteOffset: i * 8, as: Double.self))
                 : query.load(fromByteOffset: i * 4, as: Float.self)
         }
-        if let fourBit {
+        if let lowBit {
             let state = UnsafeMutableRawPointer(scratch.sq8Query)
             if space.elementType == .float64 {
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
                     for i in 0..<n { tmp[i] = value(i) }
-                    fourBit.prepare(query: tmp.baseAddress!, into: state)
+                    lowBit.quantizer.prepare(query: tmp.baseAddress!, into: state)
                 }
             } else {
                 // Every other type's prepared query is already float32: no copy per search.
-                fourBit.prepare(query: query.assumingMemoryBound(to: Float.self), into: state)
+                lowBit.quantizer.prepare(query: query.assumingMemoryBound(to: Float.self), into: state)
             }
             return TraversalCodeQuery(codes: codes, codeBytes: codeBytes, queryInCodeUnits: q0, weights: q1, constant: 0,
-                                      isL2: false, fourBit: fourBit, state: UnsafeRawPointer(state))
+                                      isL2: false, lowBit: lowBit, state: UnsafeRawPointer(state))
         }
         var constant: Float = 0
         if space.metric == .l2 {
@@ -144,14 +158,14 @@ final class TraversalCodes: @unchecked Sendable {
             }
         }
         return TraversalCodeQuery(codes: codes, codeBytes: n, queryInCodeUnits: q0, weights: q1, constant: constant,
-                                  isL2: space.metric == .l2, fourBit: nil, state: UnsafeRawPointer(q0))
+                                  isL2: space.metric == .l2, lowBit: nil, state: UnsafeRawPointer(q0))
     }
 
-    /// SQ8: minimum and scale per dimension, then the codes. 4-bit: the quantizer's own bytes (length first), then
+    /// SQ8: minimum and scale per dimension, then the codes. 4-/2-bit: the quantizer's own bytes (length first), then
     /// the codes.
     func serialize(into w: inout ByteWriter, used: Int) {
-        if let fourBit {
-            let bytes = fourBit.serialize()
+        if let lowBit {
+            let bytes = lowBit.quantizer.serialize()
             w.write(UInt64(bytes.count))
             w.bytes.append(contentsOf: bytes)
         } else {
@@ -162,16 +176,20 @@ final class TraversalCodes: @unchecked Sendable {
     }
 
     func deserialize(from r: inout ByteReader, used: Int) throws {
-        if let fourBit {
+        if let lowBit {
             let count = Int(try r.read(UInt64.self))
-            guard count >= 0, count <= 1 << 20 else { throw VectorIndexError.corruptSerialization("4-bit codes header") }
+            guard count >= 0, count <= 1 << 20 else { throw VectorIndexError.corruptSerialization("low-bit codes header") }
             var bytes = [UInt8](repeating: 0, count: count)
             try bytes.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: count) }
-            let loaded = try FourBitQuantizer(deserializing: bytes)
+            let loaded = try deserializeTraversalQuantizer(bytes)
             guard loaded.dimension == dimension, loaded.metric == space.metric else {
-                throw VectorIndexError.corruptSerialization("4-bit codes of another shape")
+                throw VectorIndexError.corruptSerialization("low-bit codes of another shape")
             }
-            fourBit.adopt(loaded)
+            switch (lowBit, loaded) {
+            case (.fourBit(let mine), let other as FourBitQuantizer): mine.adopt(other)
+            case (.twoBit(let mine), let other as TwoBitQuantizer): mine.adopt(other)
+            default: throw VectorIndexError.corruptSerialization("codes of another width")
+            }
         } else {
             try r.read(into: minimum, count: dimension * 4)
             try r.read(into: scale, count: dimension * 4)
@@ -181,7 +199,20 @@ final class TraversalCodes: @unchecked Sendable {
     }
 }
 
-/// Distance estimate from traversal codes (SQ8 or 4-bit; the branch is the same for a whole search).
+/// The per-vector low-bit codes a walk can run on; a concrete enum so the walk's estimate calls stay static.
+enum LowBitWalk {
+    case fourBit(FourBitQuantizer)
+    case twoBit(TwoBitQuantizer)
+
+    var quantizer: any TraversalQuantizer {
+        switch self {
+        case .fourBit(let q): q
+        case .twoBit(let q): q
+        }
+    }
+}
+
+/// Distance estimate from traversal codes (SQ8, 4-bit or 2-bit; the branch is the same for a whole search).
 struct TraversalCodeQuery: QueryDistance {
     let codes: UnsafeMutablePointer<UInt8>
     let codeBytes: Int
@@ -189,7 +220,7 @@ struct TraversalCodeQuery: QueryDistance {
     let weights: UnsafeMutablePointer<Float>
     let constant: Float
     let isL2: Bool
-    let fourBit: FourBitQuantizer?
+    let lowBit: LowBitWalk?
     let state: UnsafeRawPointer
     @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(codes + Int(id) &* codeBytes) }
     @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
@@ -197,13 +228,20 @@ struct TraversalCodeQuery: QueryDistance {
     }
     @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
         let c = codes + Int(id) &* codeBytes
-        if let fourBit { return fourBit.estimate(state: state, code: c) }
+        switch lowBit {
+        case .fourBit(let q): return q.estimate(state: state, code: c)
+        case .twoBit(let q): return q.estimate(state: state, code: c)
+        case nil: break
+        }
         if isL2 { return vs_sq8_l2(queryInCodeUnits, weights, c, codeBytes) }
         return 1 - (constant + vs_sq8_dot(queryInCodeUnits, c, codeBytes))
     }
     @inline(__always) func distances(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
                                      into out: UnsafeMutablePointer<Float>) {
-        if let fourBit { return fourBit.estimates(state: state, base: codes, ids: ids, count: count, into: out) }
-        distancesOneByOne(records, ids, count, into: out)
+        switch lowBit {
+        case .fourBit(let q): q.estimates(state: state, base: codes, ids: ids, count: count, into: out)
+        case .twoBit(let q): q.estimates(state: state, base: codes, ids: ids, count: count, into: out)
+        case nil: distancesOneByOne(records, ids, count, into: out)
+        }
     }
 }

@@ -1,4 +1,4 @@
-// The codes a graph walk estimates distances on while full vectors stay on SSD: the protocol and its two encodings.
+// The codes a graph walk estimates distances on (all-RAM walks and SSD segments): the protocol and its encodings.
 import CVectorKernels
 
 /// What a walk over compressed codes needs: per-query state, single and batched estimates, encode/decode for
@@ -32,18 +32,19 @@ public protocol TraversalQuantizer: AnyObject, Sendable {
     func serialize() -> [UInt8]
 }
 
-/// Reads either encoding back by its magic; throws `VectorIndexError.corruptSerialization` on anything else.
+/// Reads any encoding back by its magic; throws `VectorIndexError.corruptSerialization` on anything else.
 public func deserializeTraversalQuantizer(_ bytes: [UInt8]) throws -> any TraversalQuantizer {
     guard bytes.count >= 4 else { throw VectorIndexError.corruptSerialization("quantizer truncated") }
     let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
     switch magic {
     case FourBitQuantizer.magic: return try FourBitQuantizer(deserializing: bytes)
+    case TwoBitQuantizer.magic: return try TwoBitQuantizer(deserializing: bytes)
     default: return try ProductQuantizer(deserializing: bytes)
     }
 }
 
-/// The 16 bytes both encodings' serialized forms start with (magic, version, metric, trained flag, dimension) and
-/// the FNV-1a 64 trailer they end with, written and checked in one place.
+/// The 16 bytes every encoding's serialized form starts with (magic, version, metric, trained flag, dimension) and
+/// the FNV-1a 64 trailer it ends with, written and checked in one place.
 struct QuantizerHeader {
     static let byteCount = 16
     let metric: DistanceMetric
@@ -158,9 +159,7 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     public static func codeBytes(dimension: Int) -> Int { (dimension + 63) / 64 * 32 + 12 }
     public var codeBytes: Int { blocks * 32 + 12 }
     public var isTrained: Bool { trained }
-    /// The C query header, then the int8 query (64 per block).
-    private static let queryHeaderBytes = 64
-    public var queryStateBytes: Int { FourBitQuantizer.queryHeaderBytes + blocks * 64 }
+    public var queryStateBytes: Int { LowBitCodes.queryStateBytes(blocks: blocks) }
     public var dimensionsPerCodeByte: Int { 2 }
     public var memoryUsage: Int { dimension * MemoryLayout<Float>.stride }
 
@@ -171,15 +170,9 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         trained = other.trained
     }
 
-    /// The mean of the sample (in Double, so large samples do not drift).
     public func train(vectors: UnsafePointer<Float>, count: Int) {
         guard count > 0 else { return }
-        var sums = [Double](repeating: 0, count: dimension)
-        for v in 0..<count {
-            let row = vectors + v * dimension
-            for i in 0..<dimension { sums[i] += Double(row[i]) }
-        }
-        for i in 0..<dimension { mean[i] = Float(sums[i] / Double(count)) }
+        LowBitCodes.trainMean(vectors: vectors, count: count, dimension: dimension, into: mean)
         trained = true
     }
 
@@ -227,23 +220,7 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     }
 
     public func prepare(query: UnsafePointer<Float>, into state: UnsafeMutableRawPointer) {
-        var largest: Float = 0, sum: Float = 0, norm2: Float = 0, meanDot: Float = 0
-        for i in 0..<dimension {
-            let q = query[i]
-            largest = max(largest, abs(q))
-            sum += q
-            norm2 += q * q
-            meanDot += q * mean[i]
-        }
-        let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
-        let values = (state + FourBitQuantizer.queryHeaderBytes).assumingMemoryBound(to: Int8.self)
-        for i in 0..<blocks * 64 {
-            let v = i < dimension ? (query[i] / scale).rounded() : 0
-            values[i] = v >= 127 ? 127 : v <= -128 ? -128 : v.isNaN ? 0 : Int8(v)
-        }
-        state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
-            values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
-            euclidean: metric == .l2 ? 1 : 0), count: 1)
+        LowBitCodes.prepare(query: query, mean: mean, dimension: dimension, blocks: blocks, metric: metric, into: state)
     }
 
     @inline(__always) public func estimate(state: UnsafeRawPointer, code: UnsafePointer<UInt8>) -> Float {
@@ -272,33 +249,85 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     static let layoutMajor: UInt16 = 1
     static let layoutMinor: UInt16 = 0
 
+    /// Self-describing bytes ("VSQ4", the mean; layout in `LowBitCodes.serialize`).
+    public func serialize() -> [UInt8] {
+        LowBitCodes.serialize(magic: FourBitQuantizer.magic, major: FourBitQuantizer.layoutMajor,
+                              minor: FourBitQuantizer.layoutMinor, metric: metric, trained: trained, mean: mean,
+                              dimension: dimension)
+    }
+
+    /// The inverse of `serialize`; throws `VectorIndexError.corruptSerialization` on any bad input.
+    public convenience init(deserializing bytes: [UInt8]) throws {
+        let (header, mean) = try LowBitCodes.deserialize(bytes, magic: FourBitQuantizer.magic,
+                                                          major: FourBitQuantizer.layoutMajor, kind: "4-bit quantizer")
+        self.init(dimension: header.dimension, metric: header.metric)
+        self.mean.update(from: mean, count: header.dimension)
+        trained = header.trained
+    }
+}
+
+/// What the 4-bit and 2-bit per-vector codes share: a training mean, an int8 query with the constants of the C
+/// estimate (`vs_u4_query`), and the serialized form (header, mean, checksum).
+enum LowBitCodes {
+    /// The C query header, then the int8 query (64 per block).
+    static let queryHeaderBytes = 64
+    static func queryStateBytes(blocks: Int) -> Int { queryHeaderBytes + blocks * 64 }
+
+    /// The mean of the sample (in Double, so large samples do not drift).
+    static func trainMean(vectors: UnsafePointer<Float>, count: Int, dimension: Int, into mean: UnsafeMutablePointer<Float>) {
+        var sums = [Double](repeating: 0, count: dimension)
+        for v in 0..<count {
+            let row = vectors + v * dimension
+            for i in 0..<dimension { sums[i] += Double(row[i]) }
+        }
+        for i in 0..<dimension { mean[i] = Float(sums[i] / Double(count)) }
+    }
+
+    static func prepare(query: UnsafePointer<Float>, mean: UnsafePointer<Float>, dimension: Int, blocks: Int,
+                        metric: DistanceMetric, into state: UnsafeMutableRawPointer) {
+        var largest: Float = 0, sum: Float = 0, norm2: Float = 0, meanDot: Float = 0
+        for i in 0..<dimension {
+            let q = query[i]
+            largest = max(largest, abs(q))
+            sum += q
+            norm2 += q * q
+            meanDot += q * mean[i]
+        }
+        let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
+        let values = (state + queryHeaderBytes).assumingMemoryBound(to: Int8.self)
+        for i in 0..<blocks * 64 {
+            let v = i < dimension ? (query[i] / scale).rounded() : 0
+            values[i] = v >= 127 ? 127 : v <= -128 ? -128 : v.isNaN ? 0 : Int8(v)
+        }
+        state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
+            values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
+            euclidean: metric == .l2 ? 1 : 0), count: 1)
+    }
+
     /// Self-describing bytes; a reader refuses another major version, any size mismatch and any changed byte.
     ///
     /// ### Layout (little-endian)
-    ///     | "VSQ4" | major: UInt16 | minor: UInt16 | metric: UInt8 | trained: UInt8 | reserved: UInt16 (0) |
+    ///     | magic | major: UInt16 | minor: UInt16 | metric: UInt8 | trained: UInt8 | reserved: UInt16 (0) |
     ///     | dimension: UInt32 | mean: dimension × Float32 | FNV-1a 64 of every byte before it: UInt64 |
-    public func serialize() -> [UInt8] {
+    static func serialize(magic: UInt32, major: UInt16, minor: UInt16, metric: DistanceMetric, trained: Bool,
+                          mean: UnsafePointer<Float>, dimension: Int) -> [UInt8] {
         var w = ByteWriter()
         w.bytes.reserveCapacity(QuantizerHeader.byteCount + dimension * 4 + 8)
-        QuantizerHeader.write(&w, magic: FourBitQuantizer.magic, major: FourBitQuantizer.layoutMajor,
-                              minor: FourBitQuantizer.layoutMinor, metric: metric, trained: trained, dimension: dimension)
+        QuantizerHeader.write(&w, magic: magic, major: major, minor: minor, metric: metric, trained: trained,
+                              dimension: dimension)
         w.write(raw: mean, count: dimension * 4)
         w.write(QuantizerHeader.checksum(w.bytes[...]))
         return w.bytes
     }
 
-    /// The inverse of `serialize`; throws `VectorIndexError.corruptSerialization` on any bad input.
-    public convenience init(deserializing bytes: [UInt8]) throws {
+    static func deserialize(_ bytes: [UInt8], magic: UInt32, major: UInt16, kind: String) throws
+        -> (header: QuantizerHeader, mean: [Float]) {
         var r = ByteReader(bytes)
-        let header = try QuantizerHeader.read(&r, magic: FourBitQuantizer.magic, major: FourBitQuantizer.layoutMajor,
-                                              kind: "4-bit quantizer")
-        let dimension = header.dimension
-        try QuantizerHeader.verify(bytes, expected: QuantizerHeader.byteCount + dimension * 4 + 8, kind: "4-bit quantizer")
-        self.init(dimension: dimension, metric: header.metric)
-        try r.read(into: mean, count: dimension * 4)
-        for i in 0..<dimension where !mean[i].isFinite {
-            throw VectorIndexError.corruptSerialization("non-finite mean value")
-        }
-        trained = header.trained
+        let header = try QuantizerHeader.read(&r, magic: magic, major: major, kind: kind)
+        try QuantizerHeader.verify(bytes, expected: QuantizerHeader.byteCount + header.dimension * 4 + 8, kind: kind)
+        var mean = [Float](repeating: 0, count: header.dimension)
+        try mean.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: header.dimension * 4) }
+        guard mean.allSatisfy({ $0.isFinite }) else { throw VectorIndexError.corruptSerialization("non-finite mean value") }
+        return (header, mean)
     }
 }

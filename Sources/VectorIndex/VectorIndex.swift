@@ -34,6 +34,9 @@ public enum VectorQuantization: UInt8, Sendable {
     case sq8 = 1
     /// 4 bits per dimension, scaled per vector (`FourBitQuantizer`); final candidates are re-ranked exactly.
     case fourBit = 2
+    /// 2 bits per dimension, scaled per vector (`TwoBitQuantizer`): half the 4-bit codes' bytes, a slightly wider
+    /// beam for the same recall; final candidates are re-ranked exactly.
+    case twoBit = 3
 }
 
 /// Which index family a parameter set builds.

@@ -14,7 +14,7 @@ struct FourBitQuantizerTests {
         return q
     }
 
-    static func codes(_ q: FourBitQuantizer, _ vectors: [[Float]]) -> [[UInt8]] {
+    static func codes(_ q: any TraversalQuantizer, _ vectors: [[Float]]) -> [[UInt8]] {
         vectors.map { v in
             var code = [UInt8](repeating: 0xAA, count: q.codeBytes)
             v.withUnsafeBufferPointer { p in code.withUnsafeMutableBufferPointer { q.encode(p.baseAddress!, into: $0.baseAddress!) } }
@@ -23,7 +23,7 @@ struct FourBitQuantizerTests {
     }
 
     /// Single estimates and the batched call, which must agree exactly.
-    static func estimates(_ q: FourBitQuantizer, query: [Float], codes: [[UInt8]]) -> [Float] {
+    static func estimates(_ q: any TraversalQuantizer, query: [Float], codes: [[UInt8]]) -> [Float] {
         let state = UnsafeMutableRawPointer.allocate(byteCount: q.queryStateBytes, alignment: 64)
         defer { state.deallocate() }
         query.withUnsafeBufferPointer { q.prepare(query: $0.baseAddress!, into: state) }

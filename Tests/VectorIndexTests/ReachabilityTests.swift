@@ -73,7 +73,7 @@ struct ReachabilityTests {
     /// index being under 16 × 256), so right after the eleventh sweep nothing is left to link and every live vector
     /// finds itself (up to 4 of 2,000 may miss as any HNSW search can). Single-threaded and seeded. Before the sweep,
     /// 39 (float) and 33 (4-bit) of the 2,000 self-searches missed, with the reachability pass alone as well.
-    @Test("HNSW deletes sweep edges into deleted slots: churn keeps every vector findable", arguments: [VectorQuantization.none, .fourBit])
+    @Test("HNSW deletes sweep edges into deleted slots: churn keeps every vector findable", arguments: [VectorQuantization.none, .fourBit, .twoBit])
     func churnRepair(quantization: VectorQuantization) throws {
         let base = syntheticVectors(count: 3000, dimension: 24, seed: 11)
         let index = try HNSWIndex(hnswParameters(dimension: 24, metric: .l2, quantization: quantization))

@@ -263,7 +263,7 @@ struct HNSWTests {
         #expect(Double(found) / Double(expected) >= 0.95)
     }
 
-    @Test("save → load gives identical results", arguments: [VectorQuantization.none, .sq8, .fourBit])
+    @Test("save → load gives identical results", arguments: [VectorQuantization.none, .sq8, .fourBit, .twoBit])
     func saveLoad(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .ip, quantization: quantization))
         for (i, v) in HNSWTests.base.prefix(1200).enumerated() { try add(index, UInt64(i), v) }
@@ -282,7 +282,7 @@ struct HNSWTests {
         #expect(throws: VectorIndexError.self) { try makeVectorIndex(deserializing: [1, 2, 3, 4, 5, 6, 7, 8]) }
     }
 
-    @Test("SQ8 and 4-bit traversal with exact re-rank keep recall ≥ 0.95", arguments: [VectorQuantization.sq8, .fourBit])
+    @Test("SQ8, 4-bit and 2-bit traversal with exact re-rank keep recall ≥ 0.95", arguments: [VectorQuantization.sq8, .fourBit, .twoBit])
     func quantizedTraversalRecall(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         let labels = (0..<HNSWTests.base.count).map { UInt64($0) }
@@ -298,10 +298,11 @@ struct HNSWTests {
         #expect(r2 >= 0.95, "recall after train \(r2)")
     }
 
-    @Test("4-bit codes of an index fed one vector at a time are trained after 1,024 inserts")
-    func fourBitAutoTraining() throws {
+    @Test("4-bit and 2-bit codes of an index fed one vector at a time are trained after 1,024 inserts",
+          arguments: [VectorQuantization.fourBit, .twoBit])
+    func lowBitAutoTraining(quantization: VectorQuantization) throws {
         let base = HNSWTests.base
-        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .cosine, quantization: .fourBit))
+        let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .cosine, quantization: quantization))
         for (i, v) in base.enumerated() {
             try add(index, UInt64(i), v)
             #expect(index.isQuantizerTrained == (i + 1 >= HNSWIndex.autoTrainCount), "after \(i + 1) inserts")
@@ -329,7 +330,7 @@ struct HNSWTests {
 
     /// With 4-bit codes the inserts cross `autoTrainCount`, so the codes are trained and re-encoded while other
     /// threads insert, delete and search.
-    @Test("concurrent inserts, searches and deletes from several threads", arguments: [VectorQuantization.none, .fourBit])
+    @Test("concurrent inserts, searches and deletes from several threads", arguments: [VectorQuantization.none, .fourBit, .twoBit])
     func concurrent(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         let base = HNSWTests.base
@@ -356,12 +357,12 @@ struct HNSWTests {
             #expect(try search(index, base[i], k: 1, ef: 64).first?.label == UInt64(i))
         }
         #expect(index.memoryUsage > 1500 * HNSWTests.dimension * 4)
-        #expect(index.isQuantizerTrained == (quantization == .fourBit))
+        #expect(index.isQuantizerTrained == (quantization != .none))
     }
 
     /// The server's delete: `detach` on one thread while another repairs under the shared lock, beside inserts and
     /// searches. A detached label is never returned by a search that starts after `detach` returned.
-    @Test("concurrent detach with background repair beside inserts and searches", arguments: [VectorQuantization.none, .fourBit])
+    @Test("concurrent detach with background repair beside inserts and searches", arguments: [VectorQuantization.none, .fourBit, .twoBit])
     func concurrentDetach(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .l2, quantization: quantization))
         let base = HNSWTests.base

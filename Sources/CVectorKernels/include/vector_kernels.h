@@ -81,6 +81,12 @@ void vs_u4_estimates(const vs_u4_query *query, const uint8_t *const *codes, size
  * estimate, so a walk step's DRAM misses overlap instead of queueing behind each other. */
 void vs_u4_estimates_at(const vs_u4_query *query, const uint8_t *base, size_t stride, const uint32_t *ids, size_t count,
                         size_t blocks, float *out);
-/* 2 = AVX-512 VNNI, 1 = AVX2, 0 = scalar. Forcing a lower level is for tests and benchmarks (not thread-safe). */
+/* 2-bit codes: `blocks` × 16 bytes (block b, byte j: dimensions 64b + j, + 16, + 32, + 48 in bit pairs 0-1, 2-3,
+ * 4-5, 6-7), then the same three float32; the same query and estimate with levels 0…3 instead of 0…15. */
+int32_t vs_u2_dot(const int8_t *query, const uint8_t *code, size_t blocks);
+void vs_u2_estimates(const vs_u4_query *query, const uint8_t *const *codes, size_t count, size_t blocks, float *out);
+void vs_u2_estimates_at(const vs_u4_query *query, const uint8_t *base, size_t stride, const uint32_t *ids, size_t count,
+                        size_t blocks, float *out);
+/* Both code widths' kernels: 2 = AVX-512 VNNI, 1 = AVX2, 0 = scalar. Forcing a lower level is for tests and benchmarks (not thread-safe). */
 int vs_u4_kernel_level(void);
 void vs_u4_force_kernel_level(int level);
