@@ -125,11 +125,12 @@ public final class SearchIndex: @unchecked Sendable {
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
             // Without STORAGE, the limit in force now decides: a node that has one wants new indexes to respect it.
             let tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
-            // All-RAM graphs walk 2-bit codes (with a beam a quarter wider) and re-rank exactly: 3× the queries and a
-            // third of the build time of a float walk at the same EF_RUNTIME and recall, for 108 B more per 384-d
-            // vector; 4-bit codes were slower at equal recall and cost 204 B (bench/results/engine.md).
+            // All-RAM graphs walk per-vector codes and re-rank exactly: 4-bit, then 2-bit (with a beam a quarter
+            // wider) once 20,000 vectors show the data allows it. On pypi-minilm-50k 2-bit codes give 2.6× FAISS's
+            // queries at recall 0.96 for 108 B more per 384-d vector; tight synthetic clusters keep 4-bit codes
+            // (bench/results/engine.md).
             var inRAM = p
-            if inRAM.quantization == .none { inRAM.quantization = .twoBit }
+            if inRAM.quantization == .none { inRAM.quantization = .lowBit }
             guard tiered else { return .vector(try TieredVectorIndex(inRAM, writeGate: tiering)) }
             let directory = tiering.newIndexDirectory(name: "\(index)-\(field.attribute)")
             return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(p, directory: directory, controller: tiering),

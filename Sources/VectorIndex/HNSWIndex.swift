@@ -71,7 +71,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         m0 = 2 * parameters.m
         levelMultiplier = 1 / log(Double(max(parameters.m, 2)))
         let capacity = max(parameters.initialCapacity, 16)
-        arena = RAMRecordArena(layout: RecordLayout(maxNeighbors0: m0, vectorBytes: space.vectorBytes), capacity: capacity)
+        arena = RAMRecordArena(layout: RecordLayout(maxNeighbors0: m0, vectorBytes: space.vectorBytes,
+                                                    storesInverseNorm: space.metric == .cosine), capacity: capacity)
         store = arena
         levels = .allocate(capacity: capacity)
         levels.initialize(repeating: 0, count: capacity)
@@ -186,7 +187,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 guard let id = slot else { return .full }
                 if id == .max { return .exists }
                 insertNode(id: id, label: label, blob: vector.baseAddress!)
-                if let quantizer, quantizer.trainsItself, !quantizer.trained, live >= HNSWIndex.autoTrainCount {
+                if let quantizer, quantizer.trainsItself,
+                   (!quantizer.trained && live >= HNSWIndex.autoTrainCount)
+                    || (quantizer.needsWidthDecision && live >= LowBitCodes.widthSampleCount) {
                     return .insertedTrainingDue
                 }
                 return .inserted
@@ -207,13 +210,14 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Trains the 4-bit codes on the vectors stored so far and re-encodes them, so an index built by single inserts
     /// walks the same centered codes the engine benchmark (`addBatch`) measures. On pypi-minilm-50k the server's
     /// recall at ef 40 stayed within build-to-build variation (0.9475–0.9492 in three runs, 0.9488 untrained).
+    /// An adaptive index comes back here at `LowBitCodes.widthSampleCount` vectors to choose its code width.
     private func trainFromStoredVectors() {
         guard let quantizer else { return }
         structureLock.withWriteLock {
-            guard !quantizer.trained else { return }
+            guard !quantizer.trained || quantizer.needsWidthDecision else { return }
             let records = store.records()
             let used = usedSlots
-            let live = (0..<used).filter { states[$0] == HNSWIndex.live }
+            let live = Array((0..<used).lazy.filter { self.states[$0] == HNSWIndex.live }.prefix(LowBitCodes.widthSampleCount))
             let stride = space.vectorBytes
             let samples = UnsafeMutableRawBufferPointer.allocate(byteCount: max(live.count * stride, 1), alignment: 64)
             defer { samples.deallocate() }
@@ -233,8 +237,14 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             throw VectorIndexError.wrongBlobSize(expected: labels.count * space.vectorBytes, got: vectors.count)
         }
         reserve(capacity: count + labels.count)
-        if let quantizer, !quantizer.trained {
-            structureLock.withWriteLock { quantizer.train(samples: vectors, count: min(labels.count, 20_000)) }
+        if let quantizer, !quantizer.trained || quantizer.needsWidthDecision {
+            structureLock.withWriteLock {
+                quantizer.train(samples: vectors, count: min(labels.count, LowBitCodes.widthSampleCount))
+                let records = store.records()
+                for i in 0..<Int(nextId) where states[i] != HNSWIndex.free {
+                    quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
+                }
+            }
         }
         let next = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
         next.initialize(to: 0)
@@ -914,13 +924,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             mapLock.withLock { labelMap.forEach { label, id in if filter.allows(label) { matching.append(id) } } }
             ids = matching
         }
-        let shortlist = max(4 * k, 32) + ef / 8
+        let shortlist = quantizer?.exactShortlist(k: k, ef: ef) ?? 0
         if let quantizer, ids.count > shortlist {
-            // With traversal codes, the allowed set is scanned on estimates (a fifth of the bytes of 384-d float32
-            // vectors) and only the best `shortlist` are scored exactly: the 4-bit estimates put 98.7 % of the true
-            // top 10 among their best 12 on pypi-minilm-50k, so four times k (32 at least) lose nothing seen; a
-            // larger ef adds an eighth of itself, as the tiered re-rank does. Each exact score is a DRAM miss of the
-            // whole vector: ef 160 as the shortlist cost a third of the popular filter's QPS (914 allowed) at ef 40.
+            // With traversal codes, the allowed set is scanned on estimates (a seventh to a fourteenth of the bytes of
+            // 384-d float32 vectors) and only the best `shortlist` are scored exactly. Each exact score is a DRAM miss
+            // of the whole vector: ef 160 as the shortlist cost a third of the popular filter's QPS (914 allowed) at
+            // ef 40.
             let estimate = quantizer.prepare(query: scratch.query, scratch: scratch)
             var best = scratch.candidates
             best.removeAll()

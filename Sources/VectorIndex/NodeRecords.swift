@@ -9,18 +9,22 @@ import CVectorKernels
 /// `count` and the neighbor ids form a list `[count, ids…]`, the same shape as each upper-level list, so one code
 /// path walks every level. The lock word guards the node's lists on all levels. 1/‖x‖ sits in the cache line where
 /// the vector starts, so COSINE's extra load (the price of keeping the original blob) rides on the vector's first miss.
+/// L2 and IP never read it, so their records leave it (and its padding) out: 8 bytes less per vector, and
+/// `inverseNormOffset` then points at the label (whatever it reads there is ignored by those metrics).
 struct RecordLayout: Equatable {
     let maxNeighbors0: Int
     let labelOffset: Int
+    let storesInverseNorm: Bool
     let inverseNormOffset: Int
     let vectorOffset: Int
     let recordSize: Int
 
-    init(maxNeighbors0: Int, vectorBytes: Int) {
+    init(maxNeighbors0: Int, vectorBytes: Int, storesInverseNorm: Bool) {
         self.maxNeighbors0 = maxNeighbors0
+        self.storesInverseNorm = storesInverseNorm
         labelOffset = (8 + maxNeighbors0 * 4 + 7) & ~7
-        inverseNormOffset = labelOffset + 8
-        vectorOffset = (inverseNormOffset + 4 + 7) & ~7
+        inverseNormOffset = storesInverseNorm ? labelOffset + 8 : labelOffset
+        vectorOffset = storesInverseNorm ? (inverseNormOffset + 4 + 7) & ~7 : labelOffset + 8
         recordSize = (vectorOffset + vectorBytes + 7) & ~7
     }
 }
@@ -55,6 +59,7 @@ struct NodeRecords {
         (record(id) + layout.inverseNormOffset).load(as: Float.self)
     }
     @inline(__always) func setInverseNorm(_ id: UInt32, _ value: Float) {
+        guard layout.storesInverseNorm else { return }
         (record(id) + layout.inverseNormOffset).storeBytes(of: value, as: Float.self)
     }
     @inline(__always) func label(_ id: UInt32) -> UInt64 { (record(id) + layout.labelOffset).load(as: UInt64.self) }

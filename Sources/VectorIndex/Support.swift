@@ -335,7 +335,7 @@ struct ByteReader {
 }
 
 let serializationMagic: UInt32 = 0x4956_5356 // "VSVI" little-endian
-let serializationMajor: UInt16 = 1
+let serializationMajor: UInt16 = 2  // 2: L2 and IP records leave out 1/‖x‖ (8 bytes less)
 let serializationMinor: UInt16 = 0
 
 extension ByteWriter {

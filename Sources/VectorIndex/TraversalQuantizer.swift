@@ -269,6 +269,48 @@ public final class FourBitQuantizer: TraversalQuantizer, @unchecked Sendable {
 /// What the 4-bit and 2-bit per-vector codes share: a training mean, an int8 query with the constants of the C
 /// estimate (`vs_u4_query`), and the serialized form (header, mean, checksum).
 enum LowBitCodes {
+    /// Sample size an adaptive (`.lowBit`) index decides its code width on; smaller samples cannot tell (below).
+    static let widthSampleCount = 20_000
+
+    /// Whether 2-bit codes are fine enough for this data: their reconstruction error (mean ‖x − x̂‖² over the
+    /// sample) must stay within 0.18 of the mean squared distance from 200 sample vectors to their 10 nearest
+    /// neighbors in the sample. What decides a walk's recall is coding noise against the gaps between neighbors.
+    /// Measured on 20,000-vector samples: pypi-minilm-50k 0.117 (2-bit walk: recall 0.960 at ef 40, 4-bit 0.950), a
+    /// 1M × 128 Gaussian mixture 0.256 (2-bit: 0.79 at ef 110 against 0.951) and a 200k × 384 one 0.264 (2-bit 0.91
+    /// at ef 80 against 0.98). On 1,024 vectors all three read 0.09–0.10: a small sample has no close neighbors, so
+    /// no decision is made below `widthSampleCount`.
+    static func twoBitSuffices(_ quantizer: TwoBitQuantizer, vectors: UnsafePointer<Float>, count: Int) -> Bool {
+        let n = quantizer.dimension
+        let sample = min(count, widthSampleCount), queries = min(200, sample / 2)
+        guard queries > 0 else { return false }
+        let space = DistanceSpace(dimension: n, elementType: .float32, metric: .l2)
+        var codingError: Double = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: quantizer.codeBytes) { code in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { decoded in
+                for v in 0..<sample {
+                    quantizer.encode(vectors + v * n, into: code.baseAddress!)
+                    quantizer.decode(code.baseAddress!, into: decoded.baseAddress!)
+                    codingError += Double(space.distance(stored: vectors + v * n, 1, stored: decoded.baseAddress!, 1))
+                }
+            }
+        }
+        var neighborDistance: Double = 0
+        var nearest = [Float](repeating: .infinity, count: 10)
+        for q in 0..<queries {
+            for i in 0..<10 { nearest[i] = .infinity }
+            for v in 0..<sample where v != q {
+                let d = space.distance(stored: vectors + q * n, 1, stored: vectors + v * n, 1)
+                guard d < nearest[9] else { continue }
+                var j = 9
+                while j > 0, nearest[j - 1] > d { nearest[j] = nearest[j - 1]; j -= 1 }
+                nearest[j] = d
+            }
+            neighborDistance += nearest.reduce(0) { $0 + Double($1) } / 10
+        }
+        let ratio = (codingError / Double(sample)) / (neighborDistance / Double(queries))
+        return ratio.isFinite && ratio <= 0.18
+    }
+
     /// The C query header, then the int8 query (64 per block).
     static let queryHeaderBytes = 64
     static func queryStateBytes(blocks: Int) -> Int { queryHeaderBytes + blocks * 64 }

@@ -104,7 +104,7 @@ do {
         let a = args[i]
         guard a.hasPrefix("--") else { fail("unexpected argument \(a)") }
         let key = String(a.dropFirst(2))
-        if ["sq8", "four-bit", "two-bit", "kernels", "save-load", "tiered-reopen"].contains(key) { flags.insert(key); i += 1; continue }
+        if ["sq8", "four-bit", "two-bit", "low-bit", "kernels", "save-load", "tiered-reopen"].contains(key) { flags.insert(key); i += 1; continue }
         guard i + 1 < args.count else { fail("missing value for \(a)") }
         options[key] = args[i + 1]
         i += 2
@@ -201,7 +201,8 @@ if limit != nil && groundTruth != nil { warn("warning: --limit with --gt: ground
 let parameters = VectorIndexParameters(algorithm: algorithm, dimension: base.dim, elementType: .float32, metric: metric,
                                        initialCapacity: base.rows, m: m, efConstruction: efc, efRuntime: 10,
                                        quantization: flags.contains("sq8") ? .sq8 : flags.contains("four-bit") ? .fourBit
-                                           : flags.contains("two-bit") ? .twoBit : .none)
+                                           : flags.contains("two-bit") ? .twoBit
+                                           : flags.contains("low-bit") ? .lowBit : .none)
 let vectorBytes = base.dim * 4
 
 // MARK: - build (or load a saved index with --index-file, to iterate on queries without rebuilding)

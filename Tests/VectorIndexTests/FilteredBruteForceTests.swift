@@ -1,4 +1,4 @@
-// The brute-force path of filtered HNSW searches: a fresh heap per query, and the 4-bit shortlist before the exact scores.
+// The brute-force path of filtered HNSW searches: a fresh heap per query, and the low-bit shortlist before the exact scores.
 import Testing
 @testable import VectorIndex
 
@@ -22,12 +22,13 @@ struct FilteredBruteForceTests {
         }
     }
 
-    @Test("with 4-bit codes the allowed set is shortlisted on estimates, then scored exactly")
-    func fourBitShortlist() throws {
+    @Test("with 4-bit and 2-bit codes the allowed set is shortlisted on estimates, then scored exactly",
+          arguments: [VectorQuantization.fourBit, .twoBit])
+    func lowBitShortlist(quantization: VectorQuantization) throws {
         let dimension = 64
         let base = syntheticVectors(count: 3000, dimension: dimension, seed: 7)
         let labels = (0..<base.count).map { UInt64($0) }
-        let index = try HNSWIndex(hnswParameters(dimension: dimension, metric: .cosine, quantization: .fourBit))
+        let index = try HNSWIndex(hnswParameters(dimension: dimension, metric: .cosine, quantization: quantization))
         let flatBlob = base.flatMap { blob($0, .float32).bytes }
         try flatBlob.withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
         // 400 of 3,000 allowed (13 %): the cost model picks the scan, and 400 is far above the 32-candidate shortlist.

@@ -136,3 +136,51 @@ struct TwoBitQuantizerTests {
         }
     }
 }
+
+/// `.lowBit` indexes: the sample test that picks 2-bit codes, and an index that switches to them.
+@Suite("Adaptive code width")
+struct AdaptiveCodeWidthTests {
+    static func flat(_ vectors: [[Float]]) -> [Float] { vectors.flatMap { $0 } }
+
+    static func decides(_ vectors: [[Float]]) -> Bool {
+        let q = TwoBitQuantizer(dimension: vectors[0].count, metric: .l2)
+        let all = flat(vectors)
+        return all.withUnsafeBufferPointer { p in
+            q.train(vectors: p.baseAddress!, count: vectors.count)
+            return LowBitCodes.twoBitSuffices(q, vectors: p.baseAddress!, count: vectors.count)
+        }
+    }
+
+    @Test("2-bit codes suffice for one broad cloud, not for tight clusters whose neighbors sit closer than the coding noise")
+    func sampleTest() {
+        let count = LowBitCodes.widthSampleCount
+        #expect(Self.decides(syntheticVectors(count: count, dimension: 64, seed: 21, clusters: 1)))
+        #expect(!Self.decides(syntheticVectors(count: count, dimension: 64, seed: 22, clusters: 20)))
+    }
+
+    @Test("a .lowBit index built from 20,000 vectors of one cloud walks 2-bit codes, keeps recall and survives save → load")
+    func switchesAndRoundTrips() throws {
+        let dimension = 16, count = LowBitCodes.widthSampleCount
+        let base = syntheticVectors(count: count, dimension: dimension, seed: 23, clusters: 1)
+        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dimension, metric: .l2, initialCapacity: count,
+                                               m: 8, efConstruction: 40, efRuntime: 10, quantization: .lowBit)
+        let index = try HNSWIndex(parameters)
+        let labels = (0..<count).map { UInt64($0) }
+        try Self.flat(base).withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
+        #expect(index.traversalVectorBytesPerVector == TwoBitQuantizer.codeBytes(dimension: dimension))
+        let queries = syntheticVectors(count: 40, dimension: dimension, seed: 24, clusters: 1)
+        var found = 0
+        for q in queries {
+            let result = try search(index, q, k: 10, ef: 100)
+            found += Set(result.map(\.label)).intersection(bruteForce(base, labels: labels, q, k: 10, metric: .l2)).count
+        }
+        // A small graph (M 8, EFC 40) on a 16-d cloud: measured 0.8975 here, 0.91 with 4-bit codes, 0.9225 on floats.
+        #expect(Double(found) / Double(queries.count * 10) >= 0.87, "recall \(Double(found) / Double(queries.count * 10))")
+        let loaded = try makeVectorIndex(deserializing: index.serialize())
+        let reloaded = try #require(loaded as? HNSWIndex)
+        #expect(reloaded.traversalVectorBytesPerVector == index.traversalVectorBytesPerVector)
+        for q in queries.prefix(10) {
+            #expect(try search(reloaded, q, k: 10, ef: 50).map(\.label) == search(index, q, k: 10, ef: 50).map(\.label))
+        }
+    }
+}
