@@ -219,12 +219,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let used = usedSlots
             let live = Array((0..<used).lazy.filter { self.states[$0] == HNSWIndex.live }.prefix(LowBitCodes.widthSampleCount))
             let stride = space.vectorBytes
-            let samples = UnsafeMutableRawBufferPointer.allocate(byteCount: max(live.count * stride, 1), alignment: 64)
-            defer { samples.deallocate() }
-            for (j, i) in live.enumerated() {
-                (samples.baseAddress! + j * stride).copyMemory(from: records.vector(UInt32(i)), byteCount: stride)
+            withTemporaryPages(byteCount: live.count * stride) { samples in
+                for (j, i) in live.enumerated() {
+                    (samples + j * stride).copyMemory(from: records.vector(UInt32(i)), byteCount: stride)
+                }
+                quantizer.train(samples: UnsafeRawBufferPointer(start: samples, count: live.count * stride), count: live.count)
             }
-            quantizer.train(samples: UnsafeRawBufferPointer(samples), count: live.count)
             for i in 0..<used where states[i] != HNSWIndex.free {
                 quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
             }

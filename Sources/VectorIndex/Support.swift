@@ -42,6 +42,16 @@ func allocateArena(byteCount: Int) -> UnsafeMutableRawPointer {
 
 func freeArena(_ pointer: UnsafeMutableRawPointer) { free(pointer) }
 
+/// Runs `body` on `byteCount` bytes of fresh anonymous pages, unmapped afterwards: a large temporary (a training
+/// sample of 20,000 vectors) returned through `free` stays in glibc's heap and in the RSS the benchmarks compare.
+func withTemporaryPages<R>(byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+    let size = max(byteCount, 1)
+    guard let pages = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), pages != MAP_FAILED
+    else { fatalError("out of memory (\(size) bytes)") }
+    defer { munmap(pages, size) }
+    return try body(pages)
+}
+
 struct HeapItem { var distance: Float; var id: UInt32 }
 
 /// A binary max-heap of (distance, id) on a growable unsafe buffer; a min-heap is obtained by pushing −distance.

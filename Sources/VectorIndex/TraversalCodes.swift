@@ -100,16 +100,9 @@ final class TraversalCodes: @unchecked Sendable {
     func train(samples: UnsafeRawBufferPointer, count: Int) {
         let n = dimension
         if let lowBit {
-            let all = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1) * n)
-            defer { all.deallocate() }
-            for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
-            lowBit.quantizer.train(vectors: all, count: count)
-            trained = true
-            if needsWidthDecision, count >= LowBitCodes.widthSampleCount {
-                widthDecided = true
-                let twoBit = TwoBitQuantizer(dimension: n, metric: space.metric)
-                twoBit.train(vectors: all, count: count)
-                if LowBitCodes.twoBitSuffices(twoBit, vectors: all, count: count) { use(.twoBit(twoBit)) }
+            withTemporaryPages(byteCount: count * n * 4) { pages in
+                let all = pages.bindMemory(to: Float.self, capacity: count * n)
+                trainLowBit(lowBit, samples: samples, count: count, into: all)
             }
             return
         }
@@ -124,6 +117,22 @@ final class TraversalCodes: @unchecked Sendable {
             scale[i] = hi[i] > lo[i] ? (hi[i] - lo[i]) / 255 : 0
         }
         trained = true
+    }
+
+    /// Converts the samples (normalized for COSINE), learns the mean and, if still undecided on a large enough sample,
+    /// the code width.
+    private func trainLowBit(_ lowBit: LowBitWalk, samples: UnsafeRawBufferPointer, count: Int,
+                             into all: UnsafeMutablePointer<Float>) {
+        let n = dimension
+        for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
+        lowBit.quantizer.train(vectors: all, count: count)
+        trained = true
+        if needsWidthDecision, count >= LowBitCodes.widthSampleCount {
+            widthDecided = true
+            let twoBit = TwoBitQuantizer(dimension: n, metric: space.metric)
+            twoBit.train(vectors: all, count: count)
+            if LowBitCodes.twoBitSuffices(twoBit, vectors: all, count: count) { use(.twoBit(twoBit)) }
+        }
     }
 
     /// Switches the code width; the caller re-encodes every vector (it holds the index's structure lock exclusively).
