@@ -31,6 +31,13 @@ static int32_t scalar_u2_dot(const int8_t *q, const uint8_t *c, size_t blocks) {
 }
 
 #if VS_NIBBLE_X86
+__attribute__((target("avx2"))) static inline int32_t avx2_sum_epi32(__m256i acc) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 __attribute__((target("avx2"))) static int32_t avx2_u2_dot(const int8_t *q, const uint8_t *c, size_t blocks) {
     const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
     __m256i acc = _mm256_setzero_si256();
@@ -42,10 +49,7 @@ __attribute__((target("avx2"))) static int32_t avx2_u2_dot(const int8_t *q, cons
                                          _mm256_maddubs_epi16(second, _mm256_loadu_si256((const __m256i *)(q + 32))));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
     }
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
+    return avx2_sum_epi32(acc);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -72,10 +76,7 @@ __attribute__((target("avx2"))) static int32_t avx2_u4_dot(const int8_t *q, cons
                                          _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q + 32))));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
     }
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
+    return avx2_sum_epi32(acc);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))

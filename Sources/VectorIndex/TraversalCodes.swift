@@ -7,7 +7,7 @@ import CVectorKernels
 /// (`FourBitQuantizer`, an int8 × nibble dot product per estimate) pypi-minilm-50k built in 5.4 s instead of 10.7 s
 /// (2 threads) and answered 14,926 instead of 6,911 queries/s at ef 40 on one thread, recall 0.950 both
 /// (vector-bench, bench/results/engine.md), for 204 more bytes per vector; 2-bit codes (`TwoBitQuantizer`) cost 108.
-/// The walks on 4- and 2-bit codes differ only in the C kernel, so both go through `LowBitWalk`.
+/// The walks on 4- and 2-bit codes differ only in the C kernel, so both go through `LowBitQuantizer`.
 final class TraversalCodes: @unchecked Sendable {
     let space: DistanceSpace
     let dimension: Int
@@ -18,7 +18,7 @@ final class TraversalCodes: @unchecked Sendable {
     private var capacity: Int
     private let convert: UnsafeMutablePointer<Float>
     /// Set for 4-bit and 2-bit codes; nil for SQ8.
-    private var lowBit: LowBitWalk?
+    private var lowBit: LowBitQuantizer?
     /// Per-vector codes learn only a mean, so the index trains them itself once enough vectors arrived.
     var trainsItself: Bool { lowBit != nil }
     private(set) var codeBytes: Int
@@ -27,7 +27,7 @@ final class TraversalCodes: @unchecked Sendable {
     private var widthDecided = false
     /// An adaptive index that has not yet seen a sample large enough to choose its code width.
     var needsWidthDecision: Bool { adaptiveWidth && !widthDecided }
-    var isTwoBit: Bool { if case .twoBit = lowBit { true } else { false } }
+    var isTwoBit: Bool { lowBit is TwoBitQuantizer }
 
     init(space: DistanceSpace, capacity: Int, quantization: VectorQuantization) {
         self.space = space
@@ -40,11 +40,11 @@ final class TraversalCodes: @unchecked Sendable {
         scale.initialize(repeating: 2 / 255, count: dimension)
         adaptiveWidth = quantization == .lowBit
         switch quantization {
-        case .fourBit, .lowBit: lowBit = .fourBit(FourBitQuantizer(dimension: dimension, metric: space.metric))
-        case .twoBit: lowBit = .twoBit(TwoBitQuantizer(dimension: dimension, metric: space.metric))
+        case .fourBit, .lowBit: lowBit = FourBitQuantizer(dimension: dimension, metric: space.metric)
+        case .twoBit: lowBit = TwoBitQuantizer(dimension: dimension, metric: space.metric)
         case .none, .sq8: lowBit = nil
         }
-        codeBytes = lowBit?.quantizer.codeBytes ?? dimension
+        codeBytes = lowBit?.codeBytes ?? dimension
         codes = allocateArena(byteCount: capacity * codeBytes).assumingMemoryBound(to: UInt8.self)
         convert = .allocate(capacity: dimension)
     }
@@ -60,7 +60,7 @@ final class TraversalCodes: @unchecked Sendable {
     /// (+2) brings their recall to the float walk's at the same ef (pypi-minilm-50k: ef 10 → 0.80 vs 0.79, ef 40 →
     /// 0.96 vs 0.95), so EF_RUNTIME keeps its meaning; SQ8 and 4-bit walk the beam as given.
     func walkBeam(ef: Int) -> Int {
-        if case .twoBit = lowBit { return ef + (ef + 3) / 4 + 2 }
+        if isTwoBit { return ef + (ef + 3) / 4 + 2 }
         return ef
     }
 
@@ -69,7 +69,7 @@ final class TraversalCodes: @unchecked Sendable {
     /// that for 2-bit codes, whose ranking is coarser.
     func exactShortlist(k: Int, ef: Int) -> Int {
         let base = max(4 * k, 32) + ef / 8
-        if case .twoBit = lowBit { return 2 * base }
+        if isTwoBit { return 2 * base }
         return base
     }
 
@@ -121,24 +121,24 @@ final class TraversalCodes: @unchecked Sendable {
 
     /// Converts the samples (normalized for COSINE), learns the mean and, if still undecided on a large enough sample,
     /// the code width.
-    private func trainLowBit(_ lowBit: LowBitWalk, samples: UnsafeRawBufferPointer, count: Int,
+    private func trainLowBit(_ lowBit: LowBitQuantizer, samples: UnsafeRawBufferPointer, count: Int,
                              into all: UnsafeMutablePointer<Float>) {
         let n = dimension
         for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
-        lowBit.quantizer.train(vectors: all, count: count)
+        lowBit.train(vectors: all, count: count)
         trained = true
         if needsWidthDecision, count >= LowBitCodes.widthSampleCount {
             widthDecided = true
             let twoBit = TwoBitQuantizer(dimension: n, metric: space.metric)
             twoBit.train(vectors: all, count: count)
-            if LowBitCodes.twoBitSuffices(twoBit, vectors: all, count: count) { use(.twoBit(twoBit)) }
+            if LowBitCodes.twoBitSuffices(twoBit, vectors: all, count: count) { use(twoBit) }
         }
     }
 
     /// Switches the code width; the caller re-encodes every vector (it holds the index's structure lock exclusively).
-    private func use(_ walk: LowBitWalk) {
-        lowBit = walk
-        codeBytes = walk.quantizer.codeBytes
+    private func use(_ quantizer: LowBitQuantizer) {
+        lowBit = quantizer
+        codeBytes = quantizer.codeBytes
         freeArena(codes)
         codes = allocateArena(byteCount: capacity * codeBytes).assumingMemoryBound(to: UInt8.self)
     }
@@ -151,7 +151,7 @@ final class TraversalCodes: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
             let v = tmp.baseAddress!
             toFloat(stored, into: v)
-            if let lowBit { return lowBit.quantizer.encode(v, into: out) }
+            if let lowBit { return lowBit.encode(v, into: out) }
             for i in 0..<n {
                 let s = scale[i]
                 let c = s > 0 ? ((v[i] - minimum[i]) / s).rounded() : 0
@@ -173,11 +173,11 @@ final class TraversalCodes: @unchecked Sendable {
             if space.elementType == .float64 {
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
                     for i in 0..<n { tmp[i] = value(i) }
-                    lowBit.quantizer.prepare(query: tmp.baseAddress!, into: state)
+                    lowBit.prepare(query: tmp.baseAddress!, into: state)
                 }
             } else {
                 // Every other type's prepared query is already float32: no copy per search.
-                lowBit.quantizer.prepare(query: query.assumingMemoryBound(to: Float.self), into: state)
+                lowBit.prepare(query: query.assumingMemoryBound(to: Float.self), into: state)
             }
             return TraversalCodeQuery(codes: codes, codeBytes: codeBytes, queryInCodeUnits: q0, weights: q1, constant: 0,
                                       isL2: false, lowBit: lowBit, state: UnsafeRawPointer(state))
@@ -204,7 +204,7 @@ final class TraversalCodes: @unchecked Sendable {
     /// magic says the width), for `.lowBit` a byte telling whether the width is decided, then the codes.
     func serialize(into w: inout ByteWriter, used: Int) {
         if let lowBit {
-            let bytes = lowBit.quantizer.serialize()
+            let bytes = lowBit.serialize()
             w.write(UInt64(bytes.count))
             w.bytes.append(contentsOf: bytes)
             if adaptiveWidth { w.write(UInt8(widthDecided ? 1 : 0)) }
@@ -225,12 +225,12 @@ final class TraversalCodes: @unchecked Sendable {
             guard loaded.dimension == dimension, loaded.metric == space.metric else {
                 throw VectorIndexError.corruptSerialization("low-bit codes of another shape")
             }
-            switch (lowBit, loaded) {
-            case (.fourBit(let mine), let other as FourBitQuantizer): mine.adopt(other)
-            case (.twoBit(let mine), let other as TwoBitQuantizer): mine.adopt(other)
-            case (.fourBit, let other as TwoBitQuantizer) where adaptiveWidth: use(.twoBit(other))
-            default: throw VectorIndexError.corruptSerialization("codes of another width")
+            guard let other = loaded as? LowBitQuantizer else {
+                throw VectorIndexError.corruptSerialization("codes of another kind")
             }
+            if type(of: other) == type(of: lowBit) { lowBit.adopt(other) }
+            else if adaptiveWidth, lowBit is FourBitQuantizer, other is TwoBitQuantizer { use(other) }
+            else { throw VectorIndexError.corruptSerialization("codes of another width") }
             if adaptiveWidth {
                 let decided = try r.read(UInt8.self)
                 guard decided <= 1, decided == 1 || !isTwoBit else {
@@ -247,19 +247,6 @@ final class TraversalCodes: @unchecked Sendable {
     }
 }
 
-/// The per-vector low-bit codes a walk can run on; a concrete enum so the walk's estimate calls stay static.
-enum LowBitWalk {
-    case fourBit(FourBitQuantizer)
-    case twoBit(TwoBitQuantizer)
-
-    var quantizer: any TraversalQuantizer {
-        switch self {
-        case .fourBit(let q): q
-        case .twoBit(let q): q
-        }
-    }
-}
-
 /// Distance estimate from traversal codes (SQ8, 4-bit or 2-bit; the branch is the same for a whole search).
 struct TraversalCodeQuery: QueryDistance {
     let codes: UnsafeMutablePointer<UInt8>
@@ -268,7 +255,7 @@ struct TraversalCodeQuery: QueryDistance {
     let weights: UnsafeMutablePointer<Float>
     let constant: Float
     let isL2: Bool
-    let lowBit: LowBitWalk?
+    let lowBit: LowBitQuantizer?
     let state: UnsafeRawPointer
     @inline(__always) func prefetch(_ records: NodeRecords, _ id: UInt32) { vs_prefetch(codes + Int(id) &* codeBytes) }
     @inline(__always) func prefetchAll(_ records: NodeRecords, _ id: UInt32) {
@@ -276,20 +263,13 @@ struct TraversalCodeQuery: QueryDistance {
     }
     @inline(__always) func distance(_ records: NodeRecords, _ id: UInt32) -> Float {
         let c = codes + Int(id) &* codeBytes
-        switch lowBit {
-        case .fourBit(let q): return q.estimate(state: state, code: c)
-        case .twoBit(let q): return q.estimate(state: state, code: c)
-        case nil: break
-        }
+        if let lowBit { return lowBit.estimate(state: state, code: c) }
         if isL2 { return vs_sq8_l2(queryInCodeUnits, weights, c, codeBytes) }
         return 1 - (constant + vs_sq8_dot(queryInCodeUnits, c, codeBytes))
     }
     @inline(__always) func distances(_ records: NodeRecords, _ ids: UnsafePointer<UInt32>, _ count: Int,
                                      into out: UnsafeMutablePointer<Float>) {
-        switch lowBit {
-        case .fourBit(let q): q.estimates(state: state, base: codes, ids: ids, count: count, into: out)
-        case .twoBit(let q): q.estimates(state: state, base: codes, ids: ids, count: count, into: out)
-        case nil: distancesOneByOne(records, ids, count, into: out)
-        }
+        if let lowBit { return lowBit.estimates(state: state, base: codes, ids: ids, count: count, into: out) }
+        distancesOneByOne(records, ids, count, into: out)
     }
 }

@@ -17,24 +17,10 @@ struct TwoBitQuantizerTests {
     @Test("exact top-10 within the 2-bit top-60 (recall ≥ 0.94), estimates close to exact distances",
           arguments: [DistanceMetric.l2, .ip, .cosine])
     func ranksLikeExact(metric: DistanceMetric) {
-        let all = metric == .l2 ? Self.data : Self.data.map(normalized)
-        let base = Array(all.prefix(2_000)), queries = Array(all.suffix(30))
-        let q = Self.trained(Array(base.prefix(500)), metric: metric)
-        let codes = FourBitQuantizerTests.codes(q, base)
-        var found = 0, errorSum: Float = 0, distanceSum: Float = 0
-        for query in queries {
-            let estimated = FourBitQuantizerTests.estimates(q, query: query, codes: codes)
-            let exact = base.map { FourBitQuantizerTests.exact(query, $0, metric) }
-            let truth = Set(exact.indices.sorted { exact[$0] < exact[$1] }.prefix(10))
-            found += estimated.indices.sorted { estimated[$0] < estimated[$1] }.prefix(60).filter(truth.contains).count
-            for i in stride(from: 0, to: base.count, by: 7) {
-                errorSum += abs(estimated[i] - exact[i])
-                distanceSum += abs(exact[i])
-            }
-        }
-        let recall = Double(found) / Double(queries.count * 10)
+        let (recall, error) = FourBitQuantizerTests.rankingQuality(TwoBitQuantizer(dimension: 100, metric: metric),
+                                                                   metric: metric, shortlist: 60)
         #expect(recall >= 0.94, "recall \(recall)")
-        #expect(errorSum < 0.1 * distanceSum, "mean error \(errorSum / distanceSum) of the mean distance")
+        #expect(error < 0.1, "mean error \(error) of the mean distance")
     }
 
     @Test("the least-squares refit does not leave the reconstruction worse than the plain clipped grid")
