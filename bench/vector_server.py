@@ -19,7 +19,8 @@ EFS = os.environ.get("EFS", "10,20,40,44,48,56,80,160,320")
 DURATION = os.environ.get("DURATION", "4" if QUICK else "8")
 CONNS = os.environ.get("CONNS", "2")
 OUT_DIR = os.path.join(REPO, "bench", "out")
-RESULT_MD = os.path.join(REPO, "bench", "results", "vector-server.md")
+# A --quick run (20,000 documents, recall against the 50k ground truth) is a smoke test: it goes to bench/out/.
+RESULT_MD = os.path.join(REPO, "bench", "out" if QUICK else "results", "vector-server.md")
 
 
 def log(*a):
@@ -223,8 +224,13 @@ def write_markdown(results, commands, stamp):
             lines.append(f"| {ef} | " + " | ".join(cells) + f" | {qps.get('vecshard', 0) / (qps.get('redis-stack', 0) or 1):.2f}× |")
     lines += ["", "Commands (vecbench, in this order per server):", "", "```"] + [" ".join(c) for c in commands] + ["```", ""]
     os.makedirs(os.path.dirname(RESULT_MD), exist_ok=True)
+    # The new run goes on top; earlier runs (and the notes written under them) stay below it.
+    earlier = ""
+    if not QUICK and os.path.exists(RESULT_MD):
+        with open(RESULT_MD) as f:
+            earlier = f.read().split("\n", 1)[-1]
     with open(RESULT_MD, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines) + ("\n### Earlier runs\n" + earlier if earlier else ""))
     print("\n".join(lines))
 
 
