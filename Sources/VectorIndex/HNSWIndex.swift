@@ -44,6 +44,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private var nextId: UInt32 = 0
     private var liveCount = 0
     private var upperBytes = 0
+    /// An insert is running the adaptive codes' width test (`decideWidthFromStoredVectors`).
+    private var decidingWidth = false
 
     // Guarded by entryLock.
     private var entryPoint: UInt32 = .max
@@ -170,7 +172,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func add(label: UInt64, vector: UnsafeRawBufferPointer) throws {
         try space.checkBlob(vector)
         while true {
-            enum Outcome { case inserted, insertedTrainingDue, exists, full }
+            enum Outcome { case inserted, insertedTrainingDue, insertedWidthDue, exists, full }
             let outcome: Outcome = structureLock.withReadLock {
                 var live = 0
                 let slot: UInt32? = mapLock.withLock {
@@ -187,16 +189,16 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 guard let id = slot else { return .full }
                 if id == .max { return .exists }
                 insertNode(id: id, label: label, blob: vector.baseAddress!)
-                if let quantizer, quantizer.trainsItself,
-                   (!quantizer.trained && live >= HNSWIndex.autoTrainCount)
-                    || (quantizer.needsWidthDecision && live >= LowBitCodes.widthSampleCount) {
-                    return .insertedTrainingDue
+                if let quantizer, quantizer.trainsItself {
+                    if !quantizer.trained && live >= HNSWIndex.autoTrainCount { return .insertedTrainingDue }
+                    if quantizer.needsWidthDecision && live >= LowBitCodes.widthSampleCount { return .insertedWidthDue }
                 }
                 return .inserted
             }
             switch outcome {
             case .inserted: return
             case .insertedTrainingDue: trainFromStoredVectors(); return
+            case .insertedWidthDue: decideWidthFromStoredVectors(); return
             case .exists: remove(label: label) // update = delete (with repair) + insert
             case .full: growIfFull()
             }
@@ -210,24 +212,60 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Trains the 4-bit codes on the vectors stored so far and re-encodes them, so an index built by single inserts
     /// walks the same centered codes the engine benchmark (`addBatch`) measures. On pypi-minilm-50k the server's
     /// recall at ef 40 stayed within build-to-build variation (0.9475–0.9492 in three runs, 0.9488 untrained).
-    /// An adaptive index comes back here at `LowBitCodes.widthSampleCount` vectors to choose its code width.
     private func trainFromStoredVectors() {
         guard let quantizer else { return }
         structureLock.withWriteLock {
-            guard !quantizer.trained || quantizer.needsWidthDecision else { return }
-            let records = store.records()
+            guard !quantizer.trained else { return }
             let used = usedSlots
-            let live = Array((0..<used).lazy.filter { self.states[$0] == HNSWIndex.live }.prefix(LowBitCodes.widthSampleCount))
-            let stride = space.vectorBytes
-            withTemporaryPages(byteCount: live.count * stride) { samples in
-                for (j, i) in live.enumerated() {
-                    (samples + j * stride).copyMemory(from: records.vector(UInt32(i)), byteCount: stride)
-                }
-                quantizer.train(samples: UnsafeRawBufferPointer(start: samples, count: live.count * stride), count: live.count)
+            withTemporaryPages(byteCount: min(used, LowBitCodes.widthSampleCount) * space.vectorBytes) { samples in
+                let count = copyLiveVectors(into: samples, limit: LowBitCodes.widthSampleCount)
+                quantizer.train(samples: UnsafeRawBufferPointer(start: samples, count: count * space.vectorBytes), count: count)
             }
-            for i in 0..<used where states[i] != HNSWIndex.free {
-                quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
+            reencodeAll(quantizer)
+        }
+    }
+
+    /// An adaptive index's width test at `LowBitCodes.widthSampleCount` vectors. Only the sample copy and the switch
+    /// take the exclusive lock; the test itself (about 0.3 s at 384-d) runs beside searches and inserts, on one
+    /// thread at a time (inserts arriving meanwhile go on).
+    private func decideWidthFromStoredVectors() {
+        guard let quantizer, mapLock.withLock({ () -> Bool in
+            guard !decidingWidth else { return false }
+            decidingWidth = true
+            return true
+        }) else { return }
+        defer { mapLock.withLock { decidingWidth = false } }
+        let sampleCount = LowBitCodes.widthSampleCount, stride = space.vectorBytes
+        withTemporaryPages(byteCount: sampleCount * stride) { samples in
+            let copied = structureLock.withWriteLock {
+                quantizer.needsWidthDecision ? copyLiveVectors(into: samples, limit: sampleCount) : 0
             }
+            // Inserts still linking hold back some of the first vectors; a later insert tries again.
+            guard copied == sampleCount else { return }
+            let choice = quantizer.chooseWidth(samples: UnsafeRawBufferPointer(start: samples, count: copied * stride),
+                                               count: copied)
+            structureLock.withWriteLock {
+                if quantizer.settleWidth(choice) { reencodeAll(quantizer) }
+            }
+        }
+    }
+
+    /// Copies the vectors of the first `limit` live nodes back to back; caller holds the structure lock exclusively.
+    private func copyLiveVectors(into samples: UnsafeMutableRawPointer, limit: Int) -> Int {
+        let records = store.records(), stride = space.vectorBytes
+        var count = 0
+        for i in 0..<usedSlots where count < limit && states[i] == HNSWIndex.live {
+            (samples + count * stride).copyMemory(from: records.vector(UInt32(i)), byteCount: stride)
+            count += 1
+        }
+        return count
+    }
+
+    /// Encodes every stored vector again (after training or a width change); caller holds the structure lock exclusively.
+    private func reencodeAll(_ quantizer: TraversalCodes) {
+        let records = store.records()
+        for i in 0..<usedSlots where states[i] != HNSWIndex.free {
+            quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
         }
     }
 
@@ -240,10 +278,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         if let quantizer, !quantizer.trained || quantizer.needsWidthDecision {
             structureLock.withWriteLock {
                 quantizer.train(samples: vectors, count: min(labels.count, LowBitCodes.widthSampleCount))
-                let records = store.records()
-                for i in 0..<Int(nextId) where states[i] != HNSWIndex.free {
-                    quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
-                }
+                reencodeAll(quantizer)
             }
         }
         let next = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
@@ -299,10 +334,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         guard let quantizer else { return }
         structureLock.withWriteLock {
             quantizer.train(samples: samples, count: count)
-            let records = store.records()
-            for i in 0..<Int(nextId) where states[i] != HNSWIndex.free {
-                quantizer.encode(id: UInt32(i), stored: records.vector(UInt32(i)))
-            }
+            reencodeAll(quantizer)
         }
     }
 

@@ -144,15 +144,23 @@ struct AdaptiveCodeWidthTests {
         #expect(!Self.decides(syntheticVectors(count: count, dimension: 64, seed: 22, clusters: 20)))
     }
 
-    @Test("a .lowBit index built from 20,000 vectors of one cloud walks 2-bit codes, keeps recall and survives save → load")
-    func switchesAndRoundTrips() throws {
+    /// One batch decides before inserting (the whole sample is at hand); two batches of 10,000 decide while the
+    /// 20,000th insert lands (the server's path: the test runs beside the other inserting thread).
+    @Test("a .lowBit index built from 20,000 vectors of one cloud walks 2-bit codes, keeps recall and survives save → load",
+          arguments: [1, 2])
+    func switchesAndRoundTrips(batches: Int) throws {
         let dimension = 16, count = LowBitCodes.widthSampleCount
         let base = syntheticVectors(count: count, dimension: dimension, seed: 23, clusters: 1)
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dimension, metric: .l2, initialCapacity: count,
                                                m: 8, efConstruction: 40, efRuntime: 10, quantization: .lowBit)
         let index = try HNSWIndex(parameters)
         let labels = (0..<count).map { UInt64($0) }
-        try Self.flat(base).withUnsafeBytes { try index.addBatch(labels: labels, vectors: $0, threads: 2) }
+        let flatBase = Self.flat(base), share = count / batches
+        for b in 0..<batches {
+            try flatBase[(b * share * dimension)..<((b + 1) * share * dimension)].withUnsafeBytes {
+                try index.addBatch(labels: Array(labels[(b * share)..<((b + 1) * share)]), vectors: $0, threads: 2)
+            }
+        }
         #expect(index.traversalVectorBytesPerVector == TwoBitQuantizer.codeBytes(dimension: dimension))
         let queries = syntheticVectors(count: 40, dimension: dimension, seed: 24, clusters: 1)
         var found = 0
