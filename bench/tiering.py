@@ -10,7 +10,7 @@ Per dataset (pypi-minilm-50k by default; gen_synthetic.py 1,000,000 x 128 L2 wit
      same passes; around every pass INFO tiering is read so SSD reads/query and the pool hit ratio are per-pass
      deltas (the server's own p99 field is cumulative and reported as is).
   3. Redis Stack (one instance): create + load, RSS, the same passes.
-Writes bench/results/tiering.md (OUT), raw JSON lines to bench/out/tiering.jsonl, prints the report to stdout.
+Writes bench/results/tiering.md (OUT; the new run on top of the earlier ones), raw JSON lines to bench/out/tiering.jsonl, prints the report to stdout.
 
 Env: DATASET pypi|synthetic-1m|both (default pypi; --synthetic = both), DURATION (8 s per pass), EFS (40,80,160,320),
 LIMITS (100,50,20,10 percent; empty = no tiered passes), CONNS (2), WARM_S (2 s unrecorded pass before the first
@@ -538,8 +538,13 @@ def write_report(all_results, all_errors, meta):
         L += [" ".join(map(shlex.quote, c)) for c in first["cmds"]]
     L += ["```", ""]
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    # The new run goes on top; earlier runs (and the notes written under them) stay below it.
+    earlier = ""
+    if os.path.exists(OUT):
+        with open(OUT) as f:
+            earlier = f.read().split("\n", 1)[-1]
     with open(OUT, "w") as f:
-        f.write("\n".join(L))
+        f.write("\n".join(L) + ("\n## Earlier runs\n" + earlier if earlier else ""))
     print("\n".join(L))
     log(f"wrote {OUT}")
 
