@@ -275,7 +275,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             throw VectorIndexError.wrongBlobSize(expected: labels.count * space.vectorBytes, got: vectors.count)
         }
         reserve(capacity: count + labels.count)
-        if let quantizer, !quantizer.trained || quantizer.needsWidthDecision {
+        // Train once; an adaptive index also retrains on a batch big enough to choose its width. Smaller batches
+        // of a trained index leave that to the insert that brings it to `widthSampleCount` vectors.
+        if let quantizer,
+           !quantizer.trained || (quantizer.needsWidthDecision && labels.count >= LowBitCodes.widthSampleCount) {
             structureLock.withWriteLock {
                 quantizer.train(samples: vectors, count: min(labels.count, LowBitCodes.widthSampleCount))
                 reencodeAll(quantizer)

@@ -43,7 +43,9 @@ public class LowBitQuantizer: TraversalQuantizer, @unchecked Sendable {
 
     public final var codeBytes: Int { blocks * format.blockBytes + 12 }
     public final var isTrained: Bool { trained }
-    public final var queryStateBytes: Int { LowBitCodes.queryStateBytes(blocks: blocks) }
+    /// The C query header (`vs_u4_query`), then the int8 query (64 per block).
+    private static let queryHeaderBytes = 64
+    public final var queryStateBytes: Int { LowBitQuantizer.queryHeaderBytes + blocks * 64 }
     public final var dimensionsPerCodeByte: Int { 64 / format.blockBytes }
     public final var memoryUsage: Int { dimension * MemoryLayout<Float>.stride }
 
@@ -54,9 +56,15 @@ public class LowBitQuantizer: TraversalQuantizer, @unchecked Sendable {
         trained = other.trained
     }
 
+    /// The mean of the sample (in Double, so large samples do not drift).
     public final func train(vectors: UnsafePointer<Float>, count: Int) {
         guard count > 0 else { return }
-        LowBitCodes.trainMean(vectors: vectors, count: count, dimension: dimension, into: mean)
+        var sums = [Double](repeating: 0, count: dimension)
+        for v in 0..<count {
+            let row = vectors + v * dimension
+            for i in 0..<dimension { sums[i] += Double(row[i]) }
+        }
+        for i in 0..<dimension { mean[i] = Float(sums[i] / Double(count)) }
         trained = true
     }
 
@@ -69,7 +77,23 @@ public class LowBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     }
 
     public final func prepare(query: UnsafePointer<Float>, into state: UnsafeMutableRawPointer) {
-        LowBitCodes.prepare(query: query, mean: mean, dimension: dimension, blocks: blocks, metric: metric, into: state)
+        var largest: Float = 0, sum: Float = 0, norm2: Float = 0, meanDot: Float = 0
+        for i in 0..<dimension {
+            let q = query[i]
+            largest = max(largest, abs(q))
+            sum += q
+            norm2 += q * q
+            meanDot += q * mean[i]
+        }
+        let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
+        let values = (state + LowBitQuantizer.queryHeaderBytes).assumingMemoryBound(to: Int8.self)
+        for i in 0..<blocks * 64 {
+            let v = i < dimension ? (query[i] / scale).rounded() : 0
+            values[i] = v >= 127 ? 127 : v <= -128 ? -128 : v.isNaN ? 0 : Int8(v)
+        }
+        state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
+            values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
+            euclidean: metric == .l2 ? 1 : 0), count: 1)
     }
 
     @inline(__always) public final func estimate(state: UnsafeRawPointer, code: UnsafePointer<UInt8>) -> Float {
@@ -136,7 +160,7 @@ public class LowBitQuantizer: TraversalQuantizer, @unchecked Sendable {
     }
 }
 
-/// Helpers of the low-bit codes that need no quantizer: the width test, the int8 query, the serialized form.
+/// The adaptive (`.lowBit`) codes' width test.
 enum LowBitCodes {
     /// Sample size an adaptive (`.lowBit`) index decides its code width on; smaller samples cannot tell (below).
     static let widthSampleCount = 20_000
@@ -178,40 +202,5 @@ enum LowBitCodes {
         }
         let ratio = (codingError / Double(sample)) / (neighborDistance / Double(queries))
         return ratio.isFinite && ratio <= 0.18
-    }
-
-    /// The C query header, then the int8 query (64 per block).
-    static let queryHeaderBytes = 64
-    static func queryStateBytes(blocks: Int) -> Int { queryHeaderBytes + blocks * 64 }
-
-    /// The mean of the sample (in Double, so large samples do not drift).
-    static func trainMean(vectors: UnsafePointer<Float>, count: Int, dimension: Int, into mean: UnsafeMutablePointer<Float>) {
-        var sums = [Double](repeating: 0, count: dimension)
-        for v in 0..<count {
-            let row = vectors + v * dimension
-            for i in 0..<dimension { sums[i] += Double(row[i]) }
-        }
-        for i in 0..<dimension { mean[i] = Float(sums[i] / Double(count)) }
-    }
-
-    static func prepare(query: UnsafePointer<Float>, mean: UnsafePointer<Float>, dimension: Int, blocks: Int,
-                        metric: DistanceMetric, into state: UnsafeMutableRawPointer) {
-        var largest: Float = 0, sum: Float = 0, norm2: Float = 0, meanDot: Float = 0
-        for i in 0..<dimension {
-            let q = query[i]
-            largest = max(largest, abs(q))
-            sum += q
-            norm2 += q * q
-            meanDot += q * mean[i]
-        }
-        let scale: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
-        let values = (state + queryHeaderBytes).assumingMemoryBound(to: Int8.self)
-        for i in 0..<blocks * 64 {
-            let v = i < dimension ? (query[i] / scale).rounded() : 0
-            values[i] = v >= 127 ? 127 : v <= -128 ? -128 : v.isNaN ? 0 : Int8(v)
-        }
-        state.initializeMemory(as: vs_u4_query.self, repeating: vs_u4_query(
-            values: UnsafePointer(values), scale: scale, sum: sum, mean: meanDot, norm2: norm2,
-            euclidean: metric == .l2 ? 1 : 0), count: 1)
     }
 }

@@ -100,9 +100,10 @@ final class TraversalCodes: @unchecked Sendable {
     func train(samples: UnsafeRawBufferPointer, count: Int) {
         let n = dimension
         if let lowBit {
-            withTemporaryPages(byteCount: count * n * 4) { pages in
-                let all = pages.bindMemory(to: Float.self, capacity: count * n)
-                trainLowBit(lowBit, samples: samples, count: count, into: all)
+            withFloatSamples(samples, count: count) { all in
+                lowBit.train(vectors: all, count: count)
+                trained = true
+                if needsWidthDecision, count >= LowBitCodes.widthSampleCount { _ = settleWidth(twoBitIfFine(all, count: count)) }
             }
             return
         }
@@ -119,25 +120,20 @@ final class TraversalCodes: @unchecked Sendable {
         trained = true
     }
 
-    /// Converts the samples (normalized for COSINE), learns the mean and, if still undecided on a large enough sample,
-    /// the code width.
-    private func trainLowBit(_ lowBit: LowBitQuantizer, samples: UnsafeRawBufferPointer, count: Int,
-                             into all: UnsafeMutablePointer<Float>) {
-        let n = dimension
-        for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
-        lowBit.train(vectors: all, count: count)
-        trained = true
-        if needsWidthDecision, count >= LowBitCodes.widthSampleCount { _ = settleWidth(twoBitIfFine(all, count: count)) }
-    }
-
     /// The width test on sample blobs copied out of the index: a trained 2-bit quantizer if 2-bit codes suffice, else
     /// nil. It reads only `space`, so it runs without the index's lock (about 0.3 s for 20,000 384-d vectors).
     func chooseWidth(samples: UnsafeRawBufferPointer, count: Int) -> TwoBitQuantizer? {
+        withFloatSamples(samples, count: count) { twoBitIfFine($0, count: count) }
+    }
+
+    /// Runs `body` on the sample blobs as float32 (normalized for COSINE), in pages unmapped afterwards.
+    private func withFloatSamples<R>(_ samples: UnsafeRawBufferPointer, count: Int,
+                                     _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let n = dimension
         return withTemporaryPages(byteCount: count * n * 4) { pages in
             let all = pages.bindMemory(to: Float.self, capacity: count * n)
             for s in 0..<count { toFloat(samples.baseAddress! + s * space.vectorBytes, into: all + s * n) }
-            return twoBitIfFine(all, count: count)
+            return body(all)
         }
     }
 
