@@ -19,6 +19,7 @@ file. Every number below comes from a run against its anchor in the same run, on
 | area | command | report |
 | --- | --- | --- |
 | RESP throughput and memory vs redis-server 7.0 and Redis Stack 7.4 | `make bench-resp` (= `bench/resp.sh`; env `N_P1`, `N_P16`, `ROUNDS`, `RSS_KEYS`) | `bench/results/resp.md` |
+| who sets `-P 16` requests/s: server and client pinned to their own cores, each one's core share | `bench/resp-pinned.sh` (env `ROUNDS`, `N`, `P`, `TESTS`) | `bench/results/resp-pinned.md` |
 | vector index engine (vector-bench) vs FAISS and hnswlib | `bench/engine.sh` (env `DATA`, `METRIC`, `M`, `EFC`, `EF`) | table on stdout, raw JSON in `bench/out/engine/`; its table belongs in `bench/results/engine.md` |
 | vector search over RESP vs Redis Stack (vecbench) | `bench/vector-server.sh [--quick]` | `bench/results/vector-server.md` |
 | the same, alternating passes on loaded servers (noise-robust ratios) | `bench/vector-ab.sh` (env `ROUNDS`, `DURATION`, `CONNS`, `BASELINE_BIN` = an older build in the same run) | `bench/results/vector-ab.md` |
