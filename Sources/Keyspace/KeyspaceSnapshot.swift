@@ -174,11 +174,12 @@ public enum KeyspaceSnapshot {
 
     /// Loads keys into `database` (each store emits its `.written` event, so search indexes index them as they come).
     /// Keys whose expiry time has passed are skipped, as Redis does when a master loads an RDB. `resolve` turns a
-    /// written reference back into one (nil: the source is unknown, which makes the snapshot unusable); `progress`
+    /// written reference back into one: it throws for a source the snapshot never declared, and returns nil when the
+    /// value is gone from its source (the field is left out; a hash left with no field is not loaded); `progress`
     /// runs every 1,024 keys (the server waits there for background indexing to catch up).
     @discardableResult
     public static func read(from r: inout SnapshotReader, into database: Database,
-                            resolve: (_ source: UInt32, _ label: UInt32) -> ExternalReference?,
+                            resolve: (_ source: UInt32, _ label: UInt32) throws(SnapshotError) -> ExternalReference?,
                             progress: () -> Void = {}) throws(SnapshotError) -> (loaded: Int, expired: Int) {
         let now = database.clock()
         var loaded = 0, expired = 0
@@ -192,7 +193,8 @@ public enum KeyspaceSnapshot {
             if kind == stringKind {
                 value = .string(try r.bytesValue())
             } else {
-                value = .hash(try readHash(&r, limits: database.hashLimits, resolve: resolve))
+                guard let hash = try readHash(&r, limits: database.hashLimits, resolve: resolve) else { continue }
+                value = .hash(hash)
             }
             if let expireAt, expireAt <= now { expired += 1; continue }
             database.set(key, value, expireAt: expireAt)
@@ -203,7 +205,7 @@ public enum KeyspaceSnapshot {
     }
 
     private static func readHash(_ r: inout SnapshotReader, limits: HashEncodingLimits,
-                                 resolve: (UInt32, UInt32) -> ExternalReference?) throws(SnapshotError) -> HashValue {
+                                 resolve: (UInt32, UInt32) throws(SnapshotError) -> ExternalReference?) throws(SnapshotError) -> HashValue? {
         let pairs = try r.count()
         var inline: [(Bytes, Bytes)] = []
         var external: [(Bytes, ExternalReference)] = []
@@ -215,18 +217,19 @@ public enum KeyspaceSnapshot {
                 inline.append((field, try r.bytesValue()))
             case referenceValue:
                 let source = try r.varint(), label = try r.varint()
-                guard let s = UInt32(exactly: source), let l = UInt32(exactly: label), let reference = resolve(s, l) else {
-                    throw SnapshotError("hash field refers to unknown vector source \(source)")
+                guard let s = UInt32(exactly: source), let l = UInt32(exactly: label) else {
+                    throw SnapshotError("bad vector reference \(source)/\(label)")
                 }
-                external.append((field, reference))
+                if let reference = try resolve(s, l) { external.append((field, reference)) }
             case let tag:
                 throw SnapshotError("unknown hash value tag \(tag)")
             }
         }
         guard pairs > 0 else { throw SnapshotError("empty hash") }
+        if inline.isEmpty && external.isEmpty { return nil }
         var hash = HashValue()
         let longest = inline.reduce(0) { max($0, $1.0.count, $1.1.count) }
-        hash.prepareForWrite(pairs: pairs, longestArgument: longest, limits: limits)
+        hash.prepareForWrite(pairs: inline.count + external.count, longestArgument: longest, limits: limits)
         for (field, value) in inline { hash.set(field, value, limits: limits) }
         // Last: `setExternal` packs the reference with the inline fields when they all fit, as indexing does.
         for (field, reference) in external { hash.setExternal(field, reference, limits: limits) }
