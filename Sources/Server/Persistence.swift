@@ -147,7 +147,8 @@ extension Server {
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SaveError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
-        let temporary = (slash.map { String(path[...$0]) } ?? "") + "temp-\(getpid()).vssnap"
+        // Unique per call, not just per process: tests save from several nodes of one process at once.
+        let temporary = (slash.map { String(path[...$0]) } ?? "") + "temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).vssnap"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw SaveError(description: "Failed opening the temp snapshot file \(temporary) for saving: \(errorText())") }
         var offset = 0

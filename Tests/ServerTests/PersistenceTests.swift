@@ -16,7 +16,8 @@ private func readAll(_ path: String) -> [UInt8] { (try? Server.readFile(path)).f
 private func writeAll(_ bytes: [UInt8], _ path: String) throws { try Server.writeAtomically(bytes, to: path) }
 
 private func vector(_ i: Int) -> Bytes {
-    Bytes((0..<16).map { Float(($0 * 7 + i * 13) % 29) / 29 }.withUnsafeBytes { Array($0) })
+    // Distinct for every i, so no two documents tie on a distance (ties may come back in another order).
+    Bytes((0..<16).map { Float(($0 * 7 + i * 13) % 29) / 29 + Float(i) / 1000 }.withUnsafeBytes { Array($0) })
 }
 
 /// A node with strings, hashes, an expiring key and an index (FLAT, so its answers are exact) with an alias and a
@@ -60,7 +61,7 @@ struct PersistenceTests {
         #expect(restored.execute("GET", "greeting", on: rc) == "$5\r\nhello\r\n")
         #expect(restored.database.pttl("later") > 990_000)
         #expect(restored.execute("DBSIZE", on: rc) == ":202\r\n")
-        #expect(restored.execute("FT._LIST", on: rc) == "*1\r\n$3\r\nidx\r\n")
+        #expect(restored.execute("FT._LIST", on: rc) == server.execute("FT._LIST", on: c))
         #expect(restored.search.index(named: "idx")?.numDocs == 200)
         #expect(restored.search.index(named: "idx")?.definition == server.search.index(named: "idx")?.definition)
         #expect(knn(restored, rc, "idx") == expected)
@@ -86,7 +87,7 @@ struct PersistenceTests {
         let (server, _) = populatedServer()
         #expect(server.saveSnapshot(to: path))
         var bytes = readAll(path)
-        #expect(bytes.count > 1000)
+        try #require(bytes.count > 1000)
         switch damage {
         case "flip": bytes[bytes.count / 2] ^= 0x10
         case "truncate": bytes.removeLast(5)
