@@ -85,7 +85,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// While a snapshot loads: the documents of reopened tiered fields, key → the doc id (label) their vectors have in
     /// the page files. Indexing such a key takes that id back instead of adding the vector again (SearchSnapshot.swift).
     var restoring: [Bytes: UInt32] = [:]
-    /// Vector fields whose graph was reopened from page files (field position → directory), for the restore above.
+    /// Positions of the vector fields whose graph was reopened from page files, for the restore above.
     var reopenedFields: Set<Int> = []
 
     /// `reopening` (field position → directory) reopens tiered vector fields from their page files instead of creating
@@ -125,7 +125,7 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     /// Whatever path let go of the index (FT.DROPINDEX, a failed FT.CREATE, a test), its SSD files are orphans
-    /// once it is gone: nothing reopens them (no keyspace persistence yet).
+    /// once it is gone: no later snapshot names them.
     deinit { for store in stores { Self.dropStorage(store) } }
 
     /// Where a restored index's vector field gets its graph: the choice made when the index was created is kept.

@@ -16,7 +16,7 @@ public struct SnapshotSources {
 /// The tiered fields a loaded search section reopened, for the keyspace section's references.
 public struct RestoredSources {
     var fields: [(index: SearchIndex, field: Int)] = []
-    /// The directories (names under the tiering base directory) the snapshot uses: every other one is an orphan.
+    /// The directories under the tiering base directory (names) the snapshot uses: every other one is an orphan.
     public internal(set) var directories: Set<String> = []
 
     /// The reference to put in a hash for (source, label); nil when the reopened files no longer hold the label (its
@@ -34,7 +34,8 @@ public struct RestoredSources {
 
 /// ### Layout
 ///     | indexes: varint | index* | aliases: varint | (alias: string, index: string)* | config: varint | (name, value)* |
-///     index:  | definition | tiered fields: varint | (field position: varint, directory name: string)* |
+///     index:  | definition | tiered fields: varint | (field position: varint, directory: string)* |   (a name under
+///             the tiering base directory, or an absolute path for an index created under another `dir`)
 ///             | documents: varint | (doc id: varint, key: blob)* |   (documents only for an index with tiered fields)
 extension SearchRegistry {
     /// Moves every acknowledged vector of every tiered field into page files named by its manifest (write buffer
@@ -63,7 +64,10 @@ extension SearchRegistry {
                 var tiered: [(Int, String)] = []
                 for (i, store) in index.stores.enumerated() {
                     guard let graph = SearchIndex.tieredGraph(store) else { continue }
-                    tiered.append((i, String(graph.directory.split(separator: "/").last ?? "")))
+                    // Relative to the tiering base, so the whole `dir` can move; absolute when the index was created
+                    // under another `dir` (CONFIG SET dir moves only indexes created afterwards).
+                    let base = tiering.baseDirectory + "/"
+                    tiered.append((i, graph.directory.hasPrefix(base) ? String(graph.directory.dropFirst(base.count)) : graph.directory))
                 }
                 w.varint(tiered.count)
                 for (field, directory) in tiered {
@@ -101,13 +105,14 @@ extension SearchRegistry {
             for _ in 0..<(try r.count()) {
                 let field = try r.count()
                 let directory = try r.string()
-                guard field < definition.fields.count, case .vector = definition.fields[field].kind,
-                      !directory.isEmpty, !directory.contains("/"), directory != ".", directory != ".." else {
+                let absolute = directory.hasPrefix("/")
+                guard field < definition.fields.count, case .vector = definition.fields[field].kind, !directory.isEmpty,
+                      absolute || (!directory.contains("/") && directory != "." && directory != "..") else {
                     throw SnapshotError("bad tiered field \(field) (\(directory)) in index \(definition.name)")
                 }
-                reopening[field] = tiering.baseDirectory + "/" + directory
+                reopening[field] = absolute ? directory : tiering.baseDirectory + "/" + directory
                 tieredOrder.append(field)
-                restored.directories.insert(directory)
+                if !absolute { restored.directories.insert(directory) }
             }
             var documents: [Bytes: UInt32] = [:]
             var maxId: UInt32 = 0
