@@ -38,7 +38,9 @@ protocol NodeRecordStore: AnyObject {
     func records() -> NodeRecords
     /// Makes room for `newCapacity` records, keeping the first `used`.
     func grow(to newCapacity: Int, used: Int)
-    var memoryUsage: Int { get }
+    /// Bytes the first `used` records occupy: the arena is reserved ahead of use, and its untouched tail is not
+    /// resident.
+    func residentBytes(used: Int) -> Int
 }
 
 /// A pointer view of the level-0 records.
@@ -91,5 +93,5 @@ final class RAMRecordArena: NodeRecordStore {
         capacity = newCapacity
     }
 
-    var memoryUsage: Int { capacity * layout.recordSize }
+    func residentBytes(used: Int) -> Int { min(used, capacity) * layout.recordSize }
 }

@@ -54,7 +54,8 @@ final class TraversalCodes: @unchecked Sendable {
 
     deinit { minimum.deallocate(); scale.deallocate(); freeArena(codes); convert.deallocate() }
 
-    var memoryUsage: Int { capacity * codeBytes + 3 * dimension * 4 }
+    /// Bytes held with `used` codes written: like the record arena, the code arena's reserved tail is not resident.
+    func residentBytes(used: Int) -> Int { min(used, capacity) * codeBytes + 3 * dimension * 4 }
 
     /// The beam a KNN walk on these codes keeps for EF_RUNTIME `ef`. 2-bit estimates are coarser: a quarter more
     /// (+2) brings their recall to the float walk's at the same ef (pypi-minilm-50k: ef 10 → 0.80 vs 0.79, ef 40 →

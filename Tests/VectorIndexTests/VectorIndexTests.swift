@@ -263,6 +263,28 @@ struct HNSWTests {
         #expect(Double(found) / Double(expected) >= 0.95)
     }
 
+    @Test("memoryUsage counts written records and codes, not the arena reserved ahead", arguments: [VectorQuantization.none, .fourBit])
+    func memoryUsageCountsUsedSlots(quantization: VectorQuantization) throws {
+        var reserved = hnswParameters(dimension: 64, metric: .l2, quantization: quantization)
+        reserved.initialCapacity = 100_000
+        var exact = reserved
+        exact.initialCapacity = 1_000
+        let big = try HNSWIndex(reserved), small = try HNSWIndex(exact)
+        var rng = SplitMix64(state: 7)
+        for i in 0..<1_000 {
+            let v = (0..<64).map { _ in Float.random(in: -1...1, using: &rng) }
+            try add(big, UInt64(i), v)
+            try add(small, UInt64(i), v)
+        }
+        // Only the arrays initialized over the whole reservation may differ: per-slot state (10 B), the dense label
+        // map (4 B) and a search scratch's visited epochs (2 B).
+        let perSlot = 1 + 1 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.stride + 4 + 2
+        let allowance = (100_000 - 1_000) * perSlot
+        #expect(big.memoryUsage - small.memoryUsage <= allowance + 64 * 1024,
+                "\(big.memoryUsage) with 100k reserved vs \(small.memoryUsage) with 1k")
+        #expect(big.memoryUsage > 1_000 * 64 * 4)
+    }
+
     @Test("save → load gives identical results", arguments: [VectorQuantization.none, .sq8, .fourBit, .twoBit])
     func saveLoad(quantization: VectorQuantization) throws {
         let index = try HNSWIndex(hnswParameters(dimension: HNSWTests.dimension, metric: .ip, quantization: quantization))
