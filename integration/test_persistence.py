@@ -91,6 +91,25 @@ def test_keyspace_survives_shutdown_save(tmp_path: Path):
         srv2.stop()
 
 
+def test_sigterm_saves_when_save_points_are_set(tmp_path: Path):
+    srv = start_server_process(tmp_path, "--save", "3600 1")
+    srv.client().set("k", "v")
+    assert srv.stop() == 0
+    assert "DB saved on disk" in srv.log()
+    srv2 = restart(srv)
+    try:
+        assert srv2.client().get("k") == b"v"
+        srv2.client().set("k2", "v2")
+        srv2.client().config_set("save", "")
+    finally:
+        srv2.stop()  # no save points now: the change is not saved
+    srv3 = restart(srv)
+    try:
+        assert srv3.client().get("k") == b"v" and srv3.client().exists("k2") == 0
+    finally:
+        srv3.stop()
+
+
 def test_ram_hnsw_index_is_rebuilt_with_the_same_answers(tmp_path: Path):
     n = 1000
     srv = start_server_process(tmp_path)
@@ -158,6 +177,9 @@ def test_tiered_index_reopens_its_page_files(tmp_path: Path):
     assert int(ft_info(c, "idx")["num_docs"]) == docs
     directories = sorted(p.name for p in (tmp_path / "vecshard-tiering").iterdir())
     shutdown_save(srv)
+    stale = tmp_path / "vecshard-tiering" / "dropped-v-1234"  # an index the snapshot does not name
+    stale.mkdir()
+    (stale / "seg-1.vsp").write_bytes(b"\0" * 4096)
 
     srv2 = restart(srv, "--vector-memory-limit", "1mb")
     c = srv2.client(protocol=2)
