@@ -16,6 +16,8 @@ public struct SnapshotSources {
 /// The tiered fields a loaded search section reopened, for the keyspace section's references.
 public struct RestoredSources {
     var fields: [(index: SearchIndex, field: Int)] = []
+    /// How many tiered fields were reopened from their page files.
+    public var reopenedFields: Int { fields.count }
     /// The directories under the tiering base directory (names) the snapshot uses: every other one is an orphan.
     public internal(set) var directories: Set<String> = []
 

@@ -57,8 +57,8 @@ enum SnapshotFile {
     private static func hex(_ v: UInt32) -> String { String(v, radix: 16) }
 }
 
-/// Why a snapshot could not be written.
-struct SaveError: Error, CustomStringConvertible {
+/// Why the snapshot file could not be written or loaded (the text is what the log shows).
+struct SnapshotFileError: Error, CustomStringConvertible {
     let description: String
 }
 
@@ -93,7 +93,7 @@ extension Server {
 
     /// Startup: loads `path` when it exists and returns the tiered index directories it uses (nil: no file). Throws
     /// when the file is unreadable, damaged or not ours: the node must not start with less than it saved.
-    func loadSnapshot(from path: String) throws(SaveError) -> Set<String>? {
+    func loadSnapshot(from path: String) throws(SnapshotFileError) -> Set<String>? {
         guard let bytes = try Self.readFile(path) else { return nil }
         let started = monotonicNanoseconds()
         do {
@@ -107,8 +107,10 @@ extension Server {
                 if reference == nil { lostVectors += 1 }
                 return reference
             }, progress: {
-                // All-RAM indexes link vectors in the background: let them catch up instead of buffering the whole load.
-                while tiering.writeStalled { usleep(1000) }
+                // All-RAM indexes link vectors in the background: let them catch up instead of buffering the whole load
+                // (at most a second at a time, as held writers are: a stall must not stop the load for good).
+                let deadline = monotonicNanoseconds() + Int(Self.tieringMaxHoldMilliseconds) * 1_000_000
+                while tiering.writeStalled && monotonicNanoseconds() < deadline { usleep(1000) }
             })
             guard reader.isAtEnd else { throw SnapshotError("trailing bytes after the keyspace") }
             let cleaned = search.finishRestore()
@@ -120,13 +122,13 @@ extension Server {
                 logger.notice("Tiered indexes: \(cleaned.documents) document(s) of the snapshot did not come back, \(cleaned.records) stale record(s) tombstoned")
             }
             logger.notice("Done loading snapshot, keys loaded: \(loaded.loaded), keys expired: \(loaded.expired).")
-            if !sources.directories.isEmpty {
-                logger.notice("Reopened \(sources.directories.count) tiered index director\(sources.directories.count == 1 ? "y" : "ies") without rebuilding")
+            if sources.reopenedFields > 0 {
+                logger.notice("Reopened \(sources.reopenedFields) tiered index director\(sources.reopenedFields == 1 ? "y" : "ies") without rebuilding")
             }
             logger.notice("DB loaded from disk: \(Self.seconds(since: started)) seconds")
             return sources.directories
         } catch {
-            throw SaveError(description: "Bad snapshot file \(path): \(error)")
+            throw SnapshotFileError(description: "Bad snapshot file \(path): \(error)")
         }
     }
 
@@ -144,13 +146,13 @@ extension Server {
     }
 
     /// Temporary file, fsync, rename over `path`, fsync of the directory: a crash leaves the old file or the new one.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SaveError) {
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SnapshotFileError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         // Unique per call, not just per process: tests save from several nodes of one process at once.
         let temporary = (slash.map { String(path[...$0]) } ?? "") + "temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).vssnap"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw SaveError(description: "Failed opening the temp snapshot file \(temporary) for saving: \(errorText())") }
+        guard fd >= 0 else { throw SnapshotFileError(description: "Failed opening the temp snapshot file \(temporary) for saving: \(errorText())") }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -158,30 +160,30 @@ extension Server {
             guard n > 0 else {
                 let reason = errorText()
                 Glibc.close(fd); unlink(temporary)
-                throw SaveError(description: "Write error saving DB on disk: \(reason)")
+                throw SnapshotFileError(description: "Write error saving DB on disk: \(reason)")
             }
             offset += n
         }
         guard fsync(fd) == 0 else {
             let reason = errorText()
             Glibc.close(fd); unlink(temporary)
-            throw SaveError(description: "fsync of \(temporary) failed: \(reason)")
+            throw SnapshotFileError(description: "fsync of \(temporary) failed: \(reason)")
         }
         Glibc.close(fd)
         guard rename(temporary, path) == 0 else {
             let reason = errorText()
             unlink(temporary)
-            throw SaveError(description: "Error moving temp DB file \(temporary) on the final destination \(path): \(reason)")
+            throw SnapshotFileError(description: "Error moving temp DB file \(temporary) on the final destination \(path): \(reason)")
         }
         let dfd = open(directory, O_RDONLY)
         if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
     }
 
     /// The whole file, or nil when it does not exist.
-    static func readFile(_ path: String) throws(SaveError) -> [UInt8]? {
+    static func readFile(_ path: String) throws(SnapshotFileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY)
         if fd < 0 && errno == ENOENT { return nil }
-        guard fd >= 0 else { throw SaveError(description: "Can't open snapshot file \(path): \(errorText())") }
+        guard fd >= 0 else { throw SnapshotFileError(description: "Can't open snapshot file \(path): \(errorText())") }
         defer { Glibc.close(fd) }
         var info = stat()
         var bytes: [UInt8] = []
@@ -190,7 +192,7 @@ extension Server {
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw SaveError(description: "Error reading snapshot file \(path): \(errorText())") }
+            guard n >= 0 else { throw SnapshotFileError(description: "Error reading snapshot file \(path): \(errorText())") }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
