@@ -81,6 +81,39 @@ struct SearchSnapshotTests {
         }
     }
 
+    @Test("an HNSW field without STORAGE keeps the kind it was created with, whatever the limit at the restart")
+    func storageChoiceKept() throws {
+        let base = temporaryDirectory()
+        defer { removeTree(base) }
+        let tiering = TieringController()
+        tiering.baseDirectory = base
+        let db = Database()
+        let registry = SearchRegistry(database: db)
+        registry.tiering = tiering  // limit 0: the field is created in RAM
+        try registry.create(try CreateParser.parse(["idx", "SCHEMA", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM",
+                                                    "32", "DISTANCE_METRIC", "L2"]))
+        for i in 0..<50 { db.set(Bytes("d:\(i)"), document(i)) }
+        var w = SnapshotWriter()
+        let sources = registry.writeSnapshot(into: &w)
+        KeyspaceSnapshot.write(db, into: &w, externalSource: sources.source(of:))
+
+        tiering.limit = 64 << 20  // a node restarted with a limit would make a new field tiered
+        let restoredDB = Database()
+        let restored = SearchRegistry(database: restoredDB)
+        restored.tiering = tiering
+        var r = SnapshotReader(w.bytes)
+        let reopened = try restored.restoreSnapshot(from: &r)
+        try KeyspaceSnapshot.read(from: &r, into: restoredDB, resolve: { s, l throws(SnapshotError) in
+            try reopened.reference(source: s, label: l)
+        })
+        restored.finishRestore()
+        let index = try #require(restored.index(named: "idx"))
+        #expect(reopened.reopenedFields == 0)
+        #expect(index.lock.withReadLock { index.stores.compactMap(SearchIndex.tieredGraph).isEmpty })
+        #expect(index.numDocs == 50)
+        #expect(try nearest(index, blob(7), k: 1) == ["d:7"])
+    }
+
     @Test("a tiered index comes back from its page files: same labels, same vectors, deletes kept, nothing re-added")
     func tieredRestore() throws {
         let base = temporaryDirectory()

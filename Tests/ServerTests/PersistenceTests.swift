@@ -31,6 +31,7 @@ private func populatedServer() -> (Server, Client) {
                     "TYPE", "FLOAT32", "DIM", "16", "DISTANCE_METRIC", "L2"].map { Bytes($0) }, on: c)
     server.execute("FT.ALIASADD", "docs", "idx", on: c)
     server.execute("FT.ALTER", "idx", "SCHEMA", "ADD", "t", "TAG", on: c)
+    server.execute("FT.CONFIG", "SET", "DEFAULT_DIALECT", "2", on: c)
     for i in 0..<200 {
         server.execute([Bytes("HSET"), Bytes("doc:\(i)"), Bytes("n"), Bytes("\(i)"), Bytes("t"), Bytes("g\(i % 4)"),
                         Bytes("v"), vector(i)], on: c)
@@ -64,6 +65,7 @@ struct PersistenceTests {
         #expect(restored.execute("FT._LIST", on: rc) == server.execute("FT._LIST", on: c))
         #expect(restored.search.index(named: "idx")?.numDocs == 200)
         #expect(restored.search.index(named: "idx")?.definition == server.search.index(named: "idx")?.definition)
+        #expect(restored.search.config.defaultDialect == 2)
         #expect(knn(restored, rc, "idx") == expected)
         #expect(knn(restored, rc, "docs") == expected)
         #expect(restored.execute(["HGET", "doc:7", "v"].map { Bytes($0) }, on: rc)
