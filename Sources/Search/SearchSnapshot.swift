@@ -129,6 +129,8 @@ extension SearchRegistry {
             } catch {
                 throw SnapshotError("cannot reopen index \(definition.name): \(error)")
             }
+            // Before any write can start a seal whose new file is not in the manifest yet.
+            for field in tieredOrder { SearchIndex.tieredGraph(index.stores[field])?.removeUnlistedFiles() }
             index.lock.withWriteLock {
                 index.restoring = documents
                 // Ids handed out from now on must not be labels the reopened files hold.
@@ -165,7 +167,6 @@ extension SearchRegistry {
             }
             for graph in graphs {
                 records += graph.retainNewestRecords { $0 <= UInt64(UInt32.max) && current.contains(UInt32($0)) }
-                graph.removeUnlistedFiles()
             }
         }
         return (documents, records)

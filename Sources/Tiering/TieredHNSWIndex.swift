@@ -551,8 +551,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Files of `directory` that the manifest does not name (a segment half-written, or replaced but not yet unlinked,
-    /// when the process stopped): removed after a reopen, before any new segment could take such a name. Returns how
-    /// many.
+    /// when the process stopped): removed right after a reopen, before a write can start a seal (whose file is not in
+    /// the manifest until it is installed) and before a new segment could take such a name. Returns how many.
     @discardableResult
     public func removeUnlistedFiles() -> Int {
         let listed = state.withLock { s in Set(manifestEntries(s).flatMap { [$0, $0 + ".deleted"] }) }

@@ -142,12 +142,19 @@ struct SearchSnapshotTests {
         let expected = try nearest(original, blob(25))
         let label30 = try #require(original.docId(of: "d:30"))
 
+        // What a process stopped mid-seal leaves behind: a segment file the manifest does not name.
+        let directory = try #require(original.lock.withReadLock { original.stores.compactMap(SearchIndex.tieredGraph).first }).directory
+        let orphan = directory + "/seg-999.vsp"
+        close(open(orphan, O_WRONLY | O_CREAT, 0o644))
+
         let restoredDB = Database()
         let restored = SearchRegistry(database: restoredDB)
         restored.tiering = tiering
         var r = SnapshotReader(w.bytes)
         let reopened = try restored.restoreSnapshot(from: &r)
         #expect(reopened.directories.count == 1)
+        #expect(access(orphan, F_OK) != 0)
+        #expect(access(directory + "/MANIFEST", F_OK) == 0)
         try KeyspaceSnapshot.read(from: &r, into: restoredDB, resolve: { s, l throws(SnapshotError) in
             try reopened.reference(source: s, label: l)
         })
