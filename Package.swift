@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Search", dependencies: ["RESP", "Keyspace", "VectorIndex", "Tiering", "CNumberFormat"]),
         .target(name: "Cluster", dependencies: ["RESP", "Keyspace"]),
         .target(name: "Storage", dependencies: ["CURing", "CStorageShims"]),
-        .target(name: "Server", dependencies: ["CLibUV", "CStorageShims", "RESP", "Keyspace", "Search", "Tiering", "Cluster"], swiftSettings: hotPathFlags),
+        .target(name: "Server", dependencies: ["CLibUV", "CStorageShims", "RESP", "Keyspace", "Search", "Storage", "Tiering", "Cluster"], swiftSettings: hotPathFlags),
         .executableTarget(name: "vecshard-server", dependencies: ["Server"]),
         .executableTarget(name: "vector-bench", dependencies: ["VectorIndex", "Tiering"], swiftSettings: simdFlags),
         .executableTarget(name: "storage-bench", dependencies: ["Storage"]),

@@ -15,8 +15,9 @@ Writes bench/results/tiering.md (OUT; the new run on top of the earlier ones), r
 Env: DATASET pypi|synthetic-1m|both (default pypi; --synthetic = both), DURATION (8 s per pass), EFS (40,80,160,320),
 LIMITS (100,50,20,10 percent; empty = no tiered passes), CONNS (2), WARM_S (2 s unrecorded pass before the first
 ef, every server), WARMUP (1: send FT.WARMUP idx to tiered servers), STACK (1: Redis Stack pass), BUSY_TIMEOUT
-(seconds to wait for tiering_busy:0; 600, synthetic 3600), RESTART (0; 1: after the 20 % passes restart that server
-on its dir and time it until the index answers again — the issue's "restart <= 0.1x build time"), KEEP (0; 1 keeps
+(seconds to wait for tiering_busy:0; 600, synthetic 3600), RESTART (0; 1: after the 20 % passes SHUTDOWN SAVE that
+server, restart it on its dir and time it until the index answers again — the issue's "restart <= 0.1x build time"; the
+snapshot names the page files, which are reopened, not rebuilt), KEEP (0; 1 keeps
 the server dirs), SYNTH_DIR (/var/tmp/vecshard-synth-1m-128-l2), RUN_ROOT (/var/tmp/vecshard-tiering), OUT.
 """
 import json, os, signal, shlex, shutil, subprocess, sys, time
@@ -317,10 +318,26 @@ def run_vecshard_config(exe, ds, key, pct, footprint, run_dir):
 
 
 def restart_check(exe, ds, label, proc, scmd, d, limit, res):
-    """Stop the server (SIGTERM), start it again on the same dir and limit, time it until FT.INFO idx reports every
-    document with indexing done and tiering_busy:0, then one recall pass. Failures are recorded, not fatal."""
+    """SHUTDOWN SAVE the server (its snapshot names the tiered index's page files; timed until the process exits),
+    start it again on the same dir and limit, time it until FT.INFO idx reports every document with indexing done and
+    tiering_busy:0, then one recall pass. Failures are recorded, not fatal."""
     out = {}
-    stop_proc(proc); unregister("vecshard", proc)
+    old_port = int(scmd[scmd.index("--port") + 1])
+    t0 = time.time()
+    reply = ""
+    try:
+        reply = cli(old_port, "SHUTDOWN", "SAVE", timeout=busy_timeout(ds))  # no reply when it exits, as Redis
+        proc.wait(busy_timeout(ds))
+    except (subprocess.TimeoutExpired, OSError) as e:
+        reply = f"{reply} {e}".strip()
+    out["save_s"] = time.time() - t0
+    if proc.poll() is None:
+        out["error"] = f"SHUTDOWN SAVE did not stop the server ({reply!r})\n{log_tail(os.path.join(d, 'server.log'))}"
+        stop_proc(proc); unregister("vecshard", proc)
+        return out
+    unregister("vecshard", proc)
+    dump = os.path.join(d, "dump.rdb")
+    out["dump_bytes"] = os.path.getsize(dump) if os.path.exists(dump) else None
     port = free_port()
     cmd = list(scmd); cmd[cmd.index("--port") + 1] = str(port)
     t0 = time.time()
@@ -348,6 +365,10 @@ def restart_check(exe, ds, label, proc, scmd, d, limit, res):
         return out
     out["ready_s"] = time.time() - t0
     out["ratio_to_build"] = out["ready_s"] / res["build_s"] if res.get("build_s") else None
+    # Reopened, not rebuilt: a rebuild would write pages and seal again.
+    t = info_section(port, "tiering")
+    out["pages_written_after_restart"] = t.get("tiering_pages_written")
+    out["seals_after_restart"] = t.get("tiering_seals")
     ef = next((p["ef"] for p in res["passes"] if p.get("recall", 0) >= 0.95), EFS[-1])
     rows, _ = run_vecbench(exe, query_args(port, ds, ef, DURATION), label + " restarted")
     out["pass"] = rows[-1] if rows else {}
@@ -468,9 +489,11 @@ def dataset_report(key, ds, results, errors):
         x = r["restart"]
         L += ["", f"Restart of the {r['label']} server on its dir (RESTART=1): " +
               (f"failed: {x['error'].splitlines()[0]}" if "error" in x else
+               f"SHUTDOWN SAVE took {x.get('save_s', 0):.1f} s (dump {fmt((x.get('dump_bytes') or 0) / MiB, '.1f')} MiB); "
                f"PING after {x['ping_s']:.1f} s, index complete after {x['ready_s']:.1f} s = "
                f"{fmt(x['ratio_to_build'], '.3f')}× its build time ({'PASS' if (x['ratio_to_build'] or 9) <= 0.1 else 'FAIL'}"
-               f" ≤ 0.1×); then ef {x['pass'].get('ef')}: recall {x['pass'].get('recall', 0):.4f}, "
+               f" ≤ 0.1×; pages written after the restart: {x.get('pages_written_after_restart')}, seals: "
+               f"{x.get('seals_after_restart')}); then ef {x['pass'].get('ef')}: recall {x['pass'].get('recall', 0):.4f}, "
                f"{x['pass'].get('qps', 0):,.0f} QPS.")]
     return L
 

@@ -10,9 +10,11 @@
 #                                            # each 1M load takes 4-8 min here, so about an hour more (STACK=0 saves ~15)
 #   DATASET=synthetic-1m STACK=0 bench/tiering.sh
 #   DURATION=3 EFS=40,160 LIMITS=20 bench/tiering.sh
+#   DATASET=synthetic-1m STACK=0 LIMITS=20 RESTART=1 bench/tiering.sh   # the issue's restart <= 0.1x build time at 1M
 # Env: DATASET pypi|synthetic-1m|both, DURATION (8), EFS (40,80,160,320), LIMITS (100,50,20,10; empty = all-RAM and
 # Redis Stack only), CONNS (2), WARM_S (2), WARMUP (1 = FT.WARMUP on tiered servers), STACK (1), BUSY_TIMEOUT (600 s;
-# synthetic 3600), RESTART (0; 1 = restart the 20 % server on its dir and time it), KEEP (0), SYNTH_DIR, RUN_ROOT
+# synthetic 3600), RESTART (0; 1 = SHUTDOWN SAVE the 20 % server, restart it on its dir, time it against the build;
+#   needs LIMITS to include 20), KEEP (0), SYNTH_DIR, RUN_ROOT
 # (/var/tmp/vecshard-tiering), OUT. Exit status: 0 ok, 1 some configuration failed (see the report), 2 aborted.
 set -euo pipefail
 cd "$(dirname "$0")/.."

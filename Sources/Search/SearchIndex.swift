@@ -82,20 +82,33 @@ public final class SearchIndex: @unchecked Sendable {
     let filterCache = Mutex(FilterCache())
     /// Recent execution times of query shapes (see `QueryCostMemory`).
     let costMemory = Mutex(QueryCostMemory())
+    /// While a snapshot loads: the documents of reopened tiered fields, key → the doc id (label) their vectors have in
+    /// the page files. Indexing such a key takes that id back instead of adding the vector again (SearchSnapshot.swift).
+    var restoring: [Bytes: UInt32] = [:]
+    /// Positions of the vector fields whose graph was reopened from page files, for the restore above.
+    var reopenedFields: Set<Int> = []
 
-    public init(definition: IndexDefinition, tiering: TieringController = .node) throws {
+    /// `reopening` (field position → directory) reopens tiered vector fields from their page files instead of creating
+    /// them; any other HNSW field of such an index stays in RAM whatever the limit (see `RestoredVectorStorage`).
+    public init(definition: IndexDefinition, tiering: TieringController = .node,
+                reopening: [Int: String]? = nil) throws {
         self.definition = definition
         self.tiering = tiering
         stopwords = definition.stopwords.map(Set.init) ?? TextAnalyzer.defaultStopwords
         analyzer = TextAnalyzer(stopwords: stopwords)
         var made: [FieldStore] = []
         do {
-            for f in definition.fields { made.append(try Self.makeStore(f, index: definition.name, tiering: tiering)) }
+            for (i, f) in definition.fields.enumerated() {
+                let restored = reopening.map { r in r[i].map { RestoredVectorStorage.tiered(directory: $0) } ?? .ram }
+                made.append(try Self.makeStore(f, index: definition.name, tiering: tiering, restored: restored))
+            }
         } catch {
-            // A later field failed: fields already made may own directories on SSD.
-            for store in made { Self.dropStorage(store) }
+            // A later field failed: fields already made may own directories on SSD. Reopened ones are another run's
+            // persistence, not ours to delete.
+            if reopening == nil { for store in made { Self.dropStorage(store) } }
             throw error
         }
+        reopenedFields = Set(reopening.map { Array($0.keys) } ?? [])
         stores = made
         // Every document of the index repeats these names: packed hashes then store each as a 1-byte id.
         for f in definition.fields { FieldNameTable.shared.intern(Bytes(f.identifier)) }
@@ -112,10 +125,17 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     /// Whatever path let go of the index (FT.DROPINDEX, a failed FT.CREATE, a test), its SSD files are orphans
-    /// once it is gone: nothing reopens them (no keyspace persistence yet).
+    /// once it is gone: no later snapshot names them.
     deinit { for store in stores { Self.dropStorage(store) } }
 
-    static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController) throws -> FieldStore {
+    /// Where a restored index's vector field gets its graph: the choice made when the index was created is kept.
+    enum RestoredVectorStorage {
+        case ram
+        case tiered(directory: String)
+    }
+
+    static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController,
+                          restored: RestoredVectorStorage? = nil) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric(NumericColumn(count: 1))
         case .tag: return .tag(postings: [:], perDoc: TagAssignments())
@@ -124,7 +144,14 @@ public final class SearchIndex: @unchecked Sendable {
             guard p.algorithm == .hnsw else { return .vector(try makeVectorIndex(p)) }
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
             // Without STORAGE, the limit in force now decides: a node that has one wants new indexes to respect it.
-            let tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
+            var tiered = field.storage.map { $0 == .tiered } ?? (tiering.limit > 0)
+            switch restored {
+            case .tiered(let directory)?:
+                return .vector(try TieredVectorIndex(p, graph: try TieredHNSWIndex(opening: directory, parameters: p, controller: tiering),
+                                                     writeGate: tiering))
+            case .ram?: tiered = false
+            case nil: break
+            }
             // All-RAM graphs walk per-vector codes and re-rank exactly: 4-bit, then 2-bit (with a beam a quarter
             // wider) once 20,000 vectors show the data allows it. On pypi-minilm-50k 2-bit codes give 2.6× FAISS's
             // queries at recall 0.96 for 108 B more per 384-d vector; tight synthetic clusters keep 4-bit codes
@@ -234,9 +261,17 @@ public final class SearchIndex: @unchecked Sendable {
         return lock.withWriteLock { () -> [Externalization] in
             var externalized: [Externalization] = []
             let id: UInt32
+            var restored = false
             if let existing = idByKey.id(of: key, keys: keys) {
                 id = existing
                 removeFieldData(id, keepingVectorsOf: vectors)
+            } else if !restoring.isEmpty, let label = restoring.removeValue(forKey: key) {
+                id = label
+                keys[Int(id)] = key
+                idByKey.insert(id, keys: keys)
+                live.insert(id)
+                numDocs += 1
+                restored = true
             } else {
                 id = UInt32(keys.count)
                 keys.reserveGrowingByAnEighth(toHold: keys.count + 1)
@@ -269,6 +304,11 @@ public final class SearchIndex: @unchecked Sendable {
                     guard let blob = vectors[i], let store = vectorStores[i] else { break }
                     let reference = store.reference(label: id)
                     if blob.externalReference == reference { break }  // unchanged
+                    if restored && reopenedFields.contains(i) {
+                        // The reopened page files hold this document's vector under its label already.
+                        externalized.append(Externalization(field: Bytes(field.identifier), reference: reference))
+                        break
+                    }
                     store.detach(label: id)
                     blob.withUnsafeBytes { _ = try? vindex.add(label: UInt64(id), vector: $0) }
                     externalized.append(Externalization(field: Bytes(field.identifier), reference: reference))

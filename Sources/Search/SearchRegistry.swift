@@ -1,6 +1,7 @@
 // The node's FT indexes: creation, aliases, FT.CONFIG, background backfill, and keeping every index in step with
 // keyspace change events. Lives on the loop thread; searches reach the indexes from workers under their locks.
 import Keyspace
+import Tiering
 
 /// FT.CONFIG parameters with RediSearch 2.10's defaults.
 public struct SearchConfig: Sendable {
@@ -34,13 +35,15 @@ public struct SearchConfig: Sendable {
 }
 
 public final class SearchRegistry {
-    public private(set) var indexes: [String: SearchIndex] = [:]
-    public private(set) var order: [String] = []
-    public private(set) var aliases: [String: String] = [:]
+    public internal(set) var indexes: [String: SearchIndex] = [:]
+    public internal(set) var order: [String] = []
+    public internal(set) var aliases: [String: String] = [:]
     public var config = SearchConfig()
     unowned let database: Database
     /// Keep each vector only in its index; hashes refer to it (see ExternalBytes). On by default.
     public var storeVectorsOnce = true
+    /// Gives tiered vector fields their directories (the node's; tests pass their own).
+    public var tiering: TieringController = .node
     /// Indexes still scanning the keyspace: name → next slot cursor.
     private var backfills: [String: Int] = [:]
 
@@ -61,7 +64,7 @@ public final class SearchRegistry {
     public func create(_ definition: IndexDefinition) throws(QueryError) {
         guard indexes[definition.name] == nil else { throw QueryError("Index already exists") }
         let index: SearchIndex
-        do { index = try SearchIndex(definition: definition) } catch {
+        do { index = try SearchIndex(definition: definition, tiering: tiering) } catch {
             throw QueryError("Could not create index: \(error)")
         }
         indexes[definition.name] = index

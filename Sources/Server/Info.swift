@@ -76,8 +76,10 @@ extension Server {
             ])
         case "persistence":
             return block("Persistence", [
-                "loading:0", "async_loading:0", "current_cow_peak:0", "rdb_changes_since_last_save:\(database.dirty)",
-                "rdb_bgsave_in_progress:0", "rdb_last_save_time:\(lastSave)", "rdb_last_bgsave_status:ok",
+                "loading:0", "async_loading:0", "current_cow_peak:0",
+                "rdb_changes_since_last_save:\(database.dirty &- dirtyAtLastSave)",
+                "rdb_bgsave_in_progress:0", "rdb_last_save_time:\(lastSave)",
+                "rdb_last_bgsave_status:\(lastSaveSucceeded ? "ok" : "err")",
                 "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_last_write_status:ok",
             ])
         case "stats":

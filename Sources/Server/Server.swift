@@ -52,6 +52,10 @@ public final class Server {
     public var errorStats: [String: Int] = [:]
     public var totalErrorReplies = 0
     public var lastSave: Int64
+    /// `database.dirty` when the last snapshot was written or loaded (INFO `rdb_changes_since_last_save`).
+    var dirtyAtLastSave = 0
+    /// INFO `rdb_last_bgsave_status`: false after a failed SAVE / BGSAVE, until one succeeds.
+    var lastSaveSucceeded = true
     public var cronLoops = 0
 
     /// WATCHed key → ids of the clients watching it.
@@ -117,7 +121,9 @@ public final class Server {
         let loopData = Unmanaged.passUnretained(self).toOpaque()
         loop.pointee.data = loopData
         TieringController.configureProcessMemory()
-        removeStaleTieringFiles()
+        let referenced: Set<String>
+        do { referenced = try loadSnapshot(from: config["dbfilename"]) ?? [] } catch { throw ServerError.load(error.description) }
+        removeStaleTieringFiles(keeping: referenced)
         try listen()
         let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
         uv_timer_init(loop, timer)
@@ -136,7 +142,8 @@ public final class Server {
             uv_signal_start(h, { h, signum in
                 let server = Server.from(h!.pointee.data)
                 server.logger.warning("Received \(signum == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
-                server.stop()
+                // As Redis: a signal shuts down like SHUTDOWN without arguments (saving when save points are set).
+                _ = server.prepareForShutdown(save: server.hasSavePoints)
             }, sig)
             signalHandles.append(h)
         }
@@ -546,7 +553,9 @@ public final class LoopMailbox: @unchecked Sendable {
 
 public enum ServerError: Error, CustomStringConvertible {
     case listen(String)
+    /// The snapshot in `dir` could not be loaded: the node refuses to start, as Redis does on a bad RDB.
+    case load(String)
     public var description: String {
-        switch self { case .listen(let m): return m }
+        switch self { case .listen(let m), .load(let m): return m }
     }
 }

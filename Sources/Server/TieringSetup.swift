@@ -65,15 +65,16 @@ extension Server {
         for id in held { unblock(clientID: id) { _ in } }
     }
 
-    /// Empties `<dir>/vecshard-tiering` at startup: with no keyspace persistence yet, no index from an earlier run
-    /// comes back, so its segment files would only take disk space.
-    func removeStaleTieringFiles() {
+    /// Clears `<dir>/vecshard-tiering` at startup of every index directory the loaded snapshot does not use (`keeping`):
+    /// indexes dropped, or created after the last save, never come back, so their segment files would only take disk
+    /// space.
+    func removeStaleTieringFiles(keeping referenced: Set<String> = []) {
         let base = TieringController.node.baseDirectory
         var removed = 0, failed = 0
-        for name in Self.directoryEntries(base) {
+        for name in Self.directoryEntries(base) where !referenced.contains(name) {
             if Self.removeTree(base + "/" + name) { removed += 1 } else { failed += 1 }
         }
-        if removed > 0 { logger.notice("Removed \(removed) stale tiered index director\(removed == 1 ? "y" : "ies") from \(base) (indexes are not persisted across restarts)") }
+        if removed > 0 { logger.notice("Removed \(removed) stale tiered index director\(removed == 1 ? "y" : "ies") from \(base) (not in the snapshot)") }
         if failed > 0 { logger.warning("Could not remove \(failed) entr\(failed == 1 ? "y" : "ies") of \(base): \(String(cString: strerror(errno)))") }
     }
 

@@ -531,6 +531,38 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         if waitForCompaction { waitForMaintenance() }
     }
 
+    /// After a reopen (a node restart): keeps one record of each label `keep` accepts, the one in the newest segment
+    /// (segments are installed in write order), and tombstones every other live record. Tombstones set after a
+    /// segment was written live in RAM only, so documents deleted or updated in the last run come back from the files
+    /// as live records; the caller's document table says which labels are current. Returns the records tombstoned.
+    public func retainNewestRecords(of keep: (UInt64) -> Bool) -> Int {
+        let segments = state.withLock { $0.segments }
+        var seen = Set<UInt64>()
+        var removed = 0
+        for segment in segments.reversed() {
+            for id in 0..<segment.count where !segment.isDeleted(UInt32(id)) {
+                let label = segment.labels[id]
+                if keep(label) && seen.insert(label).inserted { continue }
+                if segment.tombstone(label: label) { removed += 1 }
+            }
+        }
+        if removed > 0 { scheduleMaintenance() }
+        return removed
+    }
+
+    /// Files of `directory` that the manifest does not name (a segment half-written, or replaced but not yet unlinked,
+    /// when the process stopped): removed right after a reopen, before a write can start a seal (whose file is not in
+    /// the manifest until it is installed) and before a new segment could take such a name. Returns how many.
+    @discardableResult
+    public func removeUnlistedFiles() -> Int {
+        let listed = state.withLock { s in Set(manifestEntries(s).flatMap { [$0, $0 + ".deleted"] }) }
+        var removed = 0
+        for name in TieredHNSWIndex.listDirectory(directory) where name != "MANIFEST" && !listed.contains(name) {
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// Blocks until no seal or compaction is running or due (tests, benchmarks).
     public func waitForMaintenance(timeoutSeconds: Double = 600) {
         let deadline = monotonicNanoseconds() + Int(timeoutSeconds * 1e9)

@@ -1,4 +1,5 @@
-// Server commands: INFO, DBSIZE, FLUSHALL/FLUSHDB, TIME, CONFIG, COMMAND, SHUTDOWN, DEBUG, MEMORY, OBJECT, LASTSAVE, MODULE.
+// Server commands: INFO, DBSIZE, FLUSHALL/FLUSHDB, TIME, CONFIG, COMMAND, SAVE, BGSAVE, SHUTDOWN, DEBUG, MEMORY, OBJECT,
+// LASTSAVE, MODULE.
 import CLibUV
 import RESP
 import Keyspace
@@ -37,12 +38,41 @@ extension Server {
             command("lastsave", arity: 1, flags: "loading stale fast", acl: "admin fast dangerous", group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { ctx in
                 ctx.client.reply.integer(Int(ctx.server.lastSave))
             },
+            command("save", arity: 1, flags: "admin noscript no_async_loading no_multi", acl: "admin slow dangerous", group: "server", summary: "Synchronously saves the database(s) to disk.") { ctx throws(CommandError) in
+                guard ctx.server.saveSnapshot(to: ctx.server.config["dbfilename"]) else { throw CommandError("ERR") }
+                ctx.client.reply.ok()
+            },
+            // No fork: the save runs on the loop like SAVE, and replies as Redis's BGSAVE does once it is done.
+            command("bgsave", arity: -1, flags: "admin noscript no_async_loading", acl: "admin slow dangerous", group: "server", since: "1.0.0", summary: "Asynchronously saves the database(s) to disk.") { ctx throws(CommandError) in
+                guard ctx.args.count == 1 || (ctx.args.count == 2 && ctx.args.is(1, "SCHEDULE")) else { throw .syntax }
+                guard ctx.server.saveSnapshot(to: ctx.server.config["dbfilename"]) else { throw CommandError("ERR") }
+                ctx.client.reply.simpleString("Background saving started")
+            },
             command("shutdown", arity: -1, flags: "admin noscript loading stale no_multi allow_busy", acl: "admin slow dangerous", group: "server", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.") { ctx throws(CommandError) in
+                var save: Bool?
+                var force = false, abort = false
                 for i in 1..<max(1, ctx.args.count) {
-                    guard ctx.args.is(i, "NOSAVE") || ctx.args.is(i, "SAVE") || ctx.args.is(i, "NOW") || ctx.args.is(i, "FORCE") || ctx.args.is(i, "ABORT") else { throw .syntax }
+                    if ctx.args.is(i, "NOSAVE") || ctx.args.is(i, "SAVE") {
+                        guard save == nil else { throw .syntax }
+                        save = ctx.args.is(i, "SAVE")
+                    } else if ctx.args.is(i, "FORCE") {
+                        force = true
+                    } else if ctx.args.is(i, "ABORT") {
+                        abort = true
+                    } else {
+                        guard ctx.args.is(i, "NOW") else { throw .syntax }
+                    }
+                }
+                if abort {
+                    guard ctx.args.count == 2 else { throw .syntax }
+                    throw CommandError("ERR No shutdown in progress.")
                 }
                 ctx.server.logger.warning("User requested shutdown...")
-                ctx.server.stop()
+                // As Redis: SAVE saves, NOSAVE does not, neither saves when save points are configured.
+                if !ctx.server.prepareForShutdown(save: save ?? ctx.server.hasSavePoints) {
+                    guard force else { throw CommandError("ERR Errors trying to SHUTDOWN. Check logs.") }
+                    ctx.server.stop()
+                }
             },
             configCommand(),
             commandCommand(),
