@@ -860,6 +860,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 }
                 sortMatches(&out)
                 if out.count > k { out.removeSubrange(k...) }
+                // The code walk strands like the float walk below: a small index whose entry point was just deleted
+                // answered a KNN with nothing after an update (SearchIndexTests, 12 runs in 20 run alone).
+                if filter == nil, out.count < k, out.count < mapLock.withLock({ liveCount }) {
+                    return bruteForce(records, filter: SearchFilter(allows: { _ in true }), k: k, ef: ef, scratch: scratch)
+                }
                 return out
             }
             let exact = PreparedQuery(space: space, query: scratch.query)
