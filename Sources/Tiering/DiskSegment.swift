@@ -11,8 +11,8 @@ import Glibc
 /// What one segment keeps in RAM, and where its records are on SSD.
 ///
 /// Local ids are record positions in the page file (`page = id / recordsPerPage`): the writer renumbers the graph in
-/// its page-placement order, so no per-node directory is kept. RAM per node: the traversal code, the label, the label index
-/// (sorted labels + ids), a tombstone byte; upper-level lists only for the ~1/M nodes that have them.
+/// its page-placement order, so no per-node directory is kept. RAM per node: the traversal code, the label and its
+/// lookup (`SegmentLabels`), a tombstone byte; upper-level lists only for the ~1/M nodes that have them.
 final class DiskSegment: @unchecked Sendable {
     let path: String
     let parameters: VectorIndexParameters
@@ -25,11 +25,7 @@ final class DiskSegment: @unchecked Sendable {
     private let distance: VectorDistance
     let quantizer: any TraversalQuantizer
     let codes: UnsafeMutablePointer<UInt8>
-    let labels: UnsafeMutablePointer<UInt64>
-    /// Labels ascending with their local ids, for lookups by label (binary search; not on the query path).
-    private let sortedLabels: UnsafeMutablePointer<UInt64>
-    private let sortedIds: UnsafeMutablePointer<UInt32>
-    private let indexedCount: Int
+    let labels: SegmentLabels
     /// Per local id: 1 = deleted (tombstone). Written under `tombstoneLock`, read with acquire loads by searches.
     let tombstones: UnsafeMutablePointer<UInt8>
     private let tombstoneLock = Mutex<[UInt64]>([])  // labels deleted since open, in order (compaction replays them)
@@ -218,8 +214,8 @@ final class DiskSegment: @unchecked Sendable {
         count = n
         entry = try r.read(UInt32.self)
         maxLevel = Int(try r.read(Int32.self))
-        labels = .allocate(capacity: max(n, 1))
-        for l in 0..<n { labels[l] = try r.read(UInt64.self) }
+        var labelsById = [UInt64](repeating: 0, count: n)
+        for l in 0..<n { labelsById[l] = try r.read(UInt64.self) }
         tombstones = .allocate(capacity: max(n, 1))
         var deleted = 0
         for l in 0..<n { tombstones[l] = try r.read(UInt8.self); deleted += Int(tombstones[l]) }
@@ -242,14 +238,10 @@ final class DiskSegment: @unchecked Sendable {
         for (l, address) in metadata.directory.enumerated() where address.rawValue != UInt64(l) {
             throw r.corrupt("record \(l) is not at its position")
         }
-        sortedLabels = .allocate(capacity: max(n, 1))
-        sortedIds = .allocate(capacity: max(n, 1))
         // Only records live at open are indexed by label: a merged segment can hold a dead older copy of a label
         // beside its live one, and lookups (reads, tombstones) must reach the live one.
-        let labelsById = labels, deadAtOpen = tombstones
-        let byLabel = (0..<UInt32(n)).filter { deadAtOpen[Int($0)] == 0 }.sorted { labelsById[Int($0)] < labelsById[Int($1)] }
-        for (i, id) in byLabel.enumerated() { sortedLabels[i] = labelsById[Int(id)]; sortedIds[i] = id }
-        indexedCount = byLabel.count
+        let deadAtOpen = tombstones
+        labels = SegmentLabels(labelsById) { deadAtOpen[$0] == 0 }
         distance = VectorDistance(dimension: dimension, elementType: type, metric: metric)
         var coder: ResidualCoder?
         if DiskSegment.residualsEnabled, let fourBit = quantizer as? FourBitQuantizer {
@@ -276,7 +268,7 @@ final class DiskSegment: @unchecked Sendable {
 
     deinit {
         poolState.withLock { $0.pool.unpin($0.pinned) }
-        codes.deallocate(); labels.deallocate(); sortedLabels.deallocate(); sortedIds.deallocate(); tombstones.deallocate()
+        codes.deallocate(); tombstones.deallocate()
         for s in scratchPool.withLock({ $0 }) { s.deallocate() }
         if obsolete.load(ordering: .acquiring) { unlink(path) }
     }
@@ -378,22 +370,16 @@ final class DiskSegment: @unchecked Sendable {
     var liveCount: Int { count - deletedCount.load(ordering: .relaxed) }
     var deleted: Int { deletedCount.load(ordering: .relaxed) }
     var ssdBytes: Int { Int(file.pageCount) * layout.pageSize + 2 * PageLayout.blockSize }
-    /// RAM besides the pool: codes, labels, label index, tombstones, upper levels, codebook.
+    /// RAM besides the pool: codes, labels and their lookup, tombstones, upper levels, codebook.
     var fixedMemory: Int {
-        count * (quantizer.codeBytes + 8 + 12 + 1) + upperLists.count * 4 + upperOffsets.count * 48 + quantizer.memoryUsage
+        count * (quantizer.codeBytes + 1) + labels.memoryUsage + upperLists.count * 4 + upperOffsets.count * 48
+            + quantizer.memoryUsage
     }
     var memoryUsage: Int {
         fixedMemory + pool.memoryUsage + (residentLists?.memoryUsage ?? 0) + (residualRows?.memoryUsage ?? 0)
     }
 
-    private func localId(_ label: UInt64) -> UInt32? {
-        var lo = 0, hi = indexedCount
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if sortedLabels[mid] < label { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < indexedCount && sortedLabels[lo] == label ? sortedIds[lo] : nil
-    }
+    private func localId(_ label: UInt64) -> UInt32? { labels.localId(label) }
 
     @inline(__always) func isDeleted(_ id: UInt32) -> Bool { vs_load_acquire_u8(tombstones + Int(id)) != 0 }
 
