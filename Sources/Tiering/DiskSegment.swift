@@ -30,9 +30,9 @@ final class DiskSegment: @unchecked Sendable {
     let tombstones: UnsafeMutablePointer<UInt8>
     private let tombstoneLock = Mutex<[UInt64]>([])  // labels deleted since open, in order (compaction replays them)
     private let deletedCount = Atomic<Int>(0)
-    /// Upper levels: node → offset of `level` blocks of `[count, M ids]` in `upperLists`.
-    let upperOffsets: [UInt32: Int]
-    let upperLevels: [UInt32: UInt8]
+    /// Upper levels: the nodes that have them, each with the offset of its `top` blocks of `[count, M ids]` in
+    /// `upperLists`.
+    let upperNodes: UpperLevelNodes
     let upperLists: [UInt32]
     let m: Int
     let entry: UInt32
@@ -221,15 +221,15 @@ final class DiskSegment: @unchecked Sendable {
         for l in 0..<n { tombstones[l] = try r.read(UInt8.self); deleted += Int(tombstones[l]) }
         deletedCount.store(deleted, ordering: .relaxed)
         let upperCount = Int(try r.read(UInt64.self))
-        var offsets: [UInt32: Int] = [:], levels: [UInt32: UInt8] = [:], lists: [UInt32] = []
+        var uppers: [(id: UInt32, offset: UInt32, top: UInt8)] = [], lists: [UInt32] = []
         for _ in 0..<upperCount {
             let id = try r.read(UInt32.self), top = try r.read(UInt8.self)
-            guard Int(id) < n, top > 0 else { throw r.corrupt("upper levels") }
-            offsets[id] = lists.count
-            levels[id] = top
+            guard Int(id) < n, top > 0, lists.count <= Int(UInt32.max) else { throw r.corrupt("upper levels") }
+            uppers.append((id, UInt32(lists.count), top))
             for _ in 0..<(Int(top) * (m + 1)) { lists.append(try r.read(UInt32.self)) }
         }
-        upperOffsets = offsets; upperLevels = levels; upperLists = lists
+        guard let nodes = UpperLevelNodes(uppers) else { throw r.corrupt("upper levels: a node listed twice") }
+        upperNodes = nodes; upperLists = lists
         let pqCount = Int(try r.read(UInt64.self))
         quantizer = try deserializeTraversalQuantizer(try r.bytes(pqCount))
         codes = .allocate(capacity: max(n * quantizer.codeBytes, 1))
@@ -372,7 +372,7 @@ final class DiskSegment: @unchecked Sendable {
     var ssdBytes: Int { Int(file.pageCount) * layout.pageSize + 2 * PageLayout.blockSize }
     /// RAM besides the pool: codes, labels and their lookup, tombstones, upper levels, codebook.
     var fixedMemory: Int {
-        count * (quantizer.codeBytes + 1) + labels.memoryUsage + upperLists.count * 4 + upperOffsets.count * 48
+        count * (quantizer.codeBytes + 1) + labels.memoryUsage + upperLists.count * 4 + upperNodes.memoryUsage
             + quantizer.memoryUsage
     }
     var memoryUsage: Int {
@@ -475,7 +475,7 @@ final class DiskSegment: @unchecked Sendable {
                 var improved = true
                 while improved {
                     improved = false
-                    guard let offset = upperOffsets[current], let top = upperLevels[current], Int(top) >= level else { break }
+                    guard let (offset, top) = upperNodes.find(current), top >= level else { break }
                     let base = offset + (level - 1) * (m + 1)
                     for j in 0..<Int(upperLists[base]) {
                         let next = upperLists[base + 1 + j]
@@ -692,10 +692,16 @@ final class DiskSegment: @unchecked Sendable {
 /// A segment's level-0 neighbor lists in RAM, read once sequentially from its pages. With them a search walks without
 /// I/O (as DiskANN does with its graph cached) and reads pages only to re-rank. Each list is stored sorted, as LEB128
 /// varints of the first id and then the gaps: placement numbers graph neighbors close together, so most gaps take one
-/// or two bytes instead of four (1M × 128, M 16: see bench/results/tiering.md), plus a 4-byte offset per node.
+/// or two bytes instead of four (1M × 128, M 16: see bench/results/tiering.md). Where a list starts: a 4-byte position
+/// every `checkpointStride` nodes plus a 1-byte length per node (1.25 B a node instead of a 4-byte offset, 2.6 MiB at
+/// 1M: room the lists need under a 20 % limit), or a 4-byte offset per node when a list may pass 255 bytes (M > 25).
 final class ResidentLists: @unchecked Sendable {
-    /// `offsets[id]..<offsets[id + 1]` are `id`'s bytes in `encoded`.
-    private let offsets: UnsafeMutablePointer<UInt32>
+    /// Compact: the start of node `id`'s bytes when `id` is a multiple of `checkpointStride`, indexed by
+    /// `id / checkpointStride`; otherwise `checkpoints[id]..<checkpoints[id + 1]` are `id`'s bytes in `encoded`.
+    private let checkpoints: UnsafeMutablePointer<UInt32>
+    /// Compact only: each node's encoded length.
+    private let lengths: UnsafeMutablePointer<UInt8>?
+    static let checkpointStride = 16
     private let encoded: UnsafeMutableRawPointer
     /// Most neighbors a list can hold (2M): `neighbors(of:into:)` needs that much room.
     let maxDegree: Int
@@ -704,15 +710,22 @@ final class ResidentLists: @unchecked Sendable {
     /// Reads the lists of the `count` records of `file` (graph parameter `m`).
     init(file: PageFile, layout: PageLayout, count: Int, m: Int) throws {
         let maxDegree = 2 * m
-        let offsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count + 1)
+        let compact = maxDegree * 5 <= Int(UInt8.max)
+        let stride = ResidentLists.checkpointStride
+        let offsets = UnsafeMutablePointer<UInt32>.allocate(capacity: compact ? count / stride + 1 : count + 1)
+        let lengths: UnsafeMutablePointer<UInt8>? = compact ? .allocate(capacity: max(count, 1)) : nil
         var capacity = max(count * maxDegree * 2, 64), used = 0
-        guard var buffer = malloc(capacity) else { offsets.deallocate(); throw ResidentListsError.outOfMemory }
+        guard var buffer = malloc(capacity) else {
+            offsets.deallocate(); lengths?.deallocate()
+            throw ResidentListsError.outOfMemory
+        }
         let records = SequentialRecords(file: file, layout: layout)
         defer { records.deallocate() }
         var sorted = [UInt32](repeating: 0, count: maxDegree)
         do {
             for id in 0..<count {
-                offsets[id] = UInt32(used)
+                let start = used
+                if !compact { offsets[id] = UInt32(used) } else if id % stride == 0 { offsets[id / stride] = UInt32(used) }
                 let neighbors = try records.record(id).neighbors
                 let n = min(neighbors.count, maxDegree)
                 for j in 0..<n { sorted[j] = neighbors[j] }
@@ -728,28 +741,38 @@ final class ResidentLists: @unchecked Sendable {
                     previous = sorted[j]
                 }
                 guard used <= Int(UInt32.max) else { throw ResidentListsError.tooLarge }
+                lengths?[id] = UInt8(used - start)  // ≤ 2M varints of ≤ 5 bytes: checked by `compact`
             }
         } catch {
-            offsets.deallocate(); free(buffer)
+            offsets.deallocate(); lengths?.deallocate(); free(buffer)
             throw error
         }
-        offsets[count] = UInt32(used)
-        self.offsets = offsets
+        if !compact { offsets[count] = UInt32(used) }
+        checkpoints = offsets
+        self.lengths = lengths
         encoded = realloc(buffer, max(used, 1)) ?? buffer
         self.maxDegree = maxDegree
-        memoryUsage = (count + 1) * 4 + used
+        memoryUsage = (compact ? count + (count / stride + 1) * 4 : (count + 1) * 4) + used
     }
 
-    deinit { offsets.deallocate(); free(encoded) }
+    deinit { checkpoints.deallocate(); lengths?.deallocate(); free(encoded) }
 
-    /// Fewer bytes than any lists of `nodes` nodes take (the offsets alone): a share below it cannot hold them.
-    static func lowerBound(nodes: Int) -> Int { (nodes + 1) * 4 }
+    /// Fewer bytes than any lists of `nodes` nodes take (a length byte each): a share below it cannot hold them.
+    static func lowerBound(nodes: Int) -> Int { nodes + 1 }
+
+    /// Where `id`'s bytes are in `encoded`.
+    @inline(__always) private func span(of id: Int) -> (start: Int, end: Int) {
+        guard let lengths else { return (Int(checkpoints[id]), Int(checkpoints[id &+ 1])) }
+        var at = Int(checkpoints[id / ResidentLists.checkpointStride])
+        var j = id & ~(ResidentLists.checkpointStride - 1)
+        while j < id { at &+= Int(lengths[j]); j &+= 1 }
+        return (at, at &+ Int(lengths[id]))
+    }
 
     /// Decodes `id`'s neighbor ids (ascending) into `out`, which has room for `maxDegree`; returns how many.
     @inline(__always)
     func neighbors(of id: UInt32, into out: UnsafeMutablePointer<UInt32>) -> Int {
-        var at = Int(offsets[Int(id)])
-        let end = Int(offsets[Int(id) &+ 1])
+        var (at, end) = span(of: Int(id))
         let bytes = encoded.assumingMemoryBound(to: UInt8.self)
         var n = 0, value: UInt32 = 0
         while at < end, n < maxDegree {
@@ -900,5 +923,37 @@ struct BlobReader {
         guard n >= 0, offset + n <= bytes.count else { throw corrupt("truncated") }
         bytes.withUnsafeBytes { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, count: n) }
         offset += n
+    }
+}
+
+/// The nodes of a segment's upper HNSW levels (about one in M), sorted by id and found by bisection: 9 bytes a node
+/// where two dictionaries took about 35 (and were counted as 48 against the memory share).
+struct UpperLevelNodes {
+    /// Ascending node ids.
+    let ids: [UInt32]
+    /// Per node: where its first level's block starts in the segment's `upperLists`.
+    private let offsets: [UInt32]
+    /// Per node: its highest level (≥ 1).
+    private let tops: [UInt8]
+
+    /// Nil when a node appears twice.
+    init?(_ nodes: [(id: UInt32, offset: UInt32, top: UInt8)]) {
+        let sorted = nodes.sorted { $0.id < $1.id }
+        for i in sorted.indices.dropFirst() where sorted[i].id == sorted[i - 1].id { return nil }
+        ids = sorted.map(\.id); offsets = sorted.map(\.offset); tops = sorted.map(\.top)
+    }
+
+    var count: Int { ids.count }
+    var memoryUsage: Int { count * 9 }
+
+    /// `id`'s first block in `upperLists` and its highest level, or nil when it has no upper level.
+    @inline(__always) func find(_ id: UInt32) -> (offset: Int, top: Int)? {
+        var lo = 0, hi = ids.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < ids.count, ids[lo] == id else { return nil }
+        return (Int(offsets[lo]), Int(tops[lo]))
     }
 }

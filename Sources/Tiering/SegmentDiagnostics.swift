@@ -64,7 +64,7 @@ extension DiskSegment {
             }
             let liveIds = (0..<n).filter { live[$0] }
             result.fields += [
-                ("nodes", "\(n)"), ("live", "\(liveIds.count)"), ("upper_nodes", "\(upperOffsets.count)"),
+                ("nodes", "\(n)"), ("live", "\(liveIds.count)"), ("upper_nodes", "\(upperNodes.count)"),
                 ("max_level", "\(maxLevel)"),
                 ("mean_list", f3(Double(lists.reduce(0) { $0 + $1.count }) / Double(max(n, 1)))),
                 ("full_lists", f3(Double(lists.filter { $0.count >= m0 }.count) / Double(max(n, 1)))),
@@ -137,7 +137,7 @@ extension DiskSegment {
                     ("forward_edges", f3(Double(forwardEdges[b]) / Double(max(edges[b], 1)))),
                     ("mean_in_degree", f3(Double(ids.reduce(0) { $0 + inDegree[$1] }) / Double(max(ids.count, 1)))),
                     ("mean_list", f3(Double(ids.reduce(0) { $0 + lists[$1].count }) / Double(max(ids.count, 1)))),
-                    ("upper_nodes", "\(ids.filter { upperOffsets[UInt32($0)] != nil }.count)"),
+                    ("upper_nodes", "\(ids.filter { upperNodes.find(UInt32($0)) != nil }.count)"),
                 ])
             }
 

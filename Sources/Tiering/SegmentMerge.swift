@@ -130,8 +130,8 @@ extension DiskSegment {
         labels += oldOf.map { graph.label($0) }
         var tombstones = (0..<nB).map { big.isDeleted(UInt32($0)) ? UInt8(1) : 0 }
         tombstones += oldOf.map { deleted.contains(graph.label($0)) ? 1 : 0 }
-        let uppers: [(id: UInt32, lists: [[UInt32]])] = big.upperOffsets.keys.sorted().map { id in
-            let offset = big.upperOffsets[id]!, top = Int(big.upperLevels[id]!)
+        let uppers: [(id: UInt32, lists: [[UInt32]])] = big.upperNodes.ids.map { id in
+            let (offset, top) = big.upperNodes.find(id)!
             return (id, (0..<top).map { level in
                 let b = offset + level * (p.m + 1)
                 return Array(big.upperLists[(b + 1)..<(b + 1 + Int(big.upperLists[b]))])
@@ -328,8 +328,8 @@ extension DiskSegment {
         // Upper levels: dead nodes leave; the entry point is the live node on the highest level.
         var uppers: [(id: UInt32, lists: [[UInt32]])] = []
         var entry = UInt32.max, maxLevel = -1
-        for id in segment.upperOffsets.keys.sorted() where survivor[Int(id)] != .max {
-            let offset = segment.upperOffsets[id]!, top = Int(segment.upperLevels[id]!)
+        for id in segment.upperNodes.ids where survivor[Int(id)] != .max {
+            let (offset, top) = segment.upperNodes.find(id)!
             uppers.append((survivor[Int(id)], (0..<top).map { level in
                 let b = offset + level * (p.m + 1)
                 return segment.upperLists[(b + 1)..<(b + 1 + Int(segment.upperLists[b]))].compactMap {

@@ -106,6 +106,36 @@ import VectorIndex
         }
     }
 
+    /// Lists of up to 2M = 64 varints may pass 255 bytes: they keep a 4-byte offset per node instead of the
+    /// checkpoint + length bytes that M ≤ 25 gets; both must decode every record's neighbors.
+    @Test(arguments: [8, 32]) func listsDecodeForBothOffsetLayouts(m: Int) throws {
+        let n = 700
+        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: m, efConstruction: 64)
+        let ram = try HNSWIndex(parameters)
+        for (i, v) in points(n, dim, seed: 5).enumerated() { try add(ram, i, v) }
+        let dir = temporaryDirectory()
+        defer { unlink(dir + "/segment"); rmdir(dir) }
+        let counters = TieringCounters()
+        _ = try ram.withFrozenGraph { graph in
+            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
+                                  statistics: counters)
+        }
+        let segment = try DiskSegment(path: dir + "/segment", poolBytes: 150_000, statistics: counters, minimumPoolFrames: 8)
+        let lists = try #require(segment.residentLists)
+        let records = SequentialRecords(segment)
+        defer { records.deallocate() }
+        let decoded = UnsafeMutablePointer<UInt32>.allocate(capacity: lists.maxDegree)
+        defer { decoded.deallocate() }
+        var longest = 0
+        for id in 0..<n {
+            let count = lists.neighbors(of: UInt32(id), into: decoded)
+            let stored = Array(try records.record(id).neighbors).sorted()
+            longest = max(longest, stored.count)
+            #expect(Array(UnsafeBufferPointer(start: decoded, count: count)) == stored, "m \(m), list \(id)")
+        }
+        #expect(longest > m, "level-0 lists reach past M (up to 2M), so the test covers long lists")
+    }
+
     @Test func residentWalkMatchesPageWalk() throws {
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 48)
         let ram = try HNSWIndex(parameters)
