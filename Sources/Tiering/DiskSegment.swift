@@ -690,11 +690,11 @@ final class DiskSegment: @unchecked Sendable {
 }
 
 /// A segment's level-0 neighbor lists in RAM, read once sequentially from its pages. With them a search walks without
-/// I/O (as DiskANN does with its graph cached) and reads pages only to re-rank. Each list is stored sorted, as LEB128
-/// varints of the first id and then the gaps: placement numbers graph neighbors close together, so most gaps take one
-/// or two bytes instead of four (1M × 128, M 16: see bench/results/tiering.md). Where a list starts: a 4-byte position
-/// every `checkpointStride` nodes plus a 1-byte length per node (1.25 B a node instead of a 4-byte offset, 2.6 MiB at
-/// 1M: room the lists need under a 20 % limit), or a 4-byte offset per node when a list may pass 255 bytes (M > 25).
+/// I/O (as DiskANN does with its graph cached) and reads pages only to re-rank. Each list is stored sorted: its first
+/// id, then the gaps bit-packed at the list's widest gap (`encode`); placement numbers graph neighbors close together,
+/// so gaps take about two bytes instead of four. Where a list starts: a 4-byte position every `checkpointStride` nodes
+/// plus a 1-byte length per node (1.25 B a node instead of a 4-byte offset, 2.6 MiB at 1M: room the lists need under a
+/// 20 % limit), or a 4-byte offset per node when a list may pass 255 bytes (M > 31).
 final class ResidentLists: @unchecked Sendable {
     /// Compact: the start of node `id`'s bytes when `id` is a multiple of `checkpointStride`, indexed by
     /// `id / checkpointStride`; otherwise `checkpoints[id]..<checkpoints[id + 1]` are `id`'s bytes in `encoded`.
@@ -710,7 +710,7 @@ final class ResidentLists: @unchecked Sendable {
     /// Reads the lists of the `count` records of `file` (graph parameter `m`).
     init(file: PageFile, layout: PageLayout, count: Int, m: Int) throws {
         let maxDegree = 2 * m
-        let compact = maxDegree * 5 <= Int(UInt8.max)
+        let compact = ResidentLists.maxEncodedBytes(maxDegree) <= Int(UInt8.max)
         let stride = ResidentLists.checkpointStride
         let offsets = UnsafeMutablePointer<UInt32>.allocate(capacity: compact ? count / stride + 1 : count + 1)
         let lengths: UnsafeMutablePointer<UInt8>? = compact ? .allocate(capacity: max(count, 1)) : nil
@@ -730,18 +730,15 @@ final class ResidentLists: @unchecked Sendable {
                 let n = min(neighbors.count, maxDegree)
                 for j in 0..<n { sorted[j] = neighbors[j] }
                 sorted[0..<n].sort()
-                if used + n * 5 > capacity {
-                    capacity = max(capacity + capacity / 2, used + n * 5)
+                // Room for this list and the 8 bytes of slack `neighbors` may load past the last list.
+                if used + ResidentLists.maxEncodedBytes(n) + 8 > capacity {
+                    capacity = max(capacity + capacity / 2, used + ResidentLists.maxEncodedBytes(n) + 8)
                     guard let grown = realloc(buffer, capacity) else { throw ResidentListsError.outOfMemory }
                     buffer = grown
                 }
-                var previous: UInt32 = 0
-                for j in 0..<n {
-                    used += ResidentLists.writeVarint(sorted[j] &- previous, to: buffer + used)
-                    previous = sorted[j]
-                }
+                used += ResidentLists.encode(sorted, count: n, to: buffer + used)
                 guard used <= Int(UInt32.max) else { throw ResidentListsError.tooLarge }
-                lengths?[id] = UInt8(used - start)  // ≤ 2M varints of ≤ 5 bytes: checked by `compact`
+                lengths?[id] = UInt8(used - start)  // at most `maxEncodedBytes(2M)`: checked by `compact`
             }
         } catch {
             offsets.deallocate(); lengths?.deallocate(); free(buffer)
@@ -750,7 +747,8 @@ final class ResidentLists: @unchecked Sendable {
         if !compact { offsets[count] = UInt32(used) }
         checkpoints = offsets
         self.lengths = lengths
-        encoded = realloc(buffer, max(used, 1)) ?? buffer
+        (buffer + used).initializeMemory(as: UInt8.self, repeating: 0, count: 8)
+        encoded = realloc(buffer, used + 8) ?? buffer
         self.maxDegree = maxDegree
         memoryUsage = (compact ? count + (count / stride + 1) * 4 : (count + 1) * 4) + used
     }
@@ -772,23 +770,62 @@ final class ResidentLists: @unchecked Sendable {
     /// Decodes `id`'s neighbor ids (ascending) into `out`, which has room for `maxDegree`; returns how many.
     @inline(__always)
     func neighbors(of id: UInt32, into out: UnsafeMutablePointer<UInt32>) -> Int {
-        var (at, end) = span(of: Int(id))
+        let start = span(of: Int(id)).start
         let bytes = encoded.assumingMemoryBound(to: UInt8.self)
-        var n = 0, value: UInt32 = 0
-        while at < end, n < maxDegree {
-            var gap: UInt32 = 0, shift: UInt32 = 0
-            while true {
-                let byte = bytes[at]
-                at &+= 1
-                gap |= UInt32(byte & 0x7F) &<< shift
-                if byte < 0x80 { break }
-                shift &+= 7
-            }
-            value &+= gap
-            out[n] = value
-            n &+= 1
+        let n = min(Int(bytes[start]), maxDegree)
+        guard n > 0 else { return 0 }
+        var at = start &+ 1
+        var value: UInt32 = 0, shift: UInt32 = 0
+        while true {
+            let byte = bytes[at]
+            at &+= 1
+            value |= UInt32(byte & 0x7F) &<< shift
+            if byte < 0x80 { break }
+            shift &+= 7
+        }
+        out[0] = value
+        let width = Int(bytes[at])
+        at &+= 1
+        let mask: UInt64 = (1 << UInt64(width)) &- 1
+        var bit = 0
+        for j in 1..<n {
+            // A gap of at most 32 bits starting at bit 0-7 of this byte lies within the next 8 (slack at the end).
+            let word = UnsafeRawPointer(bytes + (at &+ (bit >> 3))).loadUnaligned(as: UInt64.self)
+            value &+= UInt32(truncatingIfNeeded: (UInt64(littleEndian: word) >> UInt64(bit & 7)) & mask)
+            out[j] = value
+            bit &+= width
         }
         return n
+    }
+
+    /// Most bytes `encode` writes for a list of `count` ids: the count, the first id as a varint, the gap width, and
+    /// `count - 1` gaps of at most 32 bits.
+    static func maxEncodedBytes(_ count: Int) -> Int { 7 + 4 * max(count - 1, 0) }
+
+    /// Writes `ids[0..<count]` (ascending) as `| count: u8 | first id: varint | gap width w: u8 | gaps, w bits each,
+    /// packed LSB first |`; returns the bytes written. Graph neighbors sit close in placement order, so one width per
+    /// list packs the gaps tighter than a varint each (1M × 128, M 16: 67 → 54 bytes a list).
+    static func encode(_ ids: [UInt32], count: Int, to: UnsafeMutableRawPointer) -> Int {
+        let out = to.assumingMemoryBound(to: UInt8.self)
+        out[0] = UInt8(count)
+        guard count > 0 else { return 1 }
+        var used = 1 + writeVarint(ids[0], to: to + 1)
+        var widest: UInt32 = 0
+        for j in 1..<count { widest = max(widest, ids[j] &- ids[j - 1]) }
+        let width = widest == 0 ? 0 : 32 - widest.leadingZeroBitCount
+        out[used] = UInt8(width)
+        used += 1
+        var bits: UInt64 = 0, pending = 0
+        for j in 1..<count {
+            bits |= UInt64(ids[j] &- ids[j - 1]) << UInt64(pending)
+            pending += width
+            while pending >= 8 {
+                out[used] = UInt8(truncatingIfNeeded: bits)
+                bits >>= 8; pending -= 8; used += 1
+            }
+        }
+        if pending > 0 { out[used] = UInt8(truncatingIfNeeded: bits); used += 1 }
+        return used
     }
 
     /// Appends `value` as a LEB128 varint at `to`; returns the bytes written (1…5).

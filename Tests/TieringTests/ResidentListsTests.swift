@@ -106,8 +106,8 @@ import VectorIndex
         }
     }
 
-    /// Lists of up to 2M = 64 varints may pass 255 bytes: they keep a 4-byte offset per node instead of the
-    /// checkpoint + length bytes that M ≤ 25 gets; both must decode every record's neighbors.
+    /// Lists of up to 2M = 64 ids may pass 255 bytes: they keep a 4-byte offset per node instead of the
+    /// checkpoint + length bytes that M ≤ 31 gets; both must decode every record's neighbors.
     @Test(arguments: [8, 32]) func listsDecodeForBothOffsetLayouts(m: Int) throws {
         let n = 700
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: m, efConstruction: 64)
