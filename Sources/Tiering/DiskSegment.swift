@@ -691,10 +691,11 @@ final class DiskSegment: @unchecked Sendable {
 
 /// A segment's level-0 neighbor lists in RAM, read once sequentially from its pages. With them a search walks without
 /// I/O (as DiskANN does with its graph cached) and reads pages only to re-rank. Each list is stored sorted: its first
-/// id, then the gaps bit-packed at the list's widest gap (`encode`); placement numbers graph neighbors close together,
-/// so gaps take about two bytes instead of four. Where a list starts: a 4-byte position every `checkpointStride` nodes
-/// plus a 1-byte length per node (1.25 B a node instead of a 4-byte offset, 2.6 MiB at 1M: room the lists need under a
-/// 20 % limit), or a 4-byte offset per node when a list may pass 255 bytes (M > 31).
+/// id, then the gaps bit-packed at the list's widest gap or as varints, whichever is shorter (`encode`); placement
+/// numbers graph neighbors close together, so gaps take about two bytes instead of four. Where a list starts: a 4-byte
+/// position every `checkpointStride` nodes plus a 1-byte length per node (1.25 B a node instead of a 4-byte offset,
+/// 2.6 MiB at 1M: room the lists need under a 20 % limit), or a 4-byte offset per node when a list may pass 255 bytes
+/// (M > 25).
 final class ResidentLists: @unchecked Sendable {
     /// Compact: the start of node `id`'s bytes when `id` is a multiple of `checkpointStride`, indexed by
     /// `id / checkpointStride`; otherwise `checkpoints[id]..<checkpoints[id + 1]` are `id`'s bytes in `encoded`.
@@ -770,20 +771,35 @@ final class ResidentLists: @unchecked Sendable {
     /// Decodes `id`'s neighbor ids (ascending) into `out`, which has room for `maxDegree`; returns how many.
     @inline(__always)
     func neighbors(of id: UInt32, into out: UnsafeMutablePointer<UInt32>) -> Int {
-        let start = span(of: Int(id)).start
-        let bytes = encoded.assumingMemoryBound(to: UInt8.self)
-        let n = min(Int(bytes[start]), maxDegree)
-        guard n > 0 else { return 0 }
-        var at = start &+ 1
-        var value: UInt32 = 0, shift: UInt32 = 0
-        while true {
-            let byte = bytes[at]
-            at &+= 1
-            value |= UInt32(byte & 0x7F) &<< shift
-            if byte < 0x80 { break }
-            shift &+= 7
+        ResidentLists.decode(encoded.assumingMemoryBound(to: UInt8.self), at: span(of: Int(id)).start,
+                             maxDegree: maxDegree, into: out)
+    }
+
+    /// Reads the list `encode` wrote at `bytes + start` into `out` (room for `maxDegree`); returns how many ids. At
+    /// least 8 readable bytes must follow the list.
+    @inline(__always)
+    static func decode(_ bytes: UnsafePointer<UInt8>, at start: Int, maxDegree: Int,
+                       into out: UnsafeMutablePointer<UInt32>) -> Int {
+        var at = start
+        @inline(__always) func varint() -> UInt32 {
+            var value: UInt32 = 0, shift: UInt32 = 0
+            while true {
+                let byte = bytes[at]
+                at &+= 1
+                value |= UInt32(byte & 0x7F) &<< shift
+                if byte < 0x80 { return value }
+                shift &+= 7
+            }
         }
+        let header = varint()
+        let n = min(Int(header >> 1), maxDegree)
+        guard n > 0 else { return 0 }
+        var value = varint()
         out[0] = value
+        if header & 1 == 1 {
+            for j in 1..<n { value &+= varint(); out[j] = value }
+            return n
+        }
         let width = Int(bytes[at])
         at &+= 1
         let mask: UInt64 = (1 << UInt64(width)) &- 1
@@ -798,21 +814,33 @@ final class ResidentLists: @unchecked Sendable {
         return n
     }
 
-    /// Most bytes `encode` writes for a list of `count` ids: the count, the first id as a varint, the gap width, and
-    /// `count - 1` gaps of at most 32 bits.
-    static func maxEncodedBytes(_ count: Int) -> Int { 7 + 4 * max(count - 1, 0) }
+    /// Most bytes `encode` writes for a list of `count` ids: a header varint, the first id and `count - 1` gaps as
+    /// varints (the larger of the two forms).
+    static func maxEncodedBytes(_ count: Int) -> Int { 5 + 5 * count }
 
-    /// Writes `ids[0..<count]` (ascending) as `| count: u8 | first id: varint | gap width w: u8 | gaps, w bits each,
-    /// packed LSB first |`; returns the bytes written. Graph neighbors sit close in placement order, so one width per
-    /// list packs the gaps tighter than a varint each (1M × 128, M 16: 67 → 54 bytes a list).
+    /// Writes `ids[0..<count]` (ascending) as `| count << 1 | form: varint | first id: varint |` then the gaps, in
+    /// whichever form is shorter: form 0, `| width w: u8 | gaps, w bits each, packed LSB first |`; form 1, a varint
+    /// per gap. Graph neighbors sit close in placement order, so one width per list packs the gaps tighter than a
+    /// varint each (a 200k × 128 segment: 55 bytes a list against 67); a list that also reaches far (a merged
+    /// segment's new nodes link to old ones) pays that width for every gap, and keeps the varints. Returns the bytes.
     static func encode(_ ids: [UInt32], count: Int, to: UnsafeMutableRawPointer) -> Int {
         let out = to.assumingMemoryBound(to: UInt8.self)
-        out[0] = UInt8(count)
-        guard count > 0 else { return 1 }
-        var used = 1 + writeVarint(ids[0], to: to + 1)
-        var widest: UInt32 = 0
-        for j in 1..<count { widest = max(widest, ids[j] &- ids[j - 1]) }
+        var widest: UInt32 = 0, varintBytes = 0
+        for j in 1..<max(count, 1) {
+            let gap = ids[j] &- ids[j - 1]
+            widest = max(widest, gap)
+            varintBytes += gap < 1 << 7 ? 1 : gap < 1 << 14 ? 2 : gap < 1 << 21 ? 3 : gap < 1 << 28 ? 4 : 5
+        }
         let width = widest == 0 ? 0 : 32 - widest.leadingZeroBitCount
+        let packedBytes = 1 + (max(count - 1, 0) * width + 7) / 8
+        let asVarints = varintBytes < packedBytes
+        var used = writeVarint(UInt32(count) << 1 | (asVarints ? 1 : 0), to: to)
+        guard count > 0 else { return used }
+        used += writeVarint(ids[0], to: to + used)
+        if asVarints {
+            for j in 1..<count { used += writeVarint(ids[j] &- ids[j - 1], to: to + used) }
+            return used
+        }
         out[used] = UInt8(width)
         used += 1
         var bits: UInt64 = 0, pending = 0

@@ -106,8 +106,43 @@ import VectorIndex
         }
     }
 
+    @Test("a list encodes to the shorter form (packed gaps or varints) and decodes to the same ids")
+    func listEncodingRoundTrip() {
+        let lists: [[UInt32]] = [
+            [], [7], [0, UInt32.max], Array(100..<132),               // packed: every gap 1
+            [10, 12, 15, 900_000] + Array(900_001..<900_020),        // one far gap: varints are shorter
+            (0..<32).map { $0 * 70_000 },                             // wide but even gaps: packed
+            [1, 2, 3, 1 << 31, UInt32.max - 1, UInt32.max],
+        ]
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { buffer.deallocate() }
+        let out = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        defer { out.deallocate() }
+        var forms: Set<UInt8> = []
+        for ids in lists {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0xEE, count: 4096)
+            let written = ResidentLists.encode(ids, count: ids.count, to: buffer)
+            #expect(written <= ResidentLists.maxEncodedBytes(ids.count))
+            if ids.count > 1 { forms.insert(buffer.load(as: UInt8.self) & 1) }
+            let n = ResidentLists.decode(buffer.assumingMemoryBound(to: UInt8.self), at: 0, maxDegree: 64, into: out)
+            #expect(Array(UnsafeBufferPointer(start: out, count: n)) == ids, "\(ids)")
+        }
+        #expect(forms == [0, 1], "both forms were chosen")
+        let packed = ResidentLists.encode(Array(100..<132), count: 32, to: buffer)
+        #expect(packed <= 1 + 2 + 1 + 4, "31 gaps of 1 bit: \(packed) bytes")
+    }
+
+    /// Writes `ram`'s graph to `<dir>/segment` (no deletes, no pool): the tests reopen it with the share they need.
+    @discardableResult
+    func writeSegment(_ ram: HNSWIndex, dir: String, counters: TieringCounters) throws -> DiskSegment {
+        try ram.withFrozenGraph { graph in
+            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
+                                  statistics: counters)
+        }
+    }
+
     /// Lists of up to 2M = 64 ids may pass 255 bytes: they keep a 4-byte offset per node instead of the
-    /// checkpoint + length bytes that M ≤ 31 gets; both must decode every record's neighbors.
+    /// checkpoint + length bytes that M ≤ 25 gets; both must decode every record's neighbors.
     @Test(arguments: [8, 32]) func listsDecodeForBothOffsetLayouts(m: Int) throws {
         let n = 700
         let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: m, efConstruction: 64)
@@ -116,10 +151,7 @@ import VectorIndex
         let dir = temporaryDirectory()
         defer { unlink(dir + "/segment"); rmdir(dir) }
         let counters = TieringCounters()
-        _ = try ram.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
-                                  statistics: counters)
-        }
+        try writeSegment(ram, dir: dir, counters: counters)
         let segment = try DiskSegment(path: dir + "/segment", poolBytes: 150_000, statistics: counters, minimumPoolFrames: 8)
         let lists = try #require(segment.residentLists)
         let records = SequentialRecords(segment)
@@ -144,10 +176,7 @@ import VectorIndex
         let dir = temporaryDirectory()
         defer { unlink(dir + "/segment"); rmdir(dir) }
         let counters = TieringCounters()
-        let written = try ram.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
-                                  statistics: counters)
-        }
+        let written = try writeSegment(ram, dir: dir, counters: counters)
         #expect(written.residentLists == nil, "a share smaller than the lists keeps the page walk")
         let share = 200_000
         let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
@@ -220,10 +249,7 @@ import VectorIndex
         let dir = temporaryDirectory()
         defer { unlink(dir + "/segment"); rmdir(dir) }
         let counters = TieringCounters()
-        _ = try ram.withFrozenGraph { graph in
-            try DiskSegment.write(graph: graph, path: dir + "/segment", deleted: [], poolBytes: 0, shareBytes: .max,
-                                  statistics: counters)
-        }
+        try writeSegment(ram, dir: dir, counters: counters)
         let share = 200_000
         let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
         #expect(segment.quantizer is FourBitQuantizer)
