@@ -10,24 +10,15 @@ import VectorIndex
 import Glibc
 #endif
 
-private func temporaryDirectory() -> String {
-    var template = Array("/tmp/vecshard-search-snapshot-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-}
-
-private func removeTree(_ path: String) {
-    if let dir = opendir(path) {
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { removeTree(path + "/" + name) }
-        }
-        closedir(dir)
-        rmdir(path)
-    } else {
-        unlink(path)
-    }
+/// A node's search side of its own: a tiering controller (limit 0) on a fresh directory, a keyspace, a registry.
+private func freshNode() -> (base: String, tiering: TieringController, db: Database, registry: SearchRegistry) {
+    let base = temporaryDirectory("search-snapshot")
+    let tiering = TieringController()
+    tiering.baseDirectory = base
+    let db = Database()
+    let registry = SearchRegistry(database: db)
+    registry.tiering = tiering
+    return (base, tiering, db, registry)
 }
 
 private func blob(_ i: Int) -> Bytes {
@@ -83,13 +74,8 @@ struct SearchSnapshotTests {
 
     @Test("an HNSW field without STORAGE keeps the kind it was created with, whatever the limit at the restart")
     func storageChoiceKept() throws {
-        let base = temporaryDirectory()
+        let (base, tiering, db, registry) = freshNode()  // limit 0: the field is created in RAM
         defer { removeTree(base) }
-        let tiering = TieringController()
-        tiering.baseDirectory = base
-        let db = Database()
-        let registry = SearchRegistry(database: db)
-        registry.tiering = tiering  // limit 0: the field is created in RAM
         try registry.create(try CreateParser.parse(["idx", "SCHEMA", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM",
                                                     "32", "DISTANCE_METRIC", "L2"]))
         for i in 0..<50 { db.set(Bytes("d:\(i)"), document(i)) }
@@ -116,13 +102,8 @@ struct SearchSnapshotTests {
 
     @Test("a tiered index comes back from its page files: same labels, same vectors, deletes kept, nothing re-added")
     func tieredRestore() throws {
-        let base = temporaryDirectory()
+        let (base, tiering, db, registry) = freshNode()
         defer { removeTree(base) }
-        let tiering = TieringController()
-        tiering.baseDirectory = base
-        let db = Database()
-        let registry = SearchRegistry(database: db)
-        registry.tiering = tiering
         try registry.create(try CreateParser.parse(["idx", "PREFIX", "1", "d:", "SCHEMA", "n", "NUMERIC", "v", "VECTOR",
                                                     "HNSW", "8", "TYPE", "FLOAT32", "DIM", "32", "DISTANCE_METRIC", "L2",
                                                     "STORAGE", "TIERED"]))

@@ -12,33 +12,12 @@ private func create(_ vector: [String]) throws(QueryError) -> IndexDefinition {
     try CreateParser.parse(["idx", "PREFIX", "1", "d:", "SCHEMA", "t", "TAG", "v", "VECTOR"] + vector)
 }
 
-private func temporaryDirectory() -> String {
-    var template = Array("/tmp/vecshard-search-tiering-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-}
-
 private func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-/// `rm -r` of a test's directory (segment files are plain files one level down).
-private func removeTree(_ path: String) {
-    if let dir = opendir(path) {
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { removeTree(path + "/" + name) }
-        }
-        closedir(dir)
-        rmdir(path)
-    } else {
-        unlink(path)
-    }
-}
 
 /// A controller of the test's own, so tests never touch the node's limit or directory.
 private func controller(limit: Int) -> (TieringController, String) {
     let c = TieringController()
-    let base = temporaryDirectory()
+    let base = temporaryDirectory("search-tiering")
     c.baseDirectory = base
     c.limit = limit
     return (c, base)
