@@ -148,58 +148,19 @@ extension Server {
     /// Temporary file, fsync, rename over `path`, fsync of the directory: a crash leaves the old file or the new one.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SnapshotFileError) {
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
         // Unique per call, not just per process: tests save from several nodes of one process at once.
         let temporary = (slash.map { String(path[...$0]) } ?? "") + "temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).vssnap"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw SnapshotFileError(description: "Failed opening the temp snapshot file \(temporary) for saving: \(errorText())") }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = errorText()
-                Glibc.close(fd); unlink(temporary)
-                throw SnapshotFileError(description: "Write error saving DB on disk: \(reason)")
-            }
-            offset += n
+        do { try writeFileAtomically(bytes, to: path, temporary: temporary) } catch {
+            throw SnapshotFileError(description: "Write error saving DB on disk: \(error)")
         }
-        guard fsync(fd) == 0 else {
-            let reason = errorText()
-            Glibc.close(fd); unlink(temporary)
-            throw SnapshotFileError(description: "fsync of \(temporary) failed: \(reason)")
-        }
-        Glibc.close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = errorText()
-            unlink(temporary)
-            throw SnapshotFileError(description: "Error moving temp DB file \(temporary) on the final destination \(path): \(reason)")
-        }
-        let dfd = open(directory, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
     }
 
     /// The whole file, or nil when it does not exist.
     static func readFile(_ path: String) throws(SnapshotFileError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        if fd < 0 && errno == ENOENT { return nil }
-        guard fd >= 0 else { throw SnapshotFileError(description: "Can't open snapshot file \(path): \(errorText())") }
-        defer { Glibc.close(fd) }
-        var info = stat()
-        var bytes: [UInt8] = []
-        if fstat(fd, &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw SnapshotFileError(description: "Error reading snapshot file \(path): \(errorText())") }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+        do { return try readWholeFile(path) } catch {
+            throw SnapshotFileError(description: "Error reading snapshot file \(path): \(error)")
         }
-        return bytes
     }
-
-    private static func errorText() -> String { String(cString: strerror(errno)) }
 
     private static func seconds(since start: Int) -> String {
         let ms = (monotonicNanoseconds() - start) / 1_000_000

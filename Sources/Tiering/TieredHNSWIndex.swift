@@ -603,31 +603,14 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// MANIFEST: one segment file name per line. Written to a temporary file, synced, renamed, directory synced.
     static func writeManifest(_ directory: String, names: [String]) throws {
-        let path = directory + "/MANIFEST", temporary = path + ".tmp"
-        let text = Array((["VSMANIFEST 1"] + names).joined(separator: "\n").utf8) + [10]
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw StorageError.system(call: "open", path: temporary, errno: errno) }
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == text.count, synced == 0 else { throw StorageError.system(call: "write", path: temporary, errno: errno) }
-        guard rename(temporary, path) == 0 else { throw StorageError.system(call: "rename", path: temporary, errno: errno) }
-        let dfd = open(directory, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        let path = directory + "/MANIFEST"
+        try writeFileAtomically(Array((["VSMANIFEST 1"] + names).joined(separator: "\n").utf8) + [10], to: path,
+                                temporary: path + ".tmp")
     }
 
     static func readManifest(_ directory: String) throws -> [String] {
         let path = directory + "/MANIFEST"
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw StorageError.system(call: "open", path: path, errno: errno) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
+        guard let bytes = try readWholeFile(path) else { throw StorageError.system(call: "open", path: path, errno: ENOENT) }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         guard lines.first == "VSMANIFEST 1" else {
             throw StorageError.corruptHeader(path: path, reason: "not a tiering manifest")

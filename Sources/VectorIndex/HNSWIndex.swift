@@ -860,26 +860,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 }
                 sortMatches(&out)
                 if out.count > k { out.removeSubrange(k...) }
-                // The code walk strands like the float walk below: a small index whose entry point was just deleted
+                // The code walk strands like the float walk: a small index whose entry point was just deleted
                 // answered a KNN with nothing after an update (SearchIndexTests, 12 runs in 20 run alone).
-                if filter == nil, out.count < k, out.count < mapLock.withLock({ liveCount }) {
-                    return bruteForce(records, filter: SearchFilter(allows: { _ in true }), k: k, ef: ef, scratch: scratch)
-                }
-                return out
+                return scanIfStranded(out, records, filter: filter, k: k, ef: ef, scratch: scratch)
             }
             let exact = PreparedQuery(space: space, query: scratch.query)
             let (current, distance) = descend(exact, records, entry: entry, top: top, scratch: scratch)
             searchLayer(exact, records, entry: current, entryDistance: distance, level: 0, ef: ef, filter: filter,
                         scratch: scratch)
-            let found = collect(records, scratch: scratch, k: k)
-            // Deletes can leave the walk stranded (a region whose live out-edges all led to deleted nodes): seen as
-            // 1-3 results for k 10 under concurrent deletes in CI. An unfiltered search then falls back to an exact
-            // scan rather than answer short.
-            if filter == nil, found.count < k, found.count < mapLock.withLock({ liveCount }) {
-                return bruteForce(records, filter: SearchFilter(allows: { _ in true }), k: k, ef: ef, scratch: scratch)
-            }
-            return found
+            return scanIfStranded(collect(records, scratch: scratch, k: k), records, filter: filter, k: k, ef: ef,
+                                  scratch: scratch)
         }
+    }
+
+    /// Deletes can leave a walk stranded (a region whose live out-edges all led to deleted nodes): seen as 1-3 results
+    /// for k 10 under concurrent deletes in CI. An unfiltered search that found fewer than k while more are live
+    /// answers with an exact scan instead of short.
+    private func scanIfStranded(_ found: [VectorMatch], _ records: NodeRecords, filter: SearchFilter?, k: Int, ef: Int,
+                                scratch: SearchScratch) -> [VectorMatch] {
+        guard filter == nil, found.count < k, found.count < mapLock.withLock({ liveCount }) else { return found }
+        return bruteForce(records, filter: SearchFilter(allows: { _ in true }), k: k, ef: ef, scratch: scratch)
     }
 
     private func descend<Q: QueryDistance>(_ query: Q, _ records: NodeRecords, entry: UInt32, top: Int,
