@@ -821,8 +821,9 @@ final class ResidentLists: @unchecked Sendable {
     /// Writes `ids[0..<count]` (ascending) as `| count << 1 | form: varint | first id: varint |` then the gaps, in
     /// whichever form is shorter: form 0, `| width w: u8 | gaps, w bits each, packed LSB first |`; form 1, a varint
     /// per gap. Graph neighbors sit close in placement order, so one width per list packs the gaps tighter than a
-    /// varint each (a 200k × 128 segment: 55 bytes a list against 67); a list that also reaches far (a merged
-    /// segment's new nodes link to old ones) pays that width for every gap, and keeps the varints. Returns the bytes.
+    /// varint each; a list that also reaches far (a merged segment's new nodes link to old ones) pays that width for
+    /// every gap, and keeps the varints. With both forms the lists of the 1M × 128 segment fit a 20 % limit that the
+    /// varints alone did not (bench/results/tiering.md). Returns the bytes.
     static func encode(_ ids: [UInt32], count: Int, to: UnsafeMutableRawPointer) -> Int {
         let out = to.assumingMemoryBound(to: UInt8.self)
         var widest: UInt32 = 0, varintBytes = 0
