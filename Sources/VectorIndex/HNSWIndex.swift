@@ -64,6 +64,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// never return it, so a burst of deletes does not cut the graph while the repairs catch up (hnswlib's
     /// marked-deleted state, for as long as the repair queue holds the node).
     static let detached: UInt8 = 2
+    /// Deleted and re-linked around, waiting for the sweep: still walked through, never returned. The repair re-selects
+    /// only the lists that linked back, so a node whose one in-edge came from the deleted node would be stranded if the
+    /// walk stopped here; its lists stay intact until the sweep drops the edges into it and links stranded nodes back.
+    static let repaired: UInt8 = 3
 
     public init(_ parameters: VectorIndexParameters) throws {
         try validate(parameters)
@@ -624,10 +628,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let scratch = acquireScratch()
         defer { releaseScratch(scratch) }
         for level in 0...Int(levels[Int(id)]) { repairNeighbors(records, of: id, level: level, scratch: scratch) }
-        // Repaired: searches stop walking through it; the slot is reused only after the sweep.
-        vs_store_release_u8(states + Int(id), HNSWIndex.free)
+        // Searches keep walking through it until the sweep (see `repaired`); the slot is reused only after that.
+        vs_store_release_u8(states + Int(id), HNSWIndex.repaired)
         // The repair re-selects only the lists of neighbors that linked back. One-way edges into the deleted node
-        // stay, and a neighbor reached only through its one-way edge is stranded. Every sixteenth of the index's
+        // stay, and a neighbor reached only through the deleted node's own list would be stranded if walks stopped
+        // there (they do not: `repaired`). Every sixteenth of the index's
         // size in deletes, one pass drops the edges into deleted slots, frees the slots for reuse and links stranded
         // nodes back: O(nodes × M0) under the exclusive lock, amortized over the deletes. It waits for the detached
         // slots' repairs (it would drop the back edges those repairs replace).
@@ -675,6 +680,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
         var released = 0
         for id in freed {
+            states[Int(id)] = HNSWIndex.free
             records.level0List(id).pointee = 0
             if let block = upperLinks[Int(id)] {
                 block.deallocate()
@@ -696,8 +702,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// For every neighbor that links back to the deleted node, replace that edge: re-select the neighbor's list from
     /// its remaining neighbors plus the deleted node's neighbors (VecSim's repair, without long-lived tombstones).
-    /// One-way edges into the node from elsewhere stay until `sweepDeleted` drops them (readers skip deleted ids; the
-    /// slot is not reused before that sweep).
+    /// One-way edges into the node from elsewhere stay until `sweepDeleted` drops them (readers walk through the node
+    /// but never return it; the slot is not reused before that sweep).
     private func repairNeighbors(_ records: NodeRecords, of id: UInt32, level: Int, scratch: SearchScratch) {
         let limit = level == 0 ? m0 : m
         let orphans = scratch.orphans
@@ -801,7 +807,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             // Warm the next candidate's neighbor list while this one is expanded (hnswlib does the same).
             if !candidates.isEmpty { vs_prefetch_span(records.record(candidates.top.id), listBytes0) }
             let n = copyNeighbors(records, nearest.id, level, into: buffer)
-            // First pass: keep only unvisited walkable ids (live or detached) and start fetching their vectors.
+            // First pass: keep only unvisited walkable ids (live, detached or repaired) and start fetching their vectors.
             var fresh = 0
             for j in 0..<n {
                 let next = buffer[j]
@@ -1146,7 +1152,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
         let freeCount = Int(try r.read(UInt32.self))
         guard freeCount <= used else { throw VectorIndexError.corruptSerialization("bad free list") }
-        for _ in 0..<freeCount { freeIds.append(try r.read(UInt32.self)) }
+        for _ in 0..<freeCount {
+            let id = try r.read(UInt32.self)
+            guard Int(id) < used else { throw VectorIndexError.corruptSerialization("bad free list") }
+            states[Int(id)] = HNSWIndex.free  // a deleted slot saved before its sweep: its edges are gone on reuse
+            records.level0List(id).pointee = 0
+            freeIds.append(id)
+        }
         try quantizer?.deserialize(from: &r, used: used)
         guard labelMap.count == live else { throw VectorIndexError.corruptSerialization("label count mismatch") }
         nextId = UInt32(used)
