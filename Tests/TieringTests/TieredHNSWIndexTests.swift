@@ -331,6 +331,38 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         index.drop()
     }
 
+    /// The re-rank reads the uncached among its best candidates, so pages a query left in the pool save the same query
+    /// its reads the second time (when the quota counted reads instead, a repeat read as many pages again, further
+    /// down its list), and the answer does not change.
+    @Test func repeatedQueryReadsFromPool() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        c.limit = 2 << 20
+        // ~900 pages of 64-d records, several times the pool, with the lists resident (the walk reads no page).
+        let wide = VectorIndexParameters(algorithm: .hnsw, dimension: 64, metric: .l2, m: 8, efConstruction: 64)
+        let index = try TieredHNSWIndex(wide, directory: dir + "/idx", controller: c)
+        let data = points(12_000, 64, seed: 21)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        index.waitForMaintenance()
+        #expect(index.report.segments >= 1)
+        var firstReads = 0, repeatReads = 0
+        for qi in 0..<10 {
+            let q = points(1, 64, seed: UInt64(900 + qi))[0]
+            let before = c.report.ssdReads
+            let first = try search(index, q, k: 10, ef: 64)
+            let middle = c.report.ssdReads
+            let again = try search(index, q, k: 10, ef: 64)
+            firstReads += middle - before
+            repeatReads += c.report.ssdReads - middle
+            #expect(first.map(\.label) == again.map(\.label))
+        }
+        print("repeated queries: \(firstReads) pages read the first time, \(repeatReads) the second; pool \(index.report.poolBytes) B, SSD \(index.report.ssdBytes) B, lists \(index.report.residentListBytes) B")
+        #expect(firstReads > 0)
+        #expect(repeatReads * 4 <= firstReads, "a repeat read \(repeatReads) pages against \(firstReads) the first time")
+        index.drop()
+    }
+
     @Test func unreachedLimitEqualsAllRAM() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/idx"); removeTree(dir) }
