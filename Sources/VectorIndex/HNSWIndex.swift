@@ -632,9 +632,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         vs_store_release_u8(states + Int(id), HNSWIndex.repaired)
         // The repair re-selects only the lists of neighbors that linked back. One-way edges into the deleted node
         // stay, and a neighbor reached only through the deleted node's own list would be stranded if walks stopped
-        // there (they do not: `repaired`). Every sixteenth of the index's
-        // size in deletes, one pass drops the edges into deleted slots, frees the slots for reuse and links stranded
-        // nodes back: O(nodes × M0) under the exclusive lock, amortized over the deletes. It waits for the detached
+        // there (they do not: `repaired`). Every sixteenth of the index's size in deletes, one pass drops the edges
+        // into deleted slots, frees the slots for reuse and links stranded nodes back: O(nodes × M0) under the
+        // exclusive lock, amortized over the deletes. It waits for the detached
         // slots' repairs (it would drop the back edges those repairs replace).
         return mapLock.withLock {
             deletedIds.append(id)
