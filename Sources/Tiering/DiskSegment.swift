@@ -310,17 +310,17 @@ final class DiskSegment: @unchecked Sendable {
     }
     /// VS_RESIDUALS=0 builds no residual rows (A/B).
     static let residualsEnabled = getenv("VS_RESIDUALS").map { String(cString: $0) != "0" } ?? true
-    /// The quota bounds how deep in the candidate list the re-rank reads: cached candidates inside that depth save
-    /// reads, and those below it are still re-ranked for free. Counting only uncached reads instead made every query
-    /// read the full quota however warm the pool was (pypi-minilm-50k at 20 %, ef 40: 12.0 reads and recall 0.957
-    /// that way, 10.8 and 0.954 by depth, 7-12 % more queries/s, 2026-12-07). VS_RERANK_DEPTH=0: the old way (A/B).
+    /// The quota bounds how many distinct pages, in candidate-list order, the re-rank takes: cached ones among them
+    /// save reads, and candidates on cached pages further down are still re-ranked for free. Counting only uncached
+    /// reads instead made every query read the full quota however warm the pool was (pypi-minilm-50k at 20 %, ef 40:
+    /// 12.0 reads and recall 0.957 that way, 10.8 and 0.954 by depth, 7-12 % more queries/s, 2026-12-07).
+    /// VS_RERANK_DEPTH=0: the old way (A/B).
     static let rerankByDepth = getenv("VS_RERANK_DEPTH").map { String(cString: $0) != "0" } ?? true
     /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
     /// How deep a resident-list search re-ranks (see `rerankByDepth`; the figures below counted uncached reads): an
     /// eighth of its candidate list and at least 1.2k with codes of 2 dimensions per byte or finer (4-bit codes), a
-    /// quarter and at least 2k with coarser ones, so EF_RUNTIME buys
-    /// both a wider walk and a deeper re-rank. The walk's width matters more than the re-rank's depth. 1M × 128 mixture
+    /// quarter and at least 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank. The walk's width matters more than the re-rank's depth. 1M × 128 mixture
     /// at 176 MiB, 4-bit codes (vector-bench, same segment): re-ranking a quarter, recall 0.939 / 0.961 at ef 120 / 160
     /// with 30 / 40 reads; an eighth, 0.934 / 0.954 at ef 200 / 240 with 25 / 30 reads, and the first ef at ≥ 0.95 ran
     /// 1,655 instead of 1,286 queries/s; a twelfth gained nothing more (0.944 at ef 320, 26 reads, slower walks).
@@ -574,8 +574,8 @@ final class DiskSegment: @unchecked Sendable {
     }
 
     /// Best-first walk on code estimates over the resident lists (no I/O), then one batch of page reads re-ranks the
-    /// candidates with exact distances: the best `rerankQuota` (reading those not in the pool) and every further one
-    /// whose page is already in the pool (free).
+    /// candidates with exact distances: those on the first `rerankQuota` distinct pages in list order (reading the
+    /// pages not in the pool) and every further one whose page is in the pool (free).
     private func residentSearch(_ resident: ResidentLists, k: Int, ef: Int, filter: SearchFilter?, excluded: Set<UInt64>,
                                 scratch: SegmentScratch) throws -> [VectorMatch] {
         var (list, epoch) = startWalk(scratch)
@@ -619,17 +619,21 @@ final class DiskSegment: @unchecked Sendable {
         let pool = self.pool, perPage = layout.recordsPerPage
         let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerCodeByte: quantizer.dimensionsPerCodeByte,
                                                     refined: rows != nil)
-        var chosen: [UInt32] = [], misses: Set<UInt64> = []
-        var depth = 0  // candidates taken so far, cached or not
+        var chosen: [UInt32] = [], misses: Set<UInt64> = [], pagesTaken: Set<UInt64> = []
         for candidate in list {
             let id = candidate.id, label = labels[Int(id)]
             guard !isDeleted(id), filter?.allows(label) ?? true, !excluded.contains(label) else { continue }
             let page = UInt64(Int(id) / perPage)
-            depth += 1
-            if pool.contains(page) || misses.contains(page) { chosen.append(id); continue }
-            guard DiskSegment.rerankByDepth ? depth <= uncachedQuota : misses.count < uncachedQuota else { continue }
-            misses.insert(page)
-            chosen.append(id)
+            let cached = pool.contains(page)
+            if !pagesTaken.contains(page) {
+                // A page not seen yet takes a place in the re-rank while places are left; a candidate on a page
+                // already taken, or cached, costs no read.
+                if (DiskSegment.rerankByDepth ? pagesTaken.count : misses.count) < uncachedQuota {
+                    pagesTaken.insert(page)
+                    if !cached { misses.insert(page) }
+                }
+            }
+            if cached || misses.contains(page) { chosen.append(id) }
         }
         chosen.sort()
         let started = monotonicNanoseconds()
