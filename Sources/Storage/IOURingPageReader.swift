@@ -107,8 +107,8 @@ public final class IOURingPageReader: PageReader {
             if inFlight == 0 { break }
             // With nothing left to top the window up with, wait for the whole window at once: one wakeup per batch
             // instead of one per completion (a search's batch of 12 reads could wake its thread 12 times).
-            let moreToSubmit = !retries.isEmpty || (next..<requests.count).contains { !skip[$0] }
-            let waitFor = moreToSubmit ? 1 : inFlight
+            while next < requests.count && skip[next] { next += 1 }
+            let waitFor = retries.isEmpty && next == requests.count ? inFlight : 1
             var rc: Int32
             repeat { rc = io_uring_submit_and_wait(ring, UInt32(waitFor)) } while rc == -EINTR || rc == -EAGAIN
             if rc < 0 {

@@ -320,10 +320,11 @@ final class DiskSegment: @unchecked Sendable {
     static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
     /// How deep a resident-list search re-ranks (see `rerankByDepth`; the figures below counted uncached reads): an
     /// eighth of its candidate list and at least 1.2k with codes of 2 dimensions per byte or finer (4-bit codes), a
-    /// quarter and at least 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank. The walk's width matters more than the re-rank's depth. 1M × 128 mixture
-    /// at 176 MiB, 4-bit codes (vector-bench, same segment): re-ranking a quarter, recall 0.939 / 0.961 at ef 120 / 160
-    /// with 30 / 40 reads; an eighth, 0.934 / 0.954 at ef 200 / 240 with 25 / 30 reads, and the first ef at ≥ 0.95 ran
-    /// 1,655 instead of 1,286 queries/s; a twelfth gained nothing more (0.944 at ef 320, 26 reads, slower walks).
+    /// quarter and at least 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank. The walk's
+    /// width matters more than the re-rank's depth. 1M × 128 mixture at 176 MiB, 4-bit codes (vector-bench, same
+    /// segment): re-ranking a quarter, recall 0.939 / 0.961 at ef 120 / 160 with 30 / 40 reads; an eighth,
+    /// 0.934 / 0.954 at ef 200 / 240 with 25 / 30 reads, and the first ef at ≥ 0.95 ran 1,655 instead of 1,286
+    /// queries/s; a twelfth gained nothing more (0.944 at ef 320, 26 reads, slower walks).
     /// pypi-minilm-50k at ef 64 / 120: 0.972 / 0.991 with 12 / 15 reads (a quarter: 0.980 / 0.992 with 16 / 30).
     /// At ef 40 (12 reads either way): 2-dimension PQ 0.932 / 0.962 / 0.967 re-ranking 10 / 12 / 20, PQ of 4 dimensions
     /// per byte 0.871 / 0.909 / 0.955.
@@ -625,15 +626,14 @@ final class DiskSegment: @unchecked Sendable {
             guard !isDeleted(id), filter?.allows(label) ?? true, !excluded.contains(label) else { continue }
             let page = UInt64(Int(id) / perPage)
             let cached = pool.contains(page)
-            if !pagesTaken.contains(page) {
-                // A page not seen yet takes a place in the re-rank while places are left; a candidate on a page
-                // already taken, or cached, costs no read.
-                if (DiskSegment.rerankByDepth ? pagesTaken.count : misses.count) < uncachedQuota {
-                    pagesTaken.insert(page)
-                    if !cached { misses.insert(page) }
-                }
+            // A page not seen yet takes a place in the re-rank while places are left; a candidate on a page already
+            // taken, or cached, costs no read.
+            let placesUsed = DiskSegment.rerankByDepth ? pagesTaken.count : misses.count
+            if !pagesTaken.contains(page), placesUsed < uncachedQuota {
+                pagesTaken.insert(page)
+                if !cached { misses.insert(page) }
             }
-            if cached || misses.contains(page) { chosen.append(id) }
+            if cached || pagesTaken.contains(page) { chosen.append(id) }
         }
         chosen.sort()
         let started = monotonicNanoseconds()

@@ -610,7 +610,9 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
 
     static func readManifest(_ directory: String) throws -> [String] {
         let path = directory + "/MANIFEST"
-        guard let bytes = try readWholeFile(path) else { throw StorageError.system(call: "open", path: path, errno: ENOENT) }
+        guard let bytes = try readWholeFile(path) else {
+            throw StorageError.system(call: "open", path: path, errno: ENOENT)
+        }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         guard lines.first == "VSMANIFEST 1" else {
             throw StorageError.corruptHeader(path: path, reason: "not a tiering manifest")

@@ -634,8 +634,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         // stay, and a neighbor reached only through the deleted node's own list would be stranded if walks stopped
         // there (they do not: `repaired`). Every sixteenth of the index's size in deletes, one pass drops the edges
         // into deleted slots, frees the slots for reuse and links stranded nodes back: O(nodes × M0) under the
-        // exclusive lock, amortized over the deletes. It waits for the detached
-        // slots' repairs (it would drop the back edges those repairs replace).
+        // exclusive lock, amortized over the deletes. It waits for the detached slots' repairs (it would drop the
+        // back edges those repairs replace).
         return mapLock.withLock {
             deletedIds.append(id)
             deletesSinceSweep += 1
@@ -807,7 +807,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             // Warm the next candidate's neighbor list while this one is expanded (hnswlib does the same).
             if !candidates.isEmpty { vs_prefetch_span(records.record(candidates.top.id), listBytes0) }
             let n = copyNeighbors(records, nearest.id, level, into: buffer)
-            // First pass: keep only unvisited walkable ids (live, detached or repaired) and start fetching their vectors.
+            // First pass: keep only unvisited walkable ids (live, detached or repaired) and start fetching their
+            // vectors.
             var fresh = 0
             for j in 0..<n {
                 let next = buffer[j]
