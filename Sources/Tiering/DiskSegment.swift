@@ -22,6 +22,9 @@ final class DiskSegment: @unchecked Sendable {
     /// The buffer pool and the entry pages pinned in it; replaced whole when the memory share changes.
     private let poolState: Mutex<(pool: BufferPool, pinned: [PinnedPage])>
     var pool: BufferPool { poolState.withLock { $0.pool } }
+    /// Hot vectors kept record by record (resident-list segments only); replaced with the pool.
+    private let hotState: Mutex<HotRecordCache?>
+    var hotRecords: HotRecordCache? { hotState.withLock { $0 } }
     private let distance: VectorDistance
     let quantizer: any TraversalQuantizer
     let codes: UnsafeMutablePointer<UInt8>
@@ -257,10 +260,12 @@ final class DiskSegment: @unchecked Sendable {
         let rows = DiskSegment.planResiduals(coder, poolBytes: plan.poolBytes, listsResident: plan.lists != nil,
                                              layout: layout, nodes: n, minimumPoolFrames: minimumPoolFrames,
                                              current: nil) { try ResidualRows(coder: $0, file: file, layout: layout, count: n) }
-        let poolBytes = plan.poolBytes - (rows?.memoryUsage ?? 0)
-        let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(poolBytes, layout, pages: file.pageCount),
+        let split = DiskSegment.splitPool(plan.poolBytes - (rows?.memoryUsage ?? 0), layout: layout,
+                                          listsResident: plan.lists != nil, minimumPoolFrames: minimumPoolFrames)
+        let pool = try BufferPool(file: file, budgetBytes: DiskSegment.clampPool(split.frameBytes, layout, pages: file.pageCount),
                                   shards: 4)
         poolState = Mutex((pool, DiskSegment.pinEntryNeighborhood(pool, pages: file.pageCount, nodes: n)))
+        hotState = Mutex(split.hotBytes > 0 ? HotRecordCache(budgetBytes: split.hotBytes, recordBytes: layout.vectorBytes) : nil)
         residentState = Mutex(plan.lists)
         residualState = Mutex(rows)
         listBytes = Mutex(plan.measuredListBytes)
@@ -276,8 +281,24 @@ final class DiskSegment: @unchecked Sendable {
     /// At most the whole file (frames beyond it would never fill), at least 128 frames: a beam pins up to its width
     /// in pages per search, and a shard (a quarter of the frames) must never run out under concurrent searches.
     static func clampPool(_ bytes: Int, _ layout: PageLayout, pages: UInt64) -> Int {
-        max(min(bytes / layout.pageSize, Int(pages) + 4), 128) * layout.pageSize
+        max(min(bytes / layout.pageSize, Int(pages) + 4), minimumFrames) * layout.pageSize
     }
+
+    /// With resident lists a page read only brings the re-rank its exact vectors, and a 4 KiB frame usually holds one
+    /// record worth keeping (pypi-minilm-50k: two 1.7 KiB records a page). So the pool keeps just enough frames to
+    /// carry reads (`minimumPoolFrames`, at least `clampPool`'s floor) and the rest of its share holds hot vectors
+    /// record by record, admitted by frequency (`HotRecordCache`). VS_HOT_RECORDS=0: all frames (A/B).
+    static func splitPool(_ bytes: Int, layout: PageLayout, listsResident: Bool, minimumPoolFrames: Int?)
+        -> (frameBytes: Int, hotBytes: Int) {
+        guard hotRecordsEnabled, listsResident, let minimumPoolFrames else { return (bytes, 0) }
+        let frameBytes = max(minimumPoolFrames, minimumFrames) * layout.pageSize
+        let hotBytes = bytes - frameBytes
+        guard hotBytes >= 64 * HotRecordCache.bytesPerSlot(layout.vectorBytes) else { return (bytes, 0) }
+        return (frameBytes, hotBytes)
+    }
+    static let hotRecordsEnabled = getenv("VS_HOT_RECORDS").map { String(cString: $0) != "0" } ?? true
+    /// The fewest frames a pool gets (see `clampPool`).
+    static let minimumFrames = 128
 
     /// How a memory share is spent: when the pool cannot hold the whole file but the share holds every level-0 list
     /// plus `minimumPoolFrames` frames, the lists go resident and the pool gets the rest. A pool that holds the file
@@ -310,15 +331,13 @@ final class DiskSegment: @unchecked Sendable {
     }
     /// VS_RESIDUALS=0 builds no residual rows (A/B).
     static let residualsEnabled = getenv("VS_RESIDUALS").map { String(cString: $0) != "0" } ?? true
+    /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
+    static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
     /// The quota bounds how many distinct pages, in candidate-list order, the re-rank takes: cached ones among them
     /// save reads, and candidates on cached pages further down are still re-ranked for free. Counting only uncached
     /// reads instead made every query read the full quota however warm the pool was (pypi-minilm-50k at 20 %, ef 40:
     /// 12.0 reads and recall 0.957 that way, 10.8 and 0.954 by depth, 7-12 % more queries/s, 2026-12-07).
-    /// VS_RERANK_DEPTH=0: the old way (A/B).
-    static let rerankByDepth = getenv("VS_RERANK_DEPTH").map { String(cString: $0) != "0" } ?? true
-    /// VS_RESIDENT_LISTS=0 turns resident lists off (benchmarks compare both walks).
-    static let residentListsEnabled = getenv("VS_RESIDENT_LISTS").map { String(cString: $0) != "0" } ?? true
-    /// How deep a resident-list search re-ranks (see `rerankByDepth`; the figures below counted uncached reads): an
+    /// How deep a resident-list search re-ranks (the figures below counted uncached reads): an
     /// eighth of its candidate list and at least 1.2k with codes of 2 dimensions per byte or finer (4-bit codes), a
     /// quarter and at least 2k with coarser ones, so EF_RUNTIME buys both a wider walk and a deeper re-rank. The walk's
     /// width matters more than the re-rank's depth. 1M × 128 mixture at 176 MiB, 4-bit codes (vector-bench, same
@@ -361,7 +380,14 @@ final class DiskSegment: @unchecked Sendable {
             try ResidualRows(coder: $0, file: segmentFile, layout: segmentLayout, count: nodes)
         }
         residualState.withLock { $0 = rows }
-        let target = DiskSegment.clampPool(plan.poolBytes - (rows?.memoryUsage ?? 0), layout, pages: file.pageCount)
+        let split = DiskSegment.splitPool(plan.poolBytes - (rows?.memoryUsage ?? 0), layout: layout,
+                                          listsResident: plan.lists != nil, minimumPoolFrames: minimumPoolFrames)
+        let hotSlots = split.hotBytes / HotRecordCache.bytesPerSlot(layout.vectorBytes)
+        if hotSlots != hotRecords?.capacity ?? 0 {
+            let hot = split.hotBytes > 0 ? HotRecordCache(budgetBytes: split.hotBytes, recordBytes: layout.vectorBytes) : nil
+            hotState.withLock { $0 = hot }
+        }
+        let target = DiskSegment.clampPool(split.frameBytes, layout, pages: file.pageCount)
         guard target / layout.pageSize != pool.frameCount else { return }
         let fresh = try BufferPool(file: file, budgetBytes: target, shards: 4)
         let pinned = DiskSegment.pinEntryNeighborhood(fresh, pages: file.pageCount, nodes: count)
@@ -383,7 +409,8 @@ final class DiskSegment: @unchecked Sendable {
             + quantizer.memoryUsage
     }
     var memoryUsage: Int {
-        fixedMemory + pool.memoryUsage + (residentLists?.memoryUsage ?? 0) + (residualRows?.memoryUsage ?? 0)
+        fixedMemory + pool.memoryUsage + (hotRecords?.memoryUsage ?? 0) + (residentLists?.memoryUsage ?? 0)
+            + (residualRows?.memoryUsage ?? 0)
     }
 
     private func localId(_ label: UInt64) -> UInt32? { labels.localId(label) }
@@ -399,6 +426,7 @@ final class DiskSegment: @unchecked Sendable {
         return tombstoneLock.withLock { log in
             guard !isDeleted(id) else { return false }
             vs_store_release_u8(tombstones + Int(id), 1)
+            hotRecords?.remove(id)
             deletedCount.add(1, ordering: .relaxed)
             log.append(label)
             return true
@@ -419,6 +447,10 @@ final class DiskSegment: @unchecked Sendable {
     /// The blob of `label`, read from its page (through the pool).
     func vectorBytes(label: UInt64) -> [UInt8]? {
         guard let id = localId(label), !isDeleted(id) else { return nil }
+        let bytes = layout.vectorBytes
+        if let cached = hotRecords?.withRecord(id, countAccess: false, {
+            Array(UnsafeRawBufferPointer(start: $0, count: bytes))
+        }) { return cached }
         let (page, slot) = (UInt64(Int(id) / layout.recordsPerPage), Int(id) % layout.recordsPerPage)
         return try? pool.withPage(page) { Array($0.vector(slot)) }
     }
@@ -617,30 +649,39 @@ final class DiskSegment: @unchecked Sendable {
             list.sort { $0.distance < $1.distance }
         }
         scratch.list = list
-        let pool = self.pool, perPage = layout.recordsPerPage
-        let uncachedQuota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerCodeByte: quantizer.dimensionsPerCodeByte,
-                                                    refined: rows != nil)
+        let pool = self.pool, hot = hotRecords, perPage = layout.recordsPerPage
+        let quota = DiskSegment.rerankQuota(k: k, ef: ef, dimensionsPerCodeByte: quantizer.dimensionsPerCodeByte,
+                                            refined: rows != nil)
+        var exact: [VectorMatch] = []
         var chosen: [UInt32] = [], misses: Set<UInt64> = [], pagesTaken: Set<UInt64> = []
         for candidate in list {
             let id = candidate.id, label = labels[Int(id)]
             guard !isDeleted(id), filter?.allows(label) ?? true, !excluded.contains(label) else { continue }
             let page = UInt64(Int(id) / perPage)
+            // A page not seen yet takes a place in the re-rank while places are left, whether it is read, pooled or
+            // the candidate is a hot record: the places bound the depth, the cache saves reads within it. Candidates
+            // further down are re-ranked only when that is free.
+            if !pagesTaken.contains(page), pagesTaken.count < quota { pagesTaken.insert(page) }
+            let wanted = pagesTaken.contains(page)
+            if let hot, let d = hot.withRecord(id, countAccess: wanted, {
+                distance.distance(prepared: scratch.query, stored: $0)
+            }) {
+                exact.append((label, d))
+                continue
+            }
             let cached = pool.contains(page)
-            // A page not seen yet takes a place in the re-rank while places are left; a candidate on a page already
-            // taken, or cached, costs no read.
-            let placesUsed = DiskSegment.rerankByDepth ? pagesTaken.count : misses.count
-            if !pagesTaken.contains(page), placesUsed < uncachedQuota {
-                pagesTaken.insert(page)
+            if cached || wanted {
+                chosen.append(id)
                 if !cached { misses.insert(page) }
             }
-            if cached || pagesTaken.contains(page) { chosen.append(id) }
         }
         chosen.sort()
         let started = monotonicNanoseconds()
-        var exact: [VectorMatch] = []
-        exact.reserveCapacity(chosen.count)
+        exact.reserveCapacity(exact.count + chosen.count)
         try pool.withRecords(chosen.map { RecordAddress(rawValue: UInt64($0)) }) { index, record in
-            exact.append((labels[Int(chosen[index])], distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)))
+            let vector = record.vector.baseAddress!
+            exact.append((labels[Int(chosen[index])], distance.distance(prepared: scratch.query, stored: vector)))
+            hot?.offer(chosen[index], bytes: vector)
         }
         statistics.recordQuery(pagesRead: misses.count, batches: misses.isEmpty ? 0 : 1,
                                nanoseconds: misses.isEmpty ? 0 : monotonicNanoseconds() - started)
@@ -674,8 +715,16 @@ final class DiskSegment: @unchecked Sendable {
         for id in ids where !isDeleted(id) && !excluded.contains(labels[Int(id)]) { ranked.append((estimate(scratch, id), id)) }
         let keep = min(ranked.count, max(2 * ef, 4 * k))
         ranked.sort { $0.0 < $1.0 }
-        let chosen = ranked.prefix(keep).map(\.1).sorted()
-        let pool = self.pool
+        let pool = self.pool, hot = hotRecords
+        var exact: [VectorMatch] = []
+        var chosen: [UInt32] = []
+        for id in ranked.prefix(keep).map(\.1).sorted() {
+            if let hot, let d = hot.withRecord(id, { distance.distance(prepared: scratch.query, stored: $0) }) {
+                exact.append((labels[Int(id)], d))
+            } else {
+                chosen.append(id)
+            }
+        }
         var misses = 0, lastPage = UInt64.max
         for id in chosen {
             let page = UInt64(Int(id) / layout.recordsPerPage)
@@ -683,9 +732,10 @@ final class DiskSegment: @unchecked Sendable {
             lastPage = page
         }
         let started = monotonicNanoseconds()
-        var exact: [VectorMatch] = []
         try pool.withRecords(chosen.map { RecordAddress(rawValue: UInt64($0)) }) { index, record in
-            exact.append((labels[Int(chosen[index])], distance.distance(prepared: scratch.query, stored: record.vector.baseAddress!)))
+            let vector = record.vector.baseAddress!
+            exact.append((labels[Int(chosen[index])], distance.distance(prepared: scratch.query, stored: vector)))
+            hot?.offer(chosen[index], bytes: vector)
         }
         statistics.recordQuery(pagesRead: misses, batches: misses > 0 ? 1 : 0,
                                nanoseconds: misses > 0 ? monotonicNanoseconds() - started : 0)

@@ -134,11 +134,17 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         r.segments = s.2.count
         r.ramVectors = s.0.count + (s.1?.count ?? 0)
         r.ssdVectors = s.2.reduce(0) { $0 + $1.liveCount }
-        r.poolBytes = s.2.reduce(0) { $0 + $1.pool.memoryUsage }
+        r.poolBytes = s.2.reduce(0) { $0 + $1.pool.memoryUsage + ($1.hotRecords?.memoryUsage ?? 0) }
+        r.hotRecordBytes = s.2.reduce(0) { $0 + ($1.hotRecords?.memoryUsage ?? 0) }
         r.residentListBytes = s.2.reduce(0) { $0 + ($1.residentLists?.memoryUsage ?? 0) }
         for segment in s.2 {
             let p = segment.pool.statistics
             r.poolHits += p.hits; r.poolMisses += p.misses; r.evictions += p.evictions; r.promotions += p.pageReads
+            if let hot = segment.hotRecords?.statistics {
+                // A hot record is a pool hit; its miss shows as the frame lookup that follows it.
+                r.poolHits += hot.hits; r.hotRecordHits += hot.hits
+                r.hotRecordAdmissions += hot.admissions; r.evictions += hot.evictions
+            }
         }
         r.compactionDebtBytes = s.2.reduce(0) { $0 + $1.deleted * $1.layout.recordSize }
             + (s.2.count > 1 ? s.2.reduce(0) { $0 + $1.ssdBytes } : 0)

@@ -180,6 +180,8 @@ public final class TieringController: @unchecked Sendable {
             r.ramBytes += i.ramBytes; r.ssdBytes += i.ssdBytes; r.segments += i.segments; r.poolBytes += i.poolBytes
             r.residentListBytes += i.residentListBytes
             r.poolHits += i.poolHits; r.poolMisses += i.poolMisses; r.promotions += i.promotions; r.evictions += i.evictions
+            r.hotRecordBytes += i.hotRecordBytes; r.hotRecordHits += i.hotRecordHits
+            r.hotRecordAdmissions += i.hotRecordAdmissions
             r.compactionDebtBytes += i.compactionDebtBytes
             r.coldBytes += i.coldBytes
             r.coldSegments += i.coldSegments
@@ -276,6 +278,8 @@ public struct TieringIndexReport: Sendable {
     public var ramBytes = 0, ssdBytes = 0, segments = 0, ramVectors = 0, ssdVectors = 0, poolBytes = 0
     /// Level-0 lists held in RAM (part of `ramBytes`, like the pool).
     public var residentListBytes = 0
+    /// The pool's hot records (part of `poolBytes`): bytes, lookups they answered, records admitted.
+    public var hotRecordBytes = 0, hotRecordHits = 0, hotRecordAdmissions = 0
     public var poolHits = 0, poolMisses = 0, promotions = 0, evictions = 0, compactionDebtBytes = 0
     public var coldBytes = 0, coldVectors = 0, coldSegments = 0
     public var busy = false
@@ -286,6 +290,7 @@ public struct TieringIndexReport: Sendable {
 public struct TieringNodeReport: Sendable {
     public init() {}
     public var limit = 0, indexes = 0, ramBytes = 0, ssdBytes = 0, segments = 0, poolBytes = 0, residentListBytes = 0
+    public var hotRecordBytes = 0, hotRecordHits = 0, hotRecordAdmissions = 0
     public var poolHits = 0, poolMisses = 0, promotions = 0, evictions = 0, compactionDebtBytes = 0
     public var busy = false
     public var queries = 0, ssdReads = 0, readBatches = 0, pagesWritten = 0, seals = 0, compactions = 0, failures = 0
@@ -303,6 +308,8 @@ public struct TieringNodeReport: Sendable {
             "tiering_segments:\(segments)", "tiering_cold_segments:\(coldSegments)",
             "tiering_busy:\(busy ? 1 : 0)", "tiering_pool_bytes:\(poolBytes)", "tiering_resident_list_bytes:\(residentListBytes)", "tiering_pool_hits:\(poolHits)",
             "tiering_pool_misses:\(poolMisses)", "tiering_pool_hit_ratio:\(f(poolHitRatio))",
+            "tiering_hot_record_bytes:\(hotRecordBytes)", "tiering_hot_record_hits:\(hotRecordHits)",
+            "tiering_hot_record_admissions:\(hotRecordAdmissions)",
             "tiering_queries:\(queries)", "tiering_ssd_reads:\(ssdReads)",
             "tiering_ssd_reads_per_query_mean:\(f(readsPerQueryMean))", "tiering_ssd_reads_per_query_p99:\(readsPerQueryP99)",
             "tiering_read_batches:\(readBatches)", "tiering_read_latency_us_mean:\(f(readLatencyMicrosMean))",

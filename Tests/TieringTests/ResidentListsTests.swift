@@ -289,4 +289,52 @@ import VectorIndex
         #expect(segment.residualRows != nil, "a larger share builds them again")
         print("residual rows: recall \(refined.recall) with \(refined.readsPerQuery) reads/query; without \(coarse.recall) with \(coarse.readsPerQuery)")
     }
+
+    /// With resident lists the pool keeps only the frames reads need, and the rest of the share holds hot vectors one
+    /// by one: queries that come back find their candidates there instead of on SSD, with the same exact distances.
+    @Test func hotRecordsServeRepeatedQueries() throws {
+        let (n, d) = (3000, 256)  // 3 records a page: ~1,000 pages, 4 MiB on SSD
+        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: d, metric: .l2, m: 8, efConstruction: 32)
+        let ram = try HNSWIndex(parameters)
+        let data = points(n, d, seed: 41)
+        for (i, v) in data.enumerated() { try add(ram, i, v) }
+        let dir = temporaryDirectory()
+        defer { unlink(dir + "/segment"); rmdir(dir) }
+        let counters = TieringCounters()
+        try writeSegment(ram, dir: dir, counters: counters)
+        let share = 1_400_000
+        let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
+        #expect(segment.ssdBytes > 2 * share)
+        #expect(segment.residentLists != nil)
+        let hot = try #require(segment.hotRecords, "the share beyond the lists and the frames holds hot records")
+        #expect(segment.pool.frameCount == DiskSegment.minimumFrames)
+        #expect(segment.memoryUsage - segment.fixedMemory <= share, "hot records come out of the share")
+
+        let queries = (0..<30).map { points(1, d, seed: 5_000 + UInt64($0))[0] }
+        func cycle() throws -> (reads: Int, recall: Double) {
+            let before = counters.pagesRead.load(ordering: .relaxed)
+            var found = 0
+            for q in queries {
+                let matches = try q.withUnsafeBytes {
+                    try segment.search(query: $0, k: 10, ef: 32, beamWidth: 4, filter: nil, excluded: [])
+                }
+                for m in matches {
+                    #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance), "exact distance")
+                }
+                let truth = Set(exactTop(data, q, 10) { _ in true })
+                found += matches.filter { truth.contains(Int($0.label)) }.count
+            }
+            return (counters.pagesRead.load(ordering: .relaxed) - before, Double(found) / Double(10 * queries.count))
+        }
+        let first = try cycle()
+        _ = try cycle()
+        _ = try cycle()
+        let fourth = try cycle()
+        let stats = hot.statistics
+        print("hot records: \(hot.count) of \(hot.capacity) slots; reads per cycle \(first.reads) then \(fourth.reads); recall \(first.recall) then \(fourth.recall); hits \(stats.hits), admissions \(stats.admissions), rejections \(stats.rejections)")
+        #expect(first.reads > 0)
+        #expect(fourth.reads * 2 <= first.reads, "repeats read \(fourth.reads) pages against \(first.reads)")
+        #expect(stats.hits > 0 && stats.admissions > 0)
+        #expect(fourth.recall >= first.recall - 0.02)
+    }
 }
