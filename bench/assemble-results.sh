@@ -27,6 +27,7 @@ file. Every number below comes from a run against its anchor in the same run, on
 | tiering storage (page reads, CRC32C, buffer pool) | `bench/storage.sh` | `bench/results/storage.md` |
 | tiering: HNSW under `vector-memory-limit` 100/50/20/10 % vs all-RAM and Redis Stack (recall, QPS, SSD reads/query, RSS) | `bench/tiering.sh [--synthetic]` (env `DATASET`, `LIMITS`, `EFS`, `DURATION`, `CONNS`) | `bench/results/tiering.md` |
 | tiering: 20 % vs all-RAM QPS at a chosen concurrency, alternating passes on a saved tiered server | `bench/tiering-alternate.sh` (env `TIERED_DIR`, `LIMIT`, `DATASET`, `EF`, `CONNS`, `ROUNDS`, `DURATION`) | section of `bench/results/tiering.md` |
+| tiering: A/B of a `VS_*` switch on two copies of one saved tiered server, alternating passes; `SPLIT=1` measures queries the server has not seen | `bench/tiering-ab.sh` (env `TIERED_DIR`, `LIMIT`, `ENV_A`, `ENV_B`, `DATASET`, `EF`, `CONNS`, `ROUNDS`, `DURATION`, `SPLIT`) | section of `bench/results/tiering.md` |
 | RAM per document outside the vector index (RSS, heaptrack live heap by call site) | `bench/memory.sh [pypi\|hset\|both] [heaptrack]` (env `LIMIT`, `HSET_KEYS`) | `bench/results/memory.md` |
 | event-loop stalls (PING every 5 ms) during a bulk load and a burst of DELs, one server per call | `bench/load-stalls.sh BIN\|redis-stack [LIMIT_BYTES]` (env `WATCH_S`, `DELETES`, `STACKS` = file for gdb stacks of stalls) | `bench/results/stalls.md` (bulk-load runs under a limit: a section of `bench/results/tiering.md`) |
 

@@ -5,6 +5,9 @@
 # tiered server after SAVE (e.g. `RESTART=1 KEEP=1 bench/tiering.sh`). Env: TIERED_DIR, LIMIT (its
 # --vector-memory-limit in bytes), ENV_A / ENV_B (e.g. "VS_HOT_RECORDS=0" and ""), DATASET pypi|synthetic-1m, EF (40),
 # CONNS (2), ROUNDS (3), DURATION (6).
+# SPLIT=1: the bench cycles its 1,000 queries, so caches see a repeated working set; this mode instead warms both
+# servers on the first 500 queries only (DURATION s each), then sends each of the other 500 once (held out) and
+# reports those: what a cache does for queries it has not seen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/.build/release/vecshard-server; VB=$PWD/bench/vecbench-build/vecbench
@@ -37,6 +40,23 @@ hits, misses, queries, reads = (a[i] - b[i] for i in range(4))
 print(sys.argv[3], round(reads / max(queries, 1), 2), round(hits / max(hits + misses, 1), 3))
 EOF
 }
+if [ "${SPLIT:-0}" = 1 ]; then
+  python3 - "$D" "$WORK" <<'EOF'
+import sys, numpy as np
+d, out = sys.argv[1], sys.argv[2]
+q = np.fromfile(d + '/query.fvecs', dtype=np.int32); q = q.reshape(-1, q[0] + 1)
+g = np.fromfile(d + '/groundtruth.ivecs', dtype=np.int32); g = g.reshape(-1, g[0] + 1)
+half = len(q) // 2
+q[half:].tofile(out + '/heldout.fvecs'); g[half:].tofile(out + '/heldout.ivecs')
+EOF
+  warm() { $VB query --port $1 --index idx --prefix doc: --query $D/query.fvecs --gt $D/groundtruth.ivecs --nq 500 --k 10 --ef $EF --conns $CONNS --pipeline 1 --duration $DUR > /dev/null 2>&1; }
+  q() { $VB query --port $1 --index idx --prefix doc: --query $WORK/heldout.fvecs --gt $WORK/heldout.ivecs --k 10 --ef $EF --conns $CONNS --pipeline 1 --count 500 2>/dev/null | grep JSON | python3 -c "import json,sys; d=json.loads(sys.stdin.read()[5:]); print(round(d['qps']), round(d['recall'],4))"; }
+  warm 50521; warm 50522
+  echo "A: ${ENV_A:-(none)}  B: ${ENV_B:-(none)}  ef $EF, $CONNS connections; warmed $DUR s on queries 0-499, then queries 500-999 once each; columns: QPS recall reads/q hit-ratio"
+  a=$(pass 50521 0); b=$(pass 50522 0)
+  echo "held out: A $a | B $b"
+  exit 0
+fi
 q 50521 2 > /dev/null; q 50522 2 > /dev/null
 echo "A: ${ENV_A:-(none)}  B: ${ENV_B:-(none)}  ef $EF, $CONNS connections, $DUR s passes; columns: QPS recall reads/q hit-ratio"
 for r in $(seq 1 $ROUNDS); do
