@@ -26,9 +26,11 @@ BIN     := $(CURDIR)/.build/release/vecshard-server
 ARGS    ?=
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libuv1-dev liburing-dev pkg-config redis-tools python3 python3-venv libhiredis-dev
-BENCH_APT_PACKAGES := redis-server
+# Debian's redis-server is the oracle of the strings/keyspace differential test and the anchor of bench/resp.sh; it is
+# installed without starting its service (a system redis on 6379 would take `make run`'s port).
+ORACLE_APT_PACKAGES := redis-server
 
-.PHONY: all run test build unit integration deps bench-deps venv bench-resp image clean distclean
+.PHONY: all run test build unit integration deps oracle-deps bench-deps venv bench-resp image clean distclean
 
 all: build
 
@@ -50,8 +52,18 @@ deps:
 	@$(call apt_install,$(APT_PACKAGES))
 	@command -v $(SWIFT) >/dev/null || { echo "make: swift not found (looked on PATH and in $(SWIFT_DIR))" >&2; exit 1; }
 
-bench-deps: deps
-	@$(call apt_install,$(BENCH_APT_PACKAGES))
+# policy-rc.d answering 101 tells the package's scripts not to start services (only while we install, and only if
+# the machine has none of its own).
+oracle-deps: deps
+	@if ! command -v redis-server >/dev/null; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  guard=""; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $$sudo tee /usr/sbin/policy-rc.d >/dev/null; $$sudo chmod +x /usr/sbin/policy-rc.d; guard=1; }; \
+	  rc=0; ( $(call apt_install,$(ORACLE_APT_PACKAGES)) ) || rc=$$?; \
+	  [ -z "$$guard" ] || $$sudo rm -f /usr/sbin/policy-rc.d; \
+	  exit $$rc; \
+	fi
+
+bench-deps: oracle-deps
 
 # Python virtualenv for the integration tests; rebuilt when requirements change or the venv is broken.
 venv: $(VENV)/.installed
@@ -71,11 +83,11 @@ run: build
 unit: deps
 	$(SWIFT) test
 
-integration: build venv
+integration: build venv oracle-deps
 	VECSHARD_BIN=$(BIN) VECSHARD_STATIC_BIN=$(BIN) $(VENV)/bin/pytest -q integration
 
 # Unit and integration tests both run; the target fails if either failed.
-test: build venv
+test: build venv oracle-deps
 	@rc=0; \
 	echo "== unit tests: swift test"; \
 	$(SWIFT) test || rc=1; \
