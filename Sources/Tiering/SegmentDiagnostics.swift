@@ -145,6 +145,10 @@ extension DiskSegment {
             let query = UnsafeMutablePointer<Float>.allocate(capacity: dim)
             defer { query.deallocate() }
             var visited = [Bool](repeating: false, count: n)
+            // Page co-location: distinct groups of `g` consecutive ids (a page of g records in this placement) that
+            // each query's best 12 live nodes fall in, summed over the queries of the first ef.
+            let groupSizes = [1, 2, 4, 8, 16]
+            var groupsTouched = [Int](repeating: 0, count: groupSizes.count)
             for ef in efs {
                 var found: [[UInt64]] = []
                 for q in 0..<queryCount {
@@ -168,9 +172,16 @@ extension DiskSegment {
                         }
                     }
                     for t in touched { visited[Int(t)] = false }
-                    found.append(list.filter { live[Int($0.1)] }.prefix(k).map { labels[Int($0.1)] })
+                    let best = list.filter { live[Int($0.1)] }
+                    found.append(best.prefix(k).map { labels[Int($0.1)] })
+                    if ef == efs.first {
+                        for (i, g) in groupSizes.enumerated() { groupsTouched[i] += Set(best.prefix(12).map { Int($0.1) / g }).count }
+                    }
                 }
                 result.exactWalk[ef] = found
+            }
+            for (i, g) in groupSizes.enumerated() {
+                result.fields.append(("best12_pages_of_\(g)", f3(Double(groupsTouched[i]) / Double(max(queryCount, 1)))))
             }
         }
         return result
