@@ -336,5 +336,20 @@ import VectorIndex
         #expect(fourth.reads * 2 <= first.reads, "repeats read \(fourth.reads) pages against \(first.reads)")
         #expect(stats.hits > 0 && stats.admissions > 0)
         #expect(fourth.recall >= first.recall - 0.02)
+        // Reads of a stored vector (HGET, RETURN) come from the cache when the record is there: the same bytes.
+        let cachedIds = (0..<UInt32(n)).filter { hot.contains($0) }  // local ids (file positions), not labels
+        let cachedLabels = cachedIds.map { Int(segment.labels[Int($0)]) }
+        #expect(!cachedLabels.isEmpty)
+        let readsBefore = counters.pagesRead.load(ordering: .relaxed), hitsBefore = hot.statistics.hits
+        for label in cachedLabels.prefix(50) {
+            let expected = data[label].withUnsafeBytes { Array($0) }
+            #expect(segment.vectorBytes(label: UInt64(label)) == expected, "vector of \(label)")
+        }
+        #expect(counters.pagesRead.load(ordering: .relaxed) == readsBefore, "cached vectors are read without I/O")
+        #expect(hot.statistics.hits - hitsBefore == min(cachedLabels.count, 50))
+        // A deleted record leaves the cache.
+        #expect(segment.tombstone(label: UInt64(cachedLabels[0])))
+        #expect(!hot.contains(cachedIds[0]))
+        #expect(segment.vectorBytes(label: UInt64(cachedLabels[0])) == nil)
     }
 }
