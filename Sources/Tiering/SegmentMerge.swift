@@ -16,8 +16,11 @@ extension DiskSegment {
     /// is still open, the result's own labels, label index, tombstones and codes (85 B); plus the frozen graph. At
     /// 200k x 128 that is ~60-80 MB, well above a 28 MB limit: vector-bench measured a 206 MiB peak over the start
     /// for the whole build (bench/results/tiering-engine.md).
+    /// `cancelled` is polled every 1,024 new nodes of the linking pass (the merge's long part): when it answers true
+    /// (FT.DROPINDEX), the merge stops with `CancellationError` instead of finishing a segment nobody will open.
     static func merge(_ graph: HNSWGraphView, into big: DiskSegment, deleted: Set<UInt64>, path: String,
-                      poolBytes: Int, shareBytes: Int, statistics: TieringCounters) throws -> DiskSegment {
+                      poolBytes: Int, shareBytes: Int, statistics: TieringCounters,
+                      cancelled: () -> Bool = { false }) throws -> DiskSegment {
         let p = big.parameters, layout = big.layout
         let m0 = 2 * p.m, width = m0 + 1
         let nB = big.count
@@ -92,6 +95,7 @@ extension DiskSegment {
             let codeBase = codeBuffer.baseAddress!
             func estimate(_ id: UInt32) -> Float { quantizer.estimate(state: queryState, code: codeBase + Int(id) * cb) }
             for s in 0..<nS {
+                if s & 1023 == 0, cancelled() { throw CancellationError() }
                 let me = UInt32(nB + s)
                 try distance.prepareFloat32(graph.vector(oldOf[s]), into: prepared)
                 quantizer.prepare(query: prepared, into: queryState)

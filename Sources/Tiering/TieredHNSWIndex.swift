@@ -407,7 +407,7 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             if let target {
                 return try DiskSegment.merge(graph, into: target, deleted: deletedAtStart, path: directory + "/" + name,
                                              poolBytes: controller.poolShare(for: self), shareBytes: controller.share(for: self),
-                                             statistics: controller.counters)
+                                             statistics: controller.counters) { self.state.withLock { $0.closed } }
             }
             return try DiskSegment.write(graph: graph, path: directory + "/" + name, deleted: deletedAtStart,
                                          poolBytes: controller.poolShare(for: self), shareBytes: controller.share(for: self),
@@ -471,8 +471,11 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         for segment in victims {
             try segment.forEachLive { label, vector in labels.append(label); vectors.append(contentsOf: vector) }
         }
+        // Dropped meanwhile: skip the rebuild (the long part) and the write.
+        if state.withLock({ $0.closed }) { throw CancellationError() }
         try vectors.withUnsafeBytes { try graph.addBatch(labels: labels, vectors: $0, threads: 2) }
         vectors = []
+        if state.withLock({ $0.closed }) { throw CancellationError() }
         let name = state.withLock { s -> String in defer { s.nextSegment += 1 }; return "seg-\(s.nextSegment).vsp" }
         let segment = try graph.withFrozenGraph { view in
             try DiskSegment.write(graph: view, path: directory + "/" + name, deleted: [],
