@@ -351,5 +351,17 @@ import VectorIndex
         #expect(segment.tombstone(label: UInt64(cachedLabels[0])))
         #expect(!hot.contains(cachedIds[0]))
         #expect(segment.vectorBytes(label: UInt64(cachedLabels[0])) == nil)
+        // A smaller share (CONFIG SET vector-memory-limit) gets a smaller cache, still inside the share, and the
+        // searches stay exact.
+        let smaller = share - 300_000
+        try segment.resizePool(bytes: smaller)
+        let resized = try #require(segment.hotRecords)
+        #expect(resized.capacity < hot.capacity)
+        #expect(segment.memoryUsage - segment.fixedMemory <= smaller)
+        _ = try cycle()
+        #expect(resized.count > 0)
+        try segment.resizePool(bytes: DiskSegment.minimumFrames * 4096 + (segment.residentLists?.memoryUsage ?? 0))
+        #expect(segment.hotRecords == nil, "no room beyond the lists and the frames: no cache")
+        _ = try cycle()
     }
 }
