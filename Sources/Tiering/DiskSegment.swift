@@ -643,8 +643,7 @@ final class DiskSegment: @unchecked Sendable {
         if let rows, let residualCoder {
             // The walk's 4-bit order picks the reads badly; code + residual orders the list much closer to the truth.
             for i in 0..<list.count {
-                list[i].distance = residualCoder.estimate(id: list[i].id, query: scratch.queryFloat,
-                                                          residuals: rows.rows, scratch: scratch.decoded)
+                list[i].distance = residualCoder.estimate(id: list[i].id, query: scratch.queryFloat, residuals: rows.rows)
             }
             list.sort { $0.distance < $1.distance }
         }
@@ -979,8 +978,6 @@ final class SegmentScratch: @unchecked Sendable {
     private var epoch: UInt16 = 0
     let query: UnsafeMutableRawPointer
     let queryFloat: UnsafeMutablePointer<Float>
-    /// One decoded code (`ResidualCoder.estimate`).
-    let decoded: UnsafeMutablePointer<Float>
     let queryState: UnsafeMutableRawPointer
     /// One decoded resident list.
     let neighbors: UnsafeMutablePointer<UInt32>
@@ -995,7 +992,6 @@ final class SegmentScratch: @unchecked Sendable {
         visited.initialize(repeating: 0, count: visitedCount)
         query = .allocate(byteCount: max(queryBytes, 8), alignment: 64)
         queryFloat = .allocate(capacity: max(dimension, 1))
-        decoded = .allocate(capacity: max(dimension, 1))
         queryState = .allocate(byteCount: max(queryStateBytes, 8), alignment: 64)
         neighbors = .allocate(capacity: max(maxDegree, 1))
         codePointers = .allocate(capacity: max(maxDegree, 1))
@@ -1003,7 +999,7 @@ final class SegmentScratch: @unchecked Sendable {
     }
 
     func deallocate() {
-        visited.deallocate(); query.deallocate(); queryFloat.deallocate(); decoded.deallocate(); queryState.deallocate()
+        visited.deallocate(); query.deallocate(); queryFloat.deallocate(); queryState.deallocate()
         neighbors.deallocate()
         codePointers.deallocate(); estimates.deallocate()
     }

@@ -40,27 +40,11 @@ struct ResidualCoder: @unchecked Sendable {
     }
 
     /// An order-preserving distance estimate from code + residual: squared L2, or −dot for IP and COSINE (the query is
-    /// in prepared float form). `scratch` holds `dimension` floats.
-    func estimate(id: UInt32, query: UnsafePointer<Float>, residuals: UnsafePointer<UInt8>,
-                  scratch: UnsafeMutablePointer<Float>) -> Float {
-        let code = codes + Int(id) &* codeBytes
-        quantizer.decode(code, into: scratch)
-        let step = quantizer.step(of: code)
-        let row = residuals + Int(id) &* rowBytes
-        var sum: Float = 0
-        if metric == .l2 {
-            for i in 0..<dimension {
-                let q = Float((row[i >> 2] >> UInt8(2 * (i & 3))) & 3)
-                let d = query[i] - (scratch[i] + step * ((q + 0.5) * 0.25 - 0.5))
-                sum += d * d
-            }
-            return sum
-        }
-        for i in 0..<dimension {
-            let q = Float((row[i >> 2] >> UInt8(2 * (i & 3))) & 3)
-            sum += query[i] * (scratch[i] + step * ((q + 0.5) * 0.25 - 0.5))
-        }
-        return -sum
+    /// in prepared float form).
+    @inline(__always)
+    func estimate(id: UInt32, query: UnsafePointer<Float>, residuals: UnsafePointer<UInt8>) -> Float {
+        quantizer.refinedEstimate(query: query, code: codes + Int(id) &* codeBytes,
+                                  quarters: residuals + Int(id) &* rowBytes, l2: metric == .l2)
     }
 }
 

@@ -52,6 +52,35 @@ public final class FourBitQuantizer: LowBitQuantizer, @unchecked Sendable {
         UnsafeRawPointer(code + blocks * 32).loadUnaligned(fromByteOffset: 4, as: Float.self)
     }
 
+    /// Query against the code refined by 2 bits per value (`quarters`: value i in bits 2·(i mod 4) of byte i / 4, the
+    /// quarter of its cell it lies in): reconstruction r[i] = mean[i] + low + step · (level[i] + (quarter[i] + 0.5) / 4
+    /// − 0.5). Returns Σ (query − r)² when `l2`, else −Σ query · r. One pass over the code, nothing decoded to memory:
+    /// decoding first and then summing took twice the time and a fifth of a 100 %-share tiered query's CPU.
+    public func refinedEstimate(query: UnsafePointer<Float>, code: UnsafePointer<UInt8>, quarters: UnsafePointer<UInt8>,
+                                l2: Bool) -> Float {
+        let tail = UnsafeRawPointer(code + blocks * 32)
+        let low = tail.loadUnaligned(as: Float.self), step = tail.loadUnaligned(fromByteOffset: 4, as: Float.self)
+        let base = low - 0.375 * step, quarterStep = 0.25 * step
+        var sum: Float = 0
+        for block in 0..<blocks {
+            let first = block * 64
+            let lanes = min(64, dimension - first)
+            for j in 0..<min(32, lanes) {
+                let byte = code[block * 32 + j]
+                let i = first + j
+                let v = Float(Int(byte & 15) &* 4 &+ Int((quarters[i >> 2] >> UInt8(2 * (i & 3))) & 3))
+                let r = mean[i] + base + quarterStep * v
+                if l2 { let d = query[i] - r; sum += d * d } else { sum += query[i] * r }
+                guard j + 32 < lanes else { continue }
+                let k = i + 32
+                let w = Float(Int(byte >> 4) &* 4 &+ Int((quarters[k >> 2] >> UInt8(2 * (k & 3))) & 3))
+                let t = mean[k] + base + quarterStep * w
+                if l2 { let d = query[k] - t; sum += d * d } else { sum += query[k] * t }
+            }
+        }
+        return l2 ? sum : -sum
+    }
+
     public override func decode(_ code: UnsafePointer<UInt8>, into vector: UnsafeMutablePointer<Float>) {
         let tail = UnsafeRawPointer(code + blocks * 32)
         let low = tail.loadUnaligned(as: Float.self), step = tail.loadUnaligned(fromByteOffset: 4, as: Float.self)

@@ -97,7 +97,16 @@ import VectorIndex
                             approximate -= query[j] * scratch[j]
                         }
                     }
-                    let refined = coder.estimate(id: UInt32(i), query: query, residuals: rows, scratch: scratch)
+                    let refined = coder.estimate(id: UInt32(i), query: query, residuals: rows)
+                    // The one-pass estimate equals decoding, applying each value's quarter, then summing.
+                    let step = quantizer.step(of: codes + i * quantizer.codeBytes)
+                    var reference: Float = 0
+                    for j in 0..<dimension {
+                        let quarter = Float((rows[i * coder.rowBytes + j / 4] >> UInt8(2 * (j % 4))) & 3)
+                        let r = scratch[j] + step * ((quarter + 0.5) / 4 - 0.5)
+                        if metric == .l2 { reference += (query[j] - r) * (query[j] - r) } else { reference -= query[j] * r }
+                    }
+                    #expect(abs(refined - reference) <= 1e-3 * max(1, abs(reference)), "\(metric) row \(i)")
                     coarse += Double(abs(approximate - exact))
                     fine += Double(abs(refined - exact))
                 }
