@@ -150,6 +150,23 @@ import VectorIndex
         }
     }
 
+    /// `n` random vectors (L2, M 8) built in RAM, written as a segment and reopened with a share of `share` bytes and a
+    /// pool minimum of 8 frames; `body` gets the segment, the vectors and the counters. The files go afterwards.
+    func withSegment(n: Int, dim: Int, seed: UInt64, efConstruction: Int, share: Int,
+                     _ body: (DiskSegment, [[Float]], TieringCounters) throws -> Void) throws {
+        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8,
+                                               efConstruction: efConstruction)
+        let ram = try HNSWIndex(parameters)
+        let data = points(n, dim, seed: seed)
+        for (i, v) in data.enumerated() { try add(ram, i, v) }
+        let dir = temporaryDirectory()
+        defer { unlink(dir + "/segment"); rmdir(dir) }
+        let counters = TieringCounters()
+        try writeSegment(ram, dir: dir, counters: counters)
+        try body(try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8),
+                 data, counters)
+    }
+
     /// Lists of up to 2M = 64 ids may pass 255 bytes: they keep a 4-byte offset per node instead of the
     /// checkpoint + length bytes that M ≤ 25 gets; both must decode every record's neighbors.
     @Test(arguments: [8, 32]) func listsDecodeForBothOffsetLayouts(m: Int) throws {
@@ -250,127 +267,111 @@ import VectorIndex
 
     @Test("4-bit segments keep residual rows when the share has room: fewer reads, recall kept, dropped when it shrinks")
     func residualRowsOrderTheReads() throws {
-        let dim = 64
-        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: dim, metric: .l2, m: 8, efConstruction: 48)
-        let ram = try HNSWIndex(parameters)
-        let data = points(count, dim, seed: 21)
-        for (i, v) in data.enumerated() { try add(ram, i, v) }
-        let dir = temporaryDirectory()
-        defer { unlink(dir + "/segment"); rmdir(dir) }
-        let counters = TieringCounters()
-        try writeSegment(ram, dir: dir, counters: counters)
-        let share = 200_000
-        let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
-        #expect(segment.quantizer is FourBitQuantizer)
-        let lists = try #require(segment.residentLists)
-        let rows = try #require(segment.residualRows, "lists, rows and the pool minimum fit in the share")
-        #expect(rows.memoryUsage == count * dim / 4)
-        #expect(segment.memoryUsage - segment.fixedMemory <= max(share, 128 * 4096 + lists.memoryUsage + rows.memoryUsage))
+        let dim = 64, share = 200_000
+        try withSegment(n: count, dim: dim, seed: 21, efConstruction: 48, share: share) { segment, data, counters in
+            #expect(segment.quantizer is FourBitQuantizer)
+            let lists = try #require(segment.residentLists)
+            let rows = try #require(segment.residualRows, "lists, rows and the pool minimum fit in the share")
+            #expect(rows.memoryUsage == count * dim / 4)
+            #expect(segment.memoryUsage - segment.fixedMemory <= max(share, 128 * 4096 + lists.memoryUsage + rows.memoryUsage))
 
-        func run(ef: Int) throws -> (recall: Double, readsPerQuery: Double) {
-            let readsBefore = counters.pagesRead.load(ordering: .relaxed)
-            var hits = 0
-            let queries = 40
-            for qi in 0..<queries {
-                let q = points(1, dim, seed: 90_000 + UInt64(qi))[0]
-                let found = try q.withUnsafeBytes {
-                    try segment.search(query: $0, k: 10, ef: ef, beamWidth: 4, filter: nil, excluded: [])
+            func run(ef: Int) throws -> (recall: Double, readsPerQuery: Double) {
+                let readsBefore = counters.pagesRead.load(ordering: .relaxed)
+                var hits = 0
+                let queries = 40
+                for qi in 0..<queries {
+                    let q = points(1, dim, seed: 90_000 + UInt64(qi))[0]
+                    let found = try q.withUnsafeBytes {
+                        try segment.search(query: $0, k: 10, ef: ef, beamWidth: 4, filter: nil, excluded: [])
+                    }
+                    for m in found { #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance)) }
+                    let truth = Set(exactTop(data, q, 10) { _ in true })
+                    hits += found.filter { truth.contains(Int($0.label)) }.count
                 }
-                for m in found { #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance)) }
-                let truth = Set(exactTop(data, q, 10) { _ in true })
-                hits += found.filter { truth.contains(Int($0.label)) }.count
+                let reads = counters.pagesRead.load(ordering: .relaxed) - readsBefore
+                return (Double(hits) / Double(queries * 10), Double(reads) / Double(queries))
             }
-            let reads = counters.pagesRead.load(ordering: .relaxed) - readsBefore
-            return (Double(hits) / Double(queries * 10), Double(reads) / Double(queries))
+            let ef = 128
+            let refined = try run(ef: ef)
+            #expect(refined.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2, refined: true)))
+            // A share with room for the lists and the pool minimum but not the rows: the lists stay, the rows go.
+            try segment.resizePool(bytes: lists.memoryUsage + 8 * 4096 + rows.memoryUsage / 2)
+            #expect(segment.residentLists != nil)
+            #expect(segment.residualRows == nil)
+            let coarse = try run(ef: ef)
+            #expect(coarse.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2)))
+            #expect(refined.recall >= 0.9, "recall@10 with residual rows \(refined.recall)")
+            #expect(refined.recall >= coarse.recall - 0.02, "with rows \(refined.recall), without \(coarse.recall)")
+            try segment.resizePool(bytes: share)
+            #expect(segment.residualRows != nil, "a larger share builds them again")
+            print("residual rows: recall \(refined.recall) with \(refined.readsPerQuery) reads/query; without \(coarse.recall) with \(coarse.readsPerQuery)")
         }
-        let ef = 128
-        let refined = try run(ef: ef)
-        #expect(refined.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2, refined: true)))
-        // A share with room for the lists and the pool minimum but not the rows: the lists stay, the rows go.
-        try segment.resizePool(bytes: lists.memoryUsage + 8 * 4096 + rows.memoryUsage / 2)
-        #expect(segment.residentLists != nil)
-        #expect(segment.residualRows == nil)
-        let coarse = try run(ef: ef)
-        #expect(coarse.readsPerQuery <= Double(DiskSegment.rerankQuota(k: 10, ef: ef, dimensionsPerCodeByte: 2)))
-        #expect(refined.recall >= 0.9, "recall@10 with residual rows \(refined.recall)")
-        #expect(refined.recall >= coarse.recall - 0.02, "with rows \(refined.recall), without \(coarse.recall)")
-        try segment.resizePool(bytes: share)
-        #expect(segment.residualRows != nil, "a larger share builds them again")
-        print("residual rows: recall \(refined.recall) with \(refined.readsPerQuery) reads/query; without \(coarse.recall) with \(coarse.readsPerQuery)")
     }
 
     /// With resident lists the pool keeps only the frames reads need, and the rest of the share holds hot vectors one
     /// by one: queries that come back find their candidates there instead of on SSD, with the same exact distances.
     @Test func hotRecordsServeRepeatedQueries() throws {
-        let (n, d) = (3000, 256)  // 3 records a page: ~1,000 pages, 4 MiB on SSD
-        let parameters = VectorIndexParameters(algorithm: .hnsw, dimension: d, metric: .l2, m: 8, efConstruction: 32)
-        let ram = try HNSWIndex(parameters)
-        let data = points(n, d, seed: 41)
-        for (i, v) in data.enumerated() { try add(ram, i, v) }
-        let dir = temporaryDirectory()
-        defer { unlink(dir + "/segment"); rmdir(dir) }
-        let counters = TieringCounters()
-        try writeSegment(ram, dir: dir, counters: counters)
-        let share = 1_400_000
-        let segment = try DiskSegment(path: dir + "/segment", poolBytes: share, statistics: counters, minimumPoolFrames: 8)
-        #expect(segment.ssdBytes > 2 * share)
-        #expect(segment.residentLists != nil)
-        let hot = try #require(segment.hotRecords, "the share beyond the lists and the frames holds hot records")
-        #expect(segment.pool.frameCount == DiskSegment.minimumFrames)
-        #expect(segment.memoryUsage - segment.fixedMemory <= share, "hot records come out of the share")
+        let (n, d, share) = (3000, 256, 1_400_000)  // 3 records a page: ~1,000 pages, 4 MiB on SSD
+        try withSegment(n: n, dim: d, seed: 41, efConstruction: 32, share: share) { segment, data, counters in
+            #expect(segment.ssdBytes > 2 * share)
+            #expect(segment.residentLists != nil)
+            let hot = try #require(segment.hotRecords, "the share beyond the lists and the frames holds hot records")
+            #expect(segment.pool.frameCount == DiskSegment.minimumFrames)
+            #expect(segment.memoryUsage - segment.fixedMemory <= share, "hot records come out of the share")
 
-        let queries = (0..<30).map { points(1, d, seed: 5_000 + UInt64($0))[0] }
-        func cycle() throws -> (reads: Int, recall: Double) {
-            let before = counters.pagesRead.load(ordering: .relaxed)
-            var found = 0
-            for q in queries {
-                let matches = try q.withUnsafeBytes {
-                    try segment.search(query: $0, k: 10, ef: 32, beamWidth: 4, filter: nil, excluded: [])
+            let queries = (0..<30).map { points(1, d, seed: 5_000 + UInt64($0))[0] }
+            func cycle() throws -> (reads: Int, recall: Double) {
+                let before = counters.pagesRead.load(ordering: .relaxed)
+                var found = 0
+                for q in queries {
+                    let matches = try q.withUnsafeBytes {
+                        try segment.search(query: $0, k: 10, ef: 32, beamWidth: 4, filter: nil, excluded: [])
+                    }
+                    for m in matches {
+                        #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance), "exact distance")
+                    }
+                    let truth = Set(exactTop(data, q, 10) { _ in true })
+                    found += matches.filter { truth.contains(Int($0.label)) }.count
                 }
-                for m in matches {
-                    #expect(abs(m.distance - l2(data[Int(m.label)], q)) <= 1e-3 * max(1, m.distance), "exact distance")
-                }
-                let truth = Set(exactTop(data, q, 10) { _ in true })
-                found += matches.filter { truth.contains(Int($0.label)) }.count
+                return (counters.pagesRead.load(ordering: .relaxed) - before, Double(found) / Double(10 * queries.count))
             }
-            return (counters.pagesRead.load(ordering: .relaxed) - before, Double(found) / Double(10 * queries.count))
+            let first = try cycle()
+            _ = try cycle()
+            _ = try cycle()
+            let fourth = try cycle()
+            let stats = hot.statistics
+            print("hot records: \(hot.count) of \(hot.capacity) slots; reads per cycle \(first.reads) then \(fourth.reads); recall \(first.recall) then \(fourth.recall); hits \(stats.hits), admissions \(stats.admissions), rejections \(stats.rejections)")
+            #expect(first.reads > 0)
+            #expect(fourth.reads * 2 <= first.reads, "repeats read \(fourth.reads) pages against \(first.reads)")
+            #expect(stats.hits > 0 && stats.admissions > 0)
+            #expect(fourth.recall >= first.recall - 0.02)
+            // Reads of a stored vector (HGET, RETURN) come from the cache when the record is there: the same bytes.
+            let cachedIds = (0..<UInt32(n)).filter { hot.contains($0) }  // local ids (file positions), not labels
+            let cachedLabels = cachedIds.map { Int(segment.labels[Int($0)]) }
+            #expect(!cachedLabels.isEmpty)
+            let readsBefore = counters.pagesRead.load(ordering: .relaxed), hitsBefore = hot.statistics.hits
+            for label in cachedLabels.prefix(50) {
+                let expected = data[label].withUnsafeBytes { Array($0) }
+                #expect(segment.vectorBytes(label: UInt64(label)) == expected, "vector of \(label)")
+            }
+            #expect(counters.pagesRead.load(ordering: .relaxed) == readsBefore, "cached vectors are read without I/O")
+            #expect(hot.statistics.hits - hitsBefore == min(cachedLabels.count, 50))
+            // A deleted record leaves the cache.
+            #expect(segment.tombstone(label: UInt64(cachedLabels[0])))
+            #expect(!hot.contains(cachedIds[0]))
+            #expect(segment.vectorBytes(label: UInt64(cachedLabels[0])) == nil)
+            // A smaller share (CONFIG SET vector-memory-limit) gets a smaller cache, still inside the share, and the
+            // searches stay exact.
+            let smaller = share - 300_000
+            try segment.resizePool(bytes: smaller)
+            let resized = try #require(segment.hotRecords)
+            #expect(resized.capacity < hot.capacity)
+            #expect(segment.memoryUsage - segment.fixedMemory <= smaller)
+            _ = try cycle()
+            #expect(resized.count > 0)
+            try segment.resizePool(bytes: DiskSegment.minimumFrames * 4096 + (segment.residentLists?.memoryUsage ?? 0))
+            #expect(segment.hotRecords == nil, "no room beyond the lists and the frames: no cache")
+            _ = try cycle()
         }
-        let first = try cycle()
-        _ = try cycle()
-        _ = try cycle()
-        let fourth = try cycle()
-        let stats = hot.statistics
-        print("hot records: \(hot.count) of \(hot.capacity) slots; reads per cycle \(first.reads) then \(fourth.reads); recall \(first.recall) then \(fourth.recall); hits \(stats.hits), admissions \(stats.admissions), rejections \(stats.rejections)")
-        #expect(first.reads > 0)
-        #expect(fourth.reads * 2 <= first.reads, "repeats read \(fourth.reads) pages against \(first.reads)")
-        #expect(stats.hits > 0 && stats.admissions > 0)
-        #expect(fourth.recall >= first.recall - 0.02)
-        // Reads of a stored vector (HGET, RETURN) come from the cache when the record is there: the same bytes.
-        let cachedIds = (0..<UInt32(n)).filter { hot.contains($0) }  // local ids (file positions), not labels
-        let cachedLabels = cachedIds.map { Int(segment.labels[Int($0)]) }
-        #expect(!cachedLabels.isEmpty)
-        let readsBefore = counters.pagesRead.load(ordering: .relaxed), hitsBefore = hot.statistics.hits
-        for label in cachedLabels.prefix(50) {
-            let expected = data[label].withUnsafeBytes { Array($0) }
-            #expect(segment.vectorBytes(label: UInt64(label)) == expected, "vector of \(label)")
-        }
-        #expect(counters.pagesRead.load(ordering: .relaxed) == readsBefore, "cached vectors are read without I/O")
-        #expect(hot.statistics.hits - hitsBefore == min(cachedLabels.count, 50))
-        // A deleted record leaves the cache.
-        #expect(segment.tombstone(label: UInt64(cachedLabels[0])))
-        #expect(!hot.contains(cachedIds[0]))
-        #expect(segment.vectorBytes(label: UInt64(cachedLabels[0])) == nil)
-        // A smaller share (CONFIG SET vector-memory-limit) gets a smaller cache, still inside the share, and the
-        // searches stay exact.
-        let smaller = share - 300_000
-        try segment.resizePool(bytes: smaller)
-        let resized = try #require(segment.hotRecords)
-        #expect(resized.capacity < hot.capacity)
-        #expect(segment.memoryUsage - segment.fixedMemory <= smaller)
-        _ = try cycle()
-        #expect(resized.count > 0)
-        try segment.resizePool(bytes: DiskSegment.minimumFrames * 4096 + (segment.residentLists?.memoryUsage ?? 0))
-        #expect(segment.hotRecords == nil, "no room beyond the lists and the frames: no cache")
-        _ = try cycle()
     }
 }
