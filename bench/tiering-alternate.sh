@@ -3,7 +3,9 @@
 # servers (ROUNDS × DURATION s each), so both see the same machine noise. The tiered server restarts from a dump saved
 # earlier (TIERED_DIR: a 20 % server's --dir after SAVE, e.g. from `RESTART=1 KEEP=1 bench/tiering.sh`); the all-RAM
 # server is loaded fresh. Env: DATASET pypi|synthetic-1m, EF (40), CONNS (8), ROUNDS (5), DURATION (6), LIMIT (bytes,
-# the tiered server's --vector-memory-limit), TIERED_DIR. Prints one line per round with both QPS and the ratio.
+# the tiered server's --vector-memory-limit), TIERED_DIR, QUERIES (an .fvecs file to query with instead of the
+# dataset's queries, without ground truth: e.g. 25,000 of the base vectors, so that no query repeats within a pass and
+# caches see only unseen queries; recall is then not reported). Prints one line per round with both QPS and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/.build/release/vecshard-server; VB=$PWD/bench/vecbench-build/vecbench
@@ -22,7 +24,8 @@ $VB create --port 50501 --index idx --prefix doc: --dim $DIM --metric $METRIC --
 $VB load --port 50501 --index idx --prefix doc: --base $D/base.fvecs --conns 8 --pipeline 64 --wait-docs --wait-timeout 3600 > /dev/null 2>&1
 for i in $(seq 1 600); do n=$(redis-cli -p 50502 FT.INFO idx 2>/dev/null | grep -A1 '^num_docs' | tail -1 || true); [ "$n" = "$DOCS" ] && break; sleep 0.2; done
 redis-cli -p 50502 FT.WARMUP idx > /dev/null
-q() { $VB query --port $1 --index idx --prefix doc: --query $D/query.fvecs --gt $D/groundtruth.ivecs --k 10 --ef $EF --conns $CONNS --pipeline 1 --duration $2 2>/dev/null | grep JSON | python3 -c "import json,sys; d=json.loads(sys.stdin.read()[5:]); print(round(d['qps']), round(d['recall'],4))"; }
+if [ -n "${QUERIES:-}" ]; then QARGS=(--query "$QUERIES"); else QARGS=(--query $D/query.fvecs --gt $D/groundtruth.ivecs); fi
+q() { $VB query --port $1 --index idx --prefix doc: "${QARGS[@]}" --k 10 --ef $EF --conns $CONNS --pipeline 1 --duration $2 2>/dev/null | grep JSON | python3 -c "import json,sys; d=json.loads(sys.stdin.read()[5:]); print(round(d['qps']), round(d.get('recall') or 0,4))"; }
 q 50501 2 > /dev/null; q 50502 2 > /dev/null
 for r in $(seq 1 $ROUNDS); do
   a=$(q 50501 $DUR); t=$(q 50502 $DUR)
