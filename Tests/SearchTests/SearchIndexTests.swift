@@ -139,6 +139,23 @@ struct SearchIndexTests {
         #expect(try q.withUnsafeBytes { try tiered.search(query: $0, k: 5, efRuntime: 100, filter: nil) }.count == 5)
     }
 
+    @Test("a drainer hands its thread back every drainSlice vectors while a backlog remains, and still links them all")
+    func drainersYieldTheirThread() throws {
+        let p = VectorIndexParameters(algorithm: .hnsw, dimension: 16, metric: .l2, efConstruction: 200)
+        let tiered = try TieredVectorIndex(p, bufferLimit: 10_000, backgroundThreads: 1)
+        var rng = SystemRandomNumberGenerator()
+        let before = TieredVectorIndex.drainsYielded
+        for label in 0..<400 {
+            let v = (0..<16).map { _ in Float.random(in: -1...1, using: &rng) }
+            try v.withUnsafeBytes { try tiered.add(label: UInt64(label), vector: $0) }
+        }
+        tiered.waitUntilDrained()
+        // One drainer at EF_CONSTRUCTION 200 falls behind this loop (as in the test above), so the backlog outlasts
+        // several slices; searches queued on the global pool meanwhile run between them.
+        #expect(TieredVectorIndex.drainsYielded - before >= 2)
+        #expect(tiered.count == 400 && tiered.pendingCount == 0)
+    }
+
     @Test("searches while the buffer drains never see a label twice (once buffered, once linked)")
     func searchesDuringDrainAreDistinct() throws {
         // A few vectors, all near the query, so that every search's top k holds labels in transit.
