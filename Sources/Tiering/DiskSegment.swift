@@ -660,8 +660,7 @@ final class DiskSegment: @unchecked Sendable {
             // A page not seen yet takes a place in the re-rank while places are left, whether it is read, pooled or
             // the candidate is a hot record: the places bound the depth, the cache saves reads within it. Candidates
             // further down are re-ranked only when that is free.
-            if !pagesTaken.contains(page), pagesTaken.count < quota { pagesTaken.insert(page) }
-            let wanted = pagesTaken.contains(page)
+            let wanted = pagesTaken.contains(page) || (pagesTaken.count < quota && pagesTaken.insert(page).inserted)
             if let hot, let d = hot.withRecord(id, countAccess: wanted, {
                 distance.distance(prepared: scratch.query, stored: $0)
             }) {

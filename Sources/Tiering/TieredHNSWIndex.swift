@@ -134,16 +134,17 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
         r.segments = s.2.count
         r.ramVectors = s.0.count + (s.1?.count ?? 0)
         r.ssdVectors = s.2.reduce(0) { $0 + $1.liveCount }
-        r.poolBytes = s.2.reduce(0) { $0 + $1.pool.memoryUsage + ($1.hotRecords?.memoryUsage ?? 0) }
-        r.hotRecordBytes = s.2.reduce(0) { $0 + ($1.hotRecords?.memoryUsage ?? 0) }
         r.residentListBytes = s.2.reduce(0) { $0 + ($1.residentLists?.memoryUsage ?? 0) }
         for segment in s.2 {
-            let p = segment.pool.statistics
+            let pool = segment.pool, p = pool.statistics
+            r.poolBytes += pool.memoryUsage
             r.poolHits += p.hits; r.poolMisses += p.misses; r.evictions += p.evictions; r.promotions += p.pageReads
-            if let hot = segment.hotRecords?.statistics {
-                // A hot record is a pool hit; its miss shows as the frame lookup that follows it.
-                r.poolHits += hot.hits; r.hotRecordHits += hot.hits
-                r.hotRecordAdmissions += hot.admissions; r.evictions += hot.evictions
+            if let hot = segment.hotRecords {
+                // Hot records are part of the pool; a hit there is a pool hit, a miss shows as the frame lookup after it.
+                let h = hot.statistics
+                r.poolBytes += hot.memoryUsage; r.hotRecordBytes += hot.memoryUsage
+                r.poolHits += h.hits; r.hotRecordHits += h.hits
+                r.hotRecordAdmissions += h.admissions; r.evictions += h.evictions
             }
         }
         r.compactionDebtBytes = s.2.reduce(0) { $0 + $1.deleted * $1.layout.recordSize }
