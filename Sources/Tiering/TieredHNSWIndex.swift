@@ -140,7 +140,8 @@ public final class TieredHNSWIndex: VectorIndex, @unchecked Sendable {
             r.poolBytes += pool.memoryUsage
             r.poolHits += p.hits; r.poolMisses += p.misses; r.evictions += p.evictions; r.promotions += p.pageReads
             if let hot = segment.hotRecords {
-                // Hot records are part of the pool; a hit there is a pool hit, a miss shows as the frame lookup after it.
+                // Hot records are part of the pool: a hit there is a pool hit; a miss shows as the frame lookup
+                // that follows it.
                 let h = hot.statistics
                 r.poolBytes += hot.memoryUsage; r.hotRecordBytes += hot.memoryUsage
                 r.poolHits += h.hits; r.hotRecordHits += h.hits
