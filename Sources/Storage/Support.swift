@@ -69,3 +69,20 @@ final class ConditionLock: @unchecked Sendable {
         return r
     }
 }
+
+/// Asks the kernel to back the whole 2 MiB-aligned part of a large, already filled allocation with huge pages now
+/// (MADV_COLLAPSE, Linux 6.1; independent of the THP sysfs mode). For arrays read at random per search (traversal
+/// codes, resident lists): on a VM each TLB miss walks two page tables. Best effort: an older kernel refuses and
+/// nothing changes; the RSS stays the same since only pages already touched are collapsed.
+public func collapseToHugePages(_ pointer: UnsafeRawPointer, byteCount: Int) {
+    let huge = 2 << 20
+    guard hugePagesEnabled, byteCount >= 2 * huge else { return }
+    let start = (Int(bitPattern: pointer) + huge - 1) & ~(huge - 1)
+    let end = (Int(bitPattern: pointer) + byteCount) & ~(huge - 1)
+    guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    let madviseCollapse: Int32 = 25  // MADV_COLLAPSE; Debian 12's headers predate it
+    _ = madvise(aligned, end - start, madviseCollapse)
+}
+
+/// VS_HUGE_PAGES=0 leaves large arrays on 4 KiB pages (A/B).
+public let hugePagesEnabled = getenv("VS_HUGE_PAGES").map { String(cString: $0) != "0" } ?? true

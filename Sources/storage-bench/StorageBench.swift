@@ -188,7 +188,9 @@ struct ReadConfig {
         if o.placementOnly { return try placement.run() }
         let file = try ensureFile(o)
         say("file: \(o.file), \(file.pageCount) pages of \(file.layout.pageSize) B, O_DIRECT \(file.isDirect)")
-        let buffer = AlignedBuffer(byteCount: 256 * file.layout.pageSize)
+        // Room for the largest batch: every request of a call reads into its own page.
+        let largestBatch = o.depths.map { $0 == 1 ? 1 : $0 * 4 }.max() ?? 1
+        let buffer = AlignedBuffer(byteCount: max(256, largestBatch) * file.layout.pageSize)
         var configs: [ReadConfig] = []
         for depth in o.depths {
             let batch = depth == 1 ? 1 : depth * 4
