@@ -225,6 +225,59 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         index.drop()
     }
 
+    /// A delete of a vector still in the RAM graph only detaches it there: it is gone for every lookup at once, the
+    /// repair is left to `repairDetached`, and a seal with detached nodes still waiting writes a segment without them.
+    @Test func detachedDeletesInRAMRepairLaterAndSealWithoutThem() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        c.limit = 64 << 20
+        c.minimumActiveCap = 32 << 20  // the whole set stays in the RAM graph until `flush`
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(1500, dim, seed: 47)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        #expect(index.report.segments == 0 && index.report.ramVectors == data.count)
+        var alive = [Bool](repeating: true, count: data.count)
+        func delete(_ range: StrideTo<Int>) {
+            for i in range {
+                #expect(index.detach(label: UInt64(i)))
+                #expect(!index.detach(label: UInt64(i)), "a second delete finds nothing")
+                alive[i] = false
+            }
+        }
+        func check(_ what: String) throws {
+            #expect(index.count == alive.filter { $0 }.count, "\(what): count")
+            for i in stride(from: 0, to: data.count, by: 7) {
+                #expect(index.contains(label: UInt64(i)) == alive[i], "\(what): contains \(i)")
+                #expect((index.vectorBytes(label: UInt64(i)) != nil) == alive[i], "\(what): vector \(i)")
+            }
+            var hits = 0
+            for qi in 0..<30 {
+                let q = points(1, dim, seed: UInt64(70_000 + qi))[0]
+                let found = try search(index, q, k: 10, ef: 100)
+                for m in found { #expect(alive[Int(m.label)], "\(what): deleted label \(m.label) returned") }
+                let truth = Set(exactTop(data, q, 10) { alive[$0] })
+                hits += found.filter { truth.contains(Int($0.label)) }.count
+            }
+            #expect(Double(hits) / 300 >= 0.95, "\(what): recall \(Double(hits) / 300)")
+        }
+        delete(stride(from: 0, to: data.count, by: 5))
+        #expect(index.repairDetached(limit: 0) == 300, "every detach waits for its repair")
+        try check("detached")
+        #expect(index.repairDetached(limit: 100) == 200)
+        #expect(index.repairDetached(limit: .max) == 0)
+        try check("repaired")
+        // Detached and not repaired when the seal starts: the seal repairs them before writing.
+        delete(stride(from: 1, to: data.count, by: 5))
+        #expect(index.repairDetached(limit: 0) == 300)
+        try index.flush()
+        index.waitForMaintenance()
+        #expect(index.report.segments == 1 && index.report.ramVectors == 0)
+        #expect(index.repairDetached(limit: 0) == 0)
+        try check("sealed")
+        index.drop()
+    }
+
     @Test func idleSegmentsGoColdAndComeBack() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/cold"); removeTree(dir + "/idx"); removeTree(dir) }
