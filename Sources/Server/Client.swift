@@ -42,6 +42,8 @@ public final class Client {
 
     /// Set while a command waits for a worker thread: later requests wait so replies stay in order.
     public internal(set) var isBlocked = false
+    /// The waiting command's logged arguments and start (uv_hrtime), for the slow log when it ends.
+    var pendingSlowLog: (arguments: [[UInt8]], started: UInt64)?
     /// Set while processInput runs one of this client's requests (see Server.unblock).
     var isExecuting = false
     var closeAfterReply = false

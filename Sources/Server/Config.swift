@@ -4,6 +4,8 @@ import RESP
 public enum ConfigError: Error, CustomStringConvertible {
     case unknownDirective(String, line: Int?)
     case badValue(String, String, line: Int?)
+    /// An integer outside the directive's range (Redis's wording, which CONFIG SET repeats).
+    case outOfRange(String, ClosedRange<Int>, line: Int?)
     case unreadable(String)
     public var description: String {
         switch self {
@@ -11,8 +13,14 @@ public enum ConfigError: Error, CustomStringConvertible {
             return (line.map { "line \($0): " } ?? "") + "Bad directive or wrong number of arguments: '\(n)'"
         case .badValue(let n, let v, let line):
             return (line.map { "line \($0): " } ?? "") + "argument couldn't be parsed into a value for '\(n)': '\(v)'"
+        case .outOfRange(let n, let range, let line):
+            return (line.map { "line \($0): " } ?? "") + "'\(n)' " + Self.rangeText(range)
         case .unreadable(let path): return "Fatal error, can't open config file '\(path)'"
         }
+    }
+
+    static func rangeText(_ range: ClosedRange<Int>) -> String {
+        "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive"
     }
 }
 
@@ -75,6 +83,8 @@ let knownDirectives: [Directive] = [
     Directive(name: "vector-memory-limit", kind: .memory, defaultValue: "0", mutable: true),
     Directive(name: "vector-cold-dir", kind: .string, defaultValue: "", mutable: true),
     Directive(name: "vector-cold-after", kind: .integer(0...Int(Int32.max)), defaultValue: "0", mutable: true),
+    Directive(name: "slowlog-log-slower-than", kind: .integer(-1...Int.max), defaultValue: "10000", mutable: true),
+    Directive(name: "slowlog-max-len", kind: .integer(0...Int.max), defaultValue: "128", mutable: true),
     Directive(name: "active-expire-enabled", kind: .bool, defaultValue: "yes", mutable: true),
 ]
 
@@ -139,7 +149,8 @@ public struct Config {
             default: throw ConfigError.badValue(d.name, value, line: line)
             }
         case .integer(let range):
-            guard let v = Int(value), range.contains(v) else { throw ConfigError.badValue(d.name, value, line: line) }
+            guard let v = Int(value) else { throw ConfigError.badValue(d.name, value, line: line) }
+            guard range.contains(v) else { throw ConfigError.outOfRange(d.name, range, line: line) }
             return String(v)
         case .memory:
             guard let v = parseMemory(value) else { throw ConfigError.badValue(d.name, value, line: line) }

@@ -76,8 +76,14 @@ extension Server {
             commands.stats[spec.id].failed += 1
             replyError(client, error)
         }
+        let microseconds = Int((uv_hrtime() - started) / 1000)
         commands.stats[spec.id].calls += 1
-        commands.stats[spec.id].microseconds += Int((uv_hrtime() - started) / 1000)
+        commands.stats[spec.id].microseconds += microseconds
+        if client.isBlocked {
+            if slowLog.threshold >= 0 { client.pendingSlowLog = (SlowLog.loggedArguments(args), started) }
+        } else if slowLog.wants(microseconds), !spec.has("skip_slowlog") {
+            logIfSlow(client, arguments: SlowLog.loggedArguments(args), microseconds: microseconds)
+        }
     }
 
     /// A queue-time or pre-execution refusal; inside MULTI it also dooms the transaction (EXECABORT).

@@ -75,6 +75,8 @@ public final class Server {
     var queryBufferLimit = 1 << 30
     /// `search-workers` (immutable), read on every FT.SEARCH.
     var searchWorkers = 2
+    /// SLOWLOG's entries and its two directives.
+    var slowLog = SlowLog()
 
     public init(config: Config) {
         self.config = config
@@ -101,6 +103,8 @@ public final class Server {
         outputHardLimit = parsedOutputHardLimit
         queryBufferLimit = config.int("client-query-buffer-limit")
         searchWorkers = config.int("search-workers")
+        slowLog.threshold = config.int("slowlog-log-slower-than")
+        slowLog.maxLength = config.int("slowlog-max-len")
         logger.level = LogLevel(name: config["loglevel"])
         database.hashLimits.maxCompactEntries = config.int("hash-max-listpack-entries")
         database.hashLimits.maxCompactValueLength = config.int("hash-max-listpack-value")
@@ -466,6 +470,11 @@ public final class Server {
         guard let client = clients[clientID] else { return }
         client.isBlocked = false
         write(&client.reply)
+        if let pending = client.pendingSlowLog {
+            // Logged with its time on the worker: an offloaded FT.SEARCH is slow there, not on the loop.
+            client.pendingSlowLog = nil
+            logIfSlow(client, arguments: pending.arguments, microseconds: Int((uv_hrtime() - pending.started) / 1000))
+        }
         // Unblocked from inside its own command (its result was ready at once, e.g. a shard search run inline): the
         // processInput running that command carries on when it returns. Running it here would execute the same,
         // not yet consumed, request again, recursing until the stack overflows.

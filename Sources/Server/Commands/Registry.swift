@@ -4,6 +4,7 @@ extension Server {
     func registerBuiltinCommands() {
         commands.register(connectionCommands())
         commands.register(serverCommands())
+        commands.register(slowLogCommands())
         commands.register(transactionCommands())
         commands.register(keyCommands())
         commands.register(stringCommands())

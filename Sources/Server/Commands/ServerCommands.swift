@@ -166,7 +166,9 @@ extension Server {
                     guard updated.isMutable(name) else {
                         throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
                     }
-                    do { try updated.set(name, value) } catch {
+                    do { try updated.set(name, value) } catch ConfigError.outOfRange(_, let range, _) {
+                        throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(ConfigError.rangeText(range))")
+                    } catch {
                         throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - argument couldn't be parsed into an integer")
                     }
                 }
