@@ -267,3 +267,15 @@ def client2(server) -> redis.Redis:
     c = server.client(protocol=2)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def redis_reference(tmp_path_factory) -> Server:
+    """Debian's redis-server on a free port (no persistence), for differential tests; skipped where it is missing."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    srv = start_server_process(tmp_path_factory.mktemp("redis-reference"), "--save", "", "--appendonly", "no",
+                               binary=binary)
+    yield srv
+    srv.stop()

@@ -8,14 +8,11 @@ left out of the script, each with a comment saying why, and checked against 7.4'
 
 from __future__ import annotations
 
-import shutil
 import socket
 
 import pytest
 
-from conftest import resp_command, start_server_process
-
-REDIS_SERVER = shutil.which("redis-server")
+from conftest import resp_command
 
 # Each entry: (mode, command...). Modes:
 #   "="       replies must be identical bytes
@@ -337,20 +334,10 @@ def _agree(mode: str, command: str, a: tuple[bytes, object], b: tuple[bytes, obj
     raise ValueError(mode)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server not installed (apt-get install redis-server)")
-    srv = start_server_process(tmp_path_factory.mktemp("redis-reference"), "--save", "", "--appendonly", "no",
-                               binary=REDIS_SERVER)
-    yield srv
-    srv.stop()
-
-
 @pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("script", [STRINGS, KEYS], ids=["strings", "keys"])
-def test_same_replies_as_redis(reference, server, script, protocol):
-    ours, theirs = Connection(server.port), Connection(reference.port)
+def test_same_replies_as_redis(redis_reference, server, script, protocol):
+    ours, theirs = Connection(server.port), Connection(redis_reference.port)
     try:
         for conn in (ours, theirs):
             assert conn.call("FLUSHALL")[0] == b"+OK\r\n"

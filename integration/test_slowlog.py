@@ -4,25 +4,11 @@ RESP2 and RESP3; an FT.SEARCH that waited on a worker thread is logged with its 
 
 from __future__ import annotations
 
-import shutil
 import struct
 
 import pytest
 import redis
 
-from conftest import start_server_process
-
-REDIS_SERVER = shutil.which("redis-server")
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server not installed (apt-get install redis-server)")
-    srv = start_server_process(tmp_path_factory.mktemp("redis-slowlog"), "--save", "", "--appendonly", "no",
-                               binary=REDIS_SERVER)
-    yield srv
-    srv.stop()
 
 
 # AUTH last: redis-py drops a connection whose AUTH fails.
@@ -64,8 +50,8 @@ def logged(port: int, protocol: int) -> list[tuple]:
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_same_entries_as_redis(reference, server, protocol):
-    ours, theirs = logged(server.port, protocol), logged(reference.port, protocol)
+def test_same_entries_as_redis(redis_reference, server, protocol):
+    ours, theirs = logged(server.port, protocol), logged(redis_reference.port, protocol)
     assert ours == theirs
     commands = [c for c, _ in ours]
     assert commands[:2] == [b"SLOWLOG RESET", b"CLIENT INFO"]
@@ -82,14 +68,14 @@ def test_same_entries_as_redis(reference, server, protocol):
     ("CONFIG", "SET", "slowlog-max-len", "-1"), ("CONFIG", "SET", "slowlog-log-slower-than", "-2"),
     ("CONFIG", "GET", "slowlog-max-len"),
 ])
-def test_same_errors_and_help_as_redis(reference, server, args):
+def test_same_errors_and_help_as_redis(redis_reference, server, args):
     def reply(port):
         with redis.Redis(host="127.0.0.1", port=port, protocol=2) as c:
             try:
                 return c.execute_command(*args)
             except redis.ResponseError as e:
                 return ("error", str(e))
-    assert reply(server.port) == reply(reference.port)
+    assert reply(server.port) == reply(redis_reference.port)
 
 
 def test_offloaded_search_is_logged_with_its_time(server):

@@ -74,6 +74,21 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
     try q.withUnsafeBytes { try index.search(query: $0, k: k, efRuntime: ef, filter: nil) }
 }
 
+/// Recall@10 over `queries` clustered queries against the exact top 10 of the records still alive; a deleted label
+/// in any answer is a test failure.
+func liveRecall(_ index: any VectorIndex, _ data: [[Float]], alive: [Bool], queries: Int, seed: UInt64, ef: Int) throws
+    -> Double {
+    var hits = 0
+    for qi in 0..<queries {
+        let q = points(1, data[0].count, seed: seed + UInt64(qi))[0]
+        let found = try search(index, q, k: 10, ef: ef)
+        for m in found { #expect(alive[Int(m.label)], "deleted label \(m.label) returned") }
+        let truth = Set(exactTop(data, q, 10) { alive[$0] })
+        hits += found.filter { truth.contains(Int($0.label)) }.count
+    }
+    return Double(hits) / Double(10 * queries)
+}
+
 @Suite(.serialized) struct TieredHNSWIndexTests {
     let dim = 32
     func parameters() -> VectorIndexParameters {
@@ -210,15 +225,8 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
         #expect(r.segments == 1 && r.ssdVectors == 1200 && r.compactionDebtBytes == 0)
         #expect(r.ssdBytes < ssdBefore)
         #expect(index.count == 1200)
-        var hits = 0
-        for qi in 0..<40 {
-            let q = points(1, dim, seed: UInt64(60_000 + qi))[0]
-            let found = try search(index, q, k: 10, ef: 200)
-            for m in found { #expect(alive[Int(m.label)], "deleted label \(m.label) returned") }
-            let truth = Set(exactTop(data, q, 10) { alive[$0] })
-            hits += found.filter { truth.contains(Int($0.label)) }.count
-        }
-        #expect(Double(hits) / 400 >= 0.95, "recall after consolidation \(Double(hits) / 400)")
+        let recall = try liveRecall(index, data, alive: alive, queries: 40, seed: 60_000, ef: 200)
+        #expect(recall >= 0.95, "recall after consolidation \(recall)")
         for i in stride(from: 0, to: data.count, by: 37) {
             #expect(index.vectorBytes(label: UInt64(i)) == (alive[i] ? data[i].withUnsafeBytes { Array($0) } : nil))
         }
@@ -251,15 +259,8 @@ func search(_ index: any VectorIndex, _ q: [Float], k: Int, ef: Int) throws -> [
                 #expect(index.contains(label: UInt64(i)) == alive[i], "\(what): contains \(i)")
                 #expect((index.vectorBytes(label: UInt64(i)) != nil) == alive[i], "\(what): vector \(i)")
             }
-            var hits = 0
-            for qi in 0..<30 {
-                let q = points(1, dim, seed: UInt64(70_000 + qi))[0]
-                let found = try search(index, q, k: 10, ef: 100)
-                for m in found { #expect(alive[Int(m.label)], "\(what): deleted label \(m.label) returned") }
-                let truth = Set(exactTop(data, q, 10) { alive[$0] })
-                hits += found.filter { truth.contains(Int($0.label)) }.count
-            }
-            #expect(Double(hits) / 300 >= 0.95, "\(what): recall \(Double(hits) / 300)")
+            let recall = try liveRecall(index, data, alive: alive, queries: 30, seed: 70_000, ef: 100)
+            #expect(recall >= 0.95, "\(what): recall \(recall)")
         }
         delete(stride(from: 0, to: data.count, by: 5))
         #expect(index.repairDetached(limit: 0) == 300, "every detach waits for its repair")
