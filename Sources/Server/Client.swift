@@ -44,6 +44,8 @@ public final class Client {
     public internal(set) var isBlocked = false
     /// The waiting command's logged arguments and start (uv_hrtime), for the slow log when it ends.
     var pendingSlowLog: (arguments: [[UInt8]], started: UInt64)?
+    /// In MONITOR mode: every command the server runs is copied here.
+    var isMonitor = false
     /// Set while processInput runs one of this client's requests (see Server.unblock).
     var isExecuting = false
     var closeAfterReply = false
@@ -115,6 +117,7 @@ public final class Client {
         if transaction != nil { flags += "x" }
         if readOnly { flags += "r" }
         if isBlocked { flags += "b" }
+        if isMonitor { flags += "O" }
         if flags.isEmpty { flags = "N" }
         return "id=\(id) addr=\(address) laddr=\(localAddress) fd=-1 name=\(name ?? "") age=\(age) idle=\(idle) flags=\(flags) db=0 sub=0 psub=0 ssub=0 multi=\(transaction.map { $0.count } ?? -1) watch=\(watchedKeys.count) qbuf=\(pendingInput) qbuf-free=\(readCapacity - readEnd) argv-mem=0 multi-mem=0 rbs=\(readCapacity) rbp=\(readCapacity) obl=\(reply.buffer.count) oll=0 omem=\(pendingWriteBytes) tot-mem=\(readCapacity + reply.buffer.capacity + pendingWriteBytes) events=r cmd=\(lastCommand) user=\(user) redir=-1 resp=\(protocolVersion) lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
     }

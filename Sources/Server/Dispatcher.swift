@@ -33,6 +33,11 @@ extension Server {
             reject(client, .noAuth, spec: spec)
             return
         }
+        if client.isMonitor && spec.keys.first > 0 {
+            // Redis flags a monitor like a replica, and refuses its keyed commands with this text.
+            reject(client, CommandError("ERR Replica can't interact with the keyspace"), spec: spec)
+            return
+        }
         if client.transaction != nil && !transactionControl.contains(spec.name) {
             if let check = keyCheck, spec.routesByKeys, let error = check(spec, args, client) {
                 reject(client, error, spec: spec)
@@ -84,6 +89,7 @@ extension Server {
         } else if slowLog.wants(microseconds), !spec.has("skip_slowlog") {
             logIfSlow(client, arguments: SlowLog.loggedArguments(args), microseconds: microseconds)
         }
+        if !monitorIDs.isEmpty, !spec.has("admin"), !spec.has("skip_monitor") { feedMonitors(client, args) }
     }
 
     /// A queue-time or pre-execution refusal; inside MULTI it also dooms the transaction (EXECABORT).

@@ -77,6 +77,8 @@ public final class Server {
     var searchWorkers = 2
     /// SLOWLOG's entries and its two directives.
     var slowLog = SlowLog()
+    /// Clients in MONITOR mode.
+    var monitorIDs: Set<Int> = []
 
     public init(config: Config) {
         self.config = config
@@ -320,6 +322,7 @@ public final class Server {
         guard !client.isClosing else { return }
         client.isClosing = true
         clients.removeValue(forKey: client.id)
+        monitorIDs.remove(client.id)
         unwatchAll(client)
         if client.isDetached { return }
         client.handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { h in

@@ -82,7 +82,7 @@ struct SlowLog {
 
     /// Positions Redis redacts: every AUTH argument, the user and password after HELLO's AUTH, the value of
     /// CONFIG SET requirepass / masterauth.
-    private static func secretArguments(_ args: Arguments) -> Set<Int> {
+    static func secretArguments(_ args: Arguments) -> Set<Int> {
         if args.is(0, "AUTH") { return Set(1..<args.count) }
         if args.is(0, "HELLO") {
             for i in 1..<args.count where args.is(i, "AUTH") && i + 2 < args.count { return [i + 1, i + 2] }

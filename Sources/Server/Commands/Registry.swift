@@ -5,6 +5,7 @@ extension Server {
         commands.register(connectionCommands())
         commands.register(serverCommands())
         commands.register(slowLogCommands())
+        commands.register(monitorCommands())
         commands.register(transactionCommands())
         commands.register(keyCommands())
         commands.register(stringCommands())
