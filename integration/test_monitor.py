@@ -88,3 +88,20 @@ def test_redis_py_monitor_reads_our_lines(server):
         assert abs(command["time"] - time.time()) < 5
         other.close()
     c.close()
+
+
+def test_role_and_command_list_like_redis(redis_reference, server):
+    """ROLE (a master, no replicas) and COMMAND LIST's subcommands and filters, against redis-server 7.0."""
+    def names(port, **filters):
+        with redis.Redis(host="127.0.0.1", port=port, protocol=2) as c:
+            return set(c.command_list(**filters))
+    def raw(port, *args):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(resp_command(*args))
+            return read_available(sock, 0.1)
+    assert raw(server.port, "ROLE") == raw(redis_reference.port, "ROLE") == b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+    assert raw(server.port, "ROLE", "x") == raw(redis_reference.port, "ROLE", "x")
+    ours, theirs = names(server.port, pattern="config*"), names(redis_reference.port, pattern="config*")
+    assert b"config|get" in ours and ours <= theirs
+    assert {b"slowlog|get", b"slowlog|len", b"slowlog|reset", b"slowlog|help"} <= names(server.port)
+    assert b"FT.SEARCH" in names(server.port, module="search")

@@ -99,3 +99,26 @@ struct DispatchTests {
         #expect(server.execute("COMMAND", "GETKEYS", "PING", on: c) == "-ERR The command has no key arguments\r\n")
     }
 }
+
+@Suite("COMMAND LIST")
+struct CommandListTests {
+    func names(_ reply: String) -> [String] {
+        reply.split(separator: "\r\n").filter { !$0.hasPrefix("*") && !$0.hasPrefix("$") }.map(String.init)
+    }
+
+    @Test("lists subcommands as container|sub and filters them like Redis 7")
+    func listAndFilters() {
+        let s = Server(config: Config())
+        let c = s.detachedClient()
+        let all = names(s.execute("COMMAND", "LIST", on: c))
+        #expect(all.contains("config") && all.contains("config|get") && all.contains("slowlog|get") && all.contains("FT.SEARCH"))
+        #expect(Set(names(s.execute("COMMAND", "LIST", "FILTERBY", "PATTERN", "config*", on: c)))
+                == ["config", "config|get", "config|set", "config|resetstat", "config|rewrite"])
+        let admin = names(s.execute("COMMAND", "LIST", "FILTERBY", "ACLCAT", "admin", on: c))
+        #expect(admin.contains("config|set") && admin.contains("monitor") && !admin.contains("get"))
+        let search = names(s.execute("COMMAND", "LIST", "FILTERBY", "MODULE", "search", on: c))
+        #expect(search.contains("FT.SEARCH") && search.contains("FT.CREATE") && search.allSatisfy { $0.uppercased().hasPrefix("FT.") || $0.hasPrefix("_FT.") })
+        #expect(names(s.execute("COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch", on: c)).isEmpty)
+        #expect(s.execute("COMMAND", "COUNT", on: c) == ":\(s.commands.commands.count)\r\n", "COUNT stays top-level, as Redis")
+    }
+}

@@ -210,16 +210,19 @@ extension Server {
                 ctx.client.reply.integer(ctx.server.commands.commands.count)
             },
             command("command|list", arity: -2, flags: "loading stale", acl: "slow connection", group: "server", since: "7.0.0", summary: "Returns a list of command names.") { ctx throws(CommandError) in
-                var names = ctx.server.commands.commands.map(\.name)
+                // As Redis 7: containers and their subcommands ("config|get"), each filter applied to both.
+                let all = ctx.server.commands.commands.flatMap { [$0] + $0.subcommands }
+                var names = all.map(\.name)
                 if ctx.args.count > 2 {
                     guard ctx.args.count == 5, ctx.args.is(2, "FILTERBY") else { throw .syntax }
                     let value = ctx.args.string(4)
                     if ctx.args.is(3, "PATTERN") {
-                        names = names.filter { GlobMatch.matches(pattern: value.lowercased(), $0) }
+                        names = names.filter { GlobMatch.matches(pattern: value.lowercased(), $0.lowercased()) }
                     } else if ctx.args.is(3, "ACLCAT") {
-                        names = ctx.server.commands.commands.filter { $0.categories.contains(value.lowercased()) }.map(\.name)
+                        names = all.filter { $0.categories.contains(value.lowercased()) }.map(\.name)
                     } else if ctx.args.is(3, "MODULE") {
-                        names = []
+                        // The search module's commands are the FT.* ones (module names are case-sensitive).
+                        names = value == "search" ? all.filter { $0.group == "module" }.map(\.name) : []
                     } else { throw .syntax }
                 }
                 ctx.client.reply.array(names.count)
