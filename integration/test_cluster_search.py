@@ -141,6 +141,24 @@ def test_filters_sortby_limit_totals(env):
     assert len(r3[b"results"]) == 3 and r3[b"warning"] == []
 
 
+def test_fan_out_inside_multi_is_refused_and_exec_stays_in_order(env):
+    """Inside EXEC no command may wait for other nodes: FT.SEARCH / FT.INFO answer with an error in their slot and the
+    transaction's other replies keep their places (they used to be shifted by a late fan-out answer)."""
+    fleet, _, _ = env
+    with redis.Redis(host=HOST, port=fleet.ports[0], protocol=2, socket_timeout=10) as c:
+        p = c.pipeline(transaction=True)
+        p.ping()
+        p.execute_command("FT.SEARCH", "idx", "*", "LIMIT", "0", "1")
+        p.execute_command("FT.INFO", "idx")
+        p.echo("after")
+        replies = p.execute(raise_on_error=False)
+        assert replies[0] is True and replies[3] == b"after"
+        for r in replies[1:3]:
+            assert isinstance(r, redis.ResponseError) and "inside MULTI on a cluster" in str(r)
+        assert c.ping()
+        assert raw(fleet.ports[0], "FT._LIST") == [b"idx"]
+
+
 def test_info_and_tagvals_are_cluster_wide(env):
     fleet, single, _ = env
     want = single.client(protocol=2).ft("idx").info()

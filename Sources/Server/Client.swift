@@ -46,6 +46,9 @@ public final class Client {
     var pendingSlowLog: (arguments: [[UInt8]], started: UInt64)?
     /// In MONITOR mode: every command the server runs is copied here.
     var isMonitor = false
+    /// Set while EXEC runs the queued commands: each must reply before the next runs (EXEC's array, MULTI's
+    /// isolation), so none may wait on a worker, a timer or another node. Redis's deny-blocking clients.
+    public internal(set) var denyBlocking = false
     /// Set while processInput runs one of this client's requests (see Server.unblock).
     var isExecuting = false
     var closeAfterReply = false

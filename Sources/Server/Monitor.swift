@@ -8,16 +8,7 @@ extension Server {
     /// MONITOR: from now on this client receives every command the server runs; a second MONITOR is ignored without
     /// a reply, as in Redis.
     func monitorCommands() -> [CommandSpec] {
-        // ROLE sits here with MONITOR as the other replication-era introspection command: every node is a master to
-        // replication (phase 1 has no replication stream; INFO replication says the same).
-        [command("role", arity: 1, flags: "noscript loading stale fast", acl: "admin fast dangerous", group: "server",
-                 since: "2.8.12", summary: "Returns the replication role.") { ctx in
-            ctx.client.reply.array(3)
-            ctx.client.reply.bulk("master")
-            ctx.client.reply.integer(0)
-            ctx.client.reply.array(0)
-        },
-        command("monitor", arity: 1, flags: "admin noscript loading stale", acl: "admin slow dangerous",
+        [command("monitor", arity: 1, flags: "admin noscript loading stale", acl: "admin slow dangerous",
                  group: "server", summary: "Listens for all requests received by the server in real-time.") { ctx in
             guard !ctx.client.isMonitor else { return }
             ctx.client.isMonitor = true

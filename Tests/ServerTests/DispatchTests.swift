@@ -122,3 +122,21 @@ struct CommandListTests {
         #expect(s.execute("COMMAND", "COUNT", on: c) == ":\(s.commands.commands.count)\r\n", "COUNT stays top-level, as Redis")
     }
 }
+
+@Suite("WAIT and EXEC")
+struct WaitTests {
+    @Test("WAIT answers 0 at once for no replicas and inside EXEC; its errors are Redis's")
+    func waitReplies() {
+        let s = Server(config: Config())
+        let c = s.detachedClient()
+        #expect(s.execute("WAIT", "0", "0", on: c) == ":0\r\n")
+        #expect(s.execute("WAIT", "x", "0", on: c) == "-ERR value is not an integer or out of range\r\n")
+        #expect(s.execute("WAIT", "1", "x", on: c) == "-ERR timeout is not an integer or out of range\r\n")
+        #expect(s.execute("WAIT", "1", "-1", on: c) == "-ERR timeout is negative\r\n")
+        s.execute("MULTI", on: c)
+        s.execute("WAIT", "1", "0", on: c)
+        s.execute("PING", on: c)
+        #expect(s.execute("EXEC", on: c) == "*2\r\n:0\r\n+PONG\r\n")
+        #expect(!c.denyBlocking && !c.isBlocked)
+    }
+}

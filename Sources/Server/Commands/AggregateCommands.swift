@@ -90,7 +90,7 @@ extension Server {
     func ftAggregate(_ ctx: CommandContext, profile: Bool, argv: [[UInt8]]? = nil) throws(CommandError) {
         let raw: [[UInt8]] = argv ?? (0..<ctx.args.count).map { Array(ctx.args[$0]) }
         let parsed = try parseAggregate(raw)
-        if config.int("search-workers") == 0 {
+        if config.int("search-workers") == 0 || ctx.client.denyBlocking {  // inside EXEC the reply must come now
             switch Self.matchAggregate(parsed) {
             case .success(let m): try finishAggregate(m, parsed, profile: profile, client: ctx.client)
             case .failure(let e): throw CommandError(e.message)

@@ -184,13 +184,21 @@ final class SearchCoordinator {
         return (try? p.parse(bytes, from: 0))??.value
     }
 
+    /// Inside EXEC nothing may wait (each queued command's reply must come before the next runs), and these wait for
+    /// the other nodes.
+    static func refuseInsideExec(_ ctx: CommandContext) throws(CommandError) {
+        guard ctx.client.denyBlocking else { return }
+        throw CommandError("ERR Cannot run \(ctx.args.string(0).uppercased()) inside MULTI on a cluster: it waits for the other nodes")
+    }
+
     // MARK: schema broadcast
 
     /// A schema command from a client: apply here, forward to every other node, reply once all acked (or timed out).
     func broadcast(_ ctx: CommandContext) throws(CommandError) {
         let argv = Self.argv(ctx.args)
-        let localReply = try capture(ctx.client) { () throws(CommandError) in try applyLocally(ctx) }
         let peers = view.nodes.indices.filter { $0 != view.myself }
+        if !peers.isEmpty { try Self.refuseInsideExec(ctx) }  // before anything is applied here
+        let localReply = try capture(ctx.client) { () throws(CommandError) in try applyLocally(ctx) }
         if peers.isEmpty { ctx.client.reply.raw(localReply); return }
         let clientID = ctx.client.id
         server.block(ctx.client)
@@ -293,6 +301,7 @@ final class SearchCoordinator {
         let targets = view.shardMasters
         let clientID = ctx.client.id
         let started = uv_hrtime()
+        try Self.refuseInsideExec(ctx)
         server.block(ctx.client)
         let op = FanOut<ShardSearchResult>(targets: targets.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
             var results: [ShardSearchResult] = []
@@ -353,6 +362,7 @@ final class SearchCoordinator {
         let targets = view.shardMasters
         let clientID = ctx.client.id
         let started = uv_hrtime()
+        try Self.refuseInsideExec(ctx)
         server.block(ctx.client)
         let op = FanOut<AggShardRows>(targets: targets.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
             var shards: [AggShardRows] = []
@@ -423,6 +433,7 @@ final class SearchCoordinator {
         let others = view.shardMasters.filter { $0 != view.myself }
         if others.isEmpty { ctx.client.reply.raw(bytes); return }
         let clientID = ctx.client.id
+        try Self.refuseInsideExec(ctx)
         server.block(ctx.client)
         let timeout = max(1000, queryTimeout(nil))
         let op = FanOut<RESPValue>(targets: others.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
@@ -521,6 +532,7 @@ final class SearchCoordinator {
                 let server = ctx.server
                 let parsed = try server.parseSearch(ctx.args)
                 let clientID = ctx.client.id
+                try Self.refuseInsideExec(ctx)
                 server.block(ctx.client)
                 server.runShardSearch(parsed) { [unowned server] result in
                     server.unblock(clientID: clientID) { w in
@@ -536,6 +548,7 @@ final class SearchCoordinator {
                 let parsed = try server.parseAggregate(Self.argv(ctx.args))
                 let split = parsed.plan.distributedSplit(knn: parsed.request.query.knn)
                 let clientID = ctx.client.id
+                try Self.refuseInsideExec(ctx)
                 server.block(ctx.client)
                 server.runShardAggregate(parsed, split: split) { [unowned server] result in
                     server.unblock(clientID: clientID) { w in

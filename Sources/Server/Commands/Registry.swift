@@ -6,6 +6,7 @@ extension Server {
         commands.register(serverCommands())
         commands.register(slowLogCommands())
         commands.register(monitorCommands())
+        commands.register(replicationCommands())
         commands.register(transactionCommands())
         commands.register(keyCommands())
         commands.register(stringCommands())

@@ -163,6 +163,12 @@ extension Server {
         guard let index = search.index(named: ctx.args.string(1)) else { throw CommandError("Unknown index name") }
         let pages = ctx.args.count == 3 ? try ctx.args.integer(2) : 1024
         guard pages > 0 else { throw CommandError("ERR value is out of range, must be positive") }
+        if ctx.client.denyBlocking {  // inside EXEC: read here and answer now
+            do { ctx.client.reply.integer(try index.warmUp(pages: pages)) } catch {
+                throw CommandError("ERR warm-up failed: \(error)")
+            }
+            return
+        }
         let clientID = ctx.client.id
         let mailbox = self.mailbox
         DispatchQueue.global().async {
@@ -294,6 +300,8 @@ extension Server {
         let byPolicy = searchRunsInline(clientID: clientID)
         let cheap = clientID != nil && (index.recentMicros(request).map { $0 <= Self.cheapSearchMicros } ?? false)
         if (byPolicy || cheap) && (searchWorkers == 0 || !index.readsFromSSD) { return try index.execute(request) }
+        // Inside EXEC the reply must come now: the loop waits for the pages, as Redis runs a transaction's commands.
+        if let clientID, clients[clientID]?.denyBlocking == true { return try index.execute(request) }
         let back = LoopBound(value: later)
         let mailbox = self.mailbox
         searchesOnWorkers += 1

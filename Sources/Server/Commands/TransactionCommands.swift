@@ -46,6 +46,8 @@ extension Server {
             return
         }
         client.reply.array(queued.count)
+        client.denyBlocking = true
+        defer { client.denyBlocking = false }
         for argv in queued {
             Arguments.withOwned(argv) { args in
                 guard var spec = commands.lookup(args[0]) else { return }
