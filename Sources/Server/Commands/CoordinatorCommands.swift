@@ -188,7 +188,8 @@ final class SearchCoordinator {
     /// the other nodes.
     static func refuseInsideExec(_ ctx: CommandContext) throws(CommandError) {
         guard ctx.client.denyBlocking else { return }
-        throw CommandError("ERR Cannot run \(ctx.args.string(0).uppercased()) inside MULTI on a cluster: it waits for the other nodes")
+        let name = ctx.args.string(0).uppercased()
+        throw CommandError("ERR Cannot run \(name) inside MULTI on a cluster: it waits for the other nodes")
     }
 
     // MARK: schema broadcast

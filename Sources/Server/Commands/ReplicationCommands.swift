@@ -26,7 +26,8 @@ extension Server {
                 return
             }
             ctx.server.block(ctx.client)
-            if timeout > 0 { ctx.server.unblockLater(clientID: ctx.client.id, milliseconds: UInt64(timeout)) { $0.integer(0) } }
+            guard timeout > 0 else { return }
+            ctx.server.unblockLater(clientID: ctx.client.id, milliseconds: UInt64(timeout)) { $0.integer(0) }
         }]
     }
 
