@@ -25,6 +25,10 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
         var queue: [(label: UInt64, version: UInt64)] = []
         var nextVersion: UInt64 = 1
         var drainers = 0
+        /// Labels a drainer is linking now. A later write of the same label waits in the queue until that drainer
+        /// is done: two inserts of one label running at once can finish in either order, and the older vector then
+        /// stayed in the graph (an update found by its old vector, seen once in CI).
+        var inFlight: Set<UInt64> = []
         /// True while this index holds a stall in `writeGate`.
         var stalled = false
     }
@@ -89,11 +93,18 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
                     if !s.stalled { s.stalled = true; writeGate.stall(self) }
                 }
             } else {
-                // Buffer full: insert synchronously, dropping any buffered older version first.
-                _ = state.withLock { $0.versions.removeValue(forKey: label) }
-                buffer.remove(label: label)
-                try graph.add(label: label, vector: vector)
-                return
+                // Buffer full: insert synchronously, dropping any buffered older version first, unless a drainer is
+                // linking an older version right now (then this one queues behind it, below).
+                let linking = state.withLock { s -> Bool in
+                    if s.inFlight.contains(label) { return true }
+                    s.versions.removeValue(forKey: label)
+                    return false
+                }
+                if !linking {
+                    buffer.remove(label: label)
+                    try graph.add(label: label, vector: vector)
+                    return
+                }
             }
         }
         try buffer.add(label: label, vector: vector)
@@ -155,8 +166,14 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
             let bufferedNow = buffer.count
             let next = state.withLock { s -> (UInt64, UInt64)? in
                 if s.stalled, s.queue.isEmpty || bufferedNow <= bufferLimit / 2 { clearStall(&s) }
-                if s.queue.isEmpty { s.drainers -= 1; return nil }
-                let item = s.queue.removeFirst()
+                // The first write whose label no other drainer is linking; with none (empty, or only such labels,
+                // which their drainers take next) this drainer stops.
+                guard let at = s.queue.firstIndex(where: { !s.inFlight.contains($0.label) }) else {
+                    s.drainers -= 1
+                    return nil
+                }
+                let item = s.queue.remove(at: at)
+                s.inFlight.insert(item.label)
                 return (item.label, item.version)
             }
             guard let (label, version) = next else {
@@ -164,6 +181,8 @@ public final class TieredVectorIndex: VectorIndex, @unchecked Sendable {
                 Self.finishedDrains.add(1, ordering: .relaxed)
                 return
             }
+            // The label stays in flight until its insert (or the undo below) is done.
+            defer { _ = state.withLock { $0.inFlight.remove(label) } }
             // Skip superseded or deleted writes; a newer queue entry carries the current vector.
             guard state.withLock({ $0.versions[label] == version }), let bytes = buffer.vectorBytes(label: label) else { continue }
             bytes.withUnsafeBytes { try? graph.add(label: label, vector: $0) }

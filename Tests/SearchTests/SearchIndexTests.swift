@@ -5,6 +5,7 @@ import Keyspace
 import VectorIndex
 import Tiering
 import Synchronization
+import Dispatch
 
 private func vectorBytes(_ values: [Float]) -> Bytes {
     Bytes(values.withUnsafeBytes { Array($0) })
@@ -154,6 +155,36 @@ struct SearchIndexTests {
         // several slices; searches queued on the global pool meanwhile run between them.
         #expect(TieredVectorIndex.drainsYielded - before >= 2)
         #expect(tiered.count == 400 && tiered.pendingCount == 0)
+    }
+
+    @Test("rewrites of a few labels while drainers link older ones leave each label with its last vector")
+    func rewritesKeepTheLastVector() throws {
+        // Inserts into a graph of 3,000 take long enough for the next write of the same label to reach the second
+        // drainer while the first still links the older vector.
+        let p = VectorIndexParameters(algorithm: .hnsw, dimension: 32, metric: .l2, efConstruction: 400)
+        var rng = SystemRandomNumberGenerator()
+        let tiered = try TieredVectorIndex(p, bufferLimit: 100_000, backgroundThreads: 2)
+        for label in 100..<3_100 {
+            let v = (0..<32).map { _ in Float.random(in: -1...1, using: &rng) }
+            try v.withUnsafeBytes { try tiered.add(label: UInt64(label), vector: $0) }
+        }
+        tiered.waitUntilDrained()
+        var last: [UInt64: [Float]] = [:]
+        for write in 0..<600 {
+            let label = UInt64(write % 3)
+            let v = (0..<32).map { _ in Float.random(in: -1...1, using: &rng) }
+            last[label] = v
+            try v.withUnsafeBytes { try tiered.add(label: label, vector: $0) }
+            let until = DispatchTime.now().uptimeNanoseconds + 60_000
+            while DispatchTime.now().uptimeNanoseconds < until {}
+        }
+        tiered.waitUntilDrained()
+        #expect(tiered.count == 3_003 && tiered.pendingCount == 0)
+        for (label, v) in last {
+            #expect(tiered.vectorBytes(label: label) == v.withUnsafeBytes { Array($0) }, "label \(label)")
+            let hit = try v.withUnsafeBytes { try tiered.search(query: $0, k: 1, efRuntime: 100, filter: nil) }.first
+            #expect(hit?.label == label && hit?.distance == 0, "label \(label) found as \(String(describing: hit))")
+        }
     }
 
     @Test("searches while the buffer drains never see a label twice (once buffered, once linked)")
