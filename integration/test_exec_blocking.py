@@ -56,6 +56,11 @@ def test_wait_like_redis(redis_reference, server):
                  ("WAIT", "1")]:
         assert reply(server.port, *args) == reply(redis_reference.port, *args), args
     for port in (server.port, redis_reference.port):
+        reply(port, "CONFIG", "SET", "slowlog-log-slower-than", "100000")
+        reply(port, "SLOWLOG", "RESET")
         started = time.monotonic()
         assert reply(port, "WAIT", "1", "300") == 0
         assert 0.25 <= time.monotonic() - started < 3, port
+        # The wait is not execution time: neither server logs it as slow.
+        assert reply(port, "SLOWLOG", "LEN") == 0, port
+        reply(port, "CONFIG", "SET", "slowlog-log-slower-than", "10000")

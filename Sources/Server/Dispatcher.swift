@@ -85,7 +85,12 @@ extension Server {
         commands.stats[spec.id].calls += 1
         commands.stats[spec.id].microseconds += microseconds
         if client.isBlocked {
-            if slowLog.threshold >= 0 { client.pendingSlowLog = (SlowLog.loggedArguments(args), started) }
+            // FT.* work on a worker is logged with its whole time; a wait (WAIT) only with its time here, as Redis.
+            if spec.group != "module" {
+                logIfSlow(client, arguments: SlowLog.loggedArguments(args), microseconds: microseconds)
+            } else if slowLog.threshold >= 0 {
+                client.pendingSlowLog = (SlowLog.loggedArguments(args), started)
+            }
         } else if slowLog.wants(microseconds), !spec.has("skip_slowlog") {
             logIfSlow(client, arguments: SlowLog.loggedArguments(args), microseconds: microseconds)
         }
