@@ -4,6 +4,8 @@ import Glibc
 #endif
 import Keyspace
 
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
 extension Server {
     /// MONITOR: from now on this client receives every command the server runs; a second MONITOR is ignored without
     /// a reply, as in Redis.
@@ -45,7 +47,6 @@ extension Server {
 
     /// Redis's sdscatrepr: printable ASCII as is, `\\` and `"` escaped, \n \r \t \a \b by name, other bytes as \xhh.
     static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(34)
         for b in bytes {
             switch b {
@@ -56,7 +57,7 @@ extension Server {
             case 7: out.append(contentsOf: [92, 97])
             case 8: out.append(contentsOf: [92, 98])
             case 32...126: out.append(b)
-            default: out.append(contentsOf: [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(contentsOf: [92, 120, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])
             }
         }
         out.append(34)

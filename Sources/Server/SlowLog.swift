@@ -46,9 +46,8 @@ struct SlowLog {
     mutating func reset() { entries.removeAll() }
 
     /// The newest `count` entries (all when `count` is negative), newest first.
-    func newest(_ count: Int) -> ArraySlice<SlowLogEntry> {
-        let n = count < 0 ? entries.count : min(count, entries.count)
-        return entries.reversed()[..<n]
+    func newest(_ count: Int) -> [SlowLogEntry] {
+        Array(entries.suffix(count < 0 ? entries.count : count).reversed())
     }
 
     private mutating func trim() {

@@ -85,4 +85,4 @@ public func collapseToHugePages(_ pointer: UnsafeRawPointer, byteCount: Int) {
 }
 
 /// VS_HUGE_PAGES=0 leaves large arrays on 4 KiB pages (A/B).
-public let hugePagesEnabled = getenv("VS_HUGE_PAGES").map { String(cString: $0) != "0" } ?? true
+let hugePagesEnabled = getenv("VS_HUGE_PAGES").map { String(cString: $0) != "0" } ?? true

@@ -192,6 +192,12 @@ final class SearchCoordinator {
         throw CommandError("ERR Cannot run \(name) inside MULTI on a cluster: it waits for the other nodes")
     }
 
+    /// The client waits for the other nodes' answers (refused inside EXEC).
+    func blockForOtherNodes(_ ctx: CommandContext) throws(CommandError) {
+        try Self.refuseInsideExec(ctx)
+        server.block(ctx.client)
+    }
+
     // MARK: schema broadcast
 
     /// A schema command from a client: apply here, forward to every other node, reply once all acked (or timed out).
@@ -302,8 +308,7 @@ final class SearchCoordinator {
         let targets = view.shardMasters
         let clientID = ctx.client.id
         let started = uv_hrtime()
-        try Self.refuseInsideExec(ctx)
-        server.block(ctx.client)
+        try blockForOtherNodes(ctx)
         let op = FanOut<ShardSearchResult>(targets: targets.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
             var results: [ShardSearchResult] = []
             var problems: [String] = []
@@ -363,8 +368,7 @@ final class SearchCoordinator {
         let targets = view.shardMasters
         let clientID = ctx.client.id
         let started = uv_hrtime()
-        try Self.refuseInsideExec(ctx)
-        server.block(ctx.client)
+        try blockForOtherNodes(ctx)
         let op = FanOut<AggShardRows>(targets: targets.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
             var shards: [AggShardRows] = []
             var problems: [String] = []
@@ -434,8 +438,7 @@ final class SearchCoordinator {
         let others = view.shardMasters.filter { $0 != view.myself }
         if others.isEmpty { ctx.client.reply.raw(bytes); return }
         let clientID = ctx.client.id
-        try Self.refuseInsideExec(ctx)
-        server.block(ctx.client)
+        try blockForOtherNodes(ctx)
         let timeout = max(1000, queryTimeout(nil))
         let op = FanOut<RESPValue>(targets: others.count, loop: server.loop, timeoutMilliseconds: timeout) { [unowned self] answers in
             let values = answers.compactMap { a -> RESPValue? in if case .success(let v)? = a, !v.isError { return v }; return nil }
@@ -533,8 +536,7 @@ final class SearchCoordinator {
                 let server = ctx.server
                 let parsed = try server.parseSearch(ctx.args)
                 let clientID = ctx.client.id
-                try Self.refuseInsideExec(ctx)
-                server.block(ctx.client)
+                try self.blockForOtherNodes(ctx)
                 server.runShardSearch(parsed) { [unowned server] result in
                     server.unblock(clientID: clientID) { w in
                         switch result {
@@ -549,8 +551,7 @@ final class SearchCoordinator {
                 let parsed = try server.parseAggregate(Self.argv(ctx.args))
                 let split = parsed.plan.distributedSplit(knn: parsed.request.query.knn)
                 let clientID = ctx.client.id
-                try Self.refuseInsideExec(ctx)
-                server.block(ctx.client)
+                try self.blockForOtherNodes(ctx)
                 server.runShardAggregate(parsed, split: split) { [unowned server] result in
                     server.unblock(clientID: clientID) { w in
                         switch result {

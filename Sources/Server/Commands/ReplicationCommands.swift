@@ -33,15 +33,23 @@ extension Server {
 
     /// Ends `clientID`'s wait after `milliseconds` with `write` (if the client is still there), on a one-shot timer.
     func unblockLater(clientID: Int, milliseconds: UInt64, _ write: @escaping (inout ReplyWriter) -> Void) {
-        final class Pending { let clientID: Int; let write: (inout ReplyWriter) -> Void
-            init(_ id: Int, _ w: @escaping (inout ReplyWriter) -> Void) { clientID = id; write = w } }
         let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
         uv_timer_init(loop, timer)
-        timer.pointee.data = Unmanaged.passRetained(Pending(clientID, write)).toOpaque()
+        timer.pointee.data = Unmanaged.passRetained(PendingUnblock(clientID, write)).toOpaque()
         uv_timer_start(timer, { t in
-            let pending = Unmanaged<Pending>.fromOpaque(t!.pointee.data).takeRetainedValue()
+            let pending = Unmanaged<PendingUnblock>.fromOpaque(t!.pointee.data).takeRetainedValue()
             Server.from(t!.pointee.loop.pointee.data).unblock(clientID: pending.clientID, pending.write)
             uv_close(UnsafeMutableRawPointer(t!).assumingMemoryBound(to: uv_handle_t.self)) { $0!.deallocate() }
         }, milliseconds, 0)
+    }
+}
+
+/// What a one-shot unblock timer carries (its handle's `data`).
+private final class PendingUnblock {
+    let clientID: Int
+    let write: (inout ReplyWriter) -> Void
+    init(_ clientID: Int, _ write: @escaping (inout ReplyWriter) -> Void) {
+        self.clientID = clientID
+        self.write = write
     }
 }
