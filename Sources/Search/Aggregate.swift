@@ -730,6 +730,9 @@ public struct AggregatePlan: Sendable {
     public var dialect: Int?
     /// TIMEOUT (ms); a single node accepts it without enforcing it, a coordinator waits that long for its shards.
     public var timeoutMilliseconds: Int?
+    /// ADDSCORES: each row gets the document's score as `__score`.
+    public var addScores = false
+    public var scorer = TextScorer.tfidf
     public init() {}
 
     /// The arrange step that a new SORTBY / LIMIT modifies (searching back to the last GROUPBY), created if missing.
@@ -873,8 +876,13 @@ public struct AggregatePlan: Sendable {
                 guard i + 1 < args.count, let d = Int(args[i + 1]) else { throw AggregateError("Need an argument for DIALECT") }
                 guard d >= 1 && d <= 4 else { throw AggregateError("DIALECT requires a non negative integer >=1 and <= 4") }
                 plan.dialect = d; i += 2
-            case "ADDSCORES", "SCORER":
-                i += word == "SCORER" ? 2 : 1
+            case "ADDSCORES":
+                plan.addScores = true
+                i += 1
+            case "SCORER":
+                guard i + 1 < args.count else { throw AggregateError("Bad arguments for SCORER: Expected an argument, but none provided") }
+                do throws(QueryError) { plan.scorer = try TextScorer.named(args[i + 1]) } catch { throw AggregateError(error.message) }
+                i += 2
             default:
                 throw AggregateError("Unknown argument `\(args[i])` at position \(i + 1) for <main>")
             }

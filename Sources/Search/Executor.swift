@@ -15,7 +15,16 @@ public struct SearchRequest: Sendable {
     public var offset = 0
     public var limit = 10
     public var dialect = 2
+    /// The scoring function; scores decide the order unless SORTBY or KNN without a filter does.
+    public var scorer = TextScorer.tfidf
+    /// Scores are wanted in the reply (WITHSCORES, ADDSCORES) even when they do not decide the order.
+    public var withScores = false
+    /// FT.SEARCH orders by score; FT.AGGREGATE reads matches in doc-id order.
+    public var ordersByScore = true
     public init(query: ParsedQuery) { self.query = query }
+
+    /// Whether the executor must score the matches at all.
+    var needsScores: Bool { withScores || (ordersByScore && sortBy == nil) }
 }
 
 public struct SearchHit: Sendable {
@@ -80,22 +89,40 @@ extension SearchIndex {
         }
         var hits: [SearchHit] = []
         var total: Int
+        let hybrid = request.query.knn != nil && request.query.filter != .all
+        let scorer = request.needsScores && (request.query.knn == nil || hybrid)
+            ? DocumentScorer(index: self, scorer: request.scorer, tree: request.query.scoring.root, verbatim: request.verbatim,
+                             hybrid: hybrid, evaluator: evaluator)
+            : nil
         if let knn = request.query.knn {
             hits = try runKNN(knn, filter: matched, isWildcard: request.query.filter == .all && request.inKeys == nil)
-            // RediSearch 2.10 returns the k nearest in doc-id order (and score 0) unless SORTBY asks otherwise.
-            hits.sort { $0.docId < $1.docId }
+            // RediSearch 2.10 orders the k nearest by score: 0 for all without a filter (so doc-id order), the filter's
+            // score in its hybrid result otherwise.
+            if let scorer { for i in hits.indices { hits[i].score = scorer.score(hits[i].docId) } }
+            hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.docId < $1.docId }
             total = hits.count
         } else {
             total = 0
+            var allEqual = true
+            var first: Double?
             matched.forEach { id in
                 guard let key = keys[Int(id)] else { return }
                 total += 1
-                var hit = SearchHit(key: key, docId: id, score: evaluator.scores[id] ?? 1, yielded: [], distance: nil)
+                let score = scorer?.score(id) ?? 0
+                if let f = first { if f != score && !(f.isNaN && score.isNaN) { allEqual = false } } else { first = score }
+                var hit = SearchHit(key: key, docId: id, score: score, yielded: [], distance: nil)
                 if let y = evaluator.yielded[id] { hit.yielded = y }
                 hits.append(hit)
             }
-            if evaluator.hasTextScores {
-                hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.docId < $1.docId }
+            if request.ordersByScore && !allEqual {
+                // NaN (0 / 0: a document with no frequency at all) sorts as RediSearch's heap leaves it: below every number.
+                hits.sort { a, b in
+                    if a.score != b.score {
+                        if a.score.isNaN || b.score.isNaN { return b.score.isNaN && !a.score.isNaN }
+                        return a.score > b.score
+                    }
+                    return a.docId < b.docId
+                }
             }
         }
         if let sort = request.sortBy {
@@ -182,9 +209,7 @@ extension SearchIndex {
 struct Evaluator {
     let index: SearchIndex
     let verbatim: Bool
-    var scores: [UInt32: Double] = [:]
     var yielded: [UInt32: [(name: String, value: String)]] = [:]
-    var hasTextScores = false
 
     init(index: SearchIndex, verbatim: Bool) { self.index = index; self.verbatim = verbatim }
 
@@ -262,28 +287,23 @@ struct Evaluator {
         let term = TextAnalyzer.asciiLowercased(text)
         if !prefix && index.stopwords.contains(term) { return nil }
         var set = DocSet(capacity: index.keys.count)
-        let n = Double(max(1, index.numDocs))
-        hasTextScores = true
-        for (_, weight, t) in textFields(fields) {
+        for (_, _, t) in textFields(fields) {
             var variants: [String] = []
             if prefix {
                 variants = t.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) }
             } else {
                 variants = [term]
                 if !verbatim {
-                    let stem = "+" + index.analyzer.stem(term)
-                    variants.append(stem)
+                    // RediSearch's stemmer expander: the term, `+stem` (words indexed under that stem), and the stem
+                    // itself as a word when it differs.
+                    let stem = index.analyzer.stem(term)
+                    variants.append("+" + stem)
+                    if stem != term { variants.append(stem) }
                 }
             }
             for v in variants {
                 guard let docs = t.postings[v] else { continue }
-                // RediSearch's TFIDF: idf = logb(1 + (N + 1) / df); tf weighted by the field, normalised by length.
-                let idf = Double(Int(log2(1 + (n + 1) / Double(docs.count))))
-                for (doc, positions) in docs {
-                    set.insert(doc)
-                    let length = Double(max(1, t.docLength[doc] ?? 1))
-                    scores[doc, default: 0] += Double(positions.count) * weight * max(idf, 1) / length
-                }
+                for doc in docs.keys { set.insert(doc) }
             }
         }
         return set
@@ -296,7 +316,6 @@ struct Evaluator {
         let terms = words.map { TextAnalyzer.asciiLowercased($0) }.filter { !index.stopwords.contains($0) }
         guard !terms.isEmpty else { return nil }
         var set = DocSet(capacity: index.keys.count)
-        hasTextScores = true
         let all = textFields(nil)
         let wanted = Set(textFields(fields).map { $0.0 })
         var candidates = Set<UInt32>()
@@ -304,13 +323,12 @@ struct Evaluator {
         docLoop: for doc in candidates {
             var positions = [Set<UInt32>](repeating: [], count: terms.count)
             var inWanted = [Bool](repeating: false, count: terms.count)
-            var weight = 0.0
             var offset: UInt32 = 0
-            for (i, w, t) in all {
+            for (i, _, t) in all {
                 for (n, term) in terms.enumerated() {
                     guard let ps = t.postings[term]?[doc] else { continue }
                     positions[n].formUnion(ps.map { $0 + offset })
-                    if wanted.contains(i) { inWanted[n] = true; weight = max(weight, w) }
+                    if wanted.contains(i) { inWanted[n] = true }
                 }
                 offset += UInt32(t.docLength[doc] ?? 0)
             }
@@ -321,7 +339,6 @@ struct Evaluator {
                 if current.isEmpty { continue docLoop }
             }
             set.insert(doc)
-            scores[doc, default: 0] += weight * Double(current.count)
         }
         return set
     }
@@ -346,7 +363,6 @@ struct Evaluator {
             set.insert(id)
             // Without $YIELD_DISTANCE_AS RediSearch returns no distance field.
             if let name = clause.yieldDistanceAs { yielded[id, default: []].append((name, formatDistance(m.distance))) }
-            scores[id] = Double(m.distance)
         }
         return set
     }

@@ -66,7 +66,16 @@ public struct KNNClause: Equatable, Sendable {
 public struct ParsedQuery: Equatable, Sendable {
     public var filter: QueryNode
     public var knn: KNNClause?
+    /// The filter as the parser built it (weights, phrase kinds, the order of children): what scoring needs that
+    /// `filter` leaves out. Not part of the query's identity: it is derived from the same text.
+    var scoring = ScoringTree(root: nil)
     public init(filter: QueryNode, knn: KNNClause? = nil) { self.filter = filter; self.knn = knn }
+}
+
+/// The parse tree a query's scores are computed over (see Scoring.swift).
+struct ScoringTree: Equatable, Sendable {
+    let root: ParseNode?
+    static func == (a: ScoringTree, b: ScoringTree) -> Bool { true }
 }
 
 /// A query that cannot be parsed or evaluated; `message` is the whole error reply text (RediSearch's wording).

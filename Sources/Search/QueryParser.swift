@@ -1781,9 +1781,13 @@ extension ParseTree {
         if case .vector(let info) = root.kind, info.isKNN {
             let filter = try root.children.first.map { (c) throws(QueryError) -> QueryNode in try c.lower() } ?? .all
             let knn = try info.knnClause(hasFilter: !root.children.isEmpty)
-            return ParsedQuery(filter: filter, knn: knn)
+            var parsed = ParsedQuery(filter: filter, knn: knn)
+            parsed.scoring = ScoringTree(root: root.children.first)
+            return parsed
         }
-        return ParsedQuery(filter: try root.lower())
+        var parsed = ParsedQuery(filter: try root.lower())
+        parsed.scoring = ScoringTree(root: root)
+        return parsed
     }
 }
 
@@ -1871,26 +1875,7 @@ extension ParseNode {
         case .optional:
             return .optional(try children.first?.lower() ?? .union([]))
         case .tag(let field):
-            var values: [String] = []
-            for c in children {
-                switch c.kind {
-                case .token(let t):
-                    // A literal value ending in an escaped `*` keeps its backslash so it is not read as a prefix.
-                    var v = ParseNode.unescapeTag(t)
-                    if t.hasSuffix("\\*") { v = String(v.dropLast()) + "\\*" }
-                    values.append(v)
-                case .prefix(let t, let isPrefix, let isSuffix):
-                    if isSuffix { throw .unsupported(isPrefix ? "infix tag queries" : "suffix tag queries") }
-                    values.append(t + "*")
-                case .phrase:
-                    var words: [String] = []
-                    for w in c.children { if case .token(let s) = w.kind { words.append(s) } }
-                    values.append(words.joined(separator: " "))
-                default:
-                    throw .unsupported("wildcard tag patterns")
-                }
-            }
-            return .tag(field: field, values: values)
+            return .tag(field: field, values: try loweredTagValues())
         case .numeric(let min, let minInclusive, let max, let maxInclusive, let field):
             return .numericRange(field: field, min: min, minExclusive: !minInclusive, max: max, maxExclusive: !maxInclusive)
         case .vector(let info):
@@ -1907,6 +1892,30 @@ extension ParseNode {
         case .null:
             return .union([])
         }
+    }
+
+    /// A TAG node's values as matching uses them (`*` suffix for a prefix, escapes kept as in the tree).
+    func loweredTagValues() throws(QueryError) -> [String] {
+        var values: [String] = []
+        for c in children {
+            switch c.kind {
+            case .token(let t):
+                // A literal value ending in an escaped `*` keeps its backslash so it is not read as a prefix.
+                var v = ParseNode.unescapeTag(t)
+                if t.hasSuffix("\\*") { v = String(v.dropLast()) + "\\*" }
+                values.append(v)
+            case .prefix(let t, let isPrefix, let isSuffix):
+                if isSuffix { throw .unsupported(isPrefix ? "infix tag queries" : "suffix tag queries") }
+                values.append(t + "*")
+            case .phrase:
+                var words: [String] = []
+                for w in c.children { if case .token(let s) = w.kind { words.append(s) } }
+                values.append(words.joined(separator: " "))
+            default:
+                throw .unsupported("wildcard tag patterns")
+            }
+        }
+        return values
     }
 
     /// Tag values keep RediSearch's backslash escapes in the tree; matching uses the unescaped text.

@@ -41,6 +41,52 @@ struct TextFieldIndex {
     var docLength: [UInt32: Int] = [:]
 }
 
+/// What RediSearch's scorers read of each document besides its terms (RSDocumentMetadata's maxFreq and len), by doc id.
+struct DocScoreStats {
+    /// The largest weighted frequency of any token (stems included), plus one per vector field the document has.
+    var maxFreq: [UInt32] = []
+    /// Weighted count of the document's TEXT tokens (stems and stopwords excluded).
+    var length: [UInt32] = []
+    /// Every indexed version's length added up: RediSearch adds each (re)indexed document's and never subtracts, so
+    /// its BM25 average document length drifts after updates and deletes; kept the same way here.
+    var totalLength = 0
+
+    mutating func record(_ id: UInt32, maxFreq m: UInt32, length l: UInt32) {
+        let i = Int(id)
+        if maxFreq.count <= i { maxFreq.append(contentsOf: repeatElement(0, count: i + 1 - maxFreq.count)) }
+        maxFreq[i] = m
+        if l > 0 || !length.isEmpty {
+            if length.count <= i { length.append(contentsOf: repeatElement(0, count: i + 1 - length.count)) }
+            length[i] = l
+        }
+        totalLength += Int(l)
+    }
+
+    func maxFreq(of id: UInt32) -> UInt32 { Int(id) < maxFreq.count ? maxFreq[Int(id)] : 0 }
+    func length(of id: UInt32) -> UInt32 { Int(id) < length.count ? length[Int(id)] : 0 }
+}
+
+/// A document's forward index while it is indexed: token → weighted frequency, as RediSearch's ForwardIndex counts.
+struct ForwardFrequencies {
+    var freq: [String: UInt32] = [:]
+    var maxFreq: UInt32 = 0
+    var length: UInt32 = 0
+
+    /// RediSearch adds `max(1, (uint32)(fieldWeight × 0.2 for a stem))` per occurrence.
+    static func increment(weight: Double, stem: Bool) -> UInt32 {
+        var score = Float(weight)
+        if stem { score = Float(Double(score) * 0.2) }
+        return max(1, score >= 1 ? UInt32(min(score, Float(UInt32.max - 1))) : 0)
+    }
+
+    mutating func add(_ token: String, _ by: UInt32, raw: Bool) {
+        let f = (freq[token] ?? 0) &+ by
+        freq[token] = f
+        maxFreq = max(maxFreq, f)
+        if raw { length &+= by }
+    }
+}
+
 public final class SearchIndex: @unchecked Sendable {
     public private(set) var definition: IndexDefinition
     public let lock = ReadWriteLock()
@@ -53,6 +99,7 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
+    var scoreStats = DocScoreStats()
     /// Per vector field: the store hashes resolve their vector through (labels are doc ids); it knows which hash
     /// buffer points at each label, so the index can hand that buffer a copy before it lets go of the vector.
     var vectorStores: [Int: ExternalStore] = [:]
@@ -280,6 +327,8 @@ public final class SearchIndex: @unchecked Sendable {
                 live.insert(id)
                 numDocs += 1
             }
+            var forward = ForwardFrequencies()
+            defer { scoreStats.record(id, maxFreq: forward.maxFreq, length: forward.length) }
             for (i, field) in definition.fields.enumerated() where !field.noIndex {
                 switch stores[i] {
                 case .numeric(var values):
@@ -296,12 +345,13 @@ public final class SearchIndex: @unchecked Sendable {
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
                 case .text(var text):
                     stores[i] = .numeric(NumericColumn())
-                    if case .text(_, let noStem) = field.kind, let raw = hash[Bytes(field.identifier)] {
-                        addText(&text, id: id, raw.string, noStem: noStem)
+                    if case .text(let weight, let noStem) = field.kind, let raw = hash[Bytes(field.identifier)] {
+                        addText(&text, id: id, raw.string, noStem: noStem, weight: weight, forward: &forward)
                     }
                     stores[i] = .text(text)
                 case .vector(let vindex):
                     guard let blob = vectors[i], let store = vectorStores[i] else { break }
+                    forward.maxFreq &+= 1  // RediSearch's vector preprocessor counts a vector as one more frequency
                     let reference = store.reference(label: id)
                     if blob.externalReference == reference { break }  // unchanged
                     if restored && reopenedFields.contains(i) {
@@ -342,6 +392,7 @@ public final class SearchIndex: @unchecked Sendable {
             for i in keys.indices { keys[i] = nil }
             live = DocSet(capacity: keys.count)
             numDocs = 0
+            scoreStats = DocScoreStats()
         }
     }
 
@@ -391,16 +442,21 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
-    private func addText(_ text: inout TextFieldIndex, id: UInt32, _ content: String, noStem: Bool) {
+    private func addText(_ text: inout TextFieldIndex, id: UInt32, _ content: String, noStem: Bool, weight: Double,
+                         forward: inout ForwardFrequencies) {
         let tokens = analyzer.tokens(content)
         var seen: [String] = []
+        let rawIncrement = ForwardFrequencies.increment(weight: weight, stem: false)
+        let stemIncrement = ForwardFrequencies.increment(weight: weight, stem: true)
         for (pos, token) in tokens.enumerated() {
             if text.postings[token]?[id] == nil { seen.append(token) }
             text.postings[token, default: [:]][id, default: []].append(UInt32(pos + 1))
+            forward.add(token, rawIncrement, raw: true)
             if !noStem {
                 let stem = analyzer.stem(token)
                 if stem != token {
                     let key = "+" + stem
+                    forward.add(key, stemIncrement, raw: false)
                     if text.postings[key]?[id] == nil { seen.append(key) }
                     text.postings[key, default: [:]][id, default: []].append(UInt32(pos + 1))
                 }

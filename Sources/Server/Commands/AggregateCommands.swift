@@ -137,16 +137,27 @@ extension Server {
         request.offset = 0
         request.limit = Int.max
         request.dialect = dialect
-        return ParsedAggregate(index: index, indexName: indexName, plan: plan, request: request,
-                               yieldedNames: query.knn.map { [$0.scoreField] } ?? [])
+        request.scorer = plan.scorer
+        request.withScores = plan.addScores
+        request.ordersByScore = false
+        var yielded = query.knn.map { [$0.scoreField] } ?? []
+        if plan.addScores { yielded.insert(Self.scoreProperty, at: 0) }
+        return ParsedAggregate(index: index, indexName: indexName, plan: plan, request: request, yieldedNames: yielded)
     }
+
+    /// ADDSCORES' row property.
+    static let scoreProperty = "__score"
 
     /// Runs the query (any thread): the matches in the order the pipeline reads them.
     private static func matchAggregate(_ p: ParsedAggregate) -> Result<AggregateMatches, QueryError> {
         do throws(QueryError) {
             var hits = try p.index.execute(p.request).hits
-            // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH gives them in doc-id order).
-            if !p.yieldedNames.isEmpty {
+            if p.plan.addScores {
+                // The value is taken from `score` when rows are made (a string would round it).
+                for i in hits.indices { hits[i].yielded.insert((scoreProperty, ""), at: 0) }
+            }
+            // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH orders them by score).
+            if p.request.query.knn != nil {
                 hits.sort { a, b in
                     let x = a.distance ?? 0, y = b.distance ?? 0
                     return x != y ? x < y : a.docId < b.docId
@@ -244,6 +255,7 @@ extension Server {
         let names = wanted.map { $0.map { Bytes($0) } }
         var docs: [AggDocument] = []
         docs.reserveCapacity(m.hits.count)
+        let knnField = m.yieldedNames.first { $0 != Self.scoreProperty }
         for hit in m.hits {
             var fields: [(name: Bytes, value: Bytes)] = []
             if case .hash(let h)? = database.peek(hit.key) {
@@ -255,7 +267,8 @@ extension Server {
             }
             var yielded: [(name: String, value: AggValue)] = []
             for y in hit.yielded {
-                if let d = hit.distance, y.name == m.yieldedNames.first { yielded.append((y.name, .number(Double(d)))) }
+                if y.name == Self.scoreProperty { yielded.append((y.name, .number(hit.score))) }
+                else if let d = hit.distance, y.name == knnField { yielded.append((y.name, .number(Double(d)))) }
                 else { yielded.append((y.name, Double(y.value).map { .number($0) } ?? .text(y.value))) }
             }
             docs.append(AggDocument(key: hit.key, docId: hit.docId, yielded: yielded, fields: fields))

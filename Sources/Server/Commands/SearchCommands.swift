@@ -352,6 +352,7 @@ extension Server {
         var sortBy: (String, SortOrder)?
         var offset = 0, limit = 10
         var timeout: Int?
+        var scorer = TextScorer.tfidf
         var i = 3
         func count(_ name: String) throws(CommandError) -> Int {
             guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0 else {
@@ -418,7 +419,11 @@ extension Server {
                 i += 2 + n
             } else if args.is(i, "INFIELDS") {
                 i += 2 + (try count("INFIELDS"))
-            } else if args.is(i, "LANGUAGE") || args.is(i, "SCORER") || args.is(i, "SLOP") || args.is(i, "EXPANDER") || args.is(i, "PAYLOAD") {
+            } else if args.is(i, "SCORER") {
+                guard i + 1 < args.count else { throw CommandError("Bad arguments for SCORER: Expected an argument, but none provided") }
+                do throws(QueryError) { scorer = try TextScorer.named(args.string(i + 1)) } catch { throw CommandError(error.message) }
+                i += 2
+            } else if args.is(i, "LANGUAGE") || args.is(i, "SLOP") || args.is(i, "EXPANDER") || args.is(i, "PAYLOAD") {
                 guard i + 1 < args.count else { throw CommandError("Bad arguments for \(args.string(i)): Expected an argument, but none provided") }
                 i += 2
             } else if args.is(i, "FILTER") {
@@ -438,6 +443,8 @@ extension Server {
         request.offset = offset
         request.limit = limit
         request.dialect = dialect
+        request.scorer = scorer
+        request.withScores = options.withScores
         options.sortField = sortBy?.0
         if let f = sortBy.flatMap({ index.definition.field(attribute: $0.0) }), f.sortable, !f.unf {
             switch f.kind { case .text, .tag: options.foldSortKey = true; default: break }

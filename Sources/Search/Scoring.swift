@@ -1,0 +1,534 @@
+// RediSearch 2.10's scorers (TFIDF, TFIDF.DOCNORM, BM25, BM25STD, DISMAX, DOCSCORE, HAMMING) over per-document results
+// shaped the way its query iterators shape them, so WITHSCORES, ADDSCORES and the default order by score agree with it.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Keyspace
+
+/// FT.SEARCH / FT.AGGREGATE `SCORER name`. Names are case-sensitive, as in RediSearch's extension registry.
+public enum TextScorer: String, Sendable, CaseIterable {
+    case tfidf = "TFIDF"
+    case tfidfDocNorm = "TFIDF.DOCNORM"
+    case bm25 = "BM25"
+    case bm25Standard = "BM25STD"
+    case dismax = "DISMAX"
+    case docScore = "DOCSCORE"
+    case hamming = "HAMMING"
+
+    /// The scorer called `name`, or RediSearch's error for an unknown one.
+    public static func named(_ name: String) throws(QueryError) -> TextScorer {
+        guard let scorer = TextScorer(rawValue: name) else { throw QueryError("No such scorer \(name)") }
+        return scorer
+    }
+}
+
+/// One term's inverted index as RediSearch would open it for a query: the documents of every TEXT field that hold the
+/// term (a document's frequency and offsets count all its fields; the field mask only decides whether it is read).
+struct ScoringTermReader {
+    struct FieldPostings {
+        /// Position of the field among the index's TEXT fields (offsets continue from one field to the next).
+        var textPosition: Int
+        var postings: [UInt32: [UInt32]]
+        /// What each occurrence adds to the frequency (the field's weight; a fifth of it for a `+stem` entry).
+        var increment: UInt32
+        var inMask: Bool
+    }
+    var fields: [FieldPostings]
+    var weight: Double
+    var idf: Double
+    var bm25Idf: Double
+    /// The inverted index's document count: RediSearch orders an intersection's children by it.
+    var estimate: Int
+}
+
+/// RediSearch's iterator tree for one query, as far as scores can tell its iterators apart.
+indirect enum ScoringIterator {
+    case term(ScoringTermReader)
+    /// A TAG value's inverted index: a term result with frequency 1 and no offsets.
+    case tag(docs: DocSet, weight: Double, idf: Double, bm25Idf: Double)
+    /// `firstOnly`: a prefix expansion's union, which reports only its first matching child.
+    case union([ScoringIterator], weight: Double, firstOnly: Bool)
+    case intersection([ScoringIterator], weight: Double)
+    case optional(ScoringIterator?, weight: Double)
+    case not(ScoringIterator?, weight: Double)
+    case wildcard
+    case numeric(values: NumericColumn, test: (Double) -> Bool)
+    case vectorRange(DocSet)
+    /// An iterator that exists but never matches (an intersection with a child that does not exist).
+    case empty
+
+    /// RediSearch's NumEstimated, which orders an intersection's children.
+    func estimate(maxDocId: Int, numDocs: Int) -> Int {
+        switch self {
+        case .term(let r): return r.estimate
+        case .tag(let docs, _, _, _): return docs.count
+        case .union(let children, _, _): return children.reduce(0) { $0 + $1.estimate(maxDocId: maxDocId, numDocs: numDocs) }
+        case .intersection(let children, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
+        case .optional, .not: return maxDocId
+        case .wildcard: return numDocs
+        case .numeric(let values, let test): return values.matching(test).count
+        case .vectorRange(let docs): return docs.count
+        case .empty: return 0
+        }
+    }
+}
+
+/// One result of one iterator for one document (RSIndexResult), reduced to what the scorers read.
+struct ScoringResult {
+    /// RSResultType's bits: an aggregate's `childKinds` is the OR of its children's.
+    enum Kind: UInt8 {
+        case union = 1, intersection = 2, term = 4, virtual = 8, numeric = 16, metric = 32, hybrid = 64
+        var isAggregate: Bool { self == .union || self == .intersection || self == .hybrid }
+    }
+    var kind: Kind
+    var weight: Double
+    var freq: UInt32 = 0
+    var idf = 0.0
+    var bm25Idf = 0.0
+    /// Aggregates: the scorer's sum over the children (DISMAX: the maximum for a union, the second child for hybrid).
+    var childTotal = 0.0
+    var childKinds: UInt8 = 0
+    /// Sorted positions, filled only where the slop is computed (the top result's children).
+    var offsets: [UInt32] = []
+
+    /// RSIndexResult_HasOffsets.
+    var hasOffsets: Bool {
+        switch kind {
+        case .term: return !offsets.isEmpty
+        case .union, .intersection:
+            return childKinds != Kind.virtual.rawValue && childKinds != Kind.numeric.rawValue | Kind.metric.rawValue
+        default: return false
+        }
+    }
+}
+
+/// Scores the documents a query matched, one at a time, for one index under its read lock.
+struct DocumentScorer {
+    let scorer: TextScorer
+    let root: ScoringIterator?
+    /// KNN with a filter: the result is RediSearch's hybrid (the vector's metric, then the filter's result).
+    let hybrid: Bool
+    let stats: DocScoreStats
+    let textStores: [TextFieldIndex]
+    let documentScore: Double
+    let averageLength: Double
+
+    /// `evaluator` evaluates VECTOR_RANGE clauses again (on a copy: its yielded distances stay the caller's).
+    init(index: SearchIndex, scorer: TextScorer, tree: ParseNode?, verbatim: Bool, hybrid: Bool, evaluator: Evaluator) {
+        self.scorer = scorer
+        self.hybrid = hybrid
+        stats = index.scoreStats
+        var texts: [TextFieldIndex] = []
+        for s in index.stores { if case .text(let t) = s { texts.append(t) } }
+        textStores = texts
+        documentScore = index.definition.defaultScore
+        averageLength = index.numDocs > 0 ? Double(index.scoreStats.totalLength) / Double(index.numDocs) : 0
+        if var tree {
+            if !verbatim { QueryExplain.expand(&tree, index.analyzer) }
+            var builder = ScoringPlanBuilder(index: index, evaluator: evaluator)
+            root = builder.iterator(tree)
+        } else {
+            root = nil
+        }
+    }
+
+    /// The document's score; 0 when the plan does not reach it.
+    func score(_ doc: UInt32) -> Double {
+        switch scorer {
+        case .docScore: return documentScore
+        case .hamming: return 0  // payloads are not kept: RediSearch scores a document without one 0
+        default: break
+        }
+        guard let (top, children) = topResult(doc) else { return 0 }
+        let raw = contribution(top, doc)
+        switch scorer {
+        case .tfidf, .tfidfDocNorm:
+            if documentScore == 0 { return 0 }
+            let norm = scorer == .tfidf ? stats.maxFreq(of: doc) : stats.length(of: doc)
+            return documentScore * raw / Double(norm) / Double(minOffsetDelta(top, children))
+        case .bm25:
+            return documentScore * raw / Double(minOffsetDelta(top, children))
+        case .bm25Standard:
+            return documentScore * raw
+        default:
+            return raw
+        }
+    }
+
+    private var usesSlop: Bool { scorer == .tfidf || scorer == .tfidfDocNorm || scorer == .bm25 }
+
+    /// The top result and, when it is an aggregate and the slop matters, its children with their offsets.
+    private func topResult(_ doc: UInt32) -> (ScoringResult, [ScoringResult])? {
+        if hybrid {
+            var metric = ScoringResult(kind: .metric, weight: 1)
+            metric.freq = 0
+            guard let filter = root.flatMap({ result($0, doc, offsets: usesSlop) }) else {
+                return (metric, [])
+            }
+            var top = ScoringResult(kind: .hybrid, weight: 1)
+            let children = [metric, filter]
+            top.childTotal = combine(children, kind: .hybrid, doc)
+            top.childKinds = metric.kind.rawValue | filter.kind.rawValue
+            return (top, usesSlop ? children : [])
+        }
+        guard let root else { return nil }
+        return usesSlop ? resultWithChildren(root, doc) : result(root, doc, offsets: false).map { ($0, []) }
+    }
+
+    /// `result`, and for an aggregate its children with their offsets (what the slop is measured on).
+    private func resultWithChildren(_ it: ScoringIterator, _ doc: UInt32) -> (ScoringResult, [ScoringResult])? {
+        switch it {
+        case .union(let children, let weight, let firstOnly):
+            var hits: [ScoringResult] = []
+            for c in children {
+                if let h = result(c, doc, offsets: true) { hits.append(h); if firstOnly { break } }
+            }
+            if hits.isEmpty { return nil }
+            return (aggregate(.union, weight, hits, doc), hits)
+        case .intersection(let children, let weight):
+            var hits: [ScoringResult] = []
+            for c in children {
+                guard let h = result(c, doc, offsets: true) else { return nil }
+                hits.append(h)
+            }
+            return (aggregate(.intersection, weight, hits, doc), hits)
+        case .optional(let child, let weight):
+            if let child, let (found, children) = resultWithChildren(child, doc) {
+                var top = found
+                top.weight = weight
+                return (top, children)
+            }
+            return result(it, doc, offsets: false).map { ($0, []) }
+        default:
+            return result(it, doc, offsets: false).map { ($0, []) }
+        }
+    }
+
+    private func aggregate(_ kind: ScoringResult.Kind, _ weight: Double, _ children: [ScoringResult], _ doc: UInt32) -> ScoringResult {
+        var r = ScoringResult(kind: kind, weight: weight)
+        r.childTotal = combine(children, kind: kind, doc)
+        for c in children { r.childKinds |= c.kind.rawValue }
+        return r
+    }
+
+    private func combine(_ children: [ScoringResult], kind: ScoringResult.Kind, _ doc: UInt32) -> Double {
+        if scorer == .dismax {
+            if kind == .hybrid { return children.count > 1 ? dismax(children[1]) : 0 }
+            if kind == .union { return children.reduce(0.0) { max($0, dismax($1)) } }
+        }
+        var total = 0.0
+        for c in children { total += contribution(c, doc) }
+        return total
+    }
+
+    private func dismax(_ r: ScoringResult) -> Double {
+        switch r.kind {
+        case .hybrid: return r.childTotal
+        case .union, .intersection: return r.weight * r.childTotal
+        default: return r.weight * Double(r.freq)
+        }
+    }
+
+    /// What a result adds to its parent (the scorer's recursive function); BM25STD reads the document's length.
+    private func contribution(_ r: ScoringResult, _ doc: UInt32) -> Double {
+        let f = Double(r.freq)
+        switch scorer {
+        case .tfidf, .tfidfDocNorm:
+            switch r.kind {
+            case .term: return r.weight * f * r.idf
+            case .union, .intersection, .hybrid: return r.weight * r.childTotal
+            default: return r.weight * f
+            }
+        case .bm25:
+            let k1: Float = 1.2, b: Float = 0.5
+            let denominator = f + Double(k1) * (Double(1 - b) + Double(b) * averageLength)
+            switch r.kind {
+            case .term: return r.idf * f / denominator
+            case .union, .intersection, .hybrid: return r.childTotal * r.weight
+            default: return r.freq != 0 ? r.weight * f / denominator : 0
+            }
+        case .bm25Standard:
+            switch r.kind {
+            case .term: return bm25Standard(idf: r.bm25Idf, f: f, doc: doc)
+            case .union, .intersection, .hybrid: return r.childTotal * r.weight
+            case .virtual where r.freq != 0 && r.weight != 0: return r.weight * bm25Standard(idf: 1, f: 1, doc: doc)
+            default: return 0
+            }
+        case .dismax:
+            return dismax(r)
+        case .docScore, .hamming:
+            return 0
+        }
+    }
+
+    /// Okapi BM25 as RediSearch computes it (float constants, the document's length in float).
+    private func bm25Standard(idf: Double, f: Double, doc: UInt32) -> Double {
+        let k1: Float = 1.2, b: Float = 0.5
+        let length = Float(stats.length(of: doc))
+        return idf * f * Double(k1 + 1) / (f + Double(k1) * (Double(1 - b) + Double(b * length) / averageLength))
+    }
+
+    /// The iterator's result for the document, nil when it does not match.
+    private func result(_ it: ScoringIterator, _ doc: UInt32, offsets wantOffsets: Bool) -> ScoringResult? {
+        switch it {
+        case .term(let reader):
+            var freq: UInt32 = 0
+            var inMask = false
+            var found = false
+            for f in reader.fields {
+                guard let positions = f.postings[doc] else { continue }
+                found = true
+                freq &+= UInt32(truncatingIfNeeded: positions.count) &* f.increment
+                if f.inMask { inMask = true }
+            }
+            guard found, inMask else { return nil }
+            var r = ScoringResult(kind: .term, weight: reader.weight)
+            r.freq = freq
+            r.idf = reader.idf
+            r.bm25Idf = reader.bm25Idf
+            if wantOffsets { r.offsets = termOffsets(reader, doc) }
+            return r
+        case .tag(let docs, let weight, let idf, let bm25Idf):
+            guard docs.contains(doc) else { return nil }
+            var r = ScoringResult(kind: .term, weight: weight)
+            r.freq = 1
+            r.idf = idf
+            r.bm25Idf = bm25Idf
+            return r
+        case .union(let children, let weight, let firstOnly):
+            var r = ScoringResult(kind: .union, weight: weight)
+            var any = false
+            var best = 0.0
+            for c in children {
+                guard let h = result(c, doc, offsets: wantOffsets) else { continue }
+                any = true
+                r.childKinds |= h.kind.rawValue
+                if scorer == .dismax { best = max(best, dismax(h)) } else { r.childTotal += contribution(h, doc) }
+                if wantOffsets { r.offsets.append(contentsOf: h.offsets) }
+                if firstOnly { break }
+            }
+            guard any else { return nil }
+            if scorer == .dismax { r.childTotal = best }
+            if wantOffsets { r.offsets.sort() }
+            return r
+        case .intersection(let children, let weight):
+            var r = ScoringResult(kind: .intersection, weight: weight)
+            for c in children {
+                guard let h = result(c, doc, offsets: wantOffsets) else { return nil }
+                r.childKinds |= h.kind.rawValue
+                r.childTotal += scorer == .dismax ? dismax(h) : contribution(h, doc)
+                if wantOffsets { r.offsets.append(contentsOf: h.offsets) }
+            }
+            if wantOffsets { r.offsets.sort() }
+            return r
+        case .optional(let child, let weight):
+            if let child, var h = result(child, doc, offsets: wantOffsets) {
+                h.weight = weight  // RediSearch's optional iterator puts its own weight on the child's result
+                return h
+            }
+            var r = ScoringResult(kind: .virtual, weight: 0)
+            r.freq = 1
+            return r
+        case .not(let child, let weight):
+            if let child, result(child, doc, offsets: false) != nil { return nil }
+            return ScoringResult(kind: .virtual, weight: weight)
+        case .wildcard:
+            var r = ScoringResult(kind: .virtual, weight: 1)
+            r.freq = 1
+            return r
+        case .numeric(let values, let test):
+            let v = values[Int(doc)]  // NaN past the end and where the document has no value
+            guard !v.isNaN, test(v) else { return nil }
+            var r = ScoringResult(kind: .numeric, weight: 1)
+            r.freq = 1
+            return r
+        case .vectorRange(let docs):
+            return docs.contains(doc) ? ScoringResult(kind: .metric, weight: 1) : nil
+        case .empty:
+            return nil
+        }
+    }
+
+    /// The term's positions in the document, numbered across its TEXT fields in schema order.
+    private func termOffsets(_ reader: ScoringTermReader, _ doc: UInt32) -> [UInt32] {
+        var out: [UInt32] = []
+        for f in reader.fields {
+            guard let positions = f.postings[doc] else { continue }
+            var base: UInt32 = 0
+            for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: textStores[j].docLength[doc] ?? 0) }
+            for p in positions { out.append(p &+ base) }
+        }
+        out.sort()
+        return out
+    }
+
+    /// IndexResult_MinOffsetDelta, C integer arithmetic included: the distance between consecutive children's
+    /// closest offsets, root of the sum of squares; 1 when there is nothing to measure.
+    private func minOffsetDelta(_ top: ScoringResult, _ children: [ScoringResult]) -> Int32 {
+        guard top.kind.isAggregate, children.count > 1 else { return 1 }
+        let end = UInt32.max
+        var dist: Int32 = 0
+        var i = 0
+        let n = children.count
+        while i < n {
+            while i < n && !children[i].hasOffsets { i += 1 }
+            if i == n { break }
+            let v1 = children[i].offsets
+            i += 1
+            while i < n && !children[i].hasOffsets { i += 1 }
+            if i == n { break }
+            let v2 = children[i].offsets
+            var a = 0, b = 0
+            var p1 = v1.first ?? end, p2 = v2.first ?? end
+            var cd = Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1)
+            while cd > 1 && p1 != end && p2 != end {
+                cd = min(Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1), cd)
+                if p2 > p1 { a += 1; p1 = a < v1.count ? v1[a] : end } else { b += 1; p2 = b < v2.count ? v2[b] : end }
+            }
+            dist = dist &+ cd &* cd
+        }
+        if dist == 0 { return Int32(truncatingIfNeeded: n - 1) }
+        let root = sqrt(Double(dist))
+        return root.isNaN ? Int32.min : Int32(root)
+    }
+}
+
+/// Turns the (expanded) parse tree into RediSearch's iterator tree: terms that do not exist drop out, unions of one
+/// collapse into their child, intersections order their children by estimated size.
+struct ScoringPlanBuilder {
+    let index: SearchIndex
+    var evaluator: Evaluator
+    let textFieldIndexes: [Int]
+    let docTableSize: Double
+
+    init(index: SearchIndex, evaluator: Evaluator) {
+        self.index = index
+        self.evaluator = evaluator
+        var positions: [Int] = []
+        for (i, s) in index.stores.enumerated() { if case .text = s { positions.append(i) } }
+        textFieldIndexes = positions
+        docTableSize = Double(index.numDocs + 1)  // RediSearch's doc table counts from 1
+    }
+
+    /// RediSearch's CalculateIDF: logb(1 + N / df), N being the doc table's size.
+    func idf(_ df: Int) -> Double { logb(1 + docTableSize / Double(max(df, 1))) }
+
+    /// CalculateIDF_BM25, in the float arithmetic RediSearch's mixed size_t / float expression ends up in.
+    func bm25Idf(_ df: Int) -> Double {
+        let total = UInt64(index.numDocs), term = UInt64(max(df, 0))
+        let numerator = Float(total &- term) + Float(0.5)
+        return log(Double(Float(1) + numerator / (Float(term) + Float(0.5))))
+    }
+
+    func termReader(_ term: String, fields: [String]?, weight: Double) -> ScoringTermReader? {
+        var postings: [ScoringTermReader.FieldPostings] = []
+        let isStem = term.hasPrefix("+")
+        for (position, i) in textFieldIndexes.enumerated() {
+            guard case .text(let t) = index.stores[i], let docs = t.postings[term],
+                  case .text(let fieldWeight, _) = index.definition.fields[i].kind else { continue }
+            let inMask = fields.map { $0.contains(index.definition.fields[i].attribute) } ?? true
+            postings.append(.init(textPosition: position, postings: docs,
+                                  increment: ForwardFrequencies.increment(weight: fieldWeight, stem: isStem), inMask: inMask))
+        }
+        guard !postings.isEmpty else { return nil }
+        let df: Int
+        if postings.count == 1 {
+            df = postings[0].postings.count
+        } else {
+            var all = Set<UInt32>()
+            for p in postings { all.formUnion(p.postings.keys) }
+            df = all.count
+        }
+        return ScoringTermReader(fields: postings, weight: weight, idf: idf(df), bm25Idf: bm25Idf(df), estimate: df)
+    }
+
+    mutating func iterator(_ n: ParseNode) -> ScoringIterator? {
+        switch n.kind {
+        case .token(let text):
+            return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
+        case .prefix(let text, _, _):
+            let prefix = TextAnalyzer.asciiLowercased(text)
+            var terms = Set<String>()
+            for i in textFieldIndexes {
+                guard case .text(let t) = index.stores[i] else { continue }
+                for k in t.postings.keys where !k.hasPrefix("+") && k.hasPrefix(prefix) { terms.insert(k) }
+            }
+            let readers = terms.sorted().prefix(200).compactMap { termReader($0, fields: n.fields, weight: n.weight) }
+            return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
+        case .phrase(let exact):
+            if n.children.count == 1 { return iterator(n.children[0]) }
+            var children: [ScoringIterator] = []
+            for c in n.children {
+                guard let it = iterator(c) else { return .empty }
+                children.append(it)
+            }
+            if !exact && !n.inOrder { children = sortedByEstimate(children) }
+            return .intersection(children, weight: n.weight)
+        case .union:
+            if n.children.count == 1 { return iterator(n.children[0]) }
+            let children = n.children.compactMap { iterator($0) }
+            if children.isEmpty { return nil }
+            if children.count == 1 { return children[0] }
+            return .union(children, weight: n.weight, firstOnly: false)
+        case .not:
+            return .not(n.children.first.flatMap { iterator($0) }, weight: n.weight)
+        case .optional:
+            return .optional(n.children.first.flatMap { iterator($0) }, weight: n.weight)
+        case .tag(let field):
+            return tagIterator(n, field: field)
+        case .numeric(let lo, let loInclusive, let hi, let hiInclusive, let field):
+            guard let values = index.numericValues(attribute: field) else { return nil }
+            return .numeric(values: values, test: { v in (loInclusive ? v >= lo : v > lo) && (hiInclusive ? v <= hi : v < hi) })
+        case .vector(let info):
+            guard !info.isKNN, let clause = try? info.rangeClause(),
+                  let set = try? evaluator.evaluate(.vectorRange(clause)) else { return nil }
+            return .vectorRange(set)
+        case .wildcard:
+            return .wildcard
+        case .fuzzy, .wildcardPattern, .missing, .null:
+            return nil
+        }
+    }
+
+    /// A TAG node: one reader per value (a prefix value: the union of the tags it matches); a single value stands
+    /// alone, several make a union even when only one of them exists.
+    private func tagIterator(_ n: ParseNode, field: String) -> ScoringIterator? {
+        guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
+              case .tag(let postings, _) = index.stores[i], case .tag(_, let caseSensitive) = index.definition.fields[i].kind,
+              let values = try? n.loweredTagValues() else { return nil }
+        func reader(_ docs: DocSet) -> ScoringIterator {
+            .tag(docs: docs, weight: n.weight, idf: idf(docs.count), bm25Idf: bm25Idf(docs.count))
+        }
+        var readers: [ScoringIterator] = []
+        for raw in values {
+            let value = caseSensitive ? raw : raw.lowercased()
+            if value.hasSuffix("*") && !value.hasSuffix("\\*") {
+                let prefix = Array(value.dropLast().utf8)
+                let matching = postings.filter { $0.key.storage.starts(with: prefix) }.sorted { $0.key < $1.key }
+                if !matching.isEmpty { readers.append(.union(matching.map { reader($0.value) }, weight: n.weight, firstOnly: true)) }
+            } else if let docs = postings[Bytes(value)] {
+                readers.append(reader(docs))
+            } else if values.count == 1 {
+                return nil
+            }
+        }
+        if values.count == 1 { return readers.first }
+        return readers.isEmpty ? nil : .union(readers, weight: n.weight, firstOnly: false)
+    }
+
+    /// NewIntersectIterator's qsort by NumEstimated (stable here, as glibc's merge sort is); an intersection child
+    /// counts as 0 (its estimate is multiplied by 1 / children in integer arithmetic).
+    private func sortedByEstimate(_ children: [ScoringIterator]) -> [ScoringIterator] {
+        let maxDocId = index.maxDocId, numDocs = index.numDocs
+        let keyed = children.enumerated().map { (i, c) -> (Int, Int, ScoringIterator) in
+            if case .intersection(let cs, _) = c, cs.count > 1 { return (0, i, c) }
+            if case .empty = c { return (-1, i, c) }
+            return (c.estimate(maxDocId: maxDocId, numDocs: numDocs), i, c)
+        }
+        return keyed.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map { $0.2 }
+    }
+}
