@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/text-scores.sh — scored FT.SEARCH / FT.AGGREGATE over text vs Redis Stack 7.4.1 (RediSearch 2.10), same run.
+#
+# Loads the same DOCS documents (three TEXT fields of Zipf-distributed words, a TAG, a NUMERIC, a 16-d vector) into a
+# fresh vecshard-server and a fresh Redis Stack, then runs each query shape with redis-benchmark (CONNS clients,
+# pipeline 1, N requests), servers alternating, ROUNDS rounds, median requests/s; also checks that the first page of
+# each query (ids and scores) is the same on both. Writes bench/results/text-scores.md.
+#   env: DOCS (20000) N (4000) CONNS (4) ROUNDS (3) BIN (.build/release/vecshard-server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOCS=${DOCS:-20000} N=${N:-4000} CONNS=${CONNS:-4} ROUNDS=${ROUNDS:-3}
+BIN=${BIN:-.build/release/vecshard-server}
+STACK_SH=${REDIS_STACK_SH:-../shared/bench/redis-stack.sh}
+PY=${PY:-.venv/bin/python}
+[ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 1; }
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark (redis-tools) missing" >&2; exit 1; }
+
+ours_port=$((20000 + RANDOM % 10000)); stack_port=$((ours_port + 1))
+work=$(mktemp -d /var/tmp/vecshard-text-scores.XXXX)
+cleanup() {
+  redis-cli -p "$ours_port" shutdown nosave >/dev/null 2>&1 || true
+  bash "$STACK_SH" stop "$stack_port" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$BIN" --port "$ours_port" --dir "$work" --save '' --loglevel warning >"$work/ours.log" 2>&1 &
+bash "$STACK_SH" start "$stack_port" >/dev/null
+for _ in $(seq 50); do redis-cli -p "$ours_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+DOCS=$DOCS N=$N CONNS=$CONNS ROUNDS=$ROUNDS OURS=$ours_port STACK=$stack_port BIN=$BIN STARTED="$started" \
+LOAD_BEFORE="$load_before" "$PY" - <<'PY'
+import os, random, statistics, struct, subprocess, redis
+
+docs, n, conns, rounds = (int(os.environ[k]) for k in ("DOCS", "N", "CONNS", "ROUNDS"))
+ports = {"vecshard": int(os.environ["OURS"]), "Redis Stack 7.4.1": int(os.environ["STACK"])}
+rng = random.Random(11)
+vocab = [f"w{i}" for i in range(2000)] + ["running", "runs", "run", "apples", "apple", "search", "searching"]
+weights = [1 / (i + 1) for i in range(len(vocab))]
+
+def words(k):
+    return " ".join(rng.choices(vocab, weights, k=k))
+
+for name, port in ports.items():
+    r = redis.Redis(port=port)
+    r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "title", "TEXT", "WEIGHT", "2",
+                      "body", "TEXT", "note", "TEXT", "tag", "TAG", "n", "NUMERIC",
+                      "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "16", "DISTANCE_METRIC", "COSINE")
+state = rng.getstate()
+for name, port in ports.items():
+    rng.setstate(state)
+    r = redis.Redis(port=port)
+    p = r.pipeline(transaction=False)
+    for i in range(docs):
+        p.hset(f"doc:{i}", mapping={"title": words(rng.randint(2, 6)), "body": words(rng.randint(20, 60)),
+                                      "note": words(rng.randint(0, 8)), "tag": rng.choice(["a", "b", "c"]),
+                                      "n": rng.randint(0, 100),
+                                      "v": struct.pack("16f", *[rng.random() for _ in range(16)])})
+        if i % 1000 == 999:
+            p.execute()
+    p.execute()
+
+queries = [
+    ("one term", ["FT.SEARCH", "t", "w7", "WITHSCORES", "NOCONTENT"]),
+    ("redisvl TextQuery (union of 3, BM25STD)", ["FT.SEARCH", "t", "@body:(w3 | running | w40)", "SCORER", "BM25STD",
+                                                 "WITHSCORES", "NOCONTENT", "DIALECT", "2"]),
+    ("union of 5 terms, TFIDF", ["FT.SEARCH", "t", "w3|w9|w27|w81|w243", "WITHSCORES", "NOCONTENT"]),
+    ("phrase", ["FT.SEARCH", "t", '"w0 w1"', "WITHSCORES", "NOCONTENT"]),
+    ("tag filter, ordered by score", ["FT.SEARCH", "t", "@tag:{a}", "WITHSCORES", "NOCONTENT"]),
+    ("wildcard, ordered by score", ["FT.SEARCH", "t", "*", "WITHSCORES", "NOCONTENT"]),
+    ("FT.AGGREGATE ADDSCORES + SORTBY @__score", ["FT.AGGREGATE", "t", "w5|apples", "ADDSCORES", "SORTBY", "2",
+                                                  "@__score", "DESC", "MAX", "10"]),
+]
+
+def page(port, cmd):
+    reply = redis.Redis(port=port).execute_command(*cmd)
+    return reply
+
+agree = {}
+for label, cmd in queries:
+    a, b = (page(p, cmd) for p in ports.values())
+    if cmd[0] == "FT.SEARCH":
+        ids = lambda r: [r[i] for i in range(1, len(r), 2)]
+        sc = lambda r: [float(r[i]) for i in range(2, len(r), 2)]
+        same = a[0] == b[0] and ids(a) == ids(b) and all(abs(x - y) <= 1e-9 * max(1, abs(x)) for x, y in zip(sc(a), sc(b)))
+    else:
+        same = [sorted(row) for row in a[1:]] == [sorted(row) for row in b[1:]] or \
+            [float(dict(zip(r[::2], r[1::2]))[b"__score"]) for r in a[1:]] == \
+            [float(dict(zip(r[::2], r[1::2]))[b"__score"]) for r in b[1:]]
+    agree[label] = same
+
+rps = {label: {name: [] for name in ports} for label, _ in queries}
+for _ in range(rounds):
+    for label, cmd in queries:
+        for name, port in ports.items():
+            out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(conns), "-P", "1",
+                                  "--csv", "-q", *cmd], capture_output=True, text=True, check=True).stdout
+            last = [l for l in out.strip().splitlines() if l.startswith('"')][-1]
+            rps[label][name].append(float(last.split(",")[1].strip('"')))
+
+load_after = open("/proc/loadavg").read().split()[:3]
+lines = ["## Scored text queries vs Redis Stack (bench/text-scores.sh)", "",
+         f"Run: {os.environ['STARTED']}, binary `{os.environ['BIN']}`; machine: {os.uname().nodename}, "
+         f"{os.cpu_count()} cores, Linux {os.uname().release}; load average before {os.environ['LOAD_BEFORE']}, "
+         f"after {' '.join(load_after)}.", "",
+         f"{docs} documents (TEXT title WEIGHT 2 / body / note of Zipf words, TAG, NUMERIC, 16-d HNSW vector), the same "
+         "in both servers. Each query: "
+         f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "
+         "median requests/s. `same page` = the first page's ids in the same order and scores within 1e-9 on both.", "",
+         "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
+for label, cmd in queries:
+    ours, theirs = (statistics.median(rps[label][name]) for name in ports)
+    shown = " ".join(c if " " not in c and "|" not in c else repr(c) for c in cmd).replace("|", "\\|")
+    lines.append(f"| {label} | `{shown}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
+                 f"{'yes' if agree[label] else 'NO'} |")
+open("bench/results/text-scores.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+bash bench/assemble-results.sh >/dev/null
