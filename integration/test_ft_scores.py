@@ -4,8 +4,9 @@ AggregateHybridQuery, which send SCORER BM25STD and read @__score.
 
 The same documents go to a fresh vecshard-server and to Redis Stack (started by test_ft_differential's fixture, which
 fails rather than skips when Stack cannot run). Ids must come back in the same order and scores agree within 1e-9
-(relative). Left out, with docs/COMPATIBILITY.md ("Text scores"): intersections whose unions RediSearch reaches by
-skipping past them, and documents whose score is 0 / 0.
+(relative). Left out, with docs/COMPATIBILITY.md ("Text scores"): numeric ranges beside text in an intersection (the
+slop then depends on how RediSearch's range tree split), a NOT inside a union inside an intersection (RediSearch's
+iterators match other documents there), and documents whose score is 0 / 0.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ QUERIES = ["hello", "running", "run", "runs", "apples", "jumps", "quick", "hello
            "@title:hello", "@body:(run|swift)", "@note:running", "@title|body:quick", "\"hello world\"", "app*",
            "ru*", "qu* | hello", "~hello", "-hello", "@color:{red}", "@color:{red|blue}", "@color:{gr*}", "@n:[5 10]",
            "*", "hello=>{$weight:3}", "(hello | world=>{$weight:0.5})", "index*", "indexing", "the hello",
-           "@title:(hello world)"]
+           "@title:(hello world)",
+           # Intersections: scores depend on how RediSearch's iterators reach each document (replayed).
+           "hello world", "(hello|world) (run|fast)", "swift (redis|search) -engine", "~hello world", "world ~hello",
+           "-hello world", "hello -world", "hello @color:{blue}", "hello world server", "~(hello | world) @color:{red}",
+           "@title:(hello world) @color:{red}", "hello ~world ~run", "-(hello|world) run", "running apples",
+           "(~@body:(hello | running) AND @color:{red})", "@color:{red} @body:(hello | running | apples)",
+           "quick (jumps|jumping) index*", "\"running fast\" hello", "(hello world) | (run fast)"]
 
 
 def make_docs(seed: int = 7) -> list[dict]:
@@ -105,7 +112,7 @@ def test_withscores_and_order_match_redis_stack_under_every_scorer(both):
             if want[0] != got[0] or [k for k, _ in want[1]] != [k for k, _ in got[1]] or \
                     not all(same_scores(a, b) for (_, a), (_, b) in zip(want[1], got[1])):
                 mismatches.append(f"{q!r} SCORER {scorer}\n  redis-stack {want}\n  vecshard    {got}")
-    assert compared >= 180, compared
+    assert compared >= 300, compared
     assert not mismatches, f"{len(mismatches)} of {compared} differ:\n" + "\n".join(mismatches)
 
 
@@ -119,6 +126,8 @@ def test_default_order_without_withscores_follows_tfidf(both):
 def test_hybrid_knn_is_ordered_by_its_filters_score(both):
     ours, theirs, _ = both
     vec = struct.pack("4f", 0.5, 0.5, 0.5, 0.5)
+    # Not "((hello | running) @color:{red})=>[KNN 8 …]": there Redis Stack leaves out three of the eight nearest
+    # filtered documents (docs/COMPATIBILITY.md, "Text scores").
     for q in ["(hello | world)=>[KNN 8 @v $B AS d]", "@color:{red}=>[KNN 8 @v $B AS d]", "*=>[KNN 8 @v $B AS d]"]:
         args = (q, "PARAMS", "2", "B", vec, "WITHSCORES", "NOCONTENT", "DIALECT", "2")
         want, got = scored_rows(theirs, *args), scored_rows(ours, *args)

@@ -105,10 +105,11 @@ extension SearchIndex {
             total = 0
             var allEqual = true
             var first: Double?
+            let replayed = scorer?.replayedScores(maxDocId: maxDocId, numDocs: numDocs)
             matched.forEach { id in
                 guard let key = keys[Int(id)] else { return }
                 total += 1
-                let score = scorer?.score(id) ?? 0
+                let score = replayed?[id] ?? scorer?.score(id) ?? 0
                 if let f = first { if f != score && !(f.isNaN && score.isNaN) { allEqual = false } } else { first = score }
                 var hit = SearchHit(key: key, docId: id, score: score, yielded: [], distance: nil)
                 if let y = evaluator.yielded[id] { hit.yielded = y }

@@ -52,7 +52,8 @@ indirect enum ScoringIterator {
     case tag(docs: DocSet, weight: Double, idf: Double, bm25Idf: Double)
     /// `firstOnly`: a prefix expansion's union, which reports only its first matching child.
     case union([ScoringIterator], weight: Double, firstOnly: Bool)
-    case intersection([ScoringIterator], weight: Double)
+    /// `exact`: a quoted phrase, whose children must sit at consecutive offsets in order.
+    case intersection([ScoringIterator], weight: Double, exact: Bool)
     case optional(ScoringIterator?, weight: Double)
     case not(ScoringIterator?, weight: Double)
     case wildcard
@@ -67,7 +68,7 @@ indirect enum ScoringIterator {
         case .term(let r): return r.estimate
         case .tag(let docs, _, _, _): return docs.count
         case .union(let children, _, _): return children.reduce(0) { $0 + $1.estimate(maxDocId: maxDocId, numDocs: numDocs) }
-        case .intersection(let children, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
+        case .intersection(let children, _, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
         case .optional, .not: return maxDocId
         case .wildcard: return numDocs
         case .numeric(let values, let test): return values.matching(test).count
@@ -144,6 +145,40 @@ struct DocumentScorer {
         default: break
         }
         guard let (top, children) = topResult(doc) else { return 0 }
+        return finalScore(top, children, doc)
+    }
+
+    /// Scores taken from a replay of RediSearch's iterators (ScoringReplay.swift), for plans where the order of its
+    /// reads changes what a result holds; nil for every other plan (`score` is exact there).
+    func replayedScores(maxDocId: Int, numDocs: Int) -> [UInt32: Double]? {
+        guard !hybrid, scorer != .docScore, scorer != .hamming, let root, ReplayBuilder.needsReplay(root) else { return nil }
+        let top = ReplayBuilder(textStores: textStores, maxDocId: UInt32(maxDocId), numDocs: numDocs).iterator(root)
+        var scores: [UInt32: Double] = [:]
+        // Every read moves past at least one id; the bound only guards against a replay that would not.
+        for _ in 0..<(4 * (maxDocId + 2)) {
+            let (status, record) = top.read()
+            if status == .eof { break }
+            guard status == .ok, let record else { continue }
+            let doc = record.docId
+            let result = converted(record, doc, offsets: false)
+            let children = usesSlop && record.kind.isAggregate ? record.children.map { converted($0, doc, offsets: true) } : []
+            scores[doc] = finalScore(result, children, doc)
+        }
+        return scores
+    }
+
+    private func converted(_ r: ReplayRecord, _ doc: UInt32, offsets: Bool) -> ScoringResult {
+        var s = ScoringResult(kind: r.kind, weight: r.weight)
+        s.freq = r.freq
+        s.idf = r.idf
+        s.bm25Idf = r.bm25Idf
+        s.childKinds = r.typeMask
+        if r.kind.isAggregate { s.childTotal = combine(r.children.map { converted($0, doc, offsets: false) }, kind: r.kind, doc) }
+        if offsets { s.offsets = r.allOffsets }
+        return s
+    }
+
+    private func finalScore(_ top: ScoringResult, _ children: [ScoringResult], _ doc: UInt32) -> Double {
         let raw = contribution(top, doc)
         switch scorer {
         case .tfidf, .tfidfDocNorm:
@@ -189,7 +224,7 @@ struct DocumentScorer {
             }
             if hits.isEmpty { return nil }
             return (aggregate(.union, weight, hits, doc), hits)
-        case .intersection(let children, let weight):
+        case .intersection(let children, let weight, _):
             var hits: [ScoringResult] = []
             for c in children {
                 guard let h = result(c, doc, offsets: true) else { return nil }
@@ -315,7 +350,7 @@ struct DocumentScorer {
             if scorer == .dismax { r.childTotal = best }
             if wantOffsets { r.offsets.sort() }
             return r
-        case .intersection(let children, let weight):
+        case .intersection(let children, let weight, _):
             var r = ScoringResult(kind: .intersection, weight: weight)
             for c in children {
                 guard let h = result(c, doc, offsets: wantOffsets) else { return nil }
@@ -467,7 +502,7 @@ struct ScoringPlanBuilder {
                 children.append(it)
             }
             if !exact && !n.inOrder { children = sortedByEstimate(children) }
-            return .intersection(children, weight: n.weight)
+            return .intersection(children, weight: n.weight, exact: exact)
         case .union:
             if n.children.count == 1 { return iterator(n.children[0]) }
             let children = n.children.compactMap { iterator($0) }
@@ -525,7 +560,7 @@ struct ScoringPlanBuilder {
     private func sortedByEstimate(_ children: [ScoringIterator]) -> [ScoringIterator] {
         let maxDocId = index.maxDocId, numDocs = index.numDocs
         let keyed = children.enumerated().map { (i, c) -> (Int, Int, ScoringIterator) in
-            if case .intersection(let cs, _) = c, cs.count > 1 { return (0, i, c) }
+            if case .intersection(let cs, _, _) = c, cs.count > 1 { return (0, i, c) }
             if case .empty = c { return (-1, i, c) }
             return (c.estimate(maxDocId: maxDocId, numDocs: numDocs), i, c)
         }

@@ -1,0 +1,520 @@
+// A replay of RediSearch 2.10's query iterators (Read / SkipTo, their cached positions and shared result records) for
+// queries whose intersections hold unions or optional clauses: there, what a document scores depends on how the
+// iterators reached it (a union skipped past a document keeps one child's result), so the scores are taken from the
+// replay rather than from a per-document evaluation.
+
+enum ReplayStatus { case ok, notFound, eof }
+
+/// RSIndexResult: mutable and shared, as aggregates point at their children's current records.
+final class ReplayRecord {
+    var kind: ScoringResult.Kind
+    var docId: UInt32 = 0
+    var weight: Double
+    var freq: UInt32 = 0
+    var idf = 0.0
+    var bm25Idf = 0.0
+    var offsets: [UInt32] = []
+    var children: [ReplayRecord] = []
+    var typeMask: UInt8 = 0
+
+    init(kind: ScoringResult.Kind, weight: Double) { self.kind = kind; self.weight = weight }
+
+    /// AggregateResult_Reset.
+    func reset() { docId = 0; freq = 0; typeMask = 0; children.removeAll(keepingCapacity: true) }
+
+    /// AggregateResult_AddChild.
+    func add(_ child: ReplayRecord) {
+        children.append(child)
+        typeMask |= child.kind.rawValue
+        freq &+= child.freq
+        docId = child.docId
+    }
+
+    /// The record as the scorer reads it: aggregates carry their children's combined value.
+    var hasOffsets: Bool {
+        switch kind {
+        case .term: return !offsets.isEmpty
+        case .union, .intersection:
+            return typeMask != ScoringResult.Kind.virtual.rawValue
+                && typeMask != ScoringResult.Kind.numeric.rawValue | ScoringResult.Kind.metric.rawValue
+        default: return false
+        }
+    }
+
+    /// RSIndexResult_IterateOffsets: a term's offsets, an aggregate's children's merged.
+    var allOffsets: [UInt32] {
+        switch kind {
+        case .term: return offsets
+        case .union, .intersection, .hybrid:
+            var out: [UInt32] = []
+            for c in children { out.append(contentsOf: c.allOffsets) }
+            out.sort()
+            return out
+        default: return []
+        }
+    }
+}
+
+class ReplayIterator {
+    var current: ReplayRecord
+    var isValid = true
+    /// `it->minId`, kept by the unions that own this iterator.
+    var minId: UInt32 = 0
+    init(current: ReplayRecord) { self.current = current }
+    func read() -> (ReplayStatus, ReplayRecord?) { (.eof, nil) }
+    func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) { (.eof, nil) }
+    /// LastDocId().
+    var lastDocId: UInt32 { 0 }
+    var estimate: Int { 0 }
+}
+
+/// An inverted index reader over the documents that pass its field mask (term, tag, numeric range, vector range).
+final class ReplayReader: ReplayIterator {
+    let docs: [UInt32]
+    let fill: (ReplayRecord, UInt32) -> Void
+    private var position = 0
+    private var lastId: UInt32 = 0
+
+    init(docs: [UInt32], record: ReplayRecord, fill: @escaping (ReplayRecord, UInt32) -> Void) {
+        self.docs = docs
+        self.fill = fill
+        super.init(current: record)
+        record.freq = 1
+    }
+
+    override var estimate: Int { docs.count }
+    override var lastDocId: UInt32 { lastId }
+
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        guard isValid, position < docs.count else { isValid = false; return (.eof, nil) }
+        take(position)
+        return (.ok, current)
+    }
+
+    override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        if id == 0 { return read() }
+        guard isValid, let last = docs.last, id <= last else { isValid = false; return (.eof, nil) }
+        var lo = position, hi = docs.count
+        while lo < hi { let mid = (lo + hi) / 2; if docs[mid] < id { lo = mid + 1 } else { hi = mid } }
+        guard lo < docs.count else { return (.eof, nil) }
+        take(lo)
+        return (current.docId == id ? .ok : .notFound, current)
+    }
+
+    private func take(_ i: Int) {
+        let doc = docs[i]
+        position = i + 1
+        lastId = doc
+        current.docId = doc
+        fill(current, doc)
+    }
+}
+
+final class ReplayEmpty: ReplayIterator {
+    init() { super.init(current: ReplayRecord(kind: .virtual, weight: 0)); isValid = false }
+}
+
+/// NewWildcardIterator: every id up to the doc table's largest.
+final class ReplayWildcard: ReplayIterator {
+    let topId: UInt32
+    let count: Int
+    private var position: UInt32 = 0
+    init(topId: UInt32, count: Int) {
+        self.topId = topId
+        self.count = count
+        let r = ReplayRecord(kind: .virtual, weight: 1)
+        r.freq = 1
+        super.init(current: r)
+    }
+    override var estimate: Int { count }
+    override var lastDocId: UInt32 { position }
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        position += 1
+        current.docId = position
+        if position > topId { isValid = false; return (.eof, nil) }
+        return (.ok, current)
+    }
+    override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        if position > topId { return (.eof, nil) }
+        if id == 0 { return read() }
+        position = id
+        current.docId = id
+        return (.ok, current)
+    }
+}
+
+/// UnionIterator (the linear form; RediSearch switches to a heap above 20 children, which orders them alike).
+final class ReplayUnion: ReplayIterator {
+    private var its: [ReplayIterator]
+    let quickExit: Bool
+    let weight: Double
+    private var minDocId: UInt32 = 0
+    private let expected: Int
+
+    init(_ children: [ReplayIterator], weight: Double, quickExit: Bool) {
+        its = children
+        self.quickExit = quickExit
+        self.weight = weight
+        expected = children.reduce(0) { $0 + $1.estimate }
+        super.init(current: ReplayRecord(kind: .union, weight: weight))
+    }
+
+    override var estimate: Int { expected }
+    override var lastDocId: UInt32 { minDocId }
+
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        if its.isEmpty || !isValid { isValid = false; return (.eof, nil) }
+        current.reset()
+        var numActive = 0
+        repeat {
+            var minimum = UInt32.max
+            var minIt: ReplayIterator?
+            numActive = 0
+            var i = 0
+            while i < its.count {
+                let it = its[i]
+                var res: ReplayRecord? = it.current
+                var rc = ReplayStatus.ok
+                while it.minId <= minDocId && rc != .eof {
+                    rc = .notFound
+                    while rc == .notFound {
+                        let (s, r) = it.read()
+                        rc = s
+                        if let r, s != .eof { res = r; it.minId = r.docId }
+                    }
+                }
+                if rc == .eof { its.remove(at: i); continue }
+                numActive += 1
+                if rc == .ok, let res, res.docId <= minimum { minimum = res.docId; minIt = it }
+                i += 1
+            }
+            if let minIt {
+                _ = skipTo(minIt.minId)
+                minDocId = minIt.minId
+                return (.ok, current)
+            }
+        } while numActive > 0
+        isValid = false
+        return (.eof, nil)
+    }
+
+    override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        if id == 0 { return read() }
+        if !isValid { return (.eof, nil) }
+        current.reset()
+        current.weight = weight
+        var numActive = 0, found = 0
+        var minimum = UInt32.max
+        var minResult: ReplayRecord?
+        var i = 0
+        while i < its.count {
+            let it = its[i]
+            var res: ReplayRecord?
+            var rc: ReplayStatus
+            if it.minId < id {
+                let (s, r) = it.skipTo(id)
+                rc = s
+                if s == .eof { its.remove(at: i); continue }
+                res = r
+                if let r { it.minId = r.docId }
+            } else {
+                rc = it.minId == id ? .ok : .notFound
+                res = it.current
+            }
+            if it.minId != 0 && rc != .eof, it.minId < minimum || minResult == nil {
+                minResult = res
+                minimum = it.minId
+            }
+            if rc == .ok {
+                current.add(res ?? it.current)
+                minDocId = it.minId
+                found += 1
+            }
+            numActive += 1
+            i += 1
+            if found > 0 && quickExit { break }
+        }
+        if numActive == 0 { isValid = false; return (.eof, nil) }
+        if found > 0 { return (.ok, current) }
+        var hit: ReplayRecord? = current
+        if let minResult { hit = minResult; current.add(minResult) }
+        minDocId = minimum
+        return (.notFound, hit)
+    }
+}
+
+/// IntersectIterator, without slop (an exact phrase checks adjacency).
+final class ReplayIntersection: ReplayIterator {
+    let its: [ReplayIterator]
+    private var docIds: [UInt32]
+    private var lastId: UInt32 = 0
+    private var lastFoundId: UInt32 = 0
+    let phrase: Bool
+    private let expected: Int
+
+    init(_ children: [ReplayIterator], weight: Double, phrase: Bool) {
+        its = children
+        docIds = Array(repeating: 0, count: children.count)
+        self.phrase = phrase
+        expected = children.map(\.estimate).min() ?? 0
+        super.init(current: ReplayRecord(kind: .intersection, weight: weight))
+    }
+
+    override var estimate: Int { expected }
+    override var lastDocId: UInt32 { lastFoundId }
+
+    /// An exact phrase: the children's offsets in order, one apart.
+    private func adjacent() -> Bool {
+        guard phrase else { return true }
+        let lists = current.children.map(\.allOffsets)
+        guard let first = lists.first else { return true }
+        return first.contains { p in lists.indices.allSatisfy { lists[$0].contains(p &+ UInt32($0)) } }
+    }
+
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        if its.isEmpty { return (.eof, nil) }
+        while true {
+            var nh = 0
+            current.reset()
+            var i = 0
+            while i < its.count {
+                let it = its[i]
+                var h = it.current
+                var rc = ReplayStatus.ok
+                if docIds[i] != lastId || lastId == 0 {
+                    let (s, r): (ReplayStatus, ReplayRecord?)
+                    if i == 0 && docIds[i] >= lastId { (s, r) = it.read() } else { (s, r) = it.skipTo(lastId) }
+                    rc = s
+                    if s == .eof { isValid = false; return (.eof, nil) }
+                    if let r { h = r }
+                    docIds[i] = h.docId
+                }
+                if docIds[i] > lastId { lastId = docIds[i]; break }
+                if rc == .ok { nh += 1; current.add(h) } else { lastId += 1 }
+                i += 1
+            }
+            if nh == its.count {
+                lastFoundId = current.docId
+                lastId += 1
+                if !adjacent() { continue }
+                return (.ok, current)
+            }
+        }
+    }
+
+    override func skipTo(_ target: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        if target == 0 { return read() }
+        current.reset()
+        var id = target
+        var found = 0
+        for i in its.indices {
+            let it = its[i]
+            guard it.isValid else { return (.eof, nil) }
+            var res: ReplayRecord? = it.current
+            var rc = ReplayStatus.ok
+            if docIds[i] != id {
+                let (s, r) = it.skipTo(id)
+                rc = s
+                if s != .eof, let r { res = r; id = r.docId; docIds[i] = r.docId }
+            }
+            if rc == .eof { isValid = false; return (.eof, nil) }
+            if rc == .ok {
+                if let res, res.docId == id { current.add(res) }
+                lastId = id
+                found += 1
+            } else if docIds[i] > lastId {
+                lastId = docIds[i]
+                break
+            }
+        }
+        if found == its.count && adjacent() {
+            lastFoundId = current.docId
+            lastId += 1
+            return (.ok, current)
+        }
+        let (s, r) = read()
+        return s == .eof ? (.eof, nil) : (.notFound, r)
+    }
+}
+
+/// OptionalIterator: the child's result with the optional's weight put on it, or a weight-0 virtual result.
+final class ReplayOptional: ReplayIterator {
+    let child: ReplayIterator?
+    let virt: ReplayRecord
+    let weight: Double
+    let maxDocId: UInt32
+    private var lastId: UInt32 = 0
+    private var nextRealId: UInt32 = 0
+
+    init(_ child: ReplayIterator?, weight: Double, maxDocId: UInt32) {
+        self.child = child
+        virt = ReplayRecord(kind: .virtual, weight: weight)
+        virt.freq = 1
+        self.weight = weight
+        self.maxDocId = maxDocId
+        super.init(current: virt)
+    }
+
+    override var estimate: Int { Int(maxDocId) }
+    override var lastDocId: UInt32 { lastId }
+
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        if lastId >= maxDocId { return (.eof, nil) }
+        lastId += 1
+        guard let child else { virt.docId = lastId; virt.weight = 0; current = virt; return (.ok, current) }
+        if lastId > nextRealId {
+            let (s, r) = child.read()
+            if s == .eof { nextRealId = maxDocId + 1 } else if let r { current = r; nextRealId = r.docId }
+        }
+        if lastId != nextRealId {
+            current = virt
+            virt.weight = 0
+        } else {
+            current = child.current
+            current.weight = weight
+        }
+        current.docId = lastId
+        return (.ok, current)
+    }
+
+    override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        var found = false
+        lastId = id
+        if lastId > maxDocId { return (.eof, nil) }
+        guard let child else { virt.docId = id; current = virt; return (.ok, current) }
+        if id == 0 { return read() }
+        if id == nextRealId {
+            found = true
+            current = child.current
+        } else if id > nextRealId {
+            let (s, r) = child.skipTo(id)
+            if s == .ok { found = true }
+            if let r { current = r; nextRealId = r.docId }
+        }
+        if found {
+            current.weight = weight
+        } else {
+            virt.docId = id
+            virt.weight = 0
+            current = virt
+        }
+        return (.ok, current)
+    }
+}
+
+/// NotIterator: a virtual result for every id its child lacks.
+final class ReplayNot: ReplayIterator {
+    let child: ReplayIterator
+    let maxDocId: UInt32
+    private var lastId: UInt32 = 0
+
+    /// A missing child is RediSearch's empty iterator.
+    init(_ child: ReplayIterator?, weight: Double, maxDocId: UInt32) {
+        self.child = child ?? ReplayEmpty()
+        self.maxDocId = maxDocId
+        super.init(current: ReplayRecord(kind: .virtual, weight: weight))
+    }
+
+    override var estimate: Int { Int(maxDocId) }
+    override var lastDocId: UInt32 { lastId }
+
+    override func read() -> (ReplayStatus, ReplayRecord?) {
+        if lastId > maxDocId { isValid = false; return (.eof, nil) }
+        var record = child.current
+        if record.docId == 0, let r = child.read().1 { record = r }
+        current.docId += 1
+        if !(record.docId > current.docId || !child.isValid) {
+            while record.docId == current.docId {
+                current.docId += 1
+                let (s, r) = child.read()
+                if s == .eof { break }
+                if let r { record = r }
+            }
+        }
+        if current.docId > maxDocId { isValid = false; return (.eof, nil) }
+        lastId = current.docId
+        return (.ok, current)
+    }
+
+    override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        if id > maxDocId { isValid = false; return (.eof, nil) }
+        var childId: UInt32 = 0
+        if lastId != 0 { childId = child.lastDocId }
+        if !(childId > id || !child.isValid) {
+            if childId == id { current.docId = id; lastId = id; return (.notFound, current) }
+            if child.skipTo(id).0 == .ok { return (.notFound, current) }
+        }
+        current.docId = id
+        lastId = id
+        return (.ok, current)
+    }
+}
+
+/// Builds the replay's iterators from a scoring plan.
+struct ReplayBuilder {
+    let textStores: [TextFieldIndex]
+    let maxDocId: UInt32
+    let numDocs: Int
+
+    func iterator(_ it: ScoringIterator) -> ReplayIterator {
+        switch it {
+        case .term(let reader):
+            var docs = Set<UInt32>()
+            for f in reader.fields where f.inMask { docs.formUnion(f.postings.keys) }
+            let record = ReplayRecord(kind: .term, weight: reader.weight)
+            record.idf = reader.idf
+            record.bm25Idf = reader.bm25Idf
+            let stores = textStores
+            return ReplayReader(docs: docs.sorted(), record: record) { r, doc in
+                var freq: UInt32 = 0
+                var offsets: [UInt32] = []
+                for f in reader.fields {
+                    guard let positions = f.postings[doc] else { continue }
+                    freq &+= UInt32(truncatingIfNeeded: positions.count) &* f.increment
+                    var base: UInt32 = 0
+                    for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: stores[j].docLength[doc] ?? 0) }
+                    for p in positions { offsets.append(p &+ base) }
+                }
+                offsets.sort()
+                r.freq = freq
+                r.offsets = offsets
+            }
+        case .tag(let docs, let weight, let idf, let bm25Idf):
+            let record = ReplayRecord(kind: .term, weight: weight)
+            record.idf = idf
+            record.bm25Idf = bm25Idf
+            return ReplayReader(docs: docs.ids, record: record) { r, _ in r.freq = 1 }
+        case .union(let children, let weight, let firstOnly):
+            return ReplayUnion(children.map(iterator), weight: weight, quickExit: firstOnly)
+        case .intersection(let children, let weight, let exact):
+            return ReplayIntersection(children.map(iterator), weight: weight, phrase: exact)
+        case .optional(let child, let weight):
+            return ReplayOptional(child.map(iterator), weight: weight, maxDocId: maxDocId)
+        case .not(let child, let weight):
+            return ReplayNot(child.map(iterator), weight: weight, maxDocId: maxDocId)
+        case .wildcard:
+            return ReplayWildcard(topId: maxDocId, count: numDocs)
+        case .numeric(let values, let test):
+            return ReplayReader(docs: values.matching(test).ids, record: ReplayRecord(kind: .numeric, weight: 1)) { r, _ in r.freq = 1 }
+        case .vectorRange(let docs):
+            return ReplayReader(docs: docs.ids, record: ReplayRecord(kind: .metric, weight: 1)) { r, _ in r.freq = 0 }
+        case .empty:
+            return ReplayEmpty()
+        }
+    }
+
+    /// True when the plan holds an intersection over something other than plain readers: only there does the order
+    /// of reads change what a result holds.
+    static func needsReplay(_ it: ScoringIterator) -> Bool {
+        switch it {
+        case .intersection(let children, _, _):
+            if children.contains(where: { if case .term = $0 { return false }; if case .tag = $0 { return false }; return true }) {
+                return true
+            }
+            return children.contains(where: needsReplay)
+        case .union(let children, _, _): return children.contains(where: needsReplay)
+        case .optional(let child, _), .not(let child, _): return child.map(needsReplay) ?? false
+        default: return false
+        }
+    }
+}
