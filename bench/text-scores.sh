@@ -43,14 +43,14 @@ def words(k):
     return " ".join(rng.choices(vocab, weights, k=k))
 
 for name, port in ports.items():
-    r = redis.Redis(port=port)
+    r = redis.Redis(port=port, protocol=2)
     r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "title", "TEXT", "WEIGHT", "2",
                       "body", "TEXT", "note", "TEXT", "tag", "TAG", "n", "NUMERIC",
                       "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "16", "DISTANCE_METRIC", "COSINE")
 state = rng.getstate()
 for name, port in ports.items():
     rng.setstate(state)
-    r = redis.Redis(port=port)
+    r = redis.Redis(port=port, protocol=2)
     p = r.pipeline(transaction=False)
     for i in range(docs):
         p.hset(f"doc:{i}", mapping={"title": words(rng.randint(2, 6)), "body": words(rng.randint(20, 60)),
@@ -74,7 +74,7 @@ queries = [
 ]
 
 def page(port, cmd):
-    reply = redis.Redis(port=port).execute_command(*cmd)
+    reply = redis.Redis(port=port, protocol=2).execute_command(*cmd)
     return reply
 
 agree = {}

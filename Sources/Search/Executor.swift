@@ -116,14 +116,17 @@ extension SearchIndex {
                 hits.append(hit)
             }
             if request.ordersByScore && !allEqual {
-                // NaN (0 / 0: a document with no frequency at all) sorts as RediSearch's heap leaves it: below every number.
-                hits.sort { a, b in
+                // NaN (0 / 0: a document with no frequency at all) sorts below every number.
+                let better: (SearchHit, SearchHit) -> Bool = { a, b in
                     if a.score != b.score {
                         if a.score.isNaN || b.score.isNaN { return b.score.isNaN && !a.score.isNaN }
                         return a.score > b.score
                     }
                     return a.docId < b.docId
                 }
+                // Without SORTBY only the requested page is returned: keep its documents, as RediSearch's heap does.
+                let wanted = request.sortBy == nil ? request.offset.addingReportingOverflow(request.limit) : (hits.count, true)
+                hits = wanted.overflow ? hits.sorted(by: better) : bestFirst(hits, count: wanted.partialValue, by: better)
             }
         }
         if let sort = request.sortBy {
@@ -367,4 +370,36 @@ struct Evaluator {
         }
         return set
     }
+}
+
+/// The `count` best of `items` in order (`better(a, b)`: a comes first), without ordering the rest: a heap of the
+/// kept ones whose root is the worst of them.
+func bestFirst<T>(_ items: [T], count: Int, by better: (T, T) -> Bool) -> [T] {
+    if count <= 0 { return [] }
+    if count * 4 >= items.count { return Array(items.sorted(by: better).prefix(count)) }
+    var heap: [T] = []
+    heap.reserveCapacity(count)
+    for item in items {
+        if heap.count < count {
+            heap.append(item)
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard better(heap[parent], heap[i]) else { break }
+                heap.swapAt(parent, i)
+                i = parent
+            }
+        } else if better(item, heap[0]) {
+            heap[0] = item
+            var i = 0
+            while true {
+                var worst = i
+                for child in (2 * i + 1)...(2 * i + 2) where child < heap.count && better(heap[worst], heap[child]) { worst = child }
+                if worst == i { break }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+    }
+    return heap.sorted(by: better)
 }

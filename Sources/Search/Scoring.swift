@@ -38,6 +38,8 @@ struct ScoringTermReader {
         var inMask: Bool
     }
     var fields: [FieldPostings]
+    /// Documents the reader yields (the term in a field of the mask) → their frequency over all fields.
+    var frequencies: [UInt32: UInt32]
     var weight: Double
     var idf: Double
     var bm25Idf: Double
@@ -219,15 +221,19 @@ struct DocumentScorer {
         switch it {
         case .union(let children, let weight, let firstOnly):
             var hits: [ScoringResult] = []
-            for c in children {
-                if let h = result(c, doc, offsets: true) { hits.append(h); if firstOnly { break } }
+            var matched: [Int] = []
+            for (i, c) in children.enumerated() {
+                if let h = result(c, doc, offsets: false) { hits.append(h); matched.append(i); if firstOnly { break } }
             }
             if hits.isEmpty { return nil }
-            return (aggregate(.union, weight, hits, doc), hits)
+            let top = aggregate(.union, weight, hits, doc)
+            // Offsets only matter between two children or more (the slop); most documents match one term of a union.
+            if hits.count > 1 { for (j, i) in matched.enumerated() { hits[j] = result(children[i], doc, offsets: true) ?? hits[j] } }
+            return (top, hits)
         case .intersection(let children, let weight, _):
             var hits: [ScoringResult] = []
             for c in children {
-                guard let h = result(c, doc, offsets: true) else { return nil }
+                guard let h = result(c, doc, offsets: children.count > 1) else { return nil }
                 hits.append(h)
             }
             return (aggregate(.intersection, weight, hits, doc), hits)
@@ -311,16 +317,7 @@ struct DocumentScorer {
     private func result(_ it: ScoringIterator, _ doc: UInt32, offsets wantOffsets: Bool) -> ScoringResult? {
         switch it {
         case .term(let reader):
-            var freq: UInt32 = 0
-            var inMask = false
-            var found = false
-            for f in reader.fields {
-                guard let positions = f.postings[doc] else { continue }
-                found = true
-                freq &+= UInt32(truncatingIfNeeded: positions.count) &* f.increment
-                if f.inMask { inMask = true }
-            }
-            guard found, inMask else { return nil }
+            guard let freq = reader.frequencies[doc] else { return nil }
             var r = ScoringResult(kind: .term, weight: reader.weight)
             r.freq = freq
             r.idf = reader.idf
@@ -470,15 +467,35 @@ struct ScoringPlanBuilder {
                                   increment: ForwardFrequencies.increment(weight: fieldWeight, stem: isStem), inMask: inMask))
         }
         guard !postings.isEmpty else { return nil }
-        let df: Int
+        var frequencies: [UInt32: UInt32] = [:]
+        var df = 0
         if postings.count == 1 {
-            df = postings[0].postings.count
+            let p = postings[0]
+            df = p.postings.count
+            if p.inMask {
+                frequencies.reserveCapacity(df)
+                for (doc, positions) in p.postings { frequencies[doc] = UInt32(truncatingIfNeeded: positions.count) &* p.increment }
+            }
+        } else if postings.allSatisfy(\.inMask) {
+            frequencies.reserveCapacity(postings.reduce(0) { $0 + $1.postings.count })
+            for p in postings {
+                for (doc, positions) in p.postings { frequencies[doc, default: 0] &+= UInt32(truncatingIfNeeded: positions.count) &* p.increment }
+            }
+            df = frequencies.count
         } else {
-            var all = Set<UInt32>()
-            for p in postings { all.formUnion(p.postings.keys) }
+            var all: [UInt32: (freq: UInt32, inMask: Bool)] = [:]
+            for p in postings {
+                for (doc, positions) in p.postings {
+                    let add = UInt32(truncatingIfNeeded: positions.count) &* p.increment
+                    let old = all[doc] ?? (0, false)
+                    all[doc] = (old.freq &+ add, old.inMask || p.inMask)
+                }
+            }
             df = all.count
+            for (doc, e) in all where e.inMask { frequencies[doc] = e.freq }
         }
-        return ScoringTermReader(fields: postings, weight: weight, idf: idf(df), bm25Idf: bm25Idf(df), estimate: df)
+        return ScoringTermReader(fields: postings, frequencies: frequencies, weight: weight, idf: idf(df), bm25Idf: bm25Idf(df),
+                                 estimate: df)
     }
 
     mutating func iterator(_ n: ParseNode) -> ScoringIterator? {

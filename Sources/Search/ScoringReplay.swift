@@ -459,24 +459,20 @@ struct ReplayBuilder {
     func iterator(_ it: ScoringIterator) -> ReplayIterator {
         switch it {
         case .term(let reader):
-            var docs = Set<UInt32>()
-            for f in reader.fields where f.inMask { docs.formUnion(f.postings.keys) }
             let record = ReplayRecord(kind: .term, weight: reader.weight)
             record.idf = reader.idf
             record.bm25Idf = reader.bm25Idf
             let stores = textStores
-            return ReplayReader(docs: docs.sorted(), record: record) { r, doc in
-                var freq: UInt32 = 0
+            return ReplayReader(docs: reader.frequencies.keys.sorted(), record: record) { r, doc in
                 var offsets: [UInt32] = []
                 for f in reader.fields {
                     guard let positions = f.postings[doc] else { continue }
-                    freq &+= UInt32(truncatingIfNeeded: positions.count) &* f.increment
                     var base: UInt32 = 0
                     for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: stores[j].docLength[doc] ?? 0) }
                     for p in positions { offsets.append(p &+ base) }
                 }
                 offsets.sort()
-                r.freq = freq
+                r.freq = reader.frequencies[doc] ?? 0
                 r.offsets = offsets
             }
         case .tag(let docs, let weight, let idf, let bm25Idf):
