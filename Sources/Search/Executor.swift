@@ -102,31 +102,31 @@ extension SearchIndex {
             hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.docId < $1.docId }
             total = hits.count
         } else {
-            total = 0
             var allEqual = true
             var first: Double?
             let replayed = scorer?.replayedScores(maxDocId: maxDocId, numDocs: numDocs)
+            var scored: [ScoredDocument] = []
             matched.forEach { id in
-                guard let key = keys[Int(id)] else { return }
-                total += 1
+                guard keys[Int(id)] != nil else { return }
                 let score = replayed?[id] ?? scorer?.score(id) ?? 0
                 if let f = first { if f != score && !(f.isNaN && score.isNaN) { allEqual = false } } else { first = score }
-                var hit = SearchHit(key: key, docId: id, score: score, yielded: [], distance: nil)
-                if let y = evaluator.yielded[id] { hit.yielded = y }
-                hits.append(hit)
+                scored.append(ScoredDocument(id: id, score: score))
             }
+            total = scored.count
+            // Without SORTBY only the requested page is returned: only its documents are kept, as in RediSearch's heap.
+            let page = request.offset.addingReportingOverflow(request.limit)
+            let pageOnly = request.ordersByScore && request.sortBy == nil && !page.overflow
             if request.ordersByScore && !allEqual {
-                // NaN (0 / 0: a document with no frequency at all) sorts below every number.
-                let better: (SearchHit, SearchHit) -> Bool = { a, b in
-                    if a.score != b.score {
-                        if a.score.isNaN || b.score.isNaN { return b.score.isNaN && !a.score.isNaN }
-                        return a.score > b.score
-                    }
-                    return a.docId < b.docId
-                }
-                // Without SORTBY only the requested page is returned: keep its documents, as RediSearch's heap does.
-                let wanted = request.sortBy == nil ? request.offset.addingReportingOverflow(request.limit) : (hits.count, true)
-                hits = wanted.overflow ? hits.sorted(by: better) : bestFirst(hits, count: wanted.partialValue, by: better)
+                scored = pageOnly ? bestFirst(scored, count: page.partialValue, by: ScoredDocument.ranksBefore)
+                                  : scored.sorted(by: ScoredDocument.ranksBefore)
+            } else if pageOnly && scored.count > page.partialValue {
+                scored.removeLast(scored.count - page.partialValue)  // equal scores: doc-id order, as matched
+            }
+            hits.reserveCapacity(scored.count)
+            for d in scored {
+                var hit = SearchHit(key: keys[Int(d.id)]!, docId: d.id, score: d.score, yielded: [], distance: nil)
+                if let y = evaluator.yielded[d.id] { hit.yielded = y }
+                hits.append(hit)
             }
         }
         if let sort = request.sortBy {
@@ -402,4 +402,19 @@ func bestFirst<T>(_ items: [T], count: Int, by better: (T, T) -> Bool) -> [T] {
         }
     }
     return heap.sorted(by: better)
+}
+
+/// A matched document and its score, before its hit is built (only the page's are).
+struct ScoredDocument {
+    var id: UInt32
+    var score: Double
+
+    /// Highest score first, ties by doc id; NaN (0 / 0: a document with no frequency at all) below every number.
+    static func ranksBefore(_ a: ScoredDocument, _ b: ScoredDocument) -> Bool {
+        if a.score != b.score {
+            if a.score.isNaN || b.score.isNaN { return b.score.isNaN && !a.score.isNaN }
+            return a.score > b.score
+        }
+        return a.id < b.id
+    }
 }
