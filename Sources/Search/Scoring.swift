@@ -45,6 +45,19 @@ struct ScoringTermReader {
     var bm25Idf: Double
     /// The inverted index's document count: RediSearch orders an intersection's children by it.
     var estimate: Int
+
+    /// The term's positions in the document, numbered across its TEXT fields in schema order.
+    func offsets(in doc: UInt32, textStores: [TextFieldIndex]) -> [UInt32] {
+        var out: [UInt32] = []
+        for f in fields {
+            guard let positions = f.postings[doc] else { continue }
+            var base: UInt32 = 0
+            for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: textStores[j].docLength[doc] ?? 0) }
+            for p in positions { out.append(p &+ base) }
+        }
+        out.sort()
+        return out
+    }
 }
 
 /// RediSearch's iterator tree for one query, as far as scores can tell its iterators apart.
@@ -86,6 +99,11 @@ struct ScoringResult {
     enum Kind: UInt8 {
         case union = 1, intersection = 2, term = 4, virtual = 8, numeric = 16, metric = 32, hybrid = 64
         var isAggregate: Bool { self == .union || self == .intersection || self == .hybrid }
+        /// RSIndexResult_HasOffsets for a union or intersection whose children's kinds are `mask`: anything but purely
+        /// virtual or purely numeric-and-metric results (C compares the masks for equality, so numeric alone counts).
+        static func aggregateHasOffsets(_ mask: UInt8) -> Bool {
+            mask != Kind.virtual.rawValue && mask != Kind.numeric.rawValue | Kind.metric.rawValue
+        }
     }
     var kind: Kind
     var weight: Double
@@ -103,7 +121,7 @@ struct ScoringResult {
         switch kind {
         case .term: return !offsets.isEmpty
         case .union, .intersection:
-            return childKinds != Kind.virtual.rawValue && childKinds != Kind.numeric.rawValue | Kind.metric.rawValue
+            return Kind.aggregateHasOffsets(childKinds)
         default: return false
         }
     }
@@ -201,8 +219,7 @@ struct DocumentScorer {
     /// The top result and, when it is an aggregate and the slop matters, its children with their offsets.
     private func topResult(_ doc: UInt32) -> (ScoringResult, [ScoringResult])? {
         if hybrid {
-            var metric = ScoringResult(kind: .metric, weight: 1)
-            metric.freq = 0
+            let metric = ScoringResult(kind: .metric, weight: 1)  // a distance: frequency 0
             guard let filter = root.flatMap({ result($0, doc, offsets: usesSlop) }) else {
                 return (metric, [])
             }
@@ -322,7 +339,7 @@ struct DocumentScorer {
             r.freq = freq
             r.idf = reader.idf
             r.bm25Idf = reader.bm25Idf
-            if wantOffsets { r.offsets = termOffsets(reader, doc) }
+            if wantOffsets { r.offsets = reader.offsets(in: doc, textStores: textStores) }
             return r
         case .tag(let docs, let weight, let idf, let bm25Idf):
             guard docs.contains(doc) else { return nil }
@@ -383,19 +400,6 @@ struct DocumentScorer {
         case .empty:
             return nil
         }
-    }
-
-    /// The term's positions in the document, numbered across its TEXT fields in schema order.
-    private func termOffsets(_ reader: ScoringTermReader, _ doc: UInt32) -> [UInt32] {
-        var out: [UInt32] = []
-        for f in reader.fields {
-            guard let positions = f.postings[doc] else { continue }
-            var base: UInt32 = 0
-            for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: textStores[j].docLength[doc] ?? 0) }
-            for p in positions { out.append(p &+ base) }
-        }
-        out.sort()
-        return out
     }
 
     /// IndexResult_MinOffsetDelta, C integer arithmetic included: the distance between consecutive children's

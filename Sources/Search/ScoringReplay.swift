@@ -30,13 +30,12 @@ final class ReplayRecord {
         docId = child.docId
     }
 
-    /// The record as the scorer reads it: aggregates carry their children's combined value.
+    /// RSIndexResult_HasOffsets (an aggregate of anything but virtual or numeric results has offsets).
     var hasOffsets: Bool {
         switch kind {
         case .term: return !offsets.isEmpty
         case .union, .intersection:
-            return typeMask != ScoringResult.Kind.virtual.rawValue
-                && typeMask != ScoringResult.Kind.numeric.rawValue | ScoringResult.Kind.metric.rawValue
+            return ScoringResult.Kind.aggregateHasOffsets(typeMask)
         default: return false
         }
     }
@@ -464,16 +463,8 @@ struct ReplayBuilder {
             record.bm25Idf = reader.bm25Idf
             let stores = textStores
             return ReplayReader(docs: reader.frequencies.keys.sorted(), record: record) { r, doc in
-                var offsets: [UInt32] = []
-                for f in reader.fields {
-                    guard let positions = f.postings[doc] else { continue }
-                    var base: UInt32 = 0
-                    for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: stores[j].docLength[doc] ?? 0) }
-                    for p in positions { offsets.append(p &+ base) }
-                }
-                offsets.sort()
                 r.freq = reader.frequencies[doc] ?? 0
-                r.offsets = offsets
+                r.offsets = reader.offsets(in: doc, textStores: stores)
             }
         case .tag(let docs, let weight, let idf, let bm25Idf):
             let record = ReplayRecord(kind: .term, weight: weight)
