@@ -194,7 +194,8 @@ REDISVL_SPEC = os.environ.get("REDISVL_SPEC", "redisvl==0.26.*")
 REDISVL_SCRIPT = textwrap.dedent('''
     import json, struct, sys
     from redisvl.index import SearchIndex
-    from redisvl.query import FilterQuery, VectorQuery, VectorRangeQuery
+    from redisvl.query import FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
+    from redisvl.query.aggregate import AggregateHybridQuery
     from redisvl.query.filter import Num, Tag
 
     port, docs, q = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
@@ -226,6 +227,11 @@ REDISVL_SCRIPT = textwrap.dedent('''
                                             return_fields=["num", "tag"], num_results=100))
     out["count"] = index.query(FilterQuery(filter_expression=Num("num") < 10, return_fields=["num"],
                                            num_results=100))
+    word = docs[0]["text"].split()[0]
+    out["word"] = word
+    out["text_query"] = index.query(TextQuery(word, text_field_name="text", num_results=100, return_fields=["text"]))
+    out["hybrid_query"] = index.query(AggregateHybridQuery(word, "text", q, "vec", alpha=0.7, num_results=5,
+                                                           return_fields=["text"]))
     index.delete(drop=True)
     out["after_delete"] = index.exists()
     print(json.dumps(out))
@@ -275,6 +281,24 @@ def test_redisvl(server):
     assert sorted(g["id"] for g in out["filter"]) == \
         sorted(f"rvl:{d['id']}" for d in docs if d["tag"] == "blue" and d["num"] >= 20)
     assert all(g["tag"] == "blue" for g in out["filter"])
+
+    # TextQuery (SCORER BM25STD, WITHSCORES): every document holding the word, best score first.
+    word = out["word"]
+    holding = {f"rvl:{d['id']}" for d in docs if word in d["text"].split()}
+    assert {g["id"] for g in out["text_query"]} == holding
+    scores = [float(g["score"]) for g in out["text_query"]]
+    assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
+    # AggregateHybridQuery (ADDSCORES, @__score): the 5 nearest, mixed as 0.3 × text score + 0.7 × vector similarity.
+    nearest = sorted(docs, key=lambda d: cosine(d["vec"], q))[:5]
+    assert len(out["hybrid_query"]) == 5
+    for g in out["hybrid_query"]:
+        similarity = (2 - float(g["vector_distance"])) / 2
+        assert float(g["hybrid_score"]) == pytest.approx(0.3 * float(g["text_score"]) + 0.7 * similarity, abs=1e-6)
+        assert (float(g["text_score"]) > 0) == (g["text"] is not None and word in g["text"].split())
+    mixed = [float(g["hybrid_score"]) for g in out["hybrid_query"]]
+    assert mixed == sorted(mixed, reverse=True)
+    got_distances = sorted(float(g["vector_distance"]) for g in out["hybrid_query"])
+    assert got_distances == pytest.approx(sorted(cosine(d["vec"], q) for d in nearest), abs=1e-5)
     assert sorted(int(g["num"]) for g in out["count"]) == [d["num"] for d in docs if d["num"] < 10]
     assert out["after_delete"] is False
 
