@@ -324,23 +324,35 @@ struct Evaluator {
         let wanted = Set(textFields(fields).map { $0.0 })
         var candidates = Set<UInt32>()
         for (i, _, t) in all where wanted.contains(i) { if let docs = t.postings[terms[0]] { candidates.formUnion(docs.keys) } }
+        // Each field's postings of each word, looked up once (positions already count across fields).
+        let perField = all.map { (i, _, t) in (wanted: wanted.contains(i), docs: terms.map { t.postings[$0] }) }
+        var positions = [[UInt32]](repeating: [], count: terms.count)
+        var inWanted = [Bool](repeating: false, count: terms.count)
+        var current: [UInt32] = [], next: [UInt32] = []
         docLoop: for doc in candidates {
-            var positions = [Set<UInt32>](repeating: [], count: terms.count)
-            var inWanted = [Bool](repeating: false, count: terms.count)
-            var offset: UInt32 = 0
-            for (i, _, t) in all {
-                for (n, term) in terms.enumerated() {
-                    guard let ps = t.postings[term]?[doc] else { continue }
-                    positions[n].formUnion(ps.map { $0 + offset })
-                    if wanted.contains(i) { inWanted[n] = true }
+            for n in terms.indices { positions[n].removeAll(keepingCapacity: true); inWanted[n] = false }
+            for field in perField {
+                for n in terms.indices {
+                    guard let ps = field.docs[n]?[doc] else { continue }
+                    positions[n].append(contentsOf: ps)
+                    if field.wanted { inWanted[n] = true }
                 }
-                offset += UInt32(t.docLength[doc] ?? 0)
             }
             if inWanted.contains(false) { continue }
-            var current = positions[0]
-            for next in positions.dropFirst() {
-                current = next.filter { current.contains($0 - 1) }
-                if current.isEmpty { continue docLoop }
+            // Sorted positions, walked pairwise: the places where word n follows a run of the words before it.
+            current.removeAll(keepingCapacity: true)
+            current.append(contentsOf: positions[0])
+            current.sort()
+            for n in 1..<terms.count {
+                positions[n].sort()
+                next.removeAll(keepingCapacity: true)
+                var i = 0
+                for p in positions[n] {
+                    while i < current.count && current[i] &+ 1 < p { i += 1 }
+                    if i < current.count && current[i] &+ 1 == p { next.append(p) }
+                }
+                if next.isEmpty { continue docLoop }
+                swap(&current, &next)
             }
             set.insert(doc)
         }

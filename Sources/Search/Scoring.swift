@@ -30,8 +30,6 @@ public enum TextScorer: String, Sendable, CaseIterable {
 /// term (a document's frequency and offsets count all its fields; the field mask only decides whether it is read).
 struct ScoringTermReader {
     struct FieldPostings {
-        /// Position of the field among the index's TEXT fields (offsets continue from one field to the next).
-        var textPosition: Int
         var postings: [UInt32: [UInt32]]
         /// What each occurrence adds to the frequency (the field's weight; a fifth of it for a `+stem` entry).
         var increment: UInt32
@@ -46,15 +44,11 @@ struct ScoringTermReader {
     /// The inverted index's document count: RediSearch orders an intersection's children by it.
     var estimate: Int
 
-    /// The term's positions in the document, numbered across its TEXT fields in schema order.
-    func offsets(in doc: UInt32, textStores: [TextFieldIndex]) -> [UInt32] {
+    /// The term's positions in the document (numbered across its TEXT fields in schema order), sorted.
+    func offsets(in doc: UInt32) -> [UInt32] {
+        if fields.count == 1 { return fields[0].postings[doc] ?? [] }
         var out: [UInt32] = []
-        for f in fields {
-            guard let positions = f.postings[doc] else { continue }
-            var base: UInt32 = 0
-            for j in 0..<f.textPosition { base &+= UInt32(truncatingIfNeeded: textStores[j].docLength[doc] ?? 0) }
-            for p in positions { out.append(p &+ base) }
-        }
+        for f in fields { if let positions = f.postings[doc] { out.append(contentsOf: positions) } }
         out.sort()
         return out
     }
@@ -134,7 +128,6 @@ struct DocumentScorer {
     /// KNN with a filter: the result is RediSearch's hybrid (the vector's metric, then the filter's result).
     let hybrid: Bool
     let stats: DocScoreStats
-    let textStores: [TextFieldIndex]
     let documentScore: Double
     let averageLength: Double
 
@@ -143,9 +136,6 @@ struct DocumentScorer {
         self.scorer = scorer
         self.hybrid = hybrid
         stats = index.scoreStats
-        var texts: [TextFieldIndex] = []
-        for s in index.stores { if case .text(let t) = s { texts.append(t) } }
-        textStores = texts
         documentScore = index.definition.defaultScore
         averageLength = index.numDocs > 0 ? Double(index.scoreStats.totalLength) / Double(index.numDocs) : 0
         if var tree {
@@ -172,7 +162,7 @@ struct DocumentScorer {
     /// reads changes what a result holds; nil for every other plan (`score` is exact there).
     func replayedScores(maxDocId: Int, numDocs: Int) -> [UInt32: Double]? {
         guard !hybrid, scorer != .docScore, scorer != .hamming, let root, ReplayBuilder.needsReplay(root) else { return nil }
-        let top = ReplayBuilder(textStores: textStores, maxDocId: UInt32(maxDocId), numDocs: numDocs).iterator(root)
+        let top = ReplayBuilder(maxDocId: UInt32(maxDocId), numDocs: numDocs).iterator(root)
         var scores: [UInt32: Double] = [:]
         // Every read moves past at least one id; the bound only guards against a replay that would not.
         for _ in 0..<(4 * (maxDocId + 2)) {
@@ -339,7 +329,7 @@ struct DocumentScorer {
             r.freq = freq
             r.idf = reader.idf
             r.bm25Idf = reader.bm25Idf
-            if wantOffsets { r.offsets = reader.offsets(in: doc, textStores: textStores) }
+            if wantOffsets { r.offsets = reader.offsets(in: doc) }
             return r
         case .tag(let docs, let weight, let idf, let bm25Idf):
             guard docs.contains(doc) else { return nil }
@@ -463,11 +453,11 @@ struct ScoringPlanBuilder {
     func termReader(_ term: String, fields: [String]?, weight: Double) -> ScoringTermReader? {
         var postings: [ScoringTermReader.FieldPostings] = []
         let isStem = term.hasPrefix("+")
-        for (position, i) in textFieldIndexes.enumerated() {
+        for i in textFieldIndexes {
             guard case .text(let t) = index.stores[i], let docs = t.postings[term],
                   case .text(let fieldWeight, _) = index.definition.fields[i].kind else { continue }
             let inMask = fields.map { $0.contains(index.definition.fields[i].attribute) } ?? true
-            postings.append(.init(textPosition: position, postings: docs,
+            postings.append(.init(postings: docs,
                                   increment: ForwardFrequencies.increment(weight: fieldWeight, stem: isStem), inMask: inMask))
         }
         guard !postings.isEmpty else { return nil }

@@ -451,7 +451,6 @@ final class ReplayNot: ReplayIterator {
 
 /// Builds the replay's iterators from a scoring plan.
 struct ReplayBuilder {
-    let textStores: [TextFieldIndex]
     let maxDocId: UInt32
     let numDocs: Int
 
@@ -461,10 +460,9 @@ struct ReplayBuilder {
             let record = ReplayRecord(kind: .term, weight: reader.weight)
             record.idf = reader.idf
             record.bm25Idf = reader.bm25Idf
-            let stores = textStores
             return ReplayReader(docs: reader.frequencies.keys.sorted(), record: record) { r, doc in
                 r.freq = reader.frequencies[doc] ?? 0
-                r.offsets = reader.offsets(in: doc, textStores: stores)
+                r.offsets = reader.offsets(in: doc)
             }
         case .tag(let docs, let weight, let idf, let bm25Idf):
             let record = ReplayRecord(kind: .term, weight: weight)

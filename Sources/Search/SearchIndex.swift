@@ -36,7 +36,7 @@ public struct Externalization {
 }
 
 struct TextFieldIndex {
-    var postings: [String: [UInt32: [UInt32]]] = [:]  // term → doc → positions
+    var postings: [String: [UInt32: [UInt32]]] = [:]  // term → doc → positions (numbered across the doc's TEXT fields)
     var docTerms: [UInt32: [String]] = [:]
     var docLength: [UInt32: Int] = [:]
 }
@@ -71,6 +71,8 @@ struct ForwardFrequencies {
     var freq: [String: UInt32] = [:]
     var maxFreq: UInt32 = 0
     var length: UInt32 = 0
+    /// Tokens of the document's earlier TEXT fields: RediSearch numbers positions across fields (schema order).
+    var positionBase: UInt32 = 0
 
     /// RediSearch adds `max(1, (uint32)(fieldWeight × 0.2 for a stem))` per occurrence.
     static func increment(weight: Double, stem: Bool) -> UInt32 {
@@ -450,7 +452,8 @@ public final class SearchIndex: @unchecked Sendable {
         let stemIncrement = ForwardFrequencies.increment(weight: weight, stem: true)
         for (pos, token) in tokens.enumerated() {
             if text.postings[token]?[id] == nil { seen.append(token) }
-            text.postings[token, default: [:]][id, default: []].append(UInt32(pos + 1))
+            let position = forward.positionBase &+ UInt32(pos + 1)
+            text.postings[token, default: [:]][id, default: []].append(position)
             forward.add(token, rawIncrement, raw: true)
             if !noStem {
                 let stem = analyzer.stem(token)
@@ -458,12 +461,13 @@ public final class SearchIndex: @unchecked Sendable {
                     let key = "+" + stem
                     forward.add(key, stemIncrement, raw: false)
                     if text.postings[key]?[id] == nil { seen.append(key) }
-                    text.postings[key, default: [:]][id, default: []].append(UInt32(pos + 1))
+                    text.postings[key, default: [:]][id, default: []].append(position)
                 }
             }
         }
         text.docTerms[id] = seen
         text.docLength[id] = tokens.count
+        forward.positionBase &+= UInt32(truncatingIfNeeded: tokens.count)
     }
 
     /// RediSearch's numeric parsing: strtod over the whole value; "inf"/"-inf" accepted.
