@@ -247,6 +247,26 @@ def test_aggregate_equal_to_single_node_from_every_node(env):
             assert str(got_error.value) == str(want_error.value), args
 
 
+def test_scores_across_the_cluster(env):
+    """Scores are each shard's own (its document counts: docs/COMPATIBILITY.md), so only their presence, their order
+    and the documents they cover are compared with a single node."""
+    fleet, single, _ = env
+    want = raw(single.port, "FT.SEARCH", "idx", "hello", "WITHSCORES", "NOCONTENT", "SCORER", "BM25STD", "LIMIT", "0", "1000")
+    assert want[0] >= 10
+    for port in fleet.ports:
+        got = raw(port, "FT.SEARCH", "idx", "hello", "WITHSCORES", "NOCONTENT", "SCORER", "BM25STD", "LIMIT", "0", "1000")
+        assert got[0] == want[0] and sorted(got[1::2]) == sorted(want[1::2])
+        scores = [float(x) for x in got[2::2]]
+        assert scores == sorted(scores, reverse=True) and all(x > 0 for x in scores)
+        rows = raw(port, "FT.AGGREGATE", "idx", "hello", "ADDSCORES", "LOAD", "1", "@__key",
+                   "SORTBY", "2", "@__score", "DESC", "MAX", "1000")
+        by_key = {dict(zip(r[::2], r[1::2]))[b"__key"]: float(dict(zip(r[::2], r[1::2]))[b"__score"]) for r in rows[1:]}
+        assert sorted(by_key) == sorted(want[1::2]) and all(x > 0 for x in by_key.values())
+        assert list(by_key.values()) == sorted(by_key.values(), reverse=True)
+        with pytest.raises(redis.ResponseError, match="No such scorer nope"):
+            raw(port, "FT.SEARCH", "idx", "hello", "SCORER", "nope")
+
+
 def test_aggregate_resp3_shape_and_cursors(env):
     fleet, single, _ = env
     args = ["FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@n", "REDUCE", "COUNT", "0", "AS", "c",
