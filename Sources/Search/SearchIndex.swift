@@ -78,7 +78,9 @@ struct ForwardFrequencies {
     static func increment(weight: Double, stem: Bool) -> UInt32 {
         var score = Float(weight)
         if stem { score = Float(Double(score) * 0.2) }
-        return max(1, score >= 1 ? UInt32(min(score, Float(UInt32.max - 1))) : 0)
+        guard score >= 1 else { return 1 }  // NaN too
+        // 4294967040 is the largest Float below 2^32; C leaves larger values undefined, here they saturate.
+        return score <= 4_294_967_040 ? UInt32(score) : UInt32.max
     }
 
     mutating func add(_ token: String, _ by: UInt32, raw: Bool) {

@@ -112,6 +112,25 @@ struct ScoringTests {
         expectScores(try scored(index, "alpha|beta|gamma"), [("g:2", 4), ("g:0", 1), ("g:3", 1)])
     }
 
+    @Test("field weights become frequency increments as RediSearch truncates them, huge and NaN weights included")
+    func weightIncrements() throws {
+        #expect(ForwardFrequencies.increment(weight: 1, stem: false) == 1)
+        #expect(ForwardFrequencies.increment(weight: 2.7, stem: false) == 2)
+        #expect(ForwardFrequencies.increment(weight: 2.7, stem: true) == 1)
+        #expect(ForwardFrequencies.increment(weight: 10, stem: true) == 2)
+        #expect(ForwardFrequencies.increment(weight: 0.5, stem: false) == 1)
+        #expect(ForwardFrequencies.increment(weight: .nan, stem: false) == 1)
+        #expect(ForwardFrequencies.increment(weight: 1e30, stem: false) == UInt32.max)
+        #expect(ForwardFrequencies.increment(weight: .infinity, stem: true) == UInt32.max)
+        // A document in a field weighted 1e30 is indexed and scored, not a crash.
+        let def = try CreateParser.parse(["w", "ON", "HASH", "PREFIX", "1", "w:", "SCHEMA", "t", "TEXT", "WEIGHT", "1e30"])
+        let index = try SearchIndex(definition: def)
+        var h = HashValue()
+        h.set(Bytes("t"), Bytes("heavy heavy words"))
+        index.index(key: Bytes("w:1"), hash: h)
+        #expect(try scored(index, "heavy").map(\.0) == ["w:1"])
+    }
+
     @Test("unknown scorer names are refused with RediSearch's text")
     func unknownScorer() {
         #expect(throws: QueryError("No such scorer bm25std")) { try TextScorer.named("bm25std") }
