@@ -291,20 +291,9 @@ struct Evaluator {
         let term = TextAnalyzer.asciiLowercased(text)
         if !prefix && index.stopwords.contains(term) { return nil }
         var set = DocSet(capacity: index.keys.count)
+        let expanded = prefix || verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
         for (_, _, t) in textFields(fields) {
-            var variants: [String] = []
-            if prefix {
-                variants = t.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) }
-            } else {
-                variants = [term]
-                if !verbatim {
-                    // RediSearch's stemmer expander: the term, `+stem` (words indexed under that stem), and the stem
-                    // itself as a word when it differs.
-                    let stem = index.analyzer.stem(term)
-                    variants.append("+" + stem)
-                    if stem != term { variants.append(stem) }
-                }
-            }
+            let variants = prefix ? t.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) } : expanded
             for v in variants {
                 guard let docs = t.postings[v] else { continue }
                 for doc in docs.keys { set.insert(doc) }

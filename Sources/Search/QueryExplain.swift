@@ -90,19 +90,14 @@ public enum QueryExplain {
         if node.verbatim { return }
         switch node.kind {
         case .token(let t) where !t.isEmpty:
-            let stem = analyzer.stem(t)
             var union = ParseNode(.union)
             union.fields = node.fields
             union.children.append(node)
-            var plus = ParseNode(.token("+" + stem))
-            plus.expanded = true
-            plus.fields = node.fields
-            union.children.append(plus)
-            if stem != t {
-                var bare = ParseNode(.token(stem))
-                bare.expanded = true
-                bare.fields = node.fields
-                union.children.append(bare)
+            for term in analyzer.queryExpansions(of: t) {
+                var expansion = ParseNode(.token(term))
+                expansion.expanded = true
+                expansion.fields = node.fields
+                union.children.append(expansion)
             }
             node = union
         case .union, .phrase(exact: false):

@@ -42,6 +42,13 @@ public struct TextAnalyzer: Sendable {
         EnglishStemmer.stem(term)
     }
 
+    /// What RediSearch's stemmer expander adds to a query term: `+stem` (words indexed under that stem), then the stem
+    /// itself as a word when it differs from the term.
+    public func queryExpansions(of term: String) -> [String] {
+        let s = stem(term)
+        return s == term ? ["+" + s] : ["+" + s, s]
+    }
+
     /// The extra term RediSearch indexes next to `term` (`+` followed by the stem), or nil when the stem
     /// equals the term or the term is shorter than `minStemLength`.
     public func indexedStem(_ term: String) -> String? {

@@ -152,10 +152,6 @@ extension Server {
     private static func matchAggregate(_ p: ParsedAggregate) -> Result<AggregateMatches, QueryError> {
         do throws(QueryError) {
             var hits = try p.index.execute(p.request).hits
-            if p.plan.addScores {
-                // The value is taken from `score` when rows are made (a string would round it).
-                for i in hits.indices { hits[i].yielded.insert((scoreProperty, ""), at: 0) }
-            }
             // FT.AGGREGATE yields KNN matches nearest first (FT.SEARCH orders them by score).
             if p.request.query.knn != nil {
                 hits.sort { a, b in
@@ -255,6 +251,7 @@ extension Server {
         let names = wanted.map { $0.map { Bytes($0) } }
         var docs: [AggDocument] = []
         docs.reserveCapacity(m.hits.count)
+        let addsScores = m.yieldedNames.first == Self.scoreProperty  // ADDSCORES: the score is the first column
         let knnField = m.yieldedNames.first { $0 != Self.scoreProperty }
         for hit in m.hits {
             var fields: [(name: Bytes, value: Bytes)] = []
@@ -265,10 +262,9 @@ extension Server {
                     h.forEach { f, v in fields.append((f, v)) }
                 }
             }
-            var yielded: [(name: String, value: AggValue)] = []
+            var yielded: [(name: String, value: AggValue)] = addsScores ? [(Self.scoreProperty, .number(hit.score))] : []
             for y in hit.yielded {
-                if y.name == Self.scoreProperty { yielded.append((y.name, .number(hit.score))) }
-                else if let d = hit.distance, y.name == knnField { yielded.append((y.name, .number(Double(d)))) }
+                if let d = hit.distance, y.name == knnField { yielded.append((y.name, .number(Double(d)))) }
                 else { yielded.append((y.name, Double(y.value).map { .number($0) } ?? .text(y.value))) }
             }
             docs.append(AggDocument(key: hit.key, docId: hit.docId, yielded: yielded, fields: fields))
