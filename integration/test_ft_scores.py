@@ -205,3 +205,26 @@ def test_redisvl_text_and_hybrid_queries_score_as_on_redis_stack(both):
     for (wt, wd, wh), (gt, gd, gh) in zip(want["hybrid"], got["hybrid"]):
         # Text scores agree exactly; distances within float32 rounding (docs/COMPATIBILITY.md), so the mix too.
         assert same_scores(wt, gt) and abs(wd - gd) <= 1e-5 and abs(wh - gh) <= 1e-5, (want["hybrid"], got["hybrid"])
+
+
+def test_resp3_replies_and_scorer_errors_match_redis_stack(both):
+    ours2, theirs2, _ = both
+    ours = redis.Redis(port=ours2.connection_pool.connection_kwargs["port"], protocol=3)
+    theirs = redis.Redis(port=theirs2.connection_pool.connection_kwargs["port"], protocol=3)
+    try:
+        for args in (("FT.SEARCH", "s", "hello | world", "WITHSCORES", "NOCONTENT", "SCORER", "BM25STD", "LIMIT", "0", "100"),
+                     ("FT.AGGREGATE", "s", "hello | world", "ADDSCORES", "LOAD", "1", "@__key", "SORTBY", "2", "@__key", "ASC",
+                      "LIMIT", "0", "100")):
+            assert ours.execute_command(*args) == theirs.execute_command(*args), args
+        for bad in (("FT.SEARCH", "s", "hello", "SCORER"), ("FT.SEARCH", "s", "hello", "SCORER", "nope"),
+                    ("FT.AGGREGATE", "s", "hello", "SCORER"), ("FT.AGGREGATE", "s", "hello", "SCORER", "nope")):
+            errors = []
+            for conn in (theirs, ours):
+                with pytest.raises(redis.ResponseError) as e:
+                    conn.execute_command(*bad)
+                errors.append(str(e.value))
+            assert errors[0] == errors[1], bad
+        assert ours.ping()
+    finally:
+        ours.close()
+        theirs.close()
