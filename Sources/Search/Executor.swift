@@ -276,29 +276,16 @@ struct Evaluator {
         DocSet(capacity: 0)
     }
 
-    /// TEXT fields to search: the named ones, or all.
-    private func textFields(_ names: [String]?) -> [(Int, Double, TextFieldIndex)] {
-        var out: [(Int, Double, TextFieldIndex)] = []
-        for (i, f) in index.definition.fields.enumerated() {
-            guard case .text(let weight, _) = f.kind, case .text(let t) = index.stores[i] else { continue }
-            if let names, !names.contains(f.attribute) { continue }
-            out.append((i, weight, t))
-        }
-        return out
-    }
-
     private mutating func termSet(fields: [String]?, text: String, prefix: Bool) -> DocSet? {
         let term = TextAnalyzer.asciiLowercased(text)
         if !prefix && index.stopwords.contains(term) { return nil }
         var set = DocSet(capacity: index.keys.count)
-        let expanded = prefix || verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
-        for (_, _, t) in textFields(fields) {
-            let variants = prefix ? t.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) } : expanded
-            for v in variants {
-                guard let docs = t.postings[v] else { continue }
-                for doc in docs.keys { set.insert(doc) }
-            }
-        }
+        let mask = index.textFieldMask(fields)
+        if mask.isEmpty { return set }
+        let postings = index.text.postings
+        let variants = prefix ? postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) }
+            : verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
+        for v in variants { postings[v]?.forEachLive(in: mask) { set.insert($0) } }
         return set
     }
 
@@ -309,38 +296,37 @@ struct Evaluator {
         let terms = words.map { TextAnalyzer.asciiLowercased($0) }.filter { !index.stopwords.contains($0) }
         guard !terms.isEmpty else { return nil }
         var set = DocSet(capacity: index.keys.count)
-        let all = textFields(nil)
-        let wanted = Set(textFields(fields).map { $0.0 })
-        var candidates = Set<UInt32>()
-        for (i, _, t) in all where wanted.contains(i) { if let docs = t.postings[terms[0]] { candidates.formUnion(docs.keys) } }
-        // Each field's postings of each word, looked up once (positions already count across fields).
-        let perField = all.map { (i, _, t) in (wanted: wanted.contains(i), docs: terms.map { t.postings[$0] }) }
-        var positions = [[UInt32]](repeating: [], count: terms.count)
-        var inWanted = [Bool](repeating: false, count: terms.count)
-        var current: [UInt32] = [], next: [UInt32] = []
-        docLoop: for doc in candidates {
-            for n in terms.indices { positions[n].removeAll(keepingCapacity: true); inWanted[n] = false }
-            for field in perField {
-                for n in terms.indices {
-                    guard let ps = field.docs[n]?[doc] else { continue }
-                    positions[n].append(contentsOf: ps)
-                    if field.wanted { inWanted[n] = true }
+        let mask = index.textFieldMask(fields)
+        let found = terms.compactMap { index.text.postings[$0] }
+        guard !mask.isEmpty, found.count == terms.count else { return set }
+        let lists = found
+        // The rarest word's documents are the candidates; the others are looked up by cursors moving forward.
+        let driver = lists.indices.min { lists[$0].liveCount < lists[$1].liveCount }!
+        var cursors = [Int](repeating: 0, count: lists.count)
+        var current: [UInt32] = [], next: [UInt32] = [], following: [UInt32] = []
+        let candidates = lists[driver]
+        candidateLoop: for c in candidates.entries.indices where candidates.yields(c, in: mask) {
+            let doc = candidates.entries[c].doc
+            for n in lists.indices where n != driver {
+                let i = lists[n].firstIndex(atOrAfter: doc, from: cursors[n])
+                cursors[n] = i
+                guard i < lists[n].entries.count, lists[n].entries[i].doc == doc, lists[n].yields(i, in: mask) else {
+                    continue candidateLoop
                 }
             }
-            if inWanted.contains(false) { continue }
-            // Sorted positions, walked pairwise: the places where word n follows a run of the words before it.
+            // Positions are sorted: walked pairwise, the places where word n follows a run of the words before it.
             current.removeAll(keepingCapacity: true)
-            current.append(contentsOf: positions[0])
-            current.sort()
-            for n in 1..<terms.count {
-                positions[n].sort()
+            lists[0].appendPositions(of: driver == 0 ? c : cursors[0], to: &current)
+            for n in 1..<lists.count {
+                following.removeAll(keepingCapacity: true)
+                lists[n].appendPositions(of: driver == n ? c : cursors[n], to: &following)
                 next.removeAll(keepingCapacity: true)
                 var i = 0
-                for p in positions[n] {
+                for p in following {
                     while i < current.count && current[i] &+ 1 < p { i += 1 }
                     if i < current.count && current[i] &+ 1 == p { next.append(p) }
                 }
-                if next.isEmpty { continue docLoop }
+                if next.isEmpty { continue candidateLoop }
                 swap(&current, &next)
             }
             set.insert(doc)

@@ -26,32 +26,41 @@ public enum TextScorer: String, Sendable, CaseIterable {
     }
 }
 
-/// One term's inverted index as RediSearch would open it for a query: the documents of every TEXT field that hold the
-/// term (a document's frequency and offsets count all its fields; the field mask only decides whether it is read).
-struct ScoringTermReader {
-    struct FieldPostings {
-        var postings: [UInt32: [UInt32]]
-        /// What each occurrence adds to the frequency (the field's weight; a fifth of it for a `+stem` entry).
-        var increment: UInt32
-        var inMask: Bool
-    }
-    var fields: [FieldPostings]
-    /// Documents the reader yields (the term in a field of the mask) → their frequency over all fields.
-    var frequencies: [UInt32: UInt32]
-    var weight: Double
-    var idf: Double
-    var bm25Idf: Double
+/// One term's inverted index as RediSearch would open it for a query: the documents that hold the term (a document's
+/// frequency and offsets count all its TEXT fields; the field mask only decides whether it is read). Scoring asks for
+/// documents mostly in increasing order, so the reader keeps a cursor; it belongs to one query on one thread.
+final class ScoringTermReader {
+    let list: PostingList
+    let mask: TextFieldMask
+    let weight: Double
+    let idf: Double
+    let bm25Idf: Double
     /// The inverted index's document count: RediSearch orders an intersection's children by it.
-    var estimate: Int
+    var estimate: Int { list.liveCount }
+    private var cursor = 0
+
+    init(list: PostingList, mask: TextFieldMask, weight: Double, idf: Double, bm25Idf: Double) {
+        self.list = list
+        self.mask = mask
+        self.weight = weight
+        self.idf = idf
+        self.bm25Idf = bm25Idf
+    }
+
+    /// The document's entry when the reader yields it.
+    func entry(_ doc: UInt32) -> Int? {
+        let i = list.firstIndex(atOrAfter: doc, from: cursor)
+        cursor = i
+        return i < list.entries.count && list.entries[i].doc == doc && list.yields(i, in: mask) ? i : nil
+    }
+
+    func frequency(_ entry: Int) -> UInt32 { list.entries[entry].frequency }
 
     /// The term's positions in the document (numbered across its TEXT fields in schema order), sorted.
-    func offsets(in doc: UInt32) -> [UInt32] {
-        if fields.count == 1 { return fields[0].postings[doc] ?? [] }
-        var out: [UInt32] = []
-        for f in fields { if let positions = f.postings[doc] { out.append(contentsOf: positions) } }
-        out.sort()
-        return out
-    }
+    func offsets(_ entry: Int) -> [UInt32] { list.positions(of: entry) }
+
+    /// The entries the reader yields, in document order.
+    var yieldedEntries: [Int] { list.entries.indices.filter { list.yields($0, in: mask) } }
 }
 
 /// RediSearch's iterator tree for one query, as far as scores can tell its iterators apart.
@@ -324,12 +333,12 @@ struct DocumentScorer {
     private func result(_ it: ScoringIterator, _ doc: UInt32, offsets wantOffsets: Bool) -> ScoringResult? {
         switch it {
         case .term(let reader):
-            guard let freq = reader.frequencies[doc] else { return nil }
+            guard let entry = reader.entry(doc) else { return nil }
             var r = ScoringResult(kind: .term, weight: reader.weight)
-            r.freq = freq
+            r.freq = reader.frequency(entry)
             r.idf = reader.idf
             r.bm25Idf = reader.bm25Idf
-            if wantOffsets { r.offsets = reader.offsets(in: doc) }
+            if wantOffsets { r.offsets = reader.offsets(entry) }
             return r
         case .tag(let docs, let weight, let idf, let bm25Idf):
             guard docs.contains(doc) else { return nil }
@@ -428,15 +437,11 @@ struct DocumentScorer {
 struct ScoringPlanBuilder {
     let index: SearchIndex
     var evaluator: Evaluator
-    let textFieldIndexes: [Int]
     let docTableSize: Double
 
     init(index: SearchIndex, evaluator: Evaluator) {
         self.index = index
         self.evaluator = evaluator
-        var positions: [Int] = []
-        for (i, s) in index.stores.enumerated() { if case .text = s { positions.append(i) } }
-        textFieldIndexes = positions
         docTableSize = Double(index.numDocs + 1)  // RediSearch's doc table counts from 1
     }
 
@@ -451,45 +456,9 @@ struct ScoringPlanBuilder {
     }
 
     func termReader(_ term: String, fields: [String]?, weight: Double) -> ScoringTermReader? {
-        var postings: [ScoringTermReader.FieldPostings] = []
-        let isStem = term.hasPrefix("+")
-        for i in textFieldIndexes {
-            guard case .text(let t) = index.stores[i], let docs = t.postings[term],
-                  case .text(let fieldWeight, _) = index.definition.fields[i].kind else { continue }
-            let inMask = fields.map { $0.contains(index.definition.fields[i].attribute) } ?? true
-            postings.append(.init(postings: docs,
-                                  increment: ForwardFrequencies.increment(weight: fieldWeight, stem: isStem), inMask: inMask))
-        }
-        guard !postings.isEmpty else { return nil }
-        var frequencies: [UInt32: UInt32] = [:]
-        var df = 0
-        if postings.count == 1 {
-            let p = postings[0]
-            df = p.postings.count
-            if p.inMask {
-                frequencies.reserveCapacity(df)
-                for (doc, positions) in p.postings { frequencies[doc] = UInt32(truncatingIfNeeded: positions.count) &* p.increment }
-            }
-        } else if postings.allSatisfy(\.inMask) {
-            frequencies.reserveCapacity(postings.reduce(0) { $0 + $1.postings.count })
-            for p in postings {
-                for (doc, positions) in p.postings { frequencies[doc, default: 0] &+= UInt32(truncatingIfNeeded: positions.count) &* p.increment }
-            }
-            df = frequencies.count
-        } else {
-            var all: [UInt32: (freq: UInt32, inMask: Bool)] = [:]
-            for p in postings {
-                for (doc, positions) in p.postings {
-                    let add = UInt32(truncatingIfNeeded: positions.count) &* p.increment
-                    let old = all[doc] ?? (0, false)
-                    all[doc] = (old.freq &+ add, old.inMask || p.inMask)
-                }
-            }
-            df = all.count
-            for (doc, e) in all where e.inMask { frequencies[doc] = e.freq }
-        }
-        return ScoringTermReader(fields: postings, frequencies: frequencies, weight: weight, idf: idf(df), bm25Idf: bm25Idf(df),
-                                 estimate: df)
+        guard let list = index.text.postings[term] else { return nil }
+        let df = list.liveCount
+        return ScoringTermReader(list: list, mask: index.textFieldMask(fields), weight: weight, idf: idf(df), bm25Idf: bm25Idf(df))
     }
 
     mutating func iterator(_ n: ParseNode) -> ScoringIterator? {
@@ -498,11 +467,7 @@ struct ScoringPlanBuilder {
             return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
         case .prefix(let text, _, _):
             let prefix = TextAnalyzer.asciiLowercased(text)
-            var terms = Set<String>()
-            for i in textFieldIndexes {
-                guard case .text(let t) = index.stores[i] else { continue }
-                for k in t.postings.keys where !k.hasPrefix("+") && k.hasPrefix(prefix) { terms.insert(k) }
-            }
+            let terms = index.text.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(prefix) }
             let readers = terms.sorted().prefix(200).compactMap { termReader($0, fields: n.fields, weight: n.weight) }
             return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
         case .phrase(let exact):

@@ -70,11 +70,12 @@ class ReplayIterator {
 /// An inverted index reader over the documents that pass its field mask (term, tag, numeric range, vector range).
 final class ReplayReader: ReplayIterator {
     let docs: [UInt32]
-    let fill: (ReplayRecord, UInt32) -> Void
+    /// Fills the record for the i-th document.
+    let fill: (ReplayRecord, Int) -> Void
     private var position = 0
     private var lastId: UInt32 = 0
 
-    init(docs: [UInt32], record: ReplayRecord, fill: @escaping (ReplayRecord, UInt32) -> Void) {
+    init(docs: [UInt32], record: ReplayRecord, fill: @escaping (ReplayRecord, Int) -> Void) {
         self.docs = docs
         self.fill = fill
         super.init(current: record)
@@ -105,7 +106,7 @@ final class ReplayReader: ReplayIterator {
         position = i + 1
         lastId = doc
         current.docId = doc
-        fill(current, doc)
+        fill(current, i)
     }
 }
 
@@ -460,9 +461,10 @@ struct ReplayBuilder {
             let record = ReplayRecord(kind: .term, weight: reader.weight)
             record.idf = reader.idf
             record.bm25Idf = reader.bm25Idf
-            return ReplayReader(docs: reader.frequencies.keys.sorted(), record: record) { r, doc in
-                r.freq = reader.frequencies[doc] ?? 0
-                r.offsets = reader.offsets(in: doc)
+            let entries = reader.yieldedEntries
+            return ReplayReader(docs: entries.map { reader.list.entries[$0].doc }, record: record) { r, i in
+                r.freq = reader.frequency(entries[i])
+                r.offsets = reader.offsets(entries[i])
             }
         case .tag(let docs, let weight, let idf, let bm25Idf):
             let record = ReplayRecord(kind: .term, weight: weight)

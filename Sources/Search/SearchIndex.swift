@@ -17,8 +17,8 @@ enum FieldStore {
     case numeric(NumericColumn)
     /// Normalised tag → doc ids; and each doc's tags, for removal.
     case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
-    /// Term → (doc id → term frequency); each doc's terms, for removal.
-    case text(TextFieldIndex)
+    /// The field's bit in the index's TextIndex (which holds every TEXT field's terms).
+    case text(TextFieldMask)
     case vector(any VectorIndex)
 }
 
@@ -33,12 +33,6 @@ final class VectorFieldSource: ExternalByteSource, @unchecked Sendable {
 public struct Externalization {
     public let field: Bytes
     public let reference: ExternalReference
-}
-
-struct TextFieldIndex {
-    var postings: [String: [UInt32: [UInt32]]] = [:]  // term → doc → positions (numbered across the doc's TEXT fields)
-    var docTerms: [UInt32: [String]] = [:]
-    var docLength: [UInt32: Int] = [:]
 }
 
 /// What RediSearch's scorers read of each document besides its terms (RSDocumentMetadata's maxFreq and len), by doc id.
@@ -66,31 +60,6 @@ struct DocScoreStats {
     func length(of id: UInt32) -> UInt32 { Int(id) < length.count ? length[Int(id)] : 0 }
 }
 
-/// A document's forward index while it is indexed: token → weighted frequency, as RediSearch's ForwardIndex counts.
-struct ForwardFrequencies {
-    var freq: [String: UInt32] = [:]
-    var maxFreq: UInt32 = 0
-    var length: UInt32 = 0
-    /// Tokens of the document's earlier TEXT fields: RediSearch numbers positions across fields (schema order).
-    var positionBase: UInt32 = 0
-
-    /// RediSearch adds `max(1, (uint32)(fieldWeight × 0.2 for a stem))` per occurrence.
-    static func increment(weight: Double, stem: Bool) -> UInt32 {
-        var score = Float(weight)
-        if stem { score = Float(Double(score) * 0.2) }
-        guard score >= 1 else { return 1 }  // NaN too
-        // 4294967040 is the largest Float below 2^32; C leaves larger values undefined, here they saturate.
-        return score <= 4_294_967_040 ? UInt32(score) : UInt32.max
-    }
-
-    mutating func add(_ token: String, _ by: UInt32, raw: Bool) {
-        let f = (freq[token] ?? 0) &+ by
-        freq[token] = f
-        maxFreq = max(maxFreq, f)
-        if raw { length &+= by }
-    }
-}
-
 public final class SearchIndex: @unchecked Sendable {
     public private(set) var definition: IndexDefinition
     public let lock = ReadWriteLock()
@@ -103,6 +72,7 @@ public final class SearchIndex: @unchecked Sendable {
     public internal(set) var live = DocSet(capacity: 1024)
     public private(set) var numDocs = 0
     var stores: [FieldStore]
+    var text = TextIndex()
     var scoreStats = DocScoreStats()
     /// Per vector field: the store hashes resolve their vector through (labels are doc ids); it knows which hash
     /// buffer points at each label, so the index can hand that buffer a copy before it lets go of the vector.
@@ -151,7 +121,8 @@ public final class SearchIndex: @unchecked Sendable {
         do {
             for (i, f) in definition.fields.enumerated() {
                 let restored = reopening.map { r in r[i].map { RestoredVectorStorage.tiered(directory: $0) } ?? .ram }
-                made.append(try Self.makeStore(f, index: definition.name, tiering: tiering, restored: restored))
+                made.append(try Self.makeStore(f, index: definition.name, tiering: tiering, textOrdinal: Self.textFieldCount(made),
+                                               restored: restored))
             }
         } catch {
             // A later field failed: fields already made may own directories on SSD. Reopened ones are another run's
@@ -185,12 +156,17 @@ public final class SearchIndex: @unchecked Sendable {
         case tiered(directory: String)
     }
 
-    static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController,
+    static func textFieldCount(_ stores: [FieldStore]) -> Int {
+        stores.reduce(0) { n, s in if case .text = s { return n + 1 }; return n }
+    }
+
+    /// `textOrdinal`: how many TEXT fields come before this one (its bit in the field masks).
+    static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController, textOrdinal: Int,
                           restored: RestoredVectorStorage? = nil) throws -> FieldStore {
         switch field.kind {
         case .numeric: return .numeric(NumericColumn(count: 1))
         case .tag: return .tag(postings: [:], perDoc: TagAssignments())
-        case .text: return .text(TextFieldIndex())
+        case .text: return .text(TextFieldMask(ordinal: textOrdinal))
         case .vector(let p):
             guard p.algorithm == .hnsw else { return .vector(try makeVectorIndex(p)) }
             // HNSW inserts are slow (EF_CONSTRUCTION work): tier them behind an exact buffer linked in the background.
@@ -251,6 +227,16 @@ public final class SearchIndex: @unchecked Sendable {
 
     public var maxDocId: Int { keys.count - 1 }
 
+    /// The TEXT fields among `attributes` as a field mask; every TEXT field when nil.
+    func textFieldMask(_ attributes: [String]?) -> TextFieldMask {
+        guard let attributes else { return .all }
+        var mask = TextFieldMask()
+        for (i, f) in definition.fields.enumerated() where attributes.contains(f.attribute) {
+            if case .text(let m) = stores[i] { mask.formUnion(m) }
+        }
+        return mask
+    }
+
     /// `QueryParser.parse` with this index's stopwords, reusing an earlier parse of the same text when the
     /// parameters it read are the same but for the KNN vector (`QueryCache`).
     public func parseQuery(_ query: [UInt8], params: [String: [UInt8]], dialect: Int) throws(QueryError) -> ParsedQuery {
@@ -269,7 +255,7 @@ public final class SearchIndex: @unchecked Sendable {
         try lock.withWriteLock {
             for f in fields {
                 definition.fields.append(f)
-                let store = try Self.makeStore(f, index: definition.name, tiering: tiering)
+                let store = try Self.makeStore(f, index: definition.name, tiering: tiering, textOrdinal: Self.textFieldCount(stores))
                 if case .vector(let v) = store { vectorStores[stores.count] = Self.externalStore(v, f) }
                 stores.append(store)
                 fieldFailures.append(0)
@@ -332,7 +318,10 @@ public final class SearchIndex: @unchecked Sendable {
                 numDocs += 1
             }
             var forward = ForwardFrequencies()
-            defer { scoreStats.record(id, maxFreq: forward.maxFreq, length: forward.length) }
+            defer {
+                text.add(id, forward)
+                scoreStats.record(id, maxFreq: forward.maxFreq, length: forward.length)
+            }
             for (i, field) in definition.fields.enumerated() where !field.noIndex {
                 switch stores[i] {
                 case .numeric(var values):
@@ -347,12 +336,10 @@ public final class SearchIndex: @unchecked Sendable {
                         perDoc.assign(tags, to: id)
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)
-                case .text(var text):
-                    stores[i] = .numeric(NumericColumn())
+                case .text(let mask):
                     if case .text(let weight, let noStem) = field.kind, let raw = hash[Bytes(field.identifier)] {
-                        addText(&text, id: id, raw.string, noStem: noStem, weight: weight, forward: &forward)
+                        addText(raw.string, field: mask, noStem: noStem, weight: weight, to: &forward)
                     }
-                    stores[i] = .text(text)
                 case .vector(let vindex):
                     guard let blob = vectors[i], let store = vectorStores[i] else { break }
                     forward.maxFreq &+= 1  // RediSearch's vector preprocessor counts a vector as one more frequency
@@ -395,6 +382,7 @@ public final class SearchIndex: @unchecked Sendable {
             idByKey.removeAll()
             for i in keys.indices { keys[i] = nil }
             live = DocSet(capacity: keys.count)
+            text.removeAll()
             numDocs = 0
             scoreStats = DocScoreStats()
         }
@@ -414,6 +402,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// Clears a doc's entries in every field store (caller holds the write lock). Vector fields listed in
     /// `keepingVectorsOf` are left alone: the caller replaces or keeps them.
     private func removeFieldData(_ id: UInt32, keepingVectorsOf kept: [Int: Bytes] = [:]) {
+        text.remove(id)
         for i in stores.indices {
             switch stores[i] {
             case .numeric(var values):
@@ -427,16 +416,8 @@ public final class SearchIndex: @unchecked Sendable {
                     if postings[t]?.isEmpty == true { postings.removeValue(forKey: t) }
                 }
                 stores[i] = .tag(postings: postings, perDoc: perDoc)
-            case .text(var text):
-                stores[i] = .numeric(NumericColumn())
-                if let terms = text.docTerms.removeValue(forKey: id) {
-                    for t in terms {
-                        text.postings[t]?.removeValue(forKey: id)
-                        if text.postings[t]?.isEmpty == true { text.postings.removeValue(forKey: t) }
-                    }
-                }
-                text.docLength.removeValue(forKey: id)
-                stores[i] = .text(text)
+            case .text:
+                break
             case .vector(let v):
                 if kept[i] != nil { continue }
                 // Before the index forgets the vector, a hash that still points at it gets its own copy.
@@ -446,29 +427,20 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
-    private func addText(_ text: inout TextFieldIndex, id: UInt32, _ content: String, noStem: Bool, weight: Double,
-                         forward: inout ForwardFrequencies) {
+    /// Adds one TEXT field's tokens to the document's forward index (its terms go to `text` once all fields are read).
+    private func addText(_ content: String, field: TextFieldMask, noStem: Bool, weight: Double,
+                         to forward: inout ForwardFrequencies) {
         let tokens = analyzer.tokens(content)
-        var seen: [String] = []
         let rawIncrement = ForwardFrequencies.increment(weight: weight, stem: false)
         let stemIncrement = ForwardFrequencies.increment(weight: weight, stem: true)
         for (pos, token) in tokens.enumerated() {
-            if text.postings[token]?[id] == nil { seen.append(token) }
             let position = forward.positionBase &+ UInt32(pos + 1)
-            text.postings[token, default: [:]][id, default: []].append(position)
-            forward.add(token, rawIncrement, raw: true)
+            forward.add(token, rawIncrement, raw: true, field: field, position: position)
             if !noStem {
                 let stem = analyzer.stem(token)
-                if stem != token {
-                    let key = "+" + stem
-                    forward.add(key, stemIncrement, raw: false)
-                    if text.postings[key]?[id] == nil { seen.append(key) }
-                    text.postings[key, default: [:]][id, default: []].append(position)
-                }
+                if stem != token { forward.add("+" + stem, stemIncrement, raw: false, field: field, position: position) }
             }
         }
-        text.docTerms[id] = seen
-        text.docLength[id] = tokens.count
         forward.positionBase &+= UInt32(truncatingIfNeeded: tokens.count)
     }
 
@@ -509,17 +481,15 @@ public final class SearchIndex: @unchecked Sendable {
     /// Distinct terms over all TEXT fields: RediSearch keeps one terms trie per index, not one per field.
     public var numTerms: Int {
         lock.withReadLock {
-            var terms = Set<String>()
-            for s in stores { if case .text(let t) = s { terms.formUnion(t.postings.keys) } }
-            return terms.count
+            text.postings.count
         }
     }
 
     public var numRecords: Int {
         lock.withReadLock {
-            stores.reduce(0) { total, s in
+            stores.reduce(text.records) { total, s in
                 switch s {
-                case .text(let t): return total + t.postings.values.reduce(0) { $0 + $1.count }
+                case .text: return total
                 case .tag(_, let perDoc): return total + perDoc.totalTags
                 case .numeric(let v): return total + v.valueCount
                 case .vector(let v): return total + v.count

@@ -1,0 +1,109 @@
+// Tests of the text inverted index: posting lists against a dictionary model through adds, updates, removals, compaction.
+import Testing
+@testable import Search
+
+@Suite("TextIndex")
+struct TextIndexTests {
+    /// What a posting list must answer for one document.
+    struct Expected: Equatable {
+        var frequency: UInt32
+        var mask: TextFieldMask
+        var positions: [UInt32]
+    }
+
+    static func check(_ list: PostingList, against model: [UInt32: Expected]) {
+        #expect(list.liveCount == model.count)
+        var seen: [UInt32] = []
+        list.forEachLive { seen.append($0) }
+        #expect(seen == model.keys.sorted())
+        var cursor = 0
+        for doc in model.keys.sorted() {
+            guard let i = list.index(of: doc, from: cursor) else { Issue.record("doc \(doc) missing"); continue }
+            cursor = i
+            let e = model[doc]!
+            #expect(list.entries[i].frequency == e.frequency)
+            #expect(list.mask(i) == e.mask)
+            #expect(list.positions(of: i) == e.positions)
+        }
+    }
+
+    @Test("random adds, re-adds and removals agree with a dictionary, through compactions")
+    func agreesWithModel() {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var list = PostingList()
+            var model: [UInt32: Expected] = [:]
+            let span = UInt32(round % 2 == 0 ? 50 : 2000)
+            for _ in 0..<3000 {
+                let doc = UInt32.random(in: 1...span, using: &rng)
+                if Bool.random(using: &rng) || model[doc] == nil {
+                    let count = Int.random(in: 1...4, using: &rng)
+                    var positions: [UInt32] = []
+                    var p = UInt32.random(in: 1...5, using: &rng)
+                    for _ in 0..<count { positions.append(p); p += UInt32.random(in: 1...9, using: &rng) }
+                    let mask = TextFieldMask(ordinal: Int.random(in: 0..<(round < 10 ? 3 : 128), using: &rng))
+                    let frequency = UInt32.random(in: 1...20, using: &rng)
+                    list.remove(doc)  // an update removes the document first, as SearchIndex does
+                    list.add(doc, frequency: frequency, mask: mask, positions: positions[...])
+                    model[doc] = Expected(frequency: frequency, mask: mask, positions: positions)
+                } else {
+                    list.remove(doc)
+                    model[doc] = nil
+                }
+            }
+            Self.check(list, against: model)
+            for doc in model.keys { list.remove(doc) }
+            #expect(list.isEmpty)
+            #expect(list.entries.count < 64, "removals compact the list")
+        }
+    }
+
+    @Test("cursors: forward gallops and backward seeks find the same entries as a fresh search")
+    func cursors() {
+        var list = PostingList()
+        for doc in stride(from: UInt32(3), to: 3000, by: 3) { list.add(doc, frequency: 1, mask: TextFieldMask(ordinal: 0), positions: [doc][...]) }
+        var cursor = 0
+        for doc in [UInt32(2), 3, 4, 300, 299, 2999, 5, 6, 1, 2997, 4000] {
+            let i = list.firstIndex(atOrAfter: doc, from: cursor)
+            #expect(i == list.firstIndex(atOrAfter: doc))
+            #expect(i == list.entries.firstIndex { $0.doc >= doc } ?? list.entries.count)
+            cursor = i
+        }
+    }
+
+    @Test("masks past the 64th TEXT field")
+    func wideMasks() {
+        var list = PostingList()
+        list.add(1, frequency: 1, mask: TextFieldMask(ordinal: 2), positions: [4][...])
+        list.add(2, frequency: 1, mask: TextFieldMask(ordinal: 100), positions: [4][...])
+        list.add(3, frequency: 2, mask: TextFieldMask(ordinal: 3), positions: [1, 9][...])
+        var seen: [UInt32] = []
+        list.forEachLive(in: TextFieldMask(ordinal: 100)) { seen.append($0) }
+        #expect(seen == [2])
+        seen = []
+        list.forEachLive(in: TextFieldMask(ordinal: 2)) { seen.append($0) }
+        #expect(seen == [1])
+        #expect(list.positions(of: 2) == [1, 9])
+    }
+
+    @Test("the index counts records, drops empty terms and forgets a removed document")
+    func textIndex() {
+        var index = TextIndex()
+        var forward = ForwardFrequencies()
+        forward.add("hello", 2, raw: true, field: TextFieldMask(ordinal: 0), position: 1)
+        forward.add("world", 1, raw: true, field: TextFieldMask(ordinal: 1), position: 2)
+        forward.add("hello", 1, raw: true, field: TextFieldMask(ordinal: 1), position: 3)
+        #expect(forward.maxFreq == 3)
+        #expect(forward.length == 4)
+        index.add(7, forward)
+        #expect(index.records == 2)
+        let hello = index.postings["hello"]!
+        let i = hello.index(of: 7)!
+        #expect(hello.entries[i].frequency == 3)
+        #expect(hello.positions(of: i) == [1, 3])
+        #expect(hello.mask(i) == TextFieldMask(low: 3))
+        index.remove(7)
+        #expect(index.postings.isEmpty)
+        #expect(index.records == 0)
+    }
+}
