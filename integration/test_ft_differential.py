@@ -432,6 +432,27 @@ def build_script(docs) -> list[tuple]:
     add(("=", "FT.ALTER", "idx", "SKIPINITIALSCAN", "SCHEMA", "ADD", "n2", "NUMERIC", "SORTABLE"))
     add(("=", "HSET", "doc:1", "extra", "zebra", "n2", "42"))
     add(("wait", "idx"))
+
+    # TEXT field limits, index options, and terms in fields past the 64th (the high half of the field mask).
+    def text_fields(lo: int, hi: int) -> list[str]:
+        return [x for i in range(lo, hi) for x in (f"t{i}", "TEXT")]
+    add(("=", "FT.CREATE", "toomany", "SCHEMA", *text_fields(0, 129)))
+    add(("=", "FT.CREATE", "wide", "PREFIX", "1", "wide:", "SCHEMA", *text_fields(0, 100)))
+    add(("=", "FT.CREATE", "narrow", "NOOFFSETS", "PREFIX", "1", "narrow:", "SCHEMA", *text_fields(0, 32)))
+    add(("=", "FT.CREATE", "opts", "NOFREQS", "NOFIELDS", "NOHL", "MAXTEXTFIELDS", "PREFIX", "1", "opts:", "SCHEMA", "a", "TEXT"))
+    add(("=", "FT.ALTER", "narrow", "SCHEMA", "ADD", "extra", "TEXT"))
+    add(("=", "FT.ALTER", "wide", "SCHEMA", "ADD", *text_fields(100, 129)))
+    add(("=", "FT.ALTER", "wide", "SCHEMA", "ADD", "t100", "TEXT"))
+    add(("=", "HSET", "wide:1", "t0", "alpha beta", "t70", "alpha", "t99", "gamma beta beta"))
+    add(("=", "HSET", "wide:2", "t65", "alpha", "t100", "beta"))
+    add(("=", "HSET", "wide:3", "t63", "alpha alpha", "t64", "beta gamma"))
+    for name in ("wide", "narrow", "opts"):
+        add(("info", "FT.INFO", name))
+    for q in ("@t70:alpha", "@t65|t0:alpha", "@t100:beta", "@t64:(beta gamma)", "@t63:alpha", "beta", "alpha",
+              '@t99:"gamma beta"', '@t64:"alpha beta"', "gam*"):
+        add(("order", "FT.SEARCH", "wide", q, "NOCONTENT"))
+    for name in ("wide", "narrow", "opts"):
+        add(("=", "FT.DROPINDEX", name, "DD"))
     add(("info", "FT.INFO", "idx"))
     add(("=", "FT.SEARCH", "idx", "@extra:zebra", "RETURN", "2", "extra", "n2"))
     add(("=", "FT.SEARCH", "idx", "@n2:[40 50]", "NOCONTENT"))

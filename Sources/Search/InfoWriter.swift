@@ -27,7 +27,10 @@ public enum SearchInfoWriter {
         // RediSearch's fields (and replies of all-RAM indexes) are unchanged.
         r.map(tiering.isEmpty ? 34 : 35)
         key("index_name"); r.bulk(def.name)
-        key("index_options"); r.array(0)
+        // RediSearch lists the options that turn its defaults off, in this order; NOOFFSETS implies NOHL.
+        let options = [(def.noFreqs, "NOFREQS"), (def.noFields, "NOFIELDS"), (def.noOffsets, "NOOFFSETS"),
+                       (def.noHighlight || def.noOffsets, "NOHL"), (def.maxTextFields, "MAXTEXTFIELDS")].filter(\.0)
+        key("index_options"); r.array(options.count); for o in options { r.bulk(o.1) }
         key("index_definition")
         r.map(3)
         key("key_type"); r.bulk("HASH")

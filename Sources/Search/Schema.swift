@@ -60,8 +60,14 @@ public struct IndexDefinition: Sendable, Equatable {
     public var noFreqs = false
     public var noFields = false
     public var noHighlight = false
+    /// Wide field masks (MAXTEXTFIELDS, or more than 32 TEXT fields at creation): FT.ALTER may add TEXT fields past 32.
     public var maxTextFields = false
     public var fields: [FieldSpec] = []
+
+    /// RediSearch's limits: 128 TEXT fields, and 32 for FT.ALTER on an index without wide masks.
+    public static let maxTextFields = 128
+    public static let narrowTextFields = 32
+    public var textFieldCount: Int { fields.count { if case .text = $0.kind { return true }; return false } }
 
     public init(name: String) { self.name = name }
 
@@ -159,6 +165,10 @@ public enum CreateParser {
         }
         guard sawSchema else { throw QueryError("No schema found") }
         if def.fields.isEmpty { throw QueryError("Fields arguments are missing") }
+        // RediSearch widens the field mask for a schema created with more than 32 TEXT fields, as MAXTEXTFIELDS does.
+        let textFields = def.textFieldCount
+        if textFields > IndexDefinition.maxTextFields { throw QueryError("Schema is limited to \(IndexDefinition.maxTextFields) TEXT fields") }
+        if textFields > IndexDefinition.narrowTextFields { def.maxTextFields = true }
         return def
     }
 

@@ -106,6 +106,11 @@ public final class SearchRegistry {
         for f in fields where index.definition.field(attribute: f.attribute) != nil {
             throw QueryError("Duplicate field in schema - \(f.attribute)")
         }
+        let textFields = index.definition.textFieldCount + fields.count { if case .text = $0.kind { return true }; return false }
+        if textFields > IndexDefinition.maxTextFields { throw QueryError("Schema is limited to \(IndexDefinition.maxTextFields) TEXT fields") }
+        if textFields > IndexDefinition.narrowTextFields && !index.definition.maxTextFields {
+            throw QueryError("Cannot add more fields. Declare index with wide fields to allow adding unlimited fields")
+        }
         do { try index.addFields(fields) } catch { throw QueryError("Could not alter index: \(error)") }
         if !skipInitialScan {
             index.isIndexing = true

@@ -35,6 +35,7 @@ struct PostingList: Sendable {
     private(set) var entries: [Entry] = []
     /// The high half of each entry's field mask, kept only once some document has the term past the 64th TEXT field.
     private var highMasks: [UInt64] = []
+    private var hasHighMasks = false
     private var arena: [UInt32] = []
     private(set) var liveCount = 0
     private var removedEntries = 0
@@ -44,7 +45,7 @@ struct PostingList: Sendable {
 
     @inline(__always) func isLive(_ i: Int) -> Bool { entries[i].frequency != 0 }
     @inline(__always) func mask(_ i: Int) -> TextFieldMask {
-        TextFieldMask(low: entries[i].lowMask, high: highMasks.isEmpty ? 0 : highMasks[i])
+        TextFieldMask(low: entries[i].lowMask, high: !hasHighMasks ? 0 : highMasks[i])
     }
 
     /// The position of the first entry whose document is `doc` or later, searching from `from` (a cursor that only
@@ -85,7 +86,7 @@ struct PostingList: Sendable {
 
     /// Live documents holding the term in a field of `mask`, in id order.
     func forEachLive(in mask: TextFieldMask = .all, _ body: (UInt32) -> Void) {
-        if mask == .all || highMasks.isEmpty && mask.low == .max {
+        if mask == .all || !hasHighMasks && mask.low == .max {
             entries.withUnsafeBufferPointer { all in for e in all where e.frequency != 0 { body(e.doc) } }
         } else {
             for i in entries.indices where entries[i].frequency != 0 && self.mask(i).intersects(mask) { body(entries[i].doc) }
@@ -109,21 +110,24 @@ struct PostingList: Sendable {
             arena.append(contentsOf: positions)
         }
         let entry = Entry(doc: doc, frequency: frequency, start: start, positionCount: count, lowMask: mask.low)
-        if mask.high != 0 && highMasks.isEmpty { highMasks = Array(repeating: 0, count: entries.count) }
+        if mask.high != 0 && !hasHighMasks {
+            highMasks = Array(repeating: 0, count: entries.count)
+            hasHighMasks = true
+        }
         liveCount += 1
         if entries.last.map({ $0.doc < doc }) ?? true {
             entries.append(entry)
-            if !highMasks.isEmpty { highMasks.append(mask.high) }
+            if hasHighMasks { highMasks.append(mask.high) }
             return
         }
         let i = firstIndex(atOrAfter: doc)
         if i < entries.count && entries[i].doc == doc {
             if entries[i].frequency == 0 { removedEntries -= 1 } else { liveCount -= 1; release(entries[i]) }
             entries[i] = entry
-            if !highMasks.isEmpty { highMasks[i] = mask.high }
+            if hasHighMasks { highMasks[i] = mask.high }
         } else {
             entries.insert(entry, at: i)
-            if !highMasks.isEmpty { highMasks.insert(mask.high, at: i) }
+            if hasHighMasks { highMasks.insert(mask.high, at: i) }
         }
         compactIfWasteful()
     }
@@ -160,7 +164,7 @@ struct PostingList: Sendable {
                 keptArena.append(contentsOf: arena[from..<from + Int(e.positionCount)])
             }
             kept.append(e)
-            if !highMasks.isEmpty { keptHigh.append(highMasks[i]) }
+            if hasHighMasks { keptHigh.append(highMasks[i]) }
         }
         entries = kept
         highMasks = keptHigh

@@ -84,6 +84,14 @@ struct TextIndexTests {
         list.forEachLive(in: TextFieldMask(ordinal: 2)) { seen.append($0) }
         #expect(seen == [1])
         #expect(list.positions(of: 2) == [1, 9])
+
+        var highFirst = PostingList()  // the first document already needs the high half
+        highFirst.add(5, frequency: 1, mask: TextFieldMask(ordinal: 70), positions: [1][...])
+        highFirst.add(6, frequency: 1, mask: TextFieldMask(ordinal: 1), positions: [1][...])
+        #expect(highFirst.mask(0) == TextFieldMask(ordinal: 70))
+        seen = []
+        highFirst.forEachLive(in: TextFieldMask(ordinal: 70)) { seen.append($0) }
+        #expect(seen == [5])
     }
 
     @Test("the index counts records, drops empty terms and forgets a removed document")
