@@ -58,6 +58,7 @@ final class ScoringTermReader {
 
     /// The term's positions in the document (numbered across its TEXT fields in schema order), sorted.
     func offsets(_ entry: Int) -> [UInt32] { list.positions(of: entry) }
+    func appendOffsets(_ entry: Int, to out: inout [UInt32]) { list.appendPositions(of: entry, to: &out) }
 
     /// The entries the reader yields, in document order.
     var yieldedEntries: [Int] { list.entries.indices.filter { list.yields($0, in: mask) } }
@@ -117,15 +118,82 @@ struct ScoringResult {
     var childTotal = 0.0
     var childKinds: UInt8 = 0
     /// Sorted positions, filled only where the slop is computed (the top result's children).
-    var offsets: [UInt32] = []
+    /// A term result whose offsets were read (RediSearch's term results carry theirs; here only where the slop is
+    /// measured). The offsets themselves live beside the result (`ScoringNode.offsets`): the result stays a plain value.
+    var termHasOffsets = false
 
     /// RSIndexResult_HasOffsets.
     var hasOffsets: Bool {
         switch kind {
-        case .term: return !offsets.isEmpty
+        case .term: return termHasOffsets
         case .union, .intersection:
             return Kind.aggregateHasOffsets(childKinds)
         default: return false
+        }
+    }
+}
+
+/// One iterator of the plan with its result for the document being scored, reused from one document to the next (the
+/// offsets buffer keeps its capacity), as RediSearch's iterators reuse their result structs.
+final class ScoringNode {
+    let iterator: ScoringIterator
+    let children: [ScoringNode]
+    var result = ScoringResult(kind: .virtual, weight: 0)
+    /// The result's offsets, sorted, when they were asked for.
+    var offsets: [UInt32] = []
+    /// A union's children that matched the document, in order.
+    var matched: [Int] = []
+    /// An optional's child matched the document.
+    var optionalMatched = false
+
+    init(_ iterator: ScoringIterator) {
+        self.iterator = iterator
+        switch iterator {
+        case .union(let cs, _, _), .intersection(let cs, _, _): children = cs.map(ScoringNode.init)
+        case .optional(let c?, _), .not(let c?, _): children = [ScoringNode(c)]
+        default: children = []
+        }
+    }
+
+    /// Sets every field of the result but its offsets.
+    @inline(__always)
+    func set(kind: ScoringResult.Kind, weight: Double, freq: UInt32 = 0, idf: Double = 0, bm25Idf: Double = 0,
+             childTotal: Double = 0, childKinds: UInt8 = 0) {
+        result.kind = kind
+        result.weight = weight
+        result.freq = freq
+        result.idf = idf
+        result.bm25Idf = bm25Idf
+        result.childTotal = childTotal
+        result.childKinds = childKinds
+        result.termHasOffsets = false
+    }
+
+    /// Whether the node's result can have children the slop is measured between.
+    var measuresSlop: Bool {
+        switch iterator {
+        case .union, .intersection: return true
+        case .optional: return children.first?.measuresSlop ?? false
+        default: return false
+        }
+    }
+
+    /// The children the slop is measured between: a union's matched children, an intersection's children, or those
+    /// of an optional's matched child.
+    var slopChildCount: Int {
+        switch iterator {
+        case .union: return matched.count
+        case .intersection: return children.count
+        case .optional: return optionalMatched ? children[0].slopChildCount : 0
+        default: return 0
+        }
+    }
+
+    func slopChild(_ i: Int) -> ScoringNode {
+        switch iterator {
+        case .union: return children[matched[i]]
+        case .optional: return children[0].slopChild(i)
+        default: return children[i]
         }
     }
 }
@@ -134,6 +202,10 @@ struct ScoringResult {
 struct DocumentScorer {
     let scorer: TextScorer
     let root: ScoringIterator?
+    /// The plan as nodes holding each iterator's result for the document being scored (`ScoringNode`).
+    let rootNode: ScoringNode?
+    /// The slop is measured (the scorer divides by it and the top result has children to measure it between).
+    let rootNeedsOffsets: Bool
     /// KNN with a filter: the result is RediSearch's hybrid (the vector's metric, then the filter's result).
     let hybrid: Bool
     let stats: DocScoreStats
@@ -154,6 +226,8 @@ struct DocumentScorer {
         } else {
             root = nil
         }
+        rootNode = root.map(ScoringNode.init)
+        rootNeedsOffsets = Self.dividesBySlop(scorer) && rootNode.map(\.measuresSlop) == true
     }
 
     /// The document's score; 0 when the plan does not reach it.
@@ -163,8 +237,21 @@ struct DocumentScorer {
         case .hamming: return 0  // payloads are not kept: RediSearch scores a document without one 0
         default: break
         }
-        guard let (top, children) = topResult(doc) else { return 0 }
-        return finalScore(top, children, doc)
+        if hybrid {
+            // RediSearch's hybrid result: the vector's metric (frequency 0), then the filter's result. The metric has
+            // no offsets, so the slop between the two is always 1.
+            let metric = ScoringResult(kind: .metric, weight: 1)
+            guard let rootNode, evaluate(rootNode, doc, offsets: false) else { return finalScore(metric, slop: 1, doc) }
+            var top = ScoringResult(kind: .hybrid, weight: 1)
+            top.childTotal = scorer == .dismax ? dismax(rootNode.result) : contribution(metric, doc) + contribution(rootNode.result, doc)
+            top.childKinds = metric.kind.rawValue | rootNode.result.kind.rawValue
+            return finalScore(top, slop: 1, doc)
+        }
+        guard let rootNode, evaluate(rootNode, doc, offsets: rootNeedsOffsets) else { return 0 }
+        let slop = rootNeedsOffsets ? minOffsetDelta(rootNode.result, count: rootNode.slopChildCount,
+                                             hasOffsets: { rootNode.slopChild($0).result.hasOffsets },
+                                             offsets: { rootNode.slopChild($0).offsets }) : 1
+        return finalScore(rootNode.result, slop: slop, doc)
     }
 
     /// Scores taken from a replay of RediSearch's iterators (ScoringReplay.swift), for plans where the order of its
@@ -180,8 +267,13 @@ struct DocumentScorer {
             guard status == .ok, let record else { continue }
             let doc = record.docId
             let result = converted(record, doc, offsets: false)
-            let children = usesSlop && record.kind.isAggregate ? record.children.map { converted($0, doc, offsets: true) } : []
-            scores[doc] = finalScore(result, children, doc)
+            var slop: Int32 = 1
+            if usesSlop && record.kind.isAggregate {
+                let children = record.children.map { converted($0, doc, offsets: true) }
+                let offsets = record.children.map(\.allOffsets)
+                slop = minOffsetDelta(result, count: children.count, hasOffsets: { children[$0].hasOffsets }, offsets: { offsets[$0] })
+            }
+            scores[doc] = finalScore(result, slop: slop, doc)
         }
         return scores
     }
@@ -193,19 +285,20 @@ struct DocumentScorer {
         s.bm25Idf = r.bm25Idf
         s.childKinds = r.typeMask
         if r.kind.isAggregate { s.childTotal = combine(r.children.map { converted($0, doc, offsets: false) }, kind: r.kind, doc) }
-        if offsets { s.offsets = r.allOffsets }
+        if offsets && r.kind == .term { s.termHasOffsets = !r.allOffsets.isEmpty }
         return s
     }
 
-    private func finalScore(_ top: ScoringResult, _ children: [ScoringResult], _ doc: UInt32) -> Double {
+    /// `slop`: IndexResult_MinOffsetDelta of the top result's children (TFIDF, TFIDF.DOCNORM and BM25 divide by it).
+    private func finalScore(_ top: ScoringResult, slop: Int32, _ doc: UInt32) -> Double {
         let raw = contribution(top, doc)
         switch scorer {
         case .tfidf, .tfidfDocNorm:
             if documentScore == 0 { return 0 }
             let norm = scorer == .tfidf ? stats.maxFreq(of: doc) : stats.length(of: doc)
-            return documentScore * raw / Double(norm) / Double(minOffsetDelta(top, children))
+            return documentScore * raw / Double(norm) / Double(slop)
         case .bm25:
-            return documentScore * raw / Double(minOffsetDelta(top, children))
+            return documentScore * raw / Double(slop)
         case .bm25Standard:
             return documentScore * raw
         default:
@@ -213,64 +306,8 @@ struct DocumentScorer {
         }
     }
 
-    private var usesSlop: Bool { scorer == .tfidf || scorer == .tfidfDocNorm || scorer == .bm25 }
-
-    /// The top result and, when it is an aggregate and the slop matters, its children with their offsets.
-    private func topResult(_ doc: UInt32) -> (ScoringResult, [ScoringResult])? {
-        if hybrid {
-            let metric = ScoringResult(kind: .metric, weight: 1)  // a distance: frequency 0
-            guard let filter = root.flatMap({ result($0, doc, offsets: usesSlop) }) else {
-                return (metric, [])
-            }
-            var top = ScoringResult(kind: .hybrid, weight: 1)
-            let children = [metric, filter]
-            top.childTotal = combine(children, kind: .hybrid, doc)
-            top.childKinds = metric.kind.rawValue | filter.kind.rawValue
-            return (top, usesSlop ? children : [])
-        }
-        guard let root else { return nil }
-        return usesSlop ? resultWithChildren(root, doc) : result(root, doc, offsets: false).map { ($0, []) }
-    }
-
-    /// `result`, and for an aggregate its children with their offsets (what the slop is measured on).
-    private func resultWithChildren(_ it: ScoringIterator, _ doc: UInt32) -> (ScoringResult, [ScoringResult])? {
-        switch it {
-        case .union(let children, let weight, let firstOnly):
-            var hits: [ScoringResult] = []
-            var matched: [Int] = []
-            for (i, c) in children.enumerated() {
-                if let h = result(c, doc, offsets: false) { hits.append(h); matched.append(i); if firstOnly { break } }
-            }
-            if hits.isEmpty { return nil }
-            let top = aggregate(.union, weight, hits, doc)
-            // Offsets only matter between two children or more (the slop); most documents match one term of a union.
-            if hits.count > 1 { for (j, i) in matched.enumerated() { hits[j] = result(children[i], doc, offsets: true) ?? hits[j] } }
-            return (top, hits)
-        case .intersection(let children, let weight, _):
-            var hits: [ScoringResult] = []
-            for c in children {
-                guard let h = result(c, doc, offsets: children.count > 1) else { return nil }
-                hits.append(h)
-            }
-            return (aggregate(.intersection, weight, hits, doc), hits)
-        case .optional(let child, let weight):
-            if let child, let (found, children) = resultWithChildren(child, doc) {
-                var top = found
-                top.weight = weight
-                return (top, children)
-            }
-            return result(it, doc, offsets: false).map { ($0, []) }
-        default:
-            return result(it, doc, offsets: false).map { ($0, []) }
-        }
-    }
-
-    private func aggregate(_ kind: ScoringResult.Kind, _ weight: Double, _ children: [ScoringResult], _ doc: UInt32) -> ScoringResult {
-        var r = ScoringResult(kind: kind, weight: weight)
-        r.childTotal = combine(children, kind: kind, doc)
-        for c in children { r.childKinds |= c.kind.rawValue }
-        return r
-    }
+    private var usesSlop: Bool { Self.dividesBySlop(scorer) }
+    private static func dividesBySlop(_ scorer: TextScorer) -> Bool { scorer == .tfidf || scorer == .tfidfDocNorm || scorer == .bm25 }
 
     private func combine(_ children: [ScoringResult], kind: ScoringResult.Kind, _ doc: UInt32) -> Double {
         if scorer == .dismax {
@@ -329,94 +366,98 @@ struct DocumentScorer {
         return idf * f * Double(k1 + 1) / (f + Double(k1) * (Double(1 - b) + Double(b * length) / averageLength))
     }
 
-    /// The iterator's result for the document, nil when it does not match.
-    private func result(_ it: ScoringIterator, _ doc: UInt32, offsets wantOffsets: Bool) -> ScoringResult? {
-        switch it {
+    /// Fills `node.result` with the iterator's result for the document (offsets too when `wantOffsets`); false when
+    /// the iterator does not match it. Children are evaluated into their own nodes: nothing is allocated per document.
+    private func evaluate(_ node: ScoringNode, _ doc: UInt32, offsets wantOffsets: Bool) -> Bool {
+        if !node.offsets.isEmpty { node.offsets.removeAll(keepingCapacity: true) }
+        switch node.iterator {
         case .term(let reader):
-            guard let entry = reader.entry(doc) else { return nil }
-            var r = ScoringResult(kind: .term, weight: reader.weight)
-            r.freq = reader.frequency(entry)
-            r.idf = reader.idf
-            r.bm25Idf = reader.bm25Idf
-            if wantOffsets { r.offsets = reader.offsets(entry) }
-            return r
+            guard let entry = reader.entry(doc) else { return false }
+            node.set(kind: .term, weight: reader.weight, freq: reader.frequency(entry), idf: reader.idf, bm25Idf: reader.bm25Idf)
+            if wantOffsets {
+                reader.appendOffsets(entry, to: &node.offsets)
+                node.result.termHasOffsets = true
+            }
+            return true
         case .tag(let docs, let weight, let idf, let bm25Idf):
-            guard docs.contains(doc) else { return nil }
-            var r = ScoringResult(kind: .term, weight: weight)
-            r.freq = 1
-            r.idf = idf
-            r.bm25Idf = bm25Idf
-            return r
-        case .union(let children, let weight, let firstOnly):
-            var r = ScoringResult(kind: .union, weight: weight)
-            var any = false
-            var best = 0.0
-            for c in children {
-                guard let h = result(c, doc, offsets: wantOffsets) else { continue }
-                any = true
-                r.childKinds |= h.kind.rawValue
-                if scorer == .dismax { best = max(best, dismax(h)) } else { r.childTotal += contribution(h, doc) }
-                if wantOffsets { r.offsets.append(contentsOf: h.offsets) }
+            guard docs.contains(doc) else { return false }
+            node.set(kind: .term, weight: weight, freq: 1, idf: idf, bm25Idf: bm25Idf)
+            return true
+        case .union(_, let weight, let firstOnly):
+            node.matched.removeAll(keepingCapacity: true)
+            var kinds: UInt8 = 0, total = 0.0
+            for (i, c) in node.children.enumerated() {
+                guard evaluate(c, doc, offsets: wantOffsets) else { continue }
+                node.matched.append(i)
+                kinds |= c.result.kind.rawValue
+                if scorer == .dismax { total = max(total, dismax(c.result)) } else { total += contribution(c.result, doc) }
+                if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
                 if firstOnly { break }
             }
-            guard any else { return nil }
-            if scorer == .dismax { r.childTotal = best }
-            if wantOffsets { r.offsets.sort() }
-            return r
-        case .intersection(let children, let weight, _):
-            var r = ScoringResult(kind: .intersection, weight: weight)
-            for c in children {
-                guard let h = result(c, doc, offsets: wantOffsets) else { return nil }
-                r.childKinds |= h.kind.rawValue
-                r.childTotal += scorer == .dismax ? dismax(h) : contribution(h, doc)
-                if wantOffsets { r.offsets.append(contentsOf: h.offsets) }
+            guard !node.matched.isEmpty else { return false }
+            node.set(kind: .union, weight: weight, childTotal: total, childKinds: kinds)
+            if wantOffsets { node.offsets.sort() }
+            return true
+        case .intersection(_, let weight, _):
+            var kinds: UInt8 = 0, total = 0.0
+            for c in node.children {
+                guard evaluate(c, doc, offsets: wantOffsets) else { return false }
+                kinds |= c.result.kind.rawValue
+                total += scorer == .dismax ? dismax(c.result) : contribution(c.result, doc)
+                if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
             }
-            if wantOffsets { r.offsets.sort() }
-            return r
-        case .optional(let child, let weight):
-            if let child, var h = result(child, doc, offsets: wantOffsets) {
-                h.weight = weight  // RediSearch's optional iterator puts its own weight on the child's result
-                return h
+            node.set(kind: .intersection, weight: weight, childTotal: total, childKinds: kinds)
+            if wantOffsets { node.offsets.sort() }
+            return true
+        case .optional(_, let weight):
+            if let child = node.children.first, evaluate(child, doc, offsets: wantOffsets) {
+                // RediSearch's optional iterator puts its own weight on the child's result.
+                node.result = child.result
+                node.result.weight = weight
+                node.optionalMatched = true
+                if wantOffsets { node.offsets.append(contentsOf: child.offsets) }
+                return true
             }
-            var r = ScoringResult(kind: .virtual, weight: 0)
-            r.freq = 1
-            return r
-        case .not(let child, let weight):
-            if let child, result(child, doc, offsets: false) != nil { return nil }
-            return ScoringResult(kind: .virtual, weight: weight)
+            node.optionalMatched = false
+            node.set(kind: .virtual, weight: 0, freq: 1)
+            return true
+        case .not(_, let weight):
+            if let child = node.children.first, evaluate(child, doc, offsets: false) { return false }
+            node.set(kind: .virtual, weight: weight)
+            return true
         case .wildcard:
-            var r = ScoringResult(kind: .virtual, weight: 1)
-            r.freq = 1
-            return r
+            node.set(kind: .virtual, weight: 1, freq: 1)
+            return true
         case .numeric(let values, let test):
             let v = values[Int(doc)]  // NaN past the end and where the document has no value
-            guard !v.isNaN, test(v) else { return nil }
-            var r = ScoringResult(kind: .numeric, weight: 1)
-            r.freq = 1
-            return r
+            guard !v.isNaN, test(v) else { return false }
+            node.set(kind: .numeric, weight: 1, freq: 1)
+            return true
         case .vectorRange(let docs):
-            return docs.contains(doc) ? ScoringResult(kind: .metric, weight: 1) : nil
+            guard docs.contains(doc) else { return false }
+            node.set(kind: .metric, weight: 1)
+            return true
         case .empty:
-            return nil
+            return false
         }
     }
 
     /// IndexResult_MinOffsetDelta, C integer arithmetic included: the distance between consecutive children's
     /// closest offsets, root of the sum of squares; 1 when there is nothing to measure.
-    private func minOffsetDelta(_ top: ScoringResult, _ children: [ScoringResult]) -> Int32 {
-        guard top.kind.isAggregate, children.count > 1 else { return 1 }
+    private func minOffsetDelta(_ top: ScoringResult, count n: Int, hasOffsets: (Int) -> Bool,
+                                offsets: (Int) -> [UInt32]) -> Int32 {
+        guard top.kind.isAggregate, n > 1 else { return 1 }
         let end = UInt32.max
         var dist: Int32 = 0
         var i = 0
-        let n = children.count
         while i < n {
-            while i < n && !children[i].hasOffsets { i += 1 }
+            while i < n && !hasOffsets(i) { i += 1 }
             if i == n { break }
-            let v1 = children[i].offsets
+            let v1 = offsets(i)
             i += 1
-            while i < n && !children[i].hasOffsets { i += 1 }
+            while i < n && !hasOffsets(i) { i += 1 }
             if i == n { break }
-            let v2 = children[i].offsets
+            let v2 = offsets(i)
             var a = 0, b = 0
             var p1 = v1.first ?? end, p2 = v2.first ?? end
             var cd = Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1)
