@@ -136,7 +136,18 @@ struct ScoringResult {
 /// One iterator of the plan with its result for the document being scored, reused from one document to the next (the
 /// offsets buffer keeps its capacity), as RediSearch's iterators reuse their result structs.
 final class ScoringNode {
-    let iterator: ScoringIterator
+    /// The iterator's kind, its payload unpacked into the fields below once (a switch over the enum's payloads would
+    /// retain and release them for every document).
+    enum Operation { case term, tag, union, intersection, optional, not, wildcard, numeric, vectorRange, empty }
+    let operation: Operation
+    let weight: Double
+    let firstOnly: Bool
+    let reader: ScoringTermReader?
+    /// A tag's or a vector range's documents.
+    let docs: DocSet
+    let idf: Double, bm25Idf: Double
+    let numericValues: NumericColumn?
+    let numericTest: ((Double) -> Bool)?
     let children: [ScoringNode]
     var result = ScoringResult(kind: .virtual, weight: 0)
     /// The result's offsets, sorted, when they were asked for.
@@ -147,12 +158,22 @@ final class ScoringNode {
     var optionalMatched = false
 
     init(_ iterator: ScoringIterator) {
-        self.iterator = iterator
+        var weight = 0.0, firstOnly = false, reader: ScoringTermReader?, docs = DocSet(capacity: 0), idf = 0.0, bm25Idf = 0.0
+        var numericValues: NumericColumn?, numericTest: ((Double) -> Bool)?, children: [ScoringNode] = []
         switch iterator {
-        case .union(let cs, _, _), .intersection(let cs, _, _): children = cs.map(ScoringNode.init)
-        case .optional(let c?, _), .not(let c?, _): children = [ScoringNode(c)]
-        default: children = []
+        case .term(let r): operation = .term; reader = r; weight = r.weight
+        case .tag(let d, let w, let i, let b): operation = .tag; docs = d; weight = w; idf = i; bm25Idf = b
+        case .union(let cs, let w, let f): operation = .union; children = cs.map(ScoringNode.init); weight = w; firstOnly = f
+        case .intersection(let cs, let w, _): operation = .intersection; children = cs.map(ScoringNode.init); weight = w
+        case .optional(let c, let w): operation = .optional; children = c.map { [ScoringNode($0)] } ?? []; weight = w
+        case .not(let c, let w): operation = .not; children = c.map { [ScoringNode($0)] } ?? []; weight = w
+        case .wildcard: operation = .wildcard
+        case .numeric(let values, let test): operation = .numeric; numericValues = values; numericTest = test
+        case .vectorRange(let d): operation = .vectorRange; docs = d
+        case .empty: operation = .empty
         }
+        (self.weight, self.firstOnly, self.reader, self.docs, self.idf, self.bm25Idf) = (weight, firstOnly, reader, docs, idf, bm25Idf)
+        (self.numericValues, self.numericTest, self.children) = (numericValues, numericTest, children)
     }
 
     /// Sets every field of the result but its offsets.
@@ -171,7 +192,7 @@ final class ScoringNode {
 
     /// Whether the node's result can have children the slop is measured between.
     var measuresSlop: Bool {
-        switch iterator {
+        switch operation {
         case .union, .intersection: return true
         case .optional: return children.first?.measuresSlop ?? false
         default: return false
@@ -181,19 +202,11 @@ final class ScoringNode {
     /// The children the slop is measured between: a union's matched children, an intersection's children, or those
     /// of an optional's matched child.
     var slopChildCount: Int {
-        switch iterator {
+        switch operation {
         case .union: return matched.count
         case .intersection: return children.count
         case .optional: return optionalMatched ? children[0].slopChildCount : 0
         default: return 0
-        }
-    }
-
-    func slopChild(_ i: Int) -> ScoringNode {
-        switch iterator {
-        case .union: return children[matched[i]]
-        case .optional: return children[0].slopChild(i)
-        default: return children[i]
         }
     }
 }
@@ -247,10 +260,8 @@ struct DocumentScorer {
             top.childKinds = metric.kind.rawValue | rootNode.result.kind.rawValue
             return finalScore(top, slop: 1, doc)
         }
-        guard let rootNode, evaluate(rootNode, doc, offsets: rootNeedsOffsets) else { return 0 }
-        let slop = rootNeedsOffsets ? minOffsetDelta(rootNode.result, count: rootNode.slopChildCount,
-                                             hasOffsets: { rootNode.slopChild($0).result.hasOffsets },
-                                             offsets: { rootNode.slopChild($0).offsets }) : 1
+        guard let rootNode, evaluate(rootNode, doc, offsets: false, childOffsets: rootNeedsOffsets) else { return 0 }
+        let slop = rootNeedsOffsets ? minOffsetDelta(rootNode) : 1
         return finalScore(rootNode.result, slop: slop, doc)
     }
 
@@ -368,10 +379,12 @@ struct DocumentScorer {
 
     /// Fills `node.result` with the iterator's result for the document (offsets too when `wantOffsets`); false when
     /// the iterator does not match it. Children are evaluated into their own nodes: nothing is allocated per document.
-    private func evaluate(_ node: ScoringNode, _ doc: UInt32, offsets wantOffsets: Bool) -> Bool {
+    /// `childOffsets`: the children's offsets are wanted (the slop is measured between them) but not the node's own.
+    private func evaluate(_ node: ScoringNode, _ doc: UInt32, offsets wantOffsets: Bool, childOffsets: Bool = false) -> Bool {
         if !node.offsets.isEmpty { node.offsets.removeAll(keepingCapacity: true) }
-        switch node.iterator {
-        case .term(let reader):
+        switch node.operation {
+        case .term:
+            let reader = node.reader!
             guard let entry = reader.entry(doc) else { return false }
             node.set(kind: .term, weight: reader.weight, freq: reader.frequency(entry), idf: reader.idf, bm25Idf: reader.bm25Idf)
             if wantOffsets {
@@ -379,41 +392,41 @@ struct DocumentScorer {
                 node.result.termHasOffsets = true
             }
             return true
-        case .tag(let docs, let weight, let idf, let bm25Idf):
-            guard docs.contains(doc) else { return false }
-            node.set(kind: .term, weight: weight, freq: 1, idf: idf, bm25Idf: bm25Idf)
+        case .tag:
+            guard node.docs.contains(doc) else { return false }
+            node.set(kind: .term, weight: node.weight, freq: 1, idf: node.idf, bm25Idf: node.bm25Idf)
             return true
-        case .union(_, let weight, let firstOnly):
+        case .union:
             node.matched.removeAll(keepingCapacity: true)
             var kinds: UInt8 = 0, total = 0.0
             for (i, c) in node.children.enumerated() {
-                guard evaluate(c, doc, offsets: wantOffsets) else { continue }
+                guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { continue }
                 node.matched.append(i)
                 kinds |= c.result.kind.rawValue
                 if scorer == .dismax { total = max(total, dismax(c.result)) } else { total += contribution(c.result, doc) }
                 if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
-                if firstOnly { break }
+                if node.firstOnly { break }
             }
             guard !node.matched.isEmpty else { return false }
-            node.set(kind: .union, weight: weight, childTotal: total, childKinds: kinds)
+            node.set(kind: .union, weight: node.weight, childTotal: total, childKinds: kinds)
             if wantOffsets { node.offsets.sort() }
             return true
-        case .intersection(_, let weight, _):
+        case .intersection:
             var kinds: UInt8 = 0, total = 0.0
             for c in node.children {
-                guard evaluate(c, doc, offsets: wantOffsets) else { return false }
+                guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { return false }
                 kinds |= c.result.kind.rawValue
                 total += scorer == .dismax ? dismax(c.result) : contribution(c.result, doc)
                 if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
             }
-            node.set(kind: .intersection, weight: weight, childTotal: total, childKinds: kinds)
+            node.set(kind: .intersection, weight: node.weight, childTotal: total, childKinds: kinds)
             if wantOffsets { node.offsets.sort() }
             return true
-        case .optional(_, let weight):
-            if let child = node.children.first, evaluate(child, doc, offsets: wantOffsets) {
+        case .optional:
+            if let child = node.children.first, evaluate(child, doc, offsets: wantOffsets, childOffsets: childOffsets) {
                 // RediSearch's optional iterator puts its own weight on the child's result.
                 node.result = child.result
-                node.result.weight = weight
+                node.result.weight = node.weight
                 node.optionalMatched = true
                 if wantOffsets { node.offsets.append(contentsOf: child.offsets) }
                 return true
@@ -421,20 +434,20 @@ struct DocumentScorer {
             node.optionalMatched = false
             node.set(kind: .virtual, weight: 0, freq: 1)
             return true
-        case .not(_, let weight):
+        case .not:
             if let child = node.children.first, evaluate(child, doc, offsets: false) { return false }
-            node.set(kind: .virtual, weight: weight)
+            node.set(kind: .virtual, weight: node.weight)
             return true
         case .wildcard:
             node.set(kind: .virtual, weight: 1, freq: 1)
             return true
-        case .numeric(let values, let test):
-            let v = values[Int(doc)]  // NaN past the end and where the document has no value
-            guard !v.isNaN, test(v) else { return false }
+        case .numeric:
+            let v = node.numericValues![Int(doc)]  // NaN past the end and where the document has no value
+            guard !v.isNaN, node.numericTest!(v) else { return false }
             node.set(kind: .numeric, weight: 1, freq: 1)
             return true
-        case .vectorRange(let docs):
-            guard docs.contains(doc) else { return false }
+        case .vectorRange:
+            guard node.docs.contains(doc) else { return false }
             node.set(kind: .metric, weight: 1)
             return true
         case .empty:
@@ -447,7 +460,6 @@ struct DocumentScorer {
     private func minOffsetDelta(_ top: ScoringResult, count n: Int, hasOffsets: (Int) -> Bool,
                                 offsets: (Int) -> [UInt32]) -> Int32 {
         guard top.kind.isAggregate, n > 1 else { return 1 }
-        let end = UInt32.max
         var dist: Int32 = 0
         var i = 0
         while i < n {
@@ -458,15 +470,53 @@ struct DocumentScorer {
             while i < n && !hasOffsets(i) { i += 1 }
             if i == n { break }
             let v2 = offsets(i)
-            var a = 0, b = 0
-            var p1 = v1.first ?? end, p2 = v2.first ?? end
-            var cd = Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1)
-            while cd > 1 && p1 != end && p2 != end {
-                cd = min(Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1), cd)
-                if p2 > p1 { a += 1; p1 = a < v1.count ? v1[a] : end } else { b += 1; p2 = b < v2.count ? v2[b] : end }
-            }
+            let cd = Self.closestDistance(v1, v2)
             dist = dist &+ cd &* cd
         }
+        return Self.slop(dist, children: n)
+    }
+
+    /// `minOffsetDelta` over the plan's top node and its slop children, reading their offsets in place.
+    private func minOffsetDelta(_ top: ScoringNode) -> Int32 {
+        var parent = top
+        while parent.operation == .optional {
+            guard parent.optionalMatched else { return 1 }
+            parent = parent.children[0]
+        }
+        let n = parent.slopChildCount
+        guard top.result.kind.isAggregate, n > 1 else { return 1 }
+        let children = parent.children, matched = parent.matched, isUnion = parent.operation == .union
+        var dist: Int32 = 0
+        var i = 0
+        while i < n {
+            while i < n && !children[isUnion ? matched[i] : i].result.hasOffsets { i += 1 }
+            if i == n { break }
+            let first = children[isUnion ? matched[i] : i]
+            i += 1
+            while i < n && !children[isUnion ? matched[i] : i].result.hasOffsets { i += 1 }
+            if i == n { break }
+            let cd = Self.closestDistance(first.offsets, children[isUnion ? matched[i] : i].offsets)
+            dist = dist &+ cd &* cd
+        }
+        return Self.slop(dist, children: n)
+    }
+
+    /// The smallest distance between an offset of `v1` and one of `v2` (both sorted), as RediSearch's loop finds it:
+    /// it stops at 1 and starts from the first offsets' distance.
+    private static func closestDistance(_ v1: [UInt32], _ v2: [UInt32]) -> Int32 {
+        let end = UInt32.max
+        var a = 0, b = 0
+        var p1 = v1.first ?? end, p2 = v2.first ?? end
+        var cd = Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1)
+        while cd > 1 && p1 != end && p2 != end {
+            cd = min(Int32(truncatingIfNeeded: p1 > p2 ? p1 - p2 : p2 - p1), cd)
+            if p2 > p1 { a += 1; p1 = a < v1.count ? v1[a] : end } else { b += 1; p2 = b < v2.count ? v2[b] : end }
+        }
+        return cd
+    }
+
+    /// The root of the summed squares (C's int conversion), or children - 1 when nothing was measured.
+    private static func slop(_ dist: Int32, children n: Int) -> Int32 {
         if dist == 0 { return Int32(truncatingIfNeeded: n - 1) }
         let root = sqrt(Double(dist))
         return root.isNaN ? Int32.min : Int32(root)
