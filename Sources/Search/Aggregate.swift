@@ -925,6 +925,9 @@ final class DocSource: AggProcessor {
     let lookup: AggLookup
     let ctx: AggContext
     let loadAll: Bool
+    /// Each lookup key's hash field as bytes, converted once rather than per row (on the first row: the later steps
+    /// of the pipeline add keys while it is built).
+    private lazy var sourceFields: [Bytes?] = lookup.keys.map { k in k.source.map { Bytes($0) } }
     init(docs: [AggDocument], lookup: AggLookup, ctx: AggContext, loadAll: Bool) {
         self.docs = docs; self.lookup = lookup; self.ctx = ctx; self.loadAll = loadAll
     }
@@ -940,7 +943,7 @@ final class DocSource: AggProcessor {
         for (i, k) in lookup.keys.enumerated() where row[i] == nil {
             guard let src = k.source else { continue }
             if src == "__key" { row[i] = .string(d.key.storage); continue }
-            let field = Bytes(src)
+            guard i < sourceFields.count, let field = sourceFields[i], !d.fields.isEmpty else { continue }
             guard let raw = d.fields.first(where: { $0.name == field })?.value else { continue }
             if k.coerceNumber {
                 row[i] = .number(AggValue.string(raw.storage).numberValue ?? 0)

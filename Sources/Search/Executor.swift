@@ -106,6 +106,7 @@ extension SearchIndex {
             var first: Double?
             let replayed = scorer?.replayedScores(maxDocId: maxDocId, numDocs: numDocs)
             var scored: [ScoredDocument] = []
+            scored.reserveCapacity(matched.count)  // one allocation: growing by doubling faulted in fresh pages each time
             matched.forEach { id in
                 guard keys[Int(id)] != nil else { return }
                 let score = replayed?[id] ?? scorer?.score(id) ?? 0

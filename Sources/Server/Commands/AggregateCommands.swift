@@ -255,7 +255,8 @@ extension Server {
         let knnField = m.yieldedNames.first { $0 != Self.scoreProperty }
         for hit in m.hits {
             var fields: [(name: Bytes, value: Bytes)] = []
-            if case .hash(let h)? = database.peek(hit.key) {
+            // A pipeline that reads no hash field (ADDSCORES, KNN distances, GROUPBY on nothing loaded) skips the lookup.
+            if names?.isEmpty != true, case .hash(let h)? = database.peek(hit.key) {
                 if let names {
                     for n in names { if let v = h[n] { fields.append((n, v)) } }
                 } else {
