@@ -298,29 +298,29 @@ struct Evaluator {
         guard !terms.isEmpty else { return nil }
         var set = DocSet(capacity: index.keys.count)
         let mask = index.textFieldMask(fields)
-        let found = terms.compactMap { index.text.postings[$0] }
-        guard !mask.isEmpty, found.count == terms.count else { return set }
-        let lists = found
+        let lists = terms.compactMap { index.text.postings[$0] }
+        guard !mask.isEmpty, lists.count == terms.count else { return set }
         // The rarest word's documents are the candidates; the others are looked up by cursors moving forward.
         let driver = lists.indices.min { lists[$0].liveCount < lists[$1].liveCount }!
         var cursors = [Int](repeating: 0, count: lists.count)
+        var found = [PostingList.Handle](repeating: 0, count: lists.count)
         var current: [UInt32] = [], next: [UInt32] = [], following: [UInt32] = []
         let candidates = lists[driver]
-        candidateLoop: for c in candidates.entries.indices where candidates.yields(c, in: mask) {
-            let doc = candidates.entries[c].doc
+        candidateLoop: for c in candidates.handles(in: mask) {
+            let doc = candidates.entry(c).doc
+            found[driver] = c
             for n in lists.indices where n != driver {
-                let i = lists[n].firstIndex(atOrAfter: doc, from: cursors[n])
-                cursors[n] = i
-                guard i < lists[n].entries.count, lists[n].entries[i].doc == doc, lists[n].yields(i, in: mask) else {
+                guard let h = lists[n].handle(of: doc, cursor: &cursors[n]), lists[n].yields(h, in: mask) else {
                     continue candidateLoop
                 }
+                found[n] = h
             }
             // Positions are sorted: walked pairwise, the places where word n follows a run of the words before it.
             current.removeAll(keepingCapacity: true)
-            lists[0].appendPositions(of: driver == 0 ? c : cursors[0], to: &current)
+            lists[0].appendPositions(of: found[0], to: &current)
             for n in 1..<lists.count {
                 following.removeAll(keepingCapacity: true)
-                lists[n].appendPositions(of: driver == n ? c : cursors[n], to: &following)
+                lists[n].appendPositions(of: found[n], to: &following)
                 next.removeAll(keepingCapacity: true)
                 var i = 0
                 for p in following {

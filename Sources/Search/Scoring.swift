@@ -48,20 +48,19 @@ final class ScoringTermReader {
     }
 
     /// The document's entry when the reader yields it.
-    func entry(_ doc: UInt32) -> Int? {
-        let i = list.firstIndex(atOrAfter: doc, from: cursor)
-        cursor = i
-        return i < list.entries.count && list.entries[i].doc == doc && list.yields(i, in: mask) ? i : nil
+    func entry(_ doc: UInt32) -> PostingList.Handle? {
+        guard let h = list.handle(of: doc, cursor: &cursor) else { return nil }
+        return mask == .all || list.yields(h, in: mask) ? h : nil
     }
 
-    func frequency(_ entry: Int) -> UInt32 { list.entries[entry].frequency }
+    func frequency(_ entry: PostingList.Handle) -> UInt32 { list.entry(entry).frequency }
 
     /// The term's positions in the document (numbered across its TEXT fields in schema order), sorted.
-    func offsets(_ entry: Int) -> [UInt32] { list.positions(of: entry) }
-    func appendOffsets(_ entry: Int, to out: inout [UInt32]) { list.appendPositions(of: entry, to: &out) }
+    func offsets(_ entry: PostingList.Handle) -> [UInt32] { list.positions(of: entry) }
+    func appendOffsets(_ entry: PostingList.Handle, to out: inout [UInt32]) { list.appendPositions(of: entry, to: &out) }
 
     /// The entries the reader yields, in document order.
-    var yieldedEntries: [Int] { list.entries.indices.filter { list.yields($0, in: mask) } }
+    var yieldedEntries: [PostingList.Handle] { list.handles(in: mask) }
 }
 
 /// RediSearch's iterator tree for one query, as far as scores can tell its iterators apart.

@@ -462,7 +462,7 @@ struct ReplayBuilder {
             record.idf = reader.idf
             record.bm25Idf = reader.bm25Idf
             let entries = reader.yieldedEntries
-            return ReplayReader(docs: entries.map { reader.list.entries[$0].doc }, record: record) { r, i in
+            return ReplayReader(docs: entries.map { reader.list.entry($0).doc }, record: record) { r, i in
                 r.freq = reader.frequency(entries[i])
                 r.offsets = reader.offsets(entries[i])
             }

@@ -19,8 +19,10 @@ struct TextFieldMask: Equatable, Sendable {
     var isEmpty: Bool { low == 0 && high == 0 }
 }
 
-/// One term's documents by increasing id. A document that leaves keeps its entry with frequency 0 until the list is
-/// compacted; a document indexed again takes its entry back, so updates rarely move anything.
+/// One term's documents by increasing id. New documents (higher ids) append. A document indexed again with a term it
+/// did not have (an update keeps its doc id) goes to a small sorted side list, merged in once it holds more than a
+/// bounded share of the list, so an update never shifts a whole long list. A document that leaves keeps its entry with
+/// frequency 0 until the list is compacted; indexed again, it takes the entry back.
 struct PostingList: Sendable {
     /// 24 bytes. Most documents hold a term once: their one position is kept in `start` instead of the arena.
     struct Entry: Sendable {
@@ -32,10 +34,17 @@ struct PostingList: Sendable {
         var lowMask: UInt64
     }
 
+    /// Where an entry is: below `entries.count` in the main list, above it in the side list. Valid until the list changes.
+    typealias Handle = Int
+
+    /// The side list is merged once it holds more than this share of the list, and never more than `maxLate` entries.
+    static let lateShare = 32, minLate = 32, maxLate = 2048
+
     private(set) var entries: [Entry] = []
-    /// The high half of each entry's field mask, kept only once some document has the term past the 64th TEXT field.
-    private var highMasks: [UInt64] = []
-    private var hasHighMasks = false
+    /// Documents inserted behind the main list's last one, sorted; every one is below `entries.last`.
+    private(set) var late: [Entry] = []
+    /// The high half of the field mask of documents holding the term past the 64th TEXT field (a wide schema only).
+    private var highMasks: [UInt32: UInt64] = [:]
     private var arena: [UInt32] = []
     private(set) var liveCount = 0
     private var removedEntries = 0
@@ -43,59 +52,105 @@ struct PostingList: Sendable {
 
     var isEmpty: Bool { liveCount == 0 }
 
-    @inline(__always) func isLive(_ i: Int) -> Bool { entries[i].frequency != 0 }
-    @inline(__always) func mask(_ i: Int) -> TextFieldMask {
-        TextFieldMask(low: entries[i].lowMask, high: !hasHighMasks ? 0 : highMasks[i])
+    @inline(__always) func entry(_ h: Handle) -> Entry { h < entries.count ? entries[h] : late[h - entries.count] }
+    func mask(_ h: Handle) -> TextFieldMask {
+        let e = entry(h)
+        return TextFieldMask(low: e.lowMask, high: highMasks.isEmpty ? 0 : highMasks[e.doc] ?? 0)
     }
 
-    /// The position of the first entry whose document is `doc` or later, searching from `from` (a cursor that only
+    /// Entry `h` is a live document holding the term in a field of `mask`.
+    @inline(__always) func yields(_ h: Handle, in mask: TextFieldMask) -> Bool {
+        entry(h).frequency != 0 && (mask == .all || self.mask(h).intersects(mask))
+    }
+
+    /// The first place in the main list whose document is `doc` or later, searching from `from` (a cursor that only
     /// moves forward gallops; one that goes back searches the whole list).
-    func firstIndex(atOrAfter doc: UInt32, from: Int = 0) -> Int {
-        var lo = from < entries.count && (from == 0 || entries[from - 1].doc < doc) ? from : 0
-        if lo < entries.count && entries[lo].doc >= doc { return lo }
-        // Gallop: the wanted entry is usually a few steps ahead of the last one read.
-        var step = 1, hi = lo + 1
-        while hi < entries.count && entries[hi].doc < doc { lo = hi; step &<<= 1; hi = lo + step }
-        hi = min(hi, entries.count)
+    private func firstIndex(atOrAfter doc: UInt32, from: Int) -> Int {
+        entries.withUnsafeBufferPointer { list in
+            var lo = from < list.count && (from == 0 || list[from - 1].doc < doc) ? from : 0
+            if lo < list.count && list[lo].doc >= doc { return lo }
+            var step = 1, hi = lo + 1
+            while hi < list.count && list[hi].doc < doc { lo = hi; step &<<= 1; hi = lo + step }
+            hi = min(hi, list.count)
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if list[mid].doc < doc { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+    }
+
+    private func lateIndex(of doc: UInt32) -> Int? {
+        var lo = 0, hi = late.count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if entries[mid].doc < doc { lo = mid + 1 } else { hi = mid }
+            if late[mid].doc < doc { lo = mid + 1 } else { hi = mid }
         }
-        return lo
+        return lo < late.count && late[lo].doc == doc ? lo : nil
+    }
+
+    /// The entry of `doc`, live or not; `cursor` is a place in the main list that lookups in increasing document order
+    /// keep moving forward.
+    func anyHandle(of doc: UInt32, cursor: inout Int) -> Handle? {
+        let i = firstIndex(atOrAfter: doc, from: cursor)
+        cursor = i
+        if i < entries.count && entries[i].doc == doc { return i }
+        if !late.isEmpty, let j = lateIndex(of: doc) { return entries.count + j }
+        return nil
     }
 
     /// The entry of `doc` if the document holds the term.
-    func index(of doc: UInt32, from: Int = 0) -> Int? {
-        let i = firstIndex(atOrAfter: doc, from: from)
-        return i < entries.count && entries[i].doc == doc && entries[i].frequency != 0 ? i : nil
+    func handle(of doc: UInt32, cursor: inout Int) -> Handle? {
+        guard let h = anyHandle(of: doc, cursor: &cursor), entry(h).frequency != 0 else { return nil }
+        return h
     }
 
-    /// Appends entry `i`'s positions (sorted: numbered across the document's TEXT fields in schema order).
-    func appendPositions(of i: Int, to out: inout [UInt32]) {
-        let e = entries[i]
+    func handle(of doc: UInt32) -> Handle? {
+        var cursor = 0
+        return handle(of: doc, cursor: &cursor)
+    }
+
+    /// Appends entry `h`'s positions (sorted: numbered across the document's TEXT fields in schema order).
+    func appendPositions(of h: Handle, to out: inout [UInt32]) {
+        let e = entry(h)
         if e.positionCount == 1 { out.append(e.start); return }
         out.append(contentsOf: arena[Int(e.start)..<Int(e.start) + Int(e.positionCount)])
     }
 
-    func positions(of i: Int) -> [UInt32] {
+    func positions(of h: Handle) -> [UInt32] {
         var out: [UInt32] = []
-        out.reserveCapacity(Int(entries[i].positionCount))
-        appendPositions(of: i, to: &out)
+        out.reserveCapacity(Int(entry(h).positionCount))
+        appendPositions(of: h, to: &out)
         return out
     }
 
-    /// Live documents holding the term in a field of `mask`, in id order.
+    /// Live documents holding the term in a field of `mask` (the main list's, then the side list's).
     func forEachLive(in mask: TextFieldMask = .all, _ body: (UInt32) -> Void) {
-        if mask == .all || !hasHighMasks && mask.low == .max {
+        if mask == .all || highMasks.isEmpty && mask.low == .max {
             entries.withUnsafeBufferPointer { all in for e in all where e.frequency != 0 { body(e.doc) } }
+            for e in late where e.frequency != 0 { body(e.doc) }
         } else {
-            for i in entries.indices where entries[i].frequency != 0 && self.mask(i).intersects(mask) { body(entries[i].doc) }
+            for h in 0..<(entries.count + late.count) where yields(h, in: mask) { body(entry(h).doc) }
         }
     }
 
-    /// Entry `i` is a live document holding the term in a field of `mask`.
-    @inline(__always) func yields(_ i: Int, in mask: TextFieldMask) -> Bool {
-        entries[i].frequency != 0 && (mask == .all || self.mask(i).intersects(mask))
+    /// The live entries holding the term in a field of `mask`, in document order.
+    func handles(in mask: TextFieldMask) -> [Handle] {
+        var out: [Handle] = []
+        out.reserveCapacity(liveCount)
+        var j = 0
+        for i in entries.indices {
+            while j < late.count && late[j].doc < entries[i].doc {
+                if yields(entries.count + j, in: mask) { out.append(entries.count + j) }
+                j += 1
+            }
+            if yields(i, in: mask) { out.append(i) }
+        }
+        while j < late.count {
+            if yields(entries.count + j, in: mask) { out.append(entries.count + j) }
+            j += 1
+        }
+        return out
     }
 
     // MARK: writes
@@ -110,32 +165,34 @@ struct PostingList: Sendable {
             arena.append(contentsOf: positions)
         }
         let entry = Entry(doc: doc, frequency: frequency, start: start, positionCount: count, lowMask: mask.low)
-        if mask.high != 0 && !hasHighMasks {
-            highMasks = Array(repeating: 0, count: entries.count)
-            hasHighMasks = true
-        }
+        if mask.high != 0 { highMasks[doc] = mask.high } else if !highMasks.isEmpty { highMasks[doc] = nil }
         liveCount += 1
         if entries.last.map({ $0.doc < doc }) ?? true {
             entries.append(entry)
-            if hasHighMasks { highMasks.append(mask.high) }
             return
         }
-        let i = firstIndex(atOrAfter: doc)
-        if i < entries.count && entries[i].doc == doc {
-            if entries[i].frequency == 0 { removedEntries -= 1 } else { liveCount -= 1; release(entries[i]) }
-            entries[i] = entry
-            if hasHighMasks { highMasks[i] = mask.high }
+        var cursor = 0
+        if let h = anyHandle(of: doc, cursor: &cursor) {
+            let old = self.entry(h)
+            if old.frequency == 0 { removedEntries -= 1 } else { liveCount -= 1; release(old) }
+            if h < entries.count { entries[h] = entry } else { late[h - entries.count] = entry }
         } else {
-            entries.insert(entry, at: i)
-            if hasHighMasks { highMasks.insert(mask.high, at: i) }
+            var lo = 0, hi = late.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if late[mid].doc < doc { lo = mid + 1 } else { hi = mid }
+            }
+            late.insert(entry, at: lo)
+            if late.count > min(max(Self.minLate, entries.count / Self.lateShare), Self.maxLate) { compact() }
         }
         compactIfWasteful()
     }
 
     mutating func remove(_ doc: UInt32) {
-        guard let i = index(of: doc) else { return }
-        release(entries[i])
-        entries[i].frequency = 0
+        guard let h = handle(of: doc) else { return }
+        release(entry(h))
+        if h < entries.count { entries[h].frequency = 0 } else { late[h - entries.count].frequency = 0 }
+        if !highMasks.isEmpty { highMasks[doc] = nil }
         liveCount -= 1
         removedEntries += 1
         compactIfWasteful()
@@ -147,27 +204,35 @@ struct PostingList: Sendable {
 
     /// Compacting once half the list is waste keeps writes amortised O(1) and the waste under half.
     private mutating func compactIfWasteful() {
-        if (removedEntries > 16 && removedEntries * 2 > entries.count) || (unusedPositions > 64 && unusedPositions * 2 > arena.count) {
+        if (removedEntries > 16 && removedEntries * 2 > entries.count + late.count)
+            || (unusedPositions > 64 && unusedPositions * 2 > arena.count) {
             compact()
         }
     }
 
-    /// Drops the entries of documents that left and the positions nothing refers to.
+    /// Merges the side list in, drops the entries of documents that left and the positions nothing refers to.
     private mutating func compact() {
-        var kept: [Entry] = [], keptHigh: [UInt64] = [], keptArena: [UInt32] = []
+        var kept: [Entry] = [], keptArena: [UInt32] = []
         kept.reserveCapacity(liveCount)
         keptArena.reserveCapacity(arena.count - unusedPositions)
-        for (i, var e) in entries.enumerated() where e.frequency != 0 {
+        func keep(_ e: Entry) {
+            guard e.frequency != 0 else { return }
+            var e = e
             if e.positionCount != 1 {
                 let from = Int(e.start)
                 e.start = UInt32(truncatingIfNeeded: keptArena.count)
                 keptArena.append(contentsOf: arena[from..<from + Int(e.positionCount)])
             }
             kept.append(e)
-            if hasHighMasks { keptHigh.append(highMasks[i]) }
         }
+        var j = 0
+        for e in entries {
+            while j < late.count && late[j].doc < e.doc { keep(late[j]); j += 1 }
+            keep(e)
+        }
+        while j < late.count { keep(late[j]); j += 1 }
         entries = kept
-        highMasks = keptHigh
+        late = []
         arena = keptArena
         removedEntries = 0
         unusedPositions = 0

@@ -15,15 +15,15 @@ struct TextIndexTests {
         #expect(list.liveCount == model.count)
         var seen: [UInt32] = []
         list.forEachLive { seen.append($0) }
-        #expect(seen == model.keys.sorted())
+        #expect(seen.sorted() == model.keys.sorted())
         var cursor = 0
+        #expect(list.handles(in: .all).map { list.entry($0).doc } == model.keys.sorted())
         for doc in model.keys.sorted() {
-            guard let i = list.index(of: doc, from: cursor) else { Issue.record("doc \(doc) missing"); continue }
-            cursor = i
+            guard let h = list.handle(of: doc, cursor: &cursor) else { Issue.record("doc \(doc) missing"); continue }
             let e = model[doc]!
-            #expect(list.entries[i].frequency == e.frequency)
-            #expect(list.mask(i) == e.mask)
-            #expect(list.positions(of: i) == e.positions)
+            #expect(list.entry(h).frequency == e.frequency)
+            #expect(list.mask(h) == e.mask)
+            #expect(list.positions(of: h) == e.positions)
         }
     }
 
@@ -54,20 +54,40 @@ struct TextIndexTests {
             Self.check(list, against: model)
             for doc in model.keys { list.remove(doc) }
             #expect(list.isEmpty)
-            #expect(list.entries.count < 64, "removals compact the list")
+            #expect(list.entries.count + list.late.count < 64, "removals compact the list")
         }
     }
 
-    @Test("cursors: forward gallops and backward seeks find the same entries as a fresh search")
+    @Test("cursors: forward gallops and backward seeks find the same entries as a fresh search, side list included")
     func cursors() {
         var list = PostingList()
         for doc in stride(from: UInt32(3), to: 3000, by: 3) { list.add(doc, frequency: 1, mask: TextFieldMask(ordinal: 0), positions: [doc][...]) }
+        for doc in [UInt32(7), 1501, 11] { list.add(doc, frequency: 2, mask: TextFieldMask(ordinal: 0), positions: [doc][...]) }
+        #expect(list.late.count == 3, "documents behind the last one wait in the side list")
         var cursor = 0
-        for doc in [UInt32(2), 3, 4, 300, 299, 2999, 5, 6, 1, 2997, 4000] {
-            let i = list.firstIndex(atOrAfter: doc, from: cursor)
-            #expect(i == list.firstIndex(atOrAfter: doc))
-            #expect(i == list.entries.firstIndex { $0.doc >= doc } ?? list.entries.count)
-            cursor = i
+        for doc in [UInt32(2), 3, 4, 300, 299, 2999, 5, 6, 1, 2997, 1500, 1501, 4000, 7, 11, 12] {
+            let h = list.handle(of: doc, cursor: &cursor)
+            #expect(h == list.handle(of: doc))
+            #expect(h.map { list.entry($0).doc } == (doc % 3 == 0 || [7, 1501, 11].contains(doc) ? doc : nil))
+        }
+    }
+
+    @Test("documents added in decreasing id order merge from the side list and come back in increasing order")
+    func insertsSplitBlocks() {
+        var list = PostingList()
+        for doc in stride(from: UInt32(3000), through: 1, by: -1) {
+            list.add(doc, frequency: doc % 7 + 1, mask: TextFieldMask(ordinal: 0), positions: doc % 2 == 0 ? [doc][...] : [doc, doc + 1][...])
+        }
+        #expect(list.late.count <= PostingList.maxLate)
+        #expect(list.entries.count > 2000, "the side list was merged in")
+        var seen: [UInt32] = []
+        list.forEachLive { seen.append($0) }
+        #expect(seen.sorted() == Array(1...3000))
+        #expect(list.handles(in: .all).map { list.entry($0).doc } == Array(1...3000))
+        for doc in stride(from: UInt32(1), through: 3000, by: 97) {
+            let h = list.handle(of: doc)!
+            #expect(list.entry(h).frequency == doc % 7 + 1)
+            #expect(list.positions(of: h) == (doc % 2 == 0 ? [doc] : [doc, doc + 1]))
         }
     }
 
@@ -83,7 +103,7 @@ struct TextIndexTests {
         seen = []
         list.forEachLive(in: TextFieldMask(ordinal: 2)) { seen.append($0) }
         #expect(seen == [1])
-        #expect(list.positions(of: 2) == [1, 9])
+        #expect(list.positions(of: list.handle(of: 3)!) == [1, 9])
 
         var highFirst = PostingList()  // the first document already needs the high half
         highFirst.add(5, frequency: 1, mask: TextFieldMask(ordinal: 70), positions: [1][...])
@@ -106,8 +126,8 @@ struct TextIndexTests {
         index.add(7, forward)
         #expect(index.records == 2)
         let hello = index.postings["hello"]!
-        let i = hello.index(of: 7)!
-        #expect(hello.entries[i].frequency == 3)
+        let i = hello.handle(of: 7)!
+        #expect(hello.entry(i).frequency == 3)
         #expect(hello.positions(of: i) == [1, 3])
         #expect(hello.mask(i) == TextFieldMask(low: 3))
         index.remove(7)
