@@ -73,8 +73,8 @@ def load(conn: redis.Redis, docs: list[dict]) -> None:
         conn.hset(f"d:{i}", mapping=d)
 
 
-def scored_rows(conn: redis.Redis, *args) -> tuple[int, list[tuple[bytes, float]]]:
-    reply = conn.execute_command("FT.SEARCH", "s", *args)
+def scored_rows(conn: redis.Redis, *args, index: str = "s") -> tuple[int, list[tuple[bytes, float]]]:
+    reply = conn.execute_command("FT.SEARCH", index, *args)
     return reply[0], [(reply[i], float(reply[i + 1])) for i in range(1, len(reply), 2)]
 
 
@@ -114,6 +114,29 @@ def test_withscores_and_order_match_redis_stack_under_every_scorer(both):
                 mismatches.append(f"{q!r} SCORER {scorer}\n  redis-stack {want}\n  vecshard    {got}")
     assert compared >= 300, compared
     assert not mismatches, f"{len(mismatches)} of {compared} differ:\n" + "\n".join(mismatches)
+
+
+@pytest.mark.timeout(180)
+def test_nooffsets_phrases_and_slop_match_redis_stack(both):
+    """NOOFFSETS: no offsets to check a phrase's adjacency or measure the slop; matches and scores as Redis Stack's."""
+    ours, theirs, docs = both
+    # Documents written after FT.CREATE: doc ids in write order on both (docs/COMPATIBILITY.md, initial scan).
+    for conn in (ours, theirs):
+        conn.execute_command("FT.CREATE", "noff", "NOOFFSETS", "ON", "HASH", "PREFIX", "1", "n:", "SCHEMA",
+                             "title", "TEXT", "WEIGHT", "2", "body", "TEXT", "color", "TAG")
+        for i, d in enumerate(docs):
+            conn.hset(f"n:{i}", mapping=d)
+    mismatches = []
+    for q in ['"hello world"', '"world hello"', '"quick brown fox"', "hello world", "hello | world", "running apples",
+              "(hello | quick) world", '@title:"hello world"', "hello @color:{red}"]:
+        for scorer in ("TFIDF", "BM25", "BM25STD"):
+            args = (q, "WITHSCORES", "NOCONTENT", "LIMIT", "0", "100", "SCORER", scorer, "DIALECT", "2")
+            want, got = scored_rows(theirs, *args, index="noff"), scored_rows(ours, *args, index="noff")
+            if want[0] != got[0] or sorted(k for k, _ in want[1]) != sorted(k for k, _ in got[1]):
+                mismatches.append(f"{q!r} SCORER {scorer}\n  redis-stack {want}\n  vecshard    {got}")
+    assert not mismatches, "\n".join(mismatches)
+    for conn in (ours, theirs):
+        conn.execute_command("FT.DROPINDEX", "noff")
 
 
 def test_default_order_without_withscores_follows_tfidf(both):

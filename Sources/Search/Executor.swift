@@ -315,6 +315,8 @@ struct Evaluator {
                 }
                 found[n] = h
             }
+            // Without offsets (NOOFFSETS) RediSearch matches a phrase's words anywhere in the document.
+            if index.definition.noOffsets { set.insert(doc); continue }
             // Positions are sorted: walked pairwise, the places where word n follows a run of the words before it.
             current.removeAll(keepingCapacity: true)
             lists[0].appendPositions(of: found[0], to: &current)

@@ -39,7 +39,11 @@ final class ScoringTermReader {
     var estimate: Int { list.liveCount }
     private var cursor = 0
 
-    init(list: PostingList, mask: TextFieldMask, weight: Double, idf: Double, bm25Idf: Double) {
+    /// False for a NOOFFSETS index: RediSearch's term results then carry no offsets, which changes the slop.
+    let hasOffsets: Bool
+
+    init(list: PostingList, mask: TextFieldMask, weight: Double, idf: Double, bm25Idf: Double, hasOffsets: Bool) {
+        self.hasOffsets = hasOffsets
         self.list = list
         self.mask = mask
         self.weight = weight
@@ -56,8 +60,10 @@ final class ScoringTermReader {
     func frequency(_ entry: PostingList.Handle) -> UInt32 { list.entry(entry).frequency }
 
     /// The term's positions in the document (numbered across its TEXT fields in schema order), sorted.
-    func offsets(_ entry: PostingList.Handle) -> [UInt32] { list.positions(of: entry) }
-    func appendOffsets(_ entry: PostingList.Handle, to out: inout [UInt32]) { list.appendPositions(of: entry, to: &out) }
+    func offsets(_ entry: PostingList.Handle) -> [UInt32] { hasOffsets ? list.positions(of: entry) : [] }
+    func appendOffsets(_ entry: PostingList.Handle, to out: inout [UInt32]) {
+        if hasOffsets { list.appendPositions(of: entry, to: &out) }
+    }
 
     /// The entries the reader yields, in document order.
     var yieldedEntries: [PostingList.Handle] { list.handles(in: mask) }
@@ -388,7 +394,7 @@ struct DocumentScorer {
             node.set(kind: .term, weight: reader.weight, freq: reader.frequency(entry), idf: reader.idf, bm25Idf: reader.bm25Idf)
             if wantOffsets {
                 reader.appendOffsets(entry, to: &node.offsets)
-                node.result.termHasOffsets = true
+                node.result.termHasOffsets = reader.hasOffsets
             }
             return true
         case .tag:
@@ -548,7 +554,8 @@ struct ScoringPlanBuilder {
     func termReader(_ term: String, fields: [String]?, weight: Double) -> ScoringTermReader? {
         guard let list = index.text.postings[term] else { return nil }
         let df = list.liveCount
-        return ScoringTermReader(list: list, mask: index.textFieldMask(fields), weight: weight, idf: idf(df), bm25Idf: bm25Idf(df))
+        return ScoringTermReader(list: list, mask: index.textFieldMask(fields), weight: weight, idf: idf(df), bm25Idf: bm25Idf(df),
+                                 hasOffsets: !index.definition.noOffsets)
     }
 
     mutating func iterator(_ n: ParseNode) -> ScoringIterator? {
@@ -568,7 +575,8 @@ struct ScoringPlanBuilder {
                 children.append(it)
             }
             if !exact && !n.inOrder { children = sortedByEstimate(children) }
-            return .intersection(children, weight: n.weight, exact: exact)
+            // Without offsets (NOOFFSETS) RediSearch cannot check a phrase's adjacency and matches its words anywhere.
+            return .intersection(children, weight: n.weight, exact: exact && !index.definition.noOffsets)
         case .union:
             if n.children.count == 1 { return iterator(n.children[0]) }
             let children = n.children.compactMap { iterator($0) }
