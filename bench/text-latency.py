@@ -2,16 +2,12 @@
 """bench/text-latency.py PORT [DOCS] — per-query latency of the text-scores.sh queries on one server (one client, 1.5 s
 loop each, mean ms). Loads the same Zipf documents first (index `t`, prefix `doc:`), so start an empty server.
 Used for the before/after table in bench/results/text-scores.md; run it against each binary and Redis Stack."""
-import random, struct, time, sys, redis
+import struct, time, sys, redis
+from zipf_text import SCHEMA, VECTOR_FIELD, word_source
 port = int(sys.argv[1]); docs = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-rng = random.Random(11)
-vocab = [f"w{i}" for i in range(2000)] + ["running", "runs", "run", "apples", "apple", "search", "searching"]
-weights = [1 / (i + 1) for i in range(len(vocab))]
-def words(k): return " ".join(rng.choices(vocab, weights, k=k))
+rng, words = word_source()
 r = redis.Redis(port=port, protocol=2)
-r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "title", "TEXT", "WEIGHT", "2",
-                  "body", "TEXT", "note", "TEXT", "tag", "TAG", "n", "NUMERIC",
-                  "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "16", "DISTANCE_METRIC", "COSINE")
+r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", *SCHEMA, *VECTOR_FIELD)
 p = r.pipeline(transaction=False)
 for i in range(docs):
     p.hset(f"doc:{i}", mapping={"title": words(rng.randint(2, 6)), "body": words(rng.randint(20, 60)),

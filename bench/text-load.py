@@ -2,15 +2,12 @@
 vocabulary, three TEXT fields, TAG, NUMERIC; no vector), then rewrites the body of a third of them (an update takes the
 document out of its terms' lists and puts it back), and prints docs/s for both and the server's RSS and used_memory.
 Start an empty server first; Redis Stack works too."""
-import random, struct, time, sys, redis
+import time, sys, redis
+from zipf_text import SCHEMA, word_source
 port = int(sys.argv[1]); docs = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-rng = random.Random(11)
-vocab = [f"w{i}" for i in range(2000)] + ["running", "runs", "run", "apples", "apple", "search", "searching"]
-weights = [1 / (i + 1) for i in range(len(vocab))]
-def words(k): return " ".join(rng.choices(vocab, weights, k=k))
+rng, words = word_source()
 r = redis.Redis(port=port, protocol=2)
-r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "title", "TEXT", "WEIGHT", "2",
-                  "body", "TEXT", "note", "TEXT", "tag", "TAG", "n", "NUMERIC")
+r.execute_command("FT.CREATE", "t", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", *SCHEMA)
 cmds = []
 for i in range(docs):
     cmds.append((f"doc:{i}", {"title": words(rng.randint(2, 6)), "body": words(rng.randint(20, 60)), "note": words(rng.randint(0, 8)), "tag": rng.choice(["a", "b", "c"]), "n": rng.randint(0, 100)}))

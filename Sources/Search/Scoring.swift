@@ -64,6 +64,9 @@ final class ScoringTermReader {
     func appendOffsets(_ entry: PostingList.Handle, to out: inout [UInt32]) {
         if hasOffsets { list.appendPositions(of: entry, to: &out) }
     }
+    func withOffsets<R>(_ entry: PostingList.Handle, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
+        hasOffsets ? list.withPositions(of: entry, body) : body(UnsafeBufferPointer(start: nil, count: 0))
+    }
 
     /// The entries the reader yields, in document order.
     var yieldedEntries: [PostingList.Handle] { list.handles(in: mask) }
@@ -155,8 +158,10 @@ final class ScoringNode {
     let numericTest: ((Double) -> Bool)?
     let children: [ScoringNode]
     var result = ScoringResult(kind: .virtual, weight: 0)
-    /// The result's offsets, sorted, when they were asked for.
+    /// The result's offsets, sorted, when they were asked for (a term's stay in its posting list: see `withOffsets`).
     var offsets: [UInt32] = []
+    /// A term's entry for the document.
+    var entry: PostingList.Handle = 0
     /// A union's children that matched the document, in order.
     var matched: [Int] = []
     /// An optional's child matched the document.
@@ -193,6 +198,16 @@ final class ScoringNode {
         result.childTotal = childTotal
         result.childKinds = childKinds
         result.termHasOffsets = false
+    }
+
+    /// Appends the result's offsets (a term's from its posting list).
+    func appendOffsets(to out: inout [UInt32]) {
+        if operation == .term { reader!.appendOffsets(entry, to: &out) } else { out.append(contentsOf: offsets) }
+    }
+
+    /// The result's offsets in place.
+    func withOffsets<R>(_ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
+        operation == .term ? reader!.withOffsets(entry, body) : offsets.withUnsafeBufferPointer(body)
     }
 
     /// Whether the node's result can have children the slop is measured between.
@@ -392,10 +407,8 @@ struct DocumentScorer {
             let reader = node.reader!
             guard let entry = reader.entry(doc) else { return false }
             node.set(kind: .term, weight: reader.weight, freq: reader.frequency(entry), idf: reader.idf, bm25Idf: reader.bm25Idf)
-            if wantOffsets {
-                reader.appendOffsets(entry, to: &node.offsets)
-                node.result.termHasOffsets = reader.hasOffsets
-            }
+            node.entry = entry  // its offsets are read in place, from the posting list
+            node.result.termHasOffsets = wantOffsets && reader.hasOffsets
             return true
         case .tag:
             guard node.docs.contains(doc) else { return false }
@@ -409,7 +422,7 @@ struct DocumentScorer {
                 node.matched.append(i)
                 kinds |= c.result.kind.rawValue
                 if scorer == .dismax { total = max(total, dismax(c.result)) } else { total += contribution(c.result, doc) }
-                if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
+                if wantOffsets { c.appendOffsets(to: &node.offsets) }
                 if node.firstOnly { break }
             }
             guard !node.matched.isEmpty else { return false }
@@ -422,7 +435,7 @@ struct DocumentScorer {
                 guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { return false }
                 kinds |= c.result.kind.rawValue
                 total += scorer == .dismax ? dismax(c.result) : contribution(c.result, doc)
-                if wantOffsets { node.offsets.append(contentsOf: c.offsets) }
+                if wantOffsets { c.appendOffsets(to: &node.offsets) }
             }
             node.set(kind: .intersection, weight: node.weight, childTotal: total, childKinds: kinds)
             if wantOffsets { node.offsets.sort() }
@@ -433,7 +446,7 @@ struct DocumentScorer {
                 node.result = child.result
                 node.result.weight = node.weight
                 node.optionalMatched = true
-                if wantOffsets { node.offsets.append(contentsOf: child.offsets) }
+                if wantOffsets { child.appendOffsets(to: &node.offsets) }
                 return true
             }
             node.optionalMatched = false
@@ -475,7 +488,7 @@ struct DocumentScorer {
             while i < n && !hasOffsets(i) { i += 1 }
             if i == n { break }
             let v2 = offsets(i)
-            let cd = Self.closestDistance(v1, v2)
+            let cd = v1.withUnsafeBufferPointer { a in v2.withUnsafeBufferPointer { b in Self.closestDistance(a, b) } }
             dist = dist &+ cd &* cd
         }
         return Self.slop(dist, children: n)
@@ -500,7 +513,8 @@ struct DocumentScorer {
             i += 1
             while i < n && !children[isUnion ? matched[i] : i].result.hasOffsets { i += 1 }
             if i == n { break }
-            let cd = Self.closestDistance(first.offsets, children[isUnion ? matched[i] : i].offsets)
+            let second = children[isUnion ? matched[i] : i]
+            let cd = first.withOffsets { v1 in second.withOffsets { v2 in Self.closestDistance(v1, v2) } }
             dist = dist &+ cd &* cd
         }
         return Self.slop(dist, children: n)
@@ -508,7 +522,7 @@ struct DocumentScorer {
 
     /// The smallest distance between an offset of `v1` and one of `v2` (both sorted), as RediSearch's loop finds it:
     /// it stops at 1 and starts from the first offsets' distance.
-    private static func closestDistance(_ v1: [UInt32], _ v2: [UInt32]) -> Int32 {
+    private static func closestDistance(_ v1: UnsafeBufferPointer<UInt32>, _ v2: UnsafeBufferPointer<UInt32>) -> Int32 {
         let end = UInt32.max
         var a = 0, b = 0
         var p1 = v1.first ?? end, p2 = v2.first ?? end

@@ -117,6 +117,15 @@ struct PostingList: Sendable {
         out.append(contentsOf: arena[Int(e.start)..<Int(e.start) + Int(e.positionCount)])
     }
 
+    /// Entry `h`'s positions in place, without a copy.
+    func withPositions<R>(of h: Handle, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
+        let e = entry(h)
+        if e.positionCount == 1 { return withUnsafePointer(to: e.start) { body(UnsafeBufferPointer(start: $0, count: 1)) } }
+        return arena.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[Int(e.start)..<Int(e.start) + Int(e.positionCount)]))
+        }
+    }
+
     func positions(of h: Handle) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(Int(entry(h).positionCount))
