@@ -453,6 +453,26 @@ def build_script(docs) -> list[tuple]:
         add(("order", "FT.SEARCH", "wide", q, "NOCONTENT"))
     for name in ("wide", "narrow", "opts"):
         add(("=", "FT.DROPINDEX", name, "DD"))
+
+    # Prefix expansion: MINPREFIX (a shorter prefix matches nothing) and MAXPREFIXEXPANSIONS (the first terms in
+    # order), which FT.CONFIG also sets under its old name MAXEXPANSIONS.
+    add(("=", "FT.CREATE", "pfx", "PREFIX", "1", "pfx:", "SCHEMA", "t", "TEXT"))
+    letters = "abcdefghij"
+    for i in range(300):
+        word = "ab" + "".join(letters[(i * 7 + k * 3) % 10] for k in range(1 + i % 4)) + str(i)
+        add(("=", "HSET", f"pfx:{i}", "t", f"{word} common"))
+    for q in ("ab*", "a*", "abc*", "abz*", "@t:ab*", "ab* common", "ab* | abj*"):
+        add(("set", "FT.SEARCH", "pfx", q, "NOCONTENT", "LIMIT", "0", "1000"))
+    add(("=", "FT.CONFIG", "SET", "MAXEXPANSIONS", "50"))
+    add(("=", "FT.CONFIG", "GET", "MAXPREFIXEXPANSIONS"))
+    add(("set", "FT.SEARCH", "pfx", "ab*", "NOCONTENT", "LIMIT", "0", "1000"))
+    add(("=", "FT.CONFIG", "SET", "MINPREFIX", "3"))
+    add(("set", "FT.SEARCH", "pfx", "ab*", "NOCONTENT", "LIMIT", "0", "1000"))
+    add(("set", "FT.SEARCH", "pfx", "abc*", "NOCONTENT", "LIMIT", "0", "1000"))
+    add(("=", "FT.CONFIG", "SET", "MINPREFIX", "2"))
+    add(("=", "FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", "200"))
+    add(("=", "FT.CONFIG", "GET", "MAXEXPANSIONS"))
+    add(("=", "FT.DROPINDEX", "pfx", "DD"))
     add(("info", "FT.INFO", "idx"))
     add(("=", "FT.SEARCH", "idx", "@extra:zebra", "RETURN", "2", "extra", "n2"))
     add(("=", "FT.SEARCH", "idx", "@n2:[40 50]", "NOCONTENT"))

@@ -21,6 +21,8 @@ public struct SearchRequest: Sendable {
     public var withScores = false
     /// FT.SEARCH orders by score; FT.AGGREGATE reads matches in doc-id order.
     public var ordersByScore = true
+    /// FT.CONFIG MINPREFIX and MAXPREFIXEXPANSIONS.
+    public var prefixExpansion = PrefixExpansion()
     public init(query: ParsedQuery) { self.query = query }
 
     /// Whether the executor must score the matches at all.
@@ -73,7 +75,7 @@ extension SearchIndex {
     public func recentMicros(_ request: SearchRequest) -> Int? { costMemory.withLock { $0.micros(of: request) } }
 
     private func executeLocked(_ request: SearchRequest) throws(QueryError) -> SearchOutcome {
-        var evaluator = Evaluator(index: self, verbatim: request.verbatim)
+        var evaluator = Evaluator(index: self, verbatim: request.verbatim, prefixExpansion: request.prefixExpansion)
         let filter = request.query.filter, cacheable = FilterCache.caches(filter), generation = lock.writes
         var matched: DocSet
         if cacheable, let cached = filterCache.withLock({ $0.lookup(filter, generation: generation) }) {
@@ -214,9 +216,14 @@ extension SearchIndex {
 struct Evaluator {
     let index: SearchIndex
     let verbatim: Bool
+    let prefixExpansion: PrefixExpansion
     var yielded: [UInt32: [(name: String, value: String)]] = [:]
 
-    init(index: SearchIndex, verbatim: Bool) { self.index = index; self.verbatim = verbatim }
+    init(index: SearchIndex, verbatim: Bool, prefixExpansion: PrefixExpansion = PrefixExpansion()) {
+        self.index = index
+        self.verbatim = verbatim
+        self.prefixExpansion = prefixExpansion
+    }
 
     var universe: DocSet { index.live }
 
@@ -284,7 +291,7 @@ struct Evaluator {
         let mask = index.textFieldMask(fields)
         if mask.isEmpty { return set }
         let postings = index.text.postings
-        let variants = prefix ? postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(term) }
+        let variants = prefix ? index.text.expansions(ofPrefix: term, prefixExpansion)
             : verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
         for v in variants { postings[v]?.forEachLive(in: mask) { set.insert($0) } }
         return set

@@ -578,8 +578,8 @@ struct ScoringPlanBuilder {
             return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
         case .prefix(let text, _, _):
             let prefix = TextAnalyzer.asciiLowercased(text)
-            let terms = index.text.postings.keys.filter { !$0.hasPrefix("+") && $0.hasPrefix(prefix) }
-            let readers = terms.sorted().prefix(200).compactMap { termReader($0, fields: n.fields, weight: n.weight) }
+            let terms = index.text.expansions(ofPrefix: prefix, evaluator.prefixExpansion)
+            let readers = terms.compactMap { termReader($0, fields: n.fields, weight: n.weight) }
             return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
         case .phrase(let exact):
             if n.children.count == 1 { return iterator(n.children[0]) }

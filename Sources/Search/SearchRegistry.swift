@@ -24,7 +24,9 @@ public struct SearchConfig: Sendable {
         get { value(exactly: name.uppercased()) }
         set {
             let upper = name.uppercased()
-            if let i = values.firstIndex(where: { $0.name == upper }) { values[i].value = newValue ?? "" }
+            // RediSearch 2.10 keeps one setting under both names.
+            let names = upper == "MAXEXPANSIONS" || upper == "MAXPREFIXEXPANSIONS" ? ["MAXEXPANSIONS", "MAXPREFIXEXPANSIONS"] : [upper]
+            for n in names { if let i = values.firstIndex(where: { $0.name == n }) { values[i].value = newValue ?? "" } }
         }
     }
     /// Names are stored uppercase; the per-query readers below skip the case folding of the subscript.
@@ -32,6 +34,10 @@ public struct SearchConfig: Sendable {
     public var defaultDialect: Int { Int(value(exactly: "DEFAULT_DIALECT") ?? "1") ?? 1 }
     public var timeoutMilliseconds: Int { Int(value(exactly: "TIMEOUT") ?? "500") ?? 500 }
     public var maxSearchResults: Int { Int(value(exactly: "MAXSEARCHRESULTS") ?? "1000000") ?? 1000000 }
+    public var prefixExpansions: PrefixExpansion {
+        PrefixExpansion(minimumLength: Int(value(exactly: "MINPREFIX") ?? "2") ?? 2,
+                        maximumTerms: Int(value(exactly: "MAXPREFIXEXPANSIONS") ?? "200") ?? 200)
+    }
 }
 
 public final class SearchRegistry {

@@ -284,9 +284,70 @@ struct ForwardFrequencies {
     }
 }
 
+/// FT.CONFIG MINPREFIX / MAXPREFIXEXPANSIONS: a `prefix*` shorter than the minimum matches nothing; a longer one
+/// reads the first `maximumTerms` terms it expands to, in term order (RediSearch's trie order).
+public struct PrefixExpansion: Sendable {
+    public var minimumLength = 2
+    public var maximumTerms = 200
+    public init(minimumLength: Int = 2, maximumTerms: Int = 200) {
+        self.minimumLength = minimumLength
+        self.maximumTerms = maximumTerms
+    }
+}
+
+/// The index's terms in order, for prefix queries: a sorted array plus the terms added since it was last merged
+/// (at most `pendingLimit`, scanned by each lookup). Removed terms stay until the next merge and are skipped.
+struct Vocabulary {
+    static let pendingLimit = 4096
+    private(set) var sorted: [String] = []
+    private(set) var pending: [String] = []
+
+    mutating func added(_ term: String) {
+        pending.append(term)
+        if pending.count > Self.pendingLimit { merge(keeping: nil) }
+    }
+
+    /// Merges the pending terms in (one sort of the few, one linear merge), dropping the terms `keeping` rejects.
+    mutating func merge(keeping exists: ((String) -> Bool)?) {
+        pending.sort()
+        var out: [String] = []
+        out.reserveCapacity(sorted.count + pending.count)
+        var i = 0, j = 0
+        while i < sorted.count || j < pending.count {
+            let t: String
+            if j == pending.count || (i < sorted.count && sorted[i] < pending[j]) { t = sorted[i]; i += 1 } else { t = pending[j]; j += 1 }
+            if exists?(t) ?? true { out.append(t) }
+        }
+        sorted = out
+        pending = []
+    }
+
+    /// Terms starting with `prefix`, in order, at most `limit` of them, among those `exists` accepts.
+    func terms(withPrefix prefix: String, limit: Int, exists: (String) -> Bool) -> [String] {
+        var lo = 0, hi = sorted.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if sorted[mid] < prefix { lo = mid + 1 } else { hi = mid }
+        }
+        var found: [String] = []
+        var i = lo
+        while i < sorted.count && found.count < limit && sorted[i].hasPrefix(prefix) {
+            if exists(sorted[i]) { found.append(sorted[i]) }
+            i += 1
+        }
+        let late = pending.filter { $0.hasPrefix(prefix) && exists($0) }
+        if late.isEmpty { return found }
+        return Array((found + late).sorted().prefix(limit))
+    }
+}
+
 /// Every TEXT field's terms of one index.
 struct TextIndex {
     var postings: [String: PostingList] = [:]
+    /// The terms in order (stems, `+`-prefixed, left out: a prefix query never expands to them).
+    private(set) var vocabulary = Vocabulary()
+    /// Terms removed from `postings` since the vocabulary last dropped its removed terms.
+    private var removedTerms = 0
     /// Each document's terms, to take it out of their lists when it changes or leaves.
     private var docTerms: [UInt32: [String]] = [:]
     /// Documents over all terms (FT.INFO num_records counts one per term and document).
@@ -297,7 +358,10 @@ struct TextIndex {
         var terms: [String] = []
         terms.reserveCapacity(forward.terms.count)
         for (term, t) in forward.terms {
-            postings[term, default: PostingList()].add(doc, frequency: t.frequency, mask: t.mask, positions: t.positions[...])
+            var isNew = false
+            postings[term, default: { isNew = true; return PostingList() }()]
+                .add(doc, frequency: t.frequency, mask: t.mask, positions: t.positions[...])
+            if isNew && !term.hasPrefix("+") { vocabulary.added(term) }
             terms.append(term)
         }
         records += terms.count
@@ -308,10 +372,25 @@ struct TextIndex {
         guard let terms = docTerms.removeValue(forKey: doc) else { return }
         for term in terms {
             postings[term]?.remove(doc)
-            if postings[term]?.isEmpty == true { postings.removeValue(forKey: term) }
+            if postings[term]?.isEmpty == true {
+                postings.removeValue(forKey: term)
+                removedTerms += 1
+            }
         }
         records -= terms.count
+        // Removed terms are skipped by lookups; once they are half the vocabulary, they are dropped from it.
+        if removedTerms > 64 && removedTerms * 2 > vocabulary.sorted.count + vocabulary.pending.count {
+            let live = postings
+            vocabulary.merge { live[$0] != nil }
+            removedTerms = 0
+        }
     }
 
     mutating func removeAll() { self = TextIndex() }
+
+    /// What `prefix*` expands to: nothing below the minimum length, else the first terms in order.
+    func expansions(ofPrefix prefix: String, _ limits: PrefixExpansion) -> [String] {
+        guard prefix.count >= limits.minimumLength else { return [] }
+        return vocabulary.terms(withPrefix: prefix, limit: max(limits.maximumTerms, 0)) { postings[$0] != nil }
+    }
 }

@@ -134,4 +134,35 @@ struct TextIndexTests {
         #expect(index.postings.isEmpty)
         #expect(index.records == 0)
     }
+
+    @Test("prefix expansions: the first terms in order, across merged and pending terms, without removed ones")
+    func vocabulary() {
+        var vocabulary = Vocabulary()
+        var live = Set<String>()
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<(Vocabulary.pendingLimit * 2 + 500) {
+            let term = "t" + String(UInt32.random(in: 0..<100_000, using: &rng), radix: 36) + "x\(i)"
+            vocabulary.added(term)
+            live.insert(term)
+        }
+        #expect(vocabulary.pending.count <= Vocabulary.pendingLimit, "merged once the pending terms passed the limit")
+        for removed in live.prefix(3000) { live.remove(removed) }
+        for prefix in ["t", "t1", "t2z", "ta", "x"] {
+            let want = Array(live.filter { $0.hasPrefix(prefix) }.sorted().prefix(200))
+            #expect(vocabulary.terms(withPrefix: prefix, limit: 200) { live.contains($0) } == want)
+        }
+        vocabulary.merge { live.contains($0) }
+        #expect(vocabulary.sorted == live.sorted())
+        var index = TextIndex()
+        var forward = ForwardFrequencies()
+        for (i, word) in ["apple", "apply", "ape", "b"].enumerated() {
+            forward.add(word, 1, raw: true, field: TextFieldMask(ordinal: 0), position: UInt32(i + 1))
+        }
+        forward.add("+appl", 1, raw: false, field: TextFieldMask(ordinal: 0), position: 1)
+        index.add(1, forward)
+        #expect(index.expansions(ofPrefix: "ap", PrefixExpansion()) == ["ape", "apple", "apply"])
+        #expect(index.expansions(ofPrefix: "ap", PrefixExpansion(minimumLength: 2, maximumTerms: 2)) == ["ape", "apple"])
+        #expect(index.expansions(ofPrefix: "a", PrefixExpansion()).isEmpty, "shorter than MINPREFIX")
+        #expect(index.expansions(ofPrefix: "+ap", PrefixExpansion()).isEmpty, "stems are not terms of the vocabulary")
+    }
 }

@@ -134,6 +134,7 @@ extension Server {
         }
         var request = SearchRequest(query: query)
         request.verbatim = plan.verbatim
+        request.prefixExpansion = search.config.prefixExpansions
         request.offset = 0
         request.limit = Int.max
         request.dialect = dialect

@@ -438,6 +438,7 @@ extension Server {
         do throws(QueryError) { parsed = try index.parseQuery(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
         var request = SearchRequest(query: parsed)
         request.verbatim = verbatim
+        request.prefixExpansion = search.config.prefixExpansions
         request.inKeys = inKeys
         request.sortBy = sortBy.map { (field: $0.0, order: $0.1) }
         request.offset = offset
