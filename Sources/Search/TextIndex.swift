@@ -316,7 +316,8 @@ struct Vocabulary {
         while i < sorted.count || j < pending.count {
             let t: String
             if j == pending.count || (i < sorted.count && sorted[i] < pending[j]) { t = sorted[i]; i += 1 } else { t = pending[j]; j += 1 }
-            if exists?(t) ?? true { out.append(t) }
+            // A term removed and added again is in both lists (or twice in one): kept once.
+            if out.last != t && exists?(t) ?? true { out.append(t) }
         }
         sorted = out
         pending = []
@@ -332,12 +333,14 @@ struct Vocabulary {
         var found: [String] = []
         var i = lo
         while i < sorted.count && found.count < limit && sorted[i].hasPrefix(prefix) {
-            if exists(sorted[i]) { found.append(sorted[i]) }
+            if exists(sorted[i]) && found.last != sorted[i] { found.append(sorted[i]) }
             i += 1
         }
         let late = pending.filter { $0.hasPrefix(prefix) && exists($0) }
         if late.isEmpty { return found }
-        return Array((found + late).sorted().prefix(limit))
+        var all: [String] = []
+        for t in (found + late).sorted() where all.last != t { all.append(t) }  // pending may repeat a sorted term
+        return Array(all.prefix(limit))
     }
 }
 

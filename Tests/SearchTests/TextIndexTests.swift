@@ -164,5 +164,18 @@ struct TextIndexTests {
         #expect(index.expansions(ofPrefix: "ap", PrefixExpansion(minimumLength: 2, maximumTerms: 2)) == ["ape", "apple"])
         #expect(index.expansions(ofPrefix: "a", PrefixExpansion()).isEmpty, "shorter than MINPREFIX")
         #expect(index.expansions(ofPrefix: "+ap", PrefixExpansion()).isEmpty, "stems are not terms of the vocabulary")
+
+        // A term whose last document leaves, then comes back, is one term (not one per time it was added).
+        var again = ForwardFrequencies()
+        again.add("apple", 1, raw: true, field: TextFieldMask(ordinal: 0), position: 1)
+        for round in 0..<3 {
+            index.remove(1)
+            index.add(1, again)
+            #expect(index.expansions(ofPrefix: "app", PrefixExpansion()) == ["apple"], "round \(round)")
+        }
+        var twice = Vocabulary()
+        for t in ["b", "a", "b", "c", "a"] { twice.added(t) }
+        twice.merge(keeping: nil)
+        #expect(twice.sorted == ["a", "b", "c"])
     }
 }
