@@ -4,7 +4,8 @@
 #   cluster-config/stop-local.sh [<topology-file>]     (no file: every cluster under the run root)
 #
 # Only processes recorded in the run directory's <node>.pid files are signalled, and only while they are still a
-# vecshard-server (a recycled pid is left alone). $VECSHARD_RUN_DIR selects the run directory as for start-local.sh.
+# vecshard-server, or the $VECSHARD_BIN it was started with (a recycled pid is left alone). $VECSHARD_RUN_DIR
+# selects the run directory as for start-local.sh.
 set -euo pipefail
 
 root=${TMPDIR:-/tmp}/vecshard-cluster
@@ -17,7 +18,13 @@ else
     runs=("$root"/*)
 fi
 
-is_server() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q 'vecshard-server'; }
+binary=$(basename "${VECSHARD_BIN:-vecshard-server}")
+is_server() {
+    [[ -r /proc/$1/cmdline ]] || return 1
+    local cmd
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline")
+    [[ $cmd == *vecshard-server* || $cmd == *"$binary"* ]]
+}
 
 pids=()
 shopt -s nullglob
