@@ -311,7 +311,7 @@ struct Evaluator {
         let driver = lists.indices.min { lists[$0].liveCount < lists[$1].liveCount }!
         var cursors = [Int](repeating: 0, count: lists.count)
         var found = [PostingList.Handle](repeating: 0, count: lists.count)
-        var current: [UInt32] = [], next: [UInt32] = [], following: [UInt32] = []
+        var current: [UInt32] = [], next: [UInt32] = []
         let candidates = lists[driver]
         candidateLoop: for c in candidates.handles(in: mask) {
             let doc = candidates.entry(c).doc
@@ -328,13 +328,13 @@ struct Evaluator {
             current.removeAll(keepingCapacity: true)
             lists[0].appendPositions(of: found[0], to: &current)
             for n in 1..<lists.count {
-                following.removeAll(keepingCapacity: true)
-                lists[n].appendPositions(of: found[n], to: &following)
                 next.removeAll(keepingCapacity: true)
-                var i = 0
-                for p in following {
-                    while i < current.count && current[i] &+ 1 < p { i += 1 }
-                    if i < current.count && current[i] &+ 1 == p { next.append(p) }
+                lists[n].withPositions(of: found[n]) { following in
+                    var i = 0
+                    for p in following {
+                        while i < current.count && current[i] &+ 1 < p { i += 1 }
+                        if i < current.count && current[i] &+ 1 == p { next.append(p) }
+                    }
                 }
                 if next.isEmpty { continue candidateLoop }
                 swap(&current, &next)

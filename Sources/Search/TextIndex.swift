@@ -111,11 +111,7 @@ struct PostingList: Sendable {
     }
 
     /// Appends entry `h`'s positions (sorted: numbered across the document's TEXT fields in schema order).
-    func appendPositions(of h: Handle, to out: inout [UInt32]) {
-        let e = entry(h)
-        if e.positionCount == 1 { out.append(e.start); return }
-        out.append(contentsOf: arena[Int(e.start)..<Int(e.start) + Int(e.positionCount)])
-    }
+    func appendPositions(of h: Handle, to out: inout [UInt32]) { withPositions(of: h) { out.append(contentsOf: $0) } }
 
     /// Entry `h`'s positions in place, without a copy.
     func withPositions<R>(of h: Handle, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
@@ -126,12 +122,7 @@ struct PostingList: Sendable {
         }
     }
 
-    func positions(of h: Handle) -> [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(Int(entry(h).positionCount))
-        appendPositions(of: h, to: &out)
-        return out
-    }
+    func positions(of h: Handle) -> [UInt32] { withPositions(of: h) { Array($0) } }
 
     /// Live documents holding the term in a field of `mask` (the main list's, then the side list's).
     func forEachLive(in mask: TextFieldMask = .all, _ body: (UInt32) -> Void) {
