@@ -467,6 +467,10 @@ def build_script(docs) -> list[tuple]:
         add(("=", "HSET", f"pfx:{i}", "t", f"{word} common"))
     for q in ("ab*", "a*", "abc*", "abz*", "@t:ab*", "ab* common", "ab* | abj*"):
         add(("set", "FT.SEARCH", "pfx", q, "NOCONTENT", "LIMIT", "0", "1000"))
+    for name, value in (("MINPREFIX", "0"), ("MINPREFIX", "-1"), ("MINPREFIX", "abc"), ("MINPREFIX", "1.5"),
+                        ("MAXEXPANSIONS", "0"), ("MAXPREFIXEXPANSIONS", "x"), ("MAXPREFIXEXPANSIONS", "-5")):
+        add(("=", "FT.CONFIG", "SET", name, value))
+    add(("=", "FT.CONFIG", "GET", "MINPREFIX"))
     add(("=", "FT.CONFIG", "SET", "MAXEXPANSIONS", "50"))
     add(("=", "FT.CONFIG", "GET", "MAXPREFIXEXPANSIONS"))
     add(("set", "FT.SEARCH", "pfx", "ab*", "NOCONTENT", "LIMIT", "0", "1000"))

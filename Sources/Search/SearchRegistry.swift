@@ -20,6 +20,9 @@ public struct SearchConfig: Sendable {
     ]
     public init() {}
 
+    /// Options FT.CONFIG SET accepts only as an integer of at least 1.
+    public static let positiveIntegers: Set<String> = ["MINPREFIX", "MAXEXPANSIONS", "MAXPREFIXEXPANSIONS"]
+
     public subscript(name: String) -> String? {
         get { value(exactly: name.uppercased()) }
         set {

@@ -126,7 +126,13 @@ extension Server {
                     guard ctx.args.count == 4 else { throw .wrongArity("FT.CONFIG") }
                     let name = ctx.args.string(2).uppercased()
                     guard ctx.server.search.config[name] != nil else { throw CommandError("Invalid option") }
-                    ctx.server.search.config[name] = ctx.args.string(3)
+                    let value = ctx.args.string(3)
+                    if SearchConfig.positiveIntegers.contains(name) {
+                        // Queries read these: RediSearch's checks, so a bad value never reaches them.
+                        guard let n = Int64(value) else { throw CommandError("Could not convert argument to expected type") }
+                        guard n >= 1 else { throw CommandError("Value is outside acceptable bounds") }
+                    }
+                    ctx.server.search.config[name] = value
                     ctx.client.reply.ok()
                 } else if ctx.args.is(1, "HELP") {
                     ctx.client.reply.array(0)
