@@ -5,6 +5,7 @@
 #   make build   release build only (.build/release/vecshard-server)
 #   make bench-resp   RESP throughput/RSS benchmark against redis-server and Redis Stack (bench/resp.sh)
 #   make image   container image with podman (prebuilt static binary; see Dockerfile)
+#   make fuzz    coverage-guided fuzzing of the command path for FUZZ_SECONDS (libFuzzer + AddressSanitizer)
 #   make clean   remove build outputs (.build, .build-static); `make distclean` also removes .venv
 #
 # Works on a fresh Debian 12 with only the Swift toolchain installed (as root, or with sudo).
@@ -30,7 +31,7 @@ APT_PACKAGES := libuv1-dev liburing-dev pkg-config redis-tools python3 python3-v
 # installed without starting its service (a system redis on 6379 would take `make run`'s port).
 ORACLE_APT_PACKAGES := redis-server
 
-.PHONY: all run test build unit integration deps oracle-deps bench-deps venv bench-resp image clean distclean
+.PHONY: all run test build unit integration deps oracle-deps bench-deps venv bench-resp image fuzz clean distclean
 
 all: build
 
@@ -105,8 +106,22 @@ image: build
 	  --build-arg BINARY_SOURCE=prebuilt --build-arg PREBUILT_BINARY=.build/release/vecshard-server \
 	  -t vecshard .
 
+# Coverage-guided fuzzing of the whole command path (libFuzzer + AddressSanitizer; Sources/vecshard-fuzz). Runs for
+# FUZZ_SECONDS (default 600) from Tests/fuzz/seeds with its dictionary; findings land in $(FUZZ_DIR)/crashes.
+# A finding replays without the sanitizers: `swift build --product vecshard-fuzz && .build/debug/vecshard-fuzz FILE`.
+FUZZ_SECONDS ?= 600
+FUZZ_DIR     ?= /var/tmp/vecshard-fuzz
+fuzz: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product vecshard-fuzz -Xswiftc -sanitize=fuzzer,address \
+	  -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/crashes
+	cp -n Tests/fuzz/seeds/* $(FUZZ_DIR)/corpus/
+	cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 $(CURDIR)/.build-fuzz/release/vecshard-fuzz \
+	  -dict=$(CURDIR)/Tests/fuzz/commands.dict -max_len=2048 -timeout=10 -rss_limit_mb=4096 \
+	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/crashes/ -print_final_stats=1 corpus
+
 clean:
-	rm -rf .build .build-static bench/out
+	rm -rf .build .build-static .build-fuzz bench/out
 
 distclean: clean
 	rm -rf $(VENV)

@@ -34,6 +34,8 @@ let package = Package(
         .executableTarget(name: "vecshard-server", dependencies: ["Server"]),
         .executableTarget(name: "vector-bench", dependencies: ["VectorIndex", "Tiering"], swiftSettings: simdFlags),
         .executableTarget(name: "storage-bench", dependencies: ["Storage"]),
+        // `make fuzz` builds it with -sanitize=fuzzer -D FUZZING; a plain build replays saved inputs.
+        .executableTarget(name: "vecshard-fuzz", dependencies: ["Server", "RESP", "Keyspace"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RESP", "Keyspace"]),

@@ -94,6 +94,47 @@ INDEXES = [
      "TEXT", "WEIGHT", "0.5"),
 ]
 
+# Counts, limits and casts past their range (found by the fuzzer, Sources/vecshard-fuzz, and by reading the code it
+# pointed at): RediSearch's errors, or its C casts (an out-of-range double becomes INT_MIN / LLONG_MIN).
+HUGE = "9223372036854775806"
+HOSTILE_NUMBERS = [
+    ("FT.AGGREGATE", "idx", "*", "LOAD", "1", "@title", "SORTBY", "2", "@title", "ASC", "APPLY", f"substr(@title, {o}, {n})",
+     "AS", "x", "LIMIT", "0", "3")
+    for o, n in [("1", "2"), ("1e300", "2"), ("-1e300", "2"), ("1", "1e300"), ("1", "-1e300"), ("3e9", "1"),
+                 ("-20", "2"), ("-3", "2"), ("2", "-1"), ("0", "-20")]
+] + [
+    ("FT.AGGREGATE", "idx", "*", "LOAD", "1", "@price", "SORTBY", "2", "@price", "ASC", "APPLY", expr, "AS", "x",
+     "LIMIT", "0", "3")
+    for expr in ["@price % 1e300", "1e300 % 3", "-1e300 % 7", "@price % -1", "@price % 2.5", "sqrt(-1) % 3",
+                 "(1/0) % 3", "3 % sqrt(-1)", "sqrt(-1) % sqrt(-1)", "3 % 0"]
+] + [
+    ("FT.SEARCH", "idx", "*", "LIMIT", "9223372036854775807", "1"),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "1", "9223372036854775807"),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "1", HUGE),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "0", "1000001"),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "1000001", "1"),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "2000000", "0"),
+    ("FT.SEARCH", "idx", "*", "LIMIT", "1000000", "1"),
+    ("FT.SEARCH", "idx", "*", "PARAMS", HUGE, "a", "b"),
+    ("FT.SEARCH", "idx", "*", "PARAMS", "4294967296", "a", "b"),
+    ("FT.SEARCH", "idx", "*", "RETURN", "-1", "a"),
+    ("FT.SEARCH", "idx", "*", "RETURN", "4294967295", "a"),
+    ("FT.AGGREGATE", "idx", "*", "LOAD", "9223372036854775807"),
+    ("FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@color", "REDUCE", "COUNT", HUGE),
+    ("FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@color", "REDUCE", "TOLIST", "-1", "@price"),
+    ("FT.AGGREGATE", "idx", "*", "GROUPBY", "4294967296", "@color"),
+    ("FT.CREATE", "h1", "PREFIX", HUGE, "a", "SCHEMA", "t", "TEXT"),
+    ("FT.CREATE", "h1", "PREFIX", "-1", "a", "SCHEMA", "t", "TEXT"),
+    ("FT.CREATE", "h1", "STOPWORDS", HUGE, "a", "SCHEMA", "t", "TEXT"),
+    *[("FT.CREATE", "h1", "SCHEMA", "v", "VECTOR", "HNSW", n, "TYPE", "FLOAT32")
+      for n in [HUGE, "100", "2147483648", "4294967295", "4294967296", "-1", "0"]],
+    ("FT.ALTER", "idx", "SCHEMA", "ADD", "v2", "VECTOR", "HNSW", HUGE),
+    *[("FT.SEARCH", "idx", f"*=>[KNN {k} @vec $B]", "PARAMS", "2", "B", f32([0.5] * DIM), "RETURN", "0", "DIALECT", "2")
+      for k in ["18446744073709551615", "99999999999999999999999"]],
+    ("FT.SEARCH", "idx", "*=>[KNN $K @vec $B]", "PARAMS", "4", "B", f32([0.5] * DIM), "K", "18446744073709551616",
+     "DIALECT", "2"),
+]
+
 # FT.CREATE variants that must fail (or succeed) exactly as RediSearch does.
 CREATE_ERRORS = [
     ("idx", "SCHEMA", "x", "TEXT"),                                      # exists
@@ -573,6 +614,15 @@ def build_script(docs) -> list[tuple]:
     # FT.AGGREGATE (orders fixed by SORTBY on distinct values).
     for args in AGGREGATES:
         add(("=", "FT.AGGREGATE", *args))
+
+    # Out-of-range numbers, from fuzzing: each of these trapped (killed the node) before it was caught.
+    for args in HOSTILE_NUMBERS:
+        add(("=", *args))
+    # A K past the index size: RediSearch then orders an unsorted page its own way, and its HNSW computes the
+    # distances in another float order (last digits differ), so these compare the documents found.
+    for index in ("idx", "hnsw"):
+        add(("set", "FT.SEARCH", index, "*=>[KNN 9223372036854775807 @vec $B]", "PARAMS", "2", "B", f32([0.5] * DIM),
+             "NOCONTENT", "LIMIT", "0", "100", "DIALECT", "2"))
 
     # Drops.
     add(("=", "FT.DROPINDEX", "tags"))

@@ -10,6 +10,17 @@ import Darwin
 #endif
 import Keyspace
 
+/// A double cast to a C `long long` as RediSearch's expressions do on x86-64: truncated toward zero, and NaN or a value
+/// out of range becomes the minimum (what `cvttsd2si` gives) instead of trapping.
+func cTruncated64(_ value: Double) -> Int64 {
+    value > -9_223_372_036_854_775_809.0 && value < 9_223_372_036_854_775_808.0 ? Int64(value) : .min
+}
+
+/// The same for a C `int` (`substr`'s offset and length).
+func cTruncated32(_ value: Double) -> Int {
+    value > -2_147_483_649.0 && value < 2_147_483_648.0 ? Int(value) : Int(Int32.min)
+}
+
 // MARK: - Values
 
 /// A value in an aggregate row (RediSearch's RSValue, minus references).
@@ -349,8 +360,9 @@ struct AggEvaluator {
                 case "/": return .number(y != 0 ? x / y : .nan)
                 case "%":
                     if y == -1 { return .number(0) }
-                    guard y != 0, Int64(y) != 0, x.isFinite else { return .number(.nan) }
-                    return .number(Double(Int64(x) % Int64(y)))
+                    let divisor = cTruncated64(y)
+                    guard divisor != 0 else { return .number(.nan) }
+                    return .number(Double(cTruncated64(x).remainderReportingOverflow(dividingBy: divisor).partialValue))
                 default: return .number(pow(x, y))
                 }
             }
@@ -405,10 +417,11 @@ struct AggEvaluator {
         case "substr":
             guard args.count == 3 else { throw AggregateError("Function 'substr()' expects 3 arguments, got \(args.count)") }
             let s = Array((try eval(args[0], row).textValue ?? "").utf8)
-            guard var offset = try eval(args[1], row).numberValue.map({ Int($0) }),
-                  var len = try eval(args[2], row).numberValue.map({ Int($0) }) else { throw AggregateError("Could not convert value to a number") }
+            guard var offset = try eval(args[1], row).numberValue.map(cTruncated32),
+                  var len = try eval(args[2], row).numberValue.map(cTruncated32) else { throw AggregateError("Could not convert value to a number") }
+            // RediSearch's offsets are C ints: an offset still before the start, or past the end, gives "".
             if offset < 0 { offset = s.count + offset }
-            offset = max(0, min(offset, s.count))
+            guard offset >= 0, offset <= s.count else { return .string([]) }
             if len < 0 { len = s.count - offset + len }
             len = max(0, min(len, s.count - offset))
             return .string(Array(s[offset..<(offset + len)]))
@@ -761,8 +774,10 @@ public struct AggregatePlan: Sendable {
         var i = 0
         func count(_ name: String) throws(AggregateError) -> Int {
             guard i + 1 < args.count else { throw AggregateError("Bad arguments for \(name): Expected an argument, but none provided") }
-            guard let n = Int(args[i + 1]), n >= 0 else { throw AggregateError("Bad arguments for \(name): Could not convert argument to expected type") }
-            guard i + 1 + n < args.count else { throw AggregateError("Bad arguments for \(name): Expected an argument, but none provided") }
+            guard let n = Int(args[i + 1]) else { throw AggregateError("Bad arguments for \(name): Could not convert argument to expected type") }
+            // RediSearch reads the count as unsigned 32-bit.
+            guard n >= 0, n <= UInt32.max else { throw AggregateError("Bad arguments for \(name): Value is outside acceptable bounds") }
+            guard n < args.count - i - 1 else { throw AggregateError("Bad arguments for \(name): Expected an argument, but none provided") }
             return n
         }
         func prop(_ s: String) -> String { s.hasPrefix("@") ? String(s.dropFirst()) : s }
@@ -773,7 +788,7 @@ public struct AggregatePlan: Sendable {
             case "LOAD":
                 guard i + 1 < args.count else { throw AggregateError("Bad arguments for LOAD: Expected an argument, but none provided") }
                 if args[i + 1] == "*" { plan.steps.append(.loadAll); i += 2; continue }
-                guard let n = Int(args[i + 1]), n >= 0, i + 1 + n < args.count else {
+                guard let n = Int(args[i + 1]), n >= 0, n < args.count - i - 1 else {
                     throw AggregateError("Bad arguments for LOAD: SUCCESS")
                 }
                 plan.steps.append(.load(args[(i + 2)..<(i + 2 + n)].map(prop)))

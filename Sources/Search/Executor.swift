@@ -155,7 +155,7 @@ extension SearchIndex {
             }
         }
         let start = min(request.offset, hits.count)
-        let end = min(hits.count, start + request.limit)
+        let end = start + min(hits.count - start, request.limit)
         return SearchOutcome(total: total, hits: Array(hits[start..<end]), sortInCaller: nil)
     }
 

@@ -1288,7 +1288,9 @@ struct ShiftReduceParser {
         // The vector is resolved before k (node parameter order).
         info.blob = param(vecTok.text) ?? []
         if kTok.kind == .size {
-            info.k = Int(kTok.numval)
+            // A literal past 2^64 reads as 0 in RediSearch (no hits); anything else is at most Int.max.
+            let literal = kTok.numval
+            info.k = literal >= 18_446_744_073_709_551_616.0 ? 0 : literal >= 9_223_372_036_854_775_807.0 ? .max : Int(literal)
         } else if let v = param(kTok.text) {
             if let k = NumberParsing.parseInteger(v), k >= 0 {
                 info.k = k

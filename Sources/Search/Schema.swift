@@ -121,8 +121,9 @@ public enum CreateParser {
                 i += 2
             case "PREFIX":
                 try need(1, "PREFIX")
-                guard let n = Int(args[i + 1]), n >= 0 else { throw QueryError("Bad arguments for PREFIX: Could not convert argument to expected type") }
-                guard i + 1 + n < args.count else { throw QueryError("Bad arguments for PREFIX: Expected an argument, but none provided") }
+                guard let n = Int(args[i + 1]) else { throw QueryError("Bad arguments for PREFIX: Could not convert argument to expected type") }
+                guard n >= 0, n <= UInt32.max else { throw QueryError("Bad arguments for PREFIX: Value is outside acceptable bounds") }
+                guard n < args.count - i - 1 else { throw QueryError("Bad arguments for PREFIX: Expected an argument, but none provided") }
                 def.prefixes = args[(i + 2)..<(i + 2 + n)].map { Bytes($0) }
                 i += 2 + n
             case "FILTER":
@@ -152,7 +153,9 @@ public enum CreateParser {
                 def.temporarySeconds = s; i += 2
             case "STOPWORDS":
                 try need(1, "STOPWORDS")
-                guard let n = Int(args[i + 1]), n >= 0, i + 1 + n < args.count else { throw QueryError("Bad arguments for STOPWORDS: Expected an argument, but none provided") }
+                guard let n = Int(args[i + 1]) else { throw QueryError("Bad arguments for STOPWORDS: Expected an argument, but none provided") }
+                guard n >= 0, n <= UInt32.max else { throw QueryError("Bad arguments for STOPWORDS: Value is outside acceptable bounds") }
+                guard n < args.count - i - 1 else { throw QueryError("Bad arguments for STOPWORDS: Expected an argument, but none provided") }
                 def.stopwords = args[(i + 2)..<(i + 2 + n)].map { $0.lowercased() }
                 i += 2 + n
             case "SCHEMA":
@@ -259,17 +262,22 @@ public enum CreateParser {
         default: throw QueryError("Bad arguments for vector similarity algorithm: Unknown argument")
         }
         i += 1
-        guard i < args.count, let n = Int(args[i]) else {
+        guard i < args.count, let given = Int(args[i]) else {
             throw QueryError("Bad arguments for vector similarity number of parameters: Expected an argument, but none provided")
         }
+        guard given >= 0 else {
+            throw QueryError("Bad arguments for vector similarity number of parameters: Value is outside acceptable bounds")
+        }
+        let n = given
+        let shown = Int32(truncatingIfNeeded: given)  // RediSearch prints the count with %d
         if n % 2 != 0 {
             // RediSearch 2.10 words this differently for its two algorithms (checked against Redis Stack 7.4.1).
             throw QueryError(algorithm == .hnsw
-                ? "Bad number of arguments for vector similarity index: got \(n) but expected even number (as algorithm parameters should be submitted as named arguments)"
-                : "Bad number of arguments for vector similarity index: got \(n) but expected even number as algorithm parameters (should be submitted as named arguments)")
+                ? "Bad number of arguments for vector similarity index: got \(shown) but expected even number (as algorithm parameters should be submitted as named arguments)"
+                : "Bad number of arguments for vector similarity index: got \(shown) but expected even number as algorithm parameters (should be submitted as named arguments)")
         }
         i += 1
-        guard i + n <= args.count else { throw QueryError("Expected \(n) parameters but got \(args.count - i)") }
+        guard n <= args.count - i else { throw QueryError("Expected \(shown) parameters but got \(args.count - i)") }
         var type: VectorElementType?, dim: Int?, metric: DistanceMetric?
         var initialCap: Int?, blockSize: Int?, m: Int?, efc: Int?, efr: Int?, eps: Double?
         var j = i

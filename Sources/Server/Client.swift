@@ -51,7 +51,7 @@ public final class Client {
     public internal(set) var denyBlocking = false
     /// Set while processInput runs one of this client's requests (see Server.unblock).
     var isExecuting = false
-    var closeAfterReply = false
+    public internal(set) var closeAfterReply = false
     var isClosing = false
     /// In-process client without a socket (tests, internal calls): never written to or closed through libuv.
     var isDetached = false

@@ -136,7 +136,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         return try withUnsafeTemporaryAllocation(byteCount: space.queryBytes, alignment: 64) { q in
             try space.prepareQuery(query, into: q.baseAddress!)
             return lock.withReadLock {
-                var heap = DistanceHeap(capacity: k + 1)
+                var heap = DistanceHeap(capacity: min(k, rows) + 1)  // k may be any Int (KNN 9223372036854775807)
                 defer { heap.deallocate() }
                 // Ties are broken by label so the k kept are exactly the first k of the sorted order.
                 scan(query: q.baseAddress!, filter: filter) { row, d in

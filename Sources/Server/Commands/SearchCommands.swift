@@ -237,7 +237,7 @@ extension Server {
         while i < args.count {
             if args.is(i, "VERBATIM") { verbatim = true; i += 1 }
             else if args.is(i, "DIALECT"), i + 1 < args.count, let d = Bytes.parseInteger(args[i + 1]) { dialect = d; i += 2 }
-            else if args.is(i, "PARAMS"), i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0, n % 2 == 0, i + 1 + n < args.count {
+            else if args.is(i, "PARAMS"), i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0, n % 2 == 0, n < args.count - i - 1 {
                 for j in stride(from: i + 2, to: i + 2 + n, by: 2) { params[args.string(j)] = Array(args[j + 1]) }
                 i += 2 + n
             } else { throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 3) for <main>") }
@@ -361,10 +361,12 @@ extension Server {
         var scorer = TextScorer.tfidf
         var i = 3
         func count(_ name: String) throws(CommandError) -> Int {
-            guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]), n >= 0 else {
+            guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]) else {
                 throw CommandError("Bad arguments for \(name): Could not convert argument to expected type")
             }
-            guard i + 1 + n < args.count else { throw CommandError("Bad arguments for \(name): Expected an argument, but none provided") }
+            // RediSearch reads the count as unsigned 32-bit.
+            guard n >= 0, n <= UInt32.max else { throw CommandError("Bad arguments for \(name): Value is outside acceptable bounds") }
+            guard n < args.count - i - 1 else { throw CommandError("Bad arguments for \(name): Expected an argument, but none provided") }
             return n
         }
         while i < args.count {
@@ -375,9 +377,15 @@ extension Server {
             else if args.is(i, "NOSTOPWORDS") || args.is(i, "WITHPAYLOADS") || args.is(i, "INORDER") || args.is(i, "EXPLAINSCORE") { i += 1 }
             else if args.is(i, "LIMIT") {
                 guard i + 2 < args.count else { throw CommandError("LIMIT requires two arguments") }
-                guard let o = Bytes.parseInteger(args[i + 1]), let n = Bytes.parseInteger(args[i + 2]), o >= 0, n >= 0 else {
+                // RediSearch reads LLONG_MAX as an overflow, and bounds both by MAXSEARCHRESULTS (an offset only
+                // when rows are asked for).
+                guard let o = Bytes.parseInteger(args[i + 1]), let n = Bytes.parseInteger(args[i + 2]), o >= 0, n >= 0,
+                      o != .max, n != .max else {
                     throw CommandError("LIMIT needs two numeric arguments")
                 }
+                let maximum = search.config.maxSearchResults
+                if n > maximum { throw CommandError("LIMIT exceeds maximum of \(maximum)") }
+                if n > 0 && o > maximum { throw CommandError("OFFSET exceeds maximum of \(maximum)") }
                 offset = o; limit = n; i += 3
             } else if args.is(i, "SORTBY") {
                 guard i + 1 < args.count else { throw CommandError("Bad SORTBY arguments") }
@@ -475,7 +483,7 @@ extension Server {
         if let sort = outcome.sortInCaller {
             hits = sortedInCaller(hits, by: sort, fold: options.foldSortKey)
             let start = min(request.offset, hits.count)
-            hits = Array(hits[start..<min(hits.count, start + request.limit)])
+            hits = Array(hits[start..<(start + min(hits.count - start, request.limit))])
         }
         guard Self.showsContent(options) && options.returnFields == nil else {
             writeSearchHits(total: outcome.total, hits: hits, options: options, to: &client.reply)

@@ -1,0 +1,53 @@
+// Entry points: libFuzzer's callback in a fuzzing build (-D FUZZING), else a replayer that runs saved inputs.
+import Foundation
+
+#if FUZZING
+nonisolated(unsafe) private var harness: CommandHarness?
+
+private func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    if harness == nil { harness = try! CommandHarness() }
+    harness!.run(input: size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// SwiftPM links an executable's entry point under this name (its `main` is an alias), so libFuzzer's driver is
+/// started from here rather than from libFuzzer's own `main`.
+@_cdecl("vecshard_fuzz_main")
+func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments) { fuzzOneInput($0, $1) }
+}
+#else
+/// `vecshard-fuzz FILE|DIR ...`: runs each saved input (a crash reproduces here without the fuzzing build).
+@main
+struct Replay {
+    static func main() throws {
+        let harness = try CommandHarness()
+        var files: [String] = []
+        for path in CommandLine.arguments.dropFirst() {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                FileHandle.standardError.write(Data("no such file: \(path)\n".utf8)); exit(2)
+            }
+            if isDirectory.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+                files += names.map { path + "/" + $0 }
+            } else {
+                files.append(path)
+            }
+        }
+        for file in files {
+            print("replaying \(file)")
+            harness.run(input: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+        }
+        print("\(files.count) inputs, no crash")
+    }
+}
+#endif
