@@ -129,6 +129,12 @@ HOSTILE_NUMBERS = [
     *[("FT.CREATE", "h1", "SCHEMA", "v", "VECTOR", "HNSW", n, "TYPE", "FLOAT32")
       for n in [HUGE, "100", "2147483648", "4294967295", "4294967296", "-1", "0"]],
     ("FT.ALTER", "idx", "SCHEMA", "ADD", "v2", "VECTOR", "HNSW", HUGE),
+    *[("FT.CREATE", "h2", "SCHEMA", "v", "VECTOR", algo, "8", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2",
+       name, value)
+      for algo in ("HNSW", "FLAT")
+      for name, value in [("INITIAL_CAP", "9223372036854775807"), ("INITIAL_CAP", "18446744073709551615"),
+                          ("EF_RUNTIME", "9223372036854775807"), ("EF_CONSTRUCTION", "9223372036854775807"),
+                          ("M", "9223372036854775807"), ("DIM", "9223372036854775807")]],
     *[("FT.SEARCH", "idx", f"*=>[KNN {k} @vec $B]", "PARAMS", "2", "B", f32([0.5] * DIM), "RETURN", "0", "DIALECT", "2")
       for k in ["18446744073709551615", "99999999999999999999999"]],
     ("FT.SEARCH", "idx", "*=>[KNN $K @vec $B]", "PARAMS", "4", "B", f32([0.5] * DIM), "K", "18446744073709551616",

@@ -1,4 +1,9 @@
 // Index schemas: what FT.CREATE declares (definition and fields), parsed from its arguments with RediSearch's errors.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Keyspace
 import VectorIndex
 
@@ -296,7 +301,7 @@ public enum CreateParser {
                 default: throw bad("type")
                 }
             case "DIM":
-                guard let d = Int(value) else { throw bad("dim", "Could not convert argument to expected type") }
+                guard let d = Int(value), d != .max else { throw bad("dim", "Could not convert argument to expected type") }
                 guard d > 0 && d <= 32768 else { throw bad("dim", "Value is outside acceptable bounds") }
                 dim = d
             case "DISTANCE_METRIC":
@@ -307,21 +312,21 @@ public enum CreateParser {
                 default: throw bad("metric")
                 }
             case "INITIAL_CAP":
-                guard let v = Int(value), v >= 0 else { throw bad("initial cap", "Could not convert argument to expected type") }
+                guard let v = Int(value), v >= 0, v != .max else { throw bad("initial cap", "Could not convert argument to expected type") }
                 initialCap = v
             case "BLOCK_SIZE" where algorithm == .flat:
                 guard let v = Int(value), v > 0 else { throw bad("block size", "Could not convert argument to expected type") }
                 blockSize = v
             case "M" where algorithm == .hnsw:
-                guard let v = Int(value) else { throw bad("m", "Could not convert argument to expected type") }
+                guard let v = Int(value), v != .max else { throw bad("m", "Could not convert argument to expected type") }
                 guard v > 0, v <= 4096 else { throw bad("m", "Value is outside acceptable bounds") }
                 m = v
             case "EF_CONSTRUCTION" where algorithm == .hnsw:
-                guard let v = Int(value) else { throw bad("efConstruction", "Could not convert argument to expected type") }
+                guard let v = Int(value), v != .max else { throw bad("efConstruction", "Could not convert argument to expected type") }
                 guard v > 0 else { throw bad("efConstruction", "Value is outside acceptable bounds") }
                 efc = v
             case "EF_RUNTIME" where algorithm == .hnsw:
-                guard let v = Int(value) else { throw bad("efRuntime", "Could not convert argument to expected type") }
+                guard let v = Int(value), v != .max else { throw bad("efRuntime", "Could not convert argument to expected type") }
                 guard v > 0 else { throw bad("efRuntime", "Value is outside acceptable bounds") }
                 efr = v
             case "EPSILON" where algorithm == .hnsw:
@@ -345,8 +350,22 @@ public enum CreateParser {
         guard let type, let dim, let metric else {
             throw QueryError("Missing mandatory parameter: cannot create \(algoName) index without specifying \(type == nil ? "TYPE" : dim == nil ? "DIM" : "DISTANCE_METRIC") argument")
         }
+        if let initialCap {
+            // The capacity is allocated up front: bound it as RediSearch does, by a share of the machine's memory.
+            let limit = Self.initialCapacityLimit(bytesPerVector: dim * type.byteSize + (algorithm == .hnsw ? 2 * 4 * (m ?? 16) + 64 : 16))
+            guard initialCap <= limit else {
+                throw QueryError("Vector index initial capacity \(initialCap) exceeded server limit (\(limit) with the given parameters)")
+            }
+        }
         return VectorIndexParameters(algorithm: algorithm, dimension: dim, elementType: type, metric: metric,
                                      initialCapacity: initialCap ?? 1024, blockSize: blockSize ?? 1024, m: m ?? 16,
                                      efConstruction: efc ?? 200, efRuntime: efr ?? 10, epsilon: eps ?? 0.01)
+    }
+
+    /// Vectors of this size that fit in a tenth of the machine's memory: the largest INITIAL_CAP accepted.
+    static func initialCapacityLimit(bytesPerVector: Int) -> Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        let memory = pages > 0 && pageSize > 0 ? pages * pageSize : 1 << 30
+        return max(1, memory / 10 / max(1, bytesPerVector))
     }
 }

@@ -2,11 +2,10 @@
 import Foundation
 
 #if FUZZING
-nonisolated(unsafe) private var harness: CommandHarness?
 
 private func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    if harness == nil { harness = try! CommandHarness() }
-    harness!.run(input: size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+    let input = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    runTarget(input)
     return 0
 }
 
@@ -25,11 +24,11 @@ func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
     return runFuzzerDriver(&count, &arguments) { fuzzOneInput($0, $1) }
 }
 #else
-/// `vecshard-fuzz FILE|DIR ...`: runs each saved input (a crash reproduces here without the fuzzing build).
+/// `vecshard-fuzz FILE|DIR ...`: runs each saved input through VS_FUZZ_TARGET's target (a crash reproduces here
+/// without the fuzzing build).
 @main
 struct Replay {
     static func main() throws {
-        let harness = try CommandHarness()
         var files: [String] = []
         for path in CommandLine.arguments.dropFirst() {
             var isDirectory: ObjCBool = false
@@ -45,9 +44,23 @@ struct Replay {
         }
         for file in files {
             print("replaying \(file)")
-            harness.run(input: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+            runTarget(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
         }
         print("\(files.count) inputs, no crash")
     }
 }
 #endif
+
+/// VS_FUZZ_TARGET: `commands` (default: a request stream against an in-process node), `requests` (the request
+/// parser, split anywhere), `replies` (the reply parser).
+nonisolated(unsafe) private var harness: CommandHarness?
+
+private func runTarget(_ input: [UInt8]) {
+    switch ProcessInfo.processInfo.environment["VS_FUZZ_TARGET"] ?? "commands" {
+    case "requests": ParserTargets.requestSplits(input)
+    case "replies": ParserTargets.replies(input)
+    default:
+        if harness == nil { harness = try! CommandHarness() }
+        harness!.run(input: input)
+    }
+}

@@ -47,6 +47,8 @@ struct HostileArgumentsTests {
         (["FT.CREATE", "x", "SCHEMA", "v", "VECTOR", "HNSW", huge, "TYPE", "FLOAT32"], "-Expected -2 parameters but got 2\r\n"),
         (["FT.CREATE", "x", "SCHEMA", "v", "VECTOR", "HNSW", "-2", "TYPE", "FLOAT32"],
          "-Bad arguments for vector similarity number of parameters: Value is outside acceptable bounds\r\n"),
+        (["FT.CREATE", "x", "SCHEMA", "v", "VECTOR", "HNSW", "8", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2",
+          "INITIAL_CAP", "9223372036854775806"], "Vector index initial capacity 9223372036854775806 exceeded server limit ("),
         (["FT.SEARCH", "idx", "*=>[KNN 9223372036854775807 @f $B]", "PARAMS", "2", "B", zeroVector, "NOCONTENT", "DIALECT", "2"],
          "*6\r\n:5\r\n$3\r\nd:0\r\n"),
         (["FT.SEARCH", "idx", "*=>[KNN 9223372036854775807 @v $B]", "PARAMS", "2", "B", zeroVector, "NOCONTENT", "DIALECT", "2"],
