@@ -141,6 +141,26 @@ HOSTILE_NUMBERS = [
      "DIALECT", "2"),
 ]
 
+# APPLY functions over a time made from the price (negative prices give negative times: null for the date parts), and
+# every function's wrong-arity error.
+TIME_FUNCTIONS = [
+    "timefmt(@ts)", 'timefmt(@ts, "%Y-%m-%d %H:%M:%S %j %a %b %p %s")', 'timefmt(@ts, "")', 'timefmt(@ts, "%Q")',
+    'timefmt("abc")', "timefmt(-0.5)", "year(@ts)", "monthofyear(@ts)", "dayofyear(@ts)", "dayofmonth(@ts)",
+    "dayofweek(@ts)", "minute(@ts)", "hour(@ts)", "day(@ts)", "month(@ts)", 'year("abc")', "year(-1)",
+    'parsetime("2023-11-14", "%Y-%m-%d")', 'parsetime("2023", "%Y")', 'parsetime("14/11/2023 10:00", "%d/%m/%Y %H:%M")',
+    'parsetime("x", "%Y")', 'parsetime("1969-12-31", "%Y-%m-%d")', 'parsetime(5, "%Y")', "split(@color)",
+    'split(@title, " ")', 'split(@title, "ae", "t")', 'split(@color, "")', 'split("")', "split(5)",
+    'split(" a, b ,c,, d ", ",", "")', 'timefmt(@ts, 5)',
+] + [f"{f}()" for f in ["abs", "ceil", "floor", "log", "log2", "exp", "sqrt", "to_number", "to_str", "upper",
+                         "lower", "strlen", "startswith", "contains", "substr", "format", "exists", "split",
+                         "timefmt", "parsetime", "year", "hour", "minute", "day", "month", "dayofweek",
+                         "dayofmonth", "dayofyear", "monthofyear"]] + ["upper(1, 2)", "sqrt(1, 2)", "split(1, 2, 3, 4)"]
+FUNCTION_AGGREGATES = [
+    ("idx", "@price:[-inf +inf]", "LOAD", "3", "@price", "@color", "@title", "APPLY", "@price * 123456789", "AS", "ts", "APPLY", expr, "AS",
+     "x", "SORTBY", "2", "@price", "ASC", "LIMIT", "0", "6")
+    for expr in TIME_FUNCTIONS
+]
+
 # FT.CREATE variants that must fail (or succeed) exactly as RediSearch does.
 CREATE_ERRORS = [
     ("idx", "SCHEMA", "x", "TEXT"),                                      # exists
@@ -618,7 +638,7 @@ def build_script(docs) -> list[tuple]:
     add(("total", "FT.SEARCH", "late", "*", "SORTBY", "n", "DESC", "LIMIT", "0", "3", "NOCONTENT"))
 
     # FT.AGGREGATE (orders fixed by SORTBY on distinct values).
-    for args in AGGREGATES:
+    for args in AGGREGATES + FUNCTION_AGGREGATES:
         add(("=", "FT.AGGREGATE", *args))
 
     # Out-of-range numbers, from fuzzing: each of these trapped (killed the node) before it was caught.

@@ -9,6 +9,7 @@ import Musl
 import Darwin
 #endif
 import Keyspace
+import CNumberFormat
 
 /// A double cast to a C `long long` as RediSearch's expressions do on x86-64: truncated toward zero, and NaN or a value
 /// out of range becomes the minimum (what `cvttsd2si` gives) instead of trapping.
@@ -311,7 +312,9 @@ public struct AggExprParser {
 
 enum AggFunctions {
     static let known: Set<String> = ["upper", "lower", "floor", "ceil", "abs", "sqrt", "log", "log2", "exp", "exists",
-                                     "substr", "format", "strlen", "to_number", "to_str", "startswith", "contains"]
+                                     "substr", "format", "strlen", "to_number", "to_str", "startswith", "contains",
+                                     "timefmt", "parsetime", "year", "monthofyear", "dayofyear", "dayofmonth",
+                                     "dayofweek", "minute", "hour", "day", "month", "split"]
 }
 
 /// Evaluates an expression against a row; `slots` maps property names to lookup slots.
@@ -372,7 +375,7 @@ struct AggEvaluator {
     }
 
     private func number(_ args: [AggExpr], _ row: AggRow, _ name: String) throws(AggregateError) -> Double {
-        guard args.count == 1 else { throw AggregateError("Function '\(name)()' expects 1 arguments, got \(args.count)") }
+        guard args.count == 1 else { throw Self.arityError(name) }
         guard let d = try eval(args[0], row).numberValue else { throw AggregateError("Could not convert value to a number") }
         return d
     }
@@ -380,7 +383,7 @@ struct AggEvaluator {
     private func call(_ name: String, _ args: [AggExpr], _ row: AggRow) throws(AggregateError) -> AggValue {
         switch name {
         case "exists":
-            guard args.count == 1 else { throw AggregateError("Function 'exists()' expects 1 arguments, got \(args.count)") }
+            guard args.count == 1 else { throw Self.arityError(name) }
             if case .property(let p) = args[0] {
                 guard let slot = slots[p], let v = row[slot], v != .null else { return .number(0) }
                 return .number(1)
@@ -395,7 +398,7 @@ struct AggEvaluator {
         case "exp": return .number(Glibc.exp(try number(args, row, name)))
         case "to_number": return .number(try number(args, row, name))
         case "upper", "lower", "strlen", "to_str":
-            guard args.count == 1 else { throw AggregateError("Function '\(name)()' expects 1 arguments, got \(args.count)") }
+            guard args.count == 1 else { throw Self.arityError(name) }
             let v = try eval(args[0], row)
             guard let s = v.textValue else { return v }
             switch name {
@@ -405,7 +408,7 @@ struct AggEvaluator {
             default: return .text(s)
             }
         case "startswith", "contains":
-            guard args.count == 2 else { throw AggregateError("Function '\(name)()' expects 2 arguments, got \(args.count)") }
+            guard args.count == 2 else { throw Self.arityError(name) }
             let s = try eval(args[0], row).textValue ?? "", p = try eval(args[1], row).textValue ?? ""
             if name == "startswith" { return .number(s.utf8.starts(with: p.utf8) ? 1 : 0) }
             if p.isEmpty { return .number(Double(s.utf8.count + 1)) }
@@ -415,7 +418,7 @@ struct AggEvaluator {
             while i + pb.count <= sb.count { if Array(sb[i..<(i + pb.count)]) == pb { count += 1; i += pb.count } else { i += 1 } }
             return .number(Double(count))
         case "substr":
-            guard args.count == 3 else { throw AggregateError("Function 'substr()' expects 3 arguments, got \(args.count)") }
+            guard args.count == 3 else { throw Self.arityError(name) }
             let s = Array((try eval(args[0], row).textValue ?? "").utf8)
             guard var offset = try eval(args[1], row).numberValue.map(cTruncated32),
                   var len = try eval(args[2], row).numberValue.map(cTruncated32) else { throw AggregateError("Could not convert value to a number") }
@@ -426,7 +429,7 @@ struct AggEvaluator {
             len = max(0, min(len, s.count - offset))
             return .string(Array(s[offset..<(offset + len)]))
         case "format":
-            guard let first = args.first else { throw AggregateError("Function 'format()' expects at least 1 arguments") }
+            guard let first = args.first else { throw AggregateError("Need at least one argument for format") }
             let fmt = Array((try eval(first, row).textValue ?? "").utf8)
             var out: [UInt8] = []
             var argi = 1
@@ -444,8 +447,101 @@ struct AggEvaluator {
                 } else { out.append(fmt[i]); i += 1 }
             }
             return .string(out)
+        case "timefmt":
+            guard args.count == 1 || args.count == 2 else { throw Self.arityError(name) }
+            var format = "%FT%TZ"
+            if args.count == 2 {
+                let f = try eval(args[1], row)
+                guard case .string(let bytes) = f else {
+                    throw AggregateError("Invalid type (\(Self.typeCode(f))) for argument 1 in function 'time'. VALIDATE_ARG__TYPE(v, RSValue_String) was false.")
+                }
+                format = String(decoding: bytes, as: UTF8.self)
+            }
+            guard let seconds = try eval(args[0], row).numberValue, var parts = Self.utcParts(seconds) else { return .null }
+            var buffer = [CChar](repeating: 0, count: 1024)
+            let written = strftime(&buffer, buffer.count, format, &parts)
+            return written == 0 ? .null : .string(buffer[..<written].map { UInt8(bitPattern: $0) })
+        case "parsetime":
+            guard args.count == 2 else { throw Self.arityError(name) }
+            let text = try stringArgument(args, 0, row, name), format = try stringArgument(args, 1, row, name)
+            guard let text, let format else { return .null }
+            var parts = tm()
+            guard vs_strptime(text, format, &parts) != nil else { return .null }
+            return .number(Double(timegm(&parts)))
+        case "year", "monthofyear", "dayofyear", "dayofmonth", "dayofweek", "minute", "hour", "day", "month":
+            guard args.count == 1 else { throw Self.arityError(name) }
+            // RediSearch answers null for a negative time.
+            guard let seconds = try eval(args[0], row).numberValue, seconds >= 0, var parts = Self.utcParts(seconds) else {
+                return .null
+            }
+            switch name {
+            case "year": return .number(Double(parts.tm_year) + 1900)
+            case "monthofyear": return .number(Double(parts.tm_mon))
+            case "dayofyear": return .number(Double(parts.tm_yday))
+            case "dayofmonth": return .number(Double(parts.tm_mday))
+            case "dayofweek": return .number(Double(parts.tm_wday))
+            default:
+                // The start of the minute, hour, day or month the time falls in.
+                parts.tm_sec = 0
+                if name != "minute" { parts.tm_min = 0 }
+                if name == "day" || name == "month" { parts.tm_hour = 0 }
+                if name == "month" { parts.tm_mday = 1 }
+                return .number(Double(timegm(&parts)))
+            }
+        case "split":
+            guard (1...3).contains(args.count) else { throw AggregateError("Invalid number of arguments for split") }
+            guard let text = try stringArgument(args, 0, row, name) else { return .null }
+            let separators = Set((args.count > 1 ? try eval(args[1], row).textValue ?? "" : ",").utf8)
+            let stripped = Set((args.count > 2 ? try eval(args[2], row).textValue ?? "" : " ").utf8)
+            var parts: [AggValue] = []
+            for token in Array(text.utf8).split(omittingEmptySubsequences: false, whereSeparator: separators.contains) {
+                var piece = token[...]
+                while let b = piece.first, stripped.contains(b) { piece.removeFirst() }
+                while let b = piece.last, stripped.contains(b) { piece.removeLast() }
+                if !piece.isEmpty { parts.append(.string(Array(piece))) }
+            }
+            return .array(parts)
         default:
             throw AggregateError("Unknown function name '\(name)'")
+        }
+    }
+
+    /// An argument RediSearch requires to be a string (a number is an error; null gives nil).
+    private func stringArgument(_ args: [AggExpr], _ i: Int, _ row: AggRow, _ name: String) throws(AggregateError) -> String? {
+        let v = try eval(args[i], row)
+        switch v {
+        case .string(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .null: return nil
+        default:
+            throw AggregateError("Invalid type (\(Self.typeCode(v))) for argument \(i) in function '\(name)'. VALIDATE_ARG__STRING(v, \(i)) was false.")
+        }
+    }
+
+    /// RediSearch's RSValueType numbers, as its type errors print them.
+    private static func typeCode(_ v: AggValue) -> Int {
+        switch v {
+        case .number: return 1
+        case .string: return 2
+        case .null: return 3
+        case .array: return 5
+        }
+    }
+
+    /// The UTC calendar fields of a time in seconds (truncated as a C cast does); nil past what gmtime can represent.
+    private static func utcParts(_ seconds: Double) -> tm? {
+        guard seconds > -6.7e16, seconds < 6.7e16 else { return nil }
+        var t = time_t(seconds)
+        var parts = tm()
+        return gmtime_r(&t, &parts) == nil ? nil : parts
+    }
+
+    /// RediSearch's wrong-arity errors, which differ by function family.
+    private static func arityError(_ name: String) -> AggregateError {
+        switch name {
+        case "abs": return AggregateError("Invalid number of arguments for fabs")
+        case "ceil", "floor", "log", "log2", "exp", "sqrt": return AggregateError("Invalid number of arguments for \(name)")
+        case "timefmt": return AggregateError("Invalid arguments for function 'time'")
+        default: return AggregateError("Invalid arguments for function '\(name)'")
         }
     }
 }
