@@ -830,6 +830,16 @@ public struct ArrangeStep: Equatable, Sendable {
 
 /// The parsed FT.AGGREGATE arguments after the query (everything except PARAMS/DIALECT/TIMEOUT handling).
 public struct AggregatePlan: Sendable {
+    /// When the first step sorts by `property` alone (ADDSCORES' `@__score`), only the rows its heap keeps can leave
+    /// the pipeline: the heap's size and direction, so the caller may hand over just those documents.
+    public func leadingSort(by property: String) -> (size: Int, ascending: Bool)? {
+        guard case .arrange(let a)? = steps.first, let keys = a.sortKeys, keys.count == 1, keys[0].property == property,
+              !(a.isLimited && a.limit == 0) else { return nil }
+        let wanted = a.offset.addingReportingOverflow(a.limit)
+        guard !wanted.overflow else { return nil }
+        return (wanted.partialValue == 0 ? 10 : wanted.partialValue, keys[0].ascending)
+    }
+
     public var steps: [AggStep] = []
     public var verbatim = false
     public var withCursor = false
@@ -1042,9 +1052,12 @@ final class DocSource: AggProcessor {
     init(docs: [AggDocument], lookup: AggLookup, ctx: AggContext, loadAll: Bool) {
         self.docs = docs; self.lookup = lookup; self.ctx = ctx; self.loadAll = loadAll
     }
+    /// Matches the caller left out (they could not reach the output): counted when the first document is read.
+    var uncounted = 0
     func next(_ slot: ResultSlot) throws(AggregateError) -> AggRow? {
         guard position < docs.count else { return nil }
         let d = docs[position]
+        if position == 0 { ctx.totalResults += uncounted }
         position += 1
         ctx.totalResults += 1
         var row = AggRow(count: lookup.keys.count)
@@ -1444,8 +1457,13 @@ public final class AggregatePipeline: @unchecked Sendable {
         return Set(source.lookup.keys.compactMap { $0.source }.filter { $0 != "__key" })
     }
 
-    /// Supplies the matched documents when the pipeline was built without them (see `documentFields`).
-    public func setDocuments(_ docs: [AggDocument]) { source?.docs = docs }
+    /// Supplies the matched documents when the pipeline was built without them (see `documentFields`). `uncounted`:
+    /// matches left out because they cannot reach the output (see `AggregatePlan.leadingSort`), still counted in
+    /// the total.
+    public func setDocuments(_ docs: [AggDocument], uncounted: Int = 0) {
+        source?.docs = docs
+        source?.uncounted = uncounted
+    }
 
     /// One chunk as RediSearch's sendChunk produces it: `total` is read when the first row (or the end) arrives.
     /// An error before the first row is thrown; one after it ends the chunk (and the pipeline) and is returned as
