@@ -180,17 +180,19 @@ private struct Cursor {
         var negative = false
         if raw[0] == UInt8(ascii: "-") { negative = true; i = 1 } else if raw[0] == UInt8(ascii: "+") { i = 1 }
         guard i < raw.count else { return nil }
+        // Accumulated negatively, so Int.min (a reply Redis can send: INCRBY k -9223372036854775808) fits.
         var v = 0
         while i < raw.count {
             let c = raw[i]
             guard c >= 48 && c <= 57 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int(c - 48))
+            let (a, o2) = m.subtractingReportingOverflow(Int(c - 48))
             if o1 || o2 { return nil }
             v = a
             i += 1
         }
-        return negative ? -v : v
+        if negative { return v }
+        return v == .min ? nil : -v
     }
 
     /// `count` bytes of payload then CRLF.

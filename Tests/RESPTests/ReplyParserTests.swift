@@ -24,6 +24,8 @@ private let replySamples: [(String, RESPValue)] = [
     ("+OK\r\n", .simple("OK")),
     ("-ERR unknown command\r\n", .error("ERR unknown command")),
     (":-42\r\n", .integer(-42)),
+    (":-9223372036854775808\r\n", .integer(.min)),  // INCRBY k -9223372036854775808 replies this
+    (":9223372036854775807\r\n", .integer(.max)),
     ("$5\r\nhe\r\no\r\n", .bulk(b("he\r\no"))),
     ("$0\r\n\r\n", .bulk([])),
     ("$-1\r\n", .null),
@@ -87,7 +89,7 @@ struct ReplyParserTests {
         }
     }
 
-    @Test("malformed streams throw", arguments: ["?x\r\n", ":12a\r\n", "$-2\r\n", "$3\r\nabcd\r\n", "#x\r\n", ",abc\r\n", "+a\rb\r\n", "_x\r\n"])
+    @Test("malformed streams throw", arguments: ["?x\r\n", ":12a\r\n", ":9223372036854775808\r\n", ":-9223372036854775809\r\n", "$-2\r\n", "$3\r\nabcd\r\n", "#x\r\n", ",abc\r\n", "+a\rb\r\n", "_x\r\n"])
     func malformed(_ s: String) {
         #expect(throws: ProtocolError.self) { _ = try decode([b(s)]) }
     }
