@@ -45,6 +45,8 @@ final class CommandHarness {
     init() throws {
         directory = NSTemporaryDirectory() + "vecshard-fuzz-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The server's startup chdirs into `dir` (as redis-server does); SAVE writes relative to the working directory.
+        guard FileManager.default.changeCurrentDirectoryPath(directory) else { throw CocoaError(.fileWriteUnknown) }
         var config = Config()
         try config.set("dir", directory)
         try config.set("search-workers", "0")
