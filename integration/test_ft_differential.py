@@ -139,6 +139,10 @@ HOSTILE_NUMBERS = [
       for k in ["18446744073709551615", "99999999999999999999999"]],
     ("FT.SEARCH", "idx", "*=>[KNN $K @vec $B]", "PARAMS", "4", "B", f32([0.5] * DIM), "K", "18446744073709551616",
      "DIALECT", "2"),
+    # Nesting (a stack overflow before): RediSearch's DIALECT 2 parser takes 200 parentheses and refuses 1,000.
+    *[("FT.SEARCH", "idx", "(" * n + "hello" + ")" * n, "NOCONTENT", "SORTBY", "price", "DIALECT", "2")
+      for n in (200, 1000, 100000)],
+    ("FT.EXPLAIN", "idx", "(" * 200 + "hello" + ")" * 200, "DIALECT", "2"),
 ]
 
 # APPLY functions over a time made from the price (negative prices give negative times: null for the date parts), and

@@ -193,9 +193,27 @@ public struct AggExprParser {
     public static func parse(_ text: String) throws(AggregateError) -> AggExpr {
         var p = AggExprParser(source: text)
         try p.lex()
+        // Parsing recurses per parenthesis and unary operator, evaluation per level of the tree: both are bounded so
+        // that a deep expression is an error, not a stack overflow (10,000 parentheses used to kill the node).
+        // The tree is bounded before it is built: freeing a deep tree recurses too.
+        var depth = 0, deepest = 0, unaryRun = 0, operators = 0
+        for t in p.tokens {
+            if t == .lp { depth += 1 } else if t == .rp { depth -= 1 }
+            if case .op = t { operators += 1 }
+            unaryRun = t == .op("!") || t == .op("-") ? unaryRun + 1 : 0
+            deepest = max(deepest, depth + unaryRun)
+        }
+        guard deepest <= maximumNesting, operators <= maximumDepth else { throw nestingError }
         let e = try p.expr(0)
         guard p.tokens[p.pos] == .end else { throw p.syntaxError() }
         return e
+    }
+
+    static let maximumNesting = 256
+    /// Operators in one expression: `1 + 1 + … + 1` nests one level per operator.
+    static let maximumDepth = 1024
+    static var nestingError: AggregateError {
+        AggregateError("Syntax error: the expression nests more than \(maximumNesting) levels or has more than \(maximumDepth) operators")
     }
 
     init(source: String) { self.source = source }

@@ -30,6 +30,7 @@ public enum QueryParser {
     static func parseTreeDialect1(_ query: [UInt8], stopwords: Set<String>?) throws(QueryError) -> ParseTree {
         let sw = stopwords ?? TextAnalyzer.defaultStopwords
         let tokens = QueryLexer(query).tokenizeDialect1(stopwords: sw)
+        try checkNesting(tokens)
         var p = DialectOneParser(tokens: tokens)
         return try p.parseQuery()
     }
@@ -38,6 +39,27 @@ public enum QueryParser {
     public static func parse(_ query: String, params: [String: [UInt8]] = [:], dialect: Int = 2,
                              stopwords: Set<String>? = nil) throws(QueryError) -> ParsedQuery {
         try parse(Array(query.utf8), params: params, dialect: dialect, stopwords: stopwords)
+    }
+
+    /// The deepest nesting a query may have: parentheses, or `-` / `~` applied to one another. The parsers and every
+    /// walk over the tree recurse once per level, so a 2 KiB query of 1,000 parentheses used to overflow the stack
+    /// and kill the node. RediSearch's DIALECT 2 parser accepts 200 nested parentheses and refuses 1,000 with this
+    /// error (its DIALECT 1 parser gives a syntax error from 100).
+    static let maximumNesting = 256
+
+    static func checkNesting(_ tokens: [QueryToken]) throws(QueryError) {
+        var depth = 0, deepest = 0, prefixRun = 0, longestRun = 0
+        for t in tokens {
+            switch t.kind {
+            case .lp: depth += 1; deepest = max(deepest, depth)
+            case .rp: depth -= 1
+            default: break
+            }
+            if t.kind == .minus || t.kind == .tilde { prefixRun += 1; longestRun = max(longestRun, prefixRun) } else { prefixRun = 0 }
+        }
+        guard deepest + longestRun <= maximumNesting else {
+            throw QueryError("Parser stack overflow. Try moving nested parentheses more to the left")
+        }
     }
 
     /// The internal tree (what FT.EXPLAIN renders), with parameters resolved.
@@ -50,6 +72,7 @@ public enum QueryParser {
     static func parseTreeTracked(_ query: [UInt8], params: [String: [UInt8]],
                                  stopwords: Set<String>?) throws(QueryError) -> (tree: ParseTree, resolved: [String]) {
         let tokens = QueryLexer(query).tokenize()
+        try checkNesting(tokens)
         var p = ShiftReduceParser(tokens: tokens, params: params, stopwords: stopwords)
         let tree = try p.parseQuery()
         if let e = p.deferredError { throw e }

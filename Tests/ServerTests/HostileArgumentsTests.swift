@@ -56,6 +56,33 @@ struct HostileArgumentsTests {
         (["FT.SEARCH", "idx", "*=>[KNN 18446744073709551615 @v $B]", "PARAMS", "2", "B", zeroVector, "DIALECT", "2"], "*1\r\n:0\r\n"),
     ])
     func hostileNumbers(command: [String], expected: String) throws {
+        try check(command, expected)
+    }
+
+    /// Each of these overflowed the stack (a 2 KiB query of 1,000 parentheses was enough).
+    @Test("deep nesting is an error, not a stack overflow", arguments: [
+        (["FT.SEARCH", "idx", String(repeating: "(", count: 1000) + "hello" + String(repeating: ")", count: 1000), "DIALECT", "2"],
+         "-Parser stack overflow. Try moving nested parentheses more to the left\r\n"),
+        (["FT.SEARCH", "idx", String(repeating: "(", count: 100_000) + "hello"],
+         "-Parser stack overflow. Try moving nested parentheses more to the left\r\n"),
+        (["FT.EXPLAIN", "idx", String(repeating: "-", count: 100_000) + "hello", "DIALECT", "2"],
+         "-Parser stack overflow. Try moving nested parentheses more to the left\r\n"),
+        (["FT.SEARCH", "idx", String(repeating: "(", count: 200) + "hello" + String(repeating: ")", count: 200), "NOCONTENT",
+          "DIALECT", "2"], "*6\r\n:5\r\n"),
+        (["FT.AGGREGATE", "idx", "*", "APPLY", String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000),
+          "AS", "x"], "-Syntax error: the expression nests more than 256 levels or has more than 1024 operators\r\n"),
+        (["FT.AGGREGATE", "idx", "*", "APPLY", "1" + String(repeating: "+1", count: 100_000), "AS", "x"],
+         "-Syntax error: the expression nests more than 256 levels or has more than 1024 operators\r\n"),
+        (["FT.AGGREGATE", "idx", "*", "FILTER", String(repeating: "!", count: 10_000) + "1"],
+         "-Syntax error: the expression nests more than 256 levels or has more than 1024 operators\r\n"),
+        (["FT.AGGREGATE", "idx", "*", "APPLY", "1" + String(repeating: "+1", count: 1000), "AS", "x", "LIMIT", "0", "1"],
+         "$1\r\nx\r\n$4\r\n1001\r\n"),
+    ])
+    func deepNesting(command: [String], expected: String) throws {
+        try check(command, expected)
+    }
+
+    private func check(_ command: [String], _ expected: String) throws {
         let (server, c) = try node()
         let reply = String(decoding: server.execute(command.map { Bytes($0) }, on: c), as: UTF8.self)
         if expected.hasPrefix("-") { #expect(reply == expected) } else { #expect(reply.contains(expected)) }
