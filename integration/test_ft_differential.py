@@ -143,6 +143,12 @@ HOSTILE_NUMBERS = [
     *[("FT.SEARCH", "idx", "(" * n + "hello" + ")" * n, "NOCONTENT", "SORTBY", "price", "DIALECT", "2")
       for n in (200, 1000, 100000)],
     ("FT.EXPLAIN", "idx", "(" * 200 + "hello" + ")" * 200, "DIALECT", "2"),
+    # Field count (20,000 fields took minutes before the limit) and a 20,000-term union (quadratic before).
+    ("FT.CREATE", "h3", "SCHEMA", *[x for i in range(1025) for x in (f"f{i}", "NUMERIC")]),
+    ("FT.CREATE", "h3", "SCHEMA", *[x for i in range(1024) for x in (f"f{i}", "NUMERIC")]),
+    ("FT.ALTER", "h3", "SCHEMA", "ADD", "one", "NUMERIC"),
+    ("FT.DROPINDEX", "h3"),
+    ("FT.SEARCH", "idx", "|".join(["apple"] * 20000), "NOCONTENT", "SORTBY", "price", "LIMIT", "0", "3"),
 ]
 
 # APPLY functions over a time made from the price (negative prices give negative times: null for the date parts), and

@@ -893,23 +893,25 @@ struct ShiftReduceParser {
     }
 
     /// `expr ::= expr expr`: extends a plain (non-exact, unrestricted) phrase, else makes a new one.
-    static func and(_ b: ParseNode?, _ c: ParseNode?) -> ParseNode? {
-        guard let b else { return c }
-        guard let c else { return b }
-        if b.isPlainPhrase {
-            var a = b
+    /// Both take their operands by value and move them (`take()`): the left operand is usually the node built so
+    /// far, and appending to a copy of its children made a query of n terms cost n² (100,000 `|` terms held the loop
+    /// thread for minutes).
+    static func and(_ b: consuming ParseNode?, _ c: consuming ParseNode?) -> ParseNode? {
+        guard var a = b.take() else { return c }
+        guard let c = c.take() else { return a }
+        if a.isPlainPhrase {
             a.children.append(c)
             return a
         }
-        return ParseNode(.phrase(exact: false), children: [b, c])
+        return ParseNode(.phrase(exact: false), children: [a, c])
     }
 
     /// `union ::= expr OR expr` / `union ::= union OR expr` (the latter appends to whatever node the left
     /// union turned out to be, as RediSearch does).
-    static func or(_ b: ParseNode?, _ c: ParseNode?, leftIsUnion: Bool) -> ParseNode? {
+    static func or(_ b: consuming ParseNode?, _ c: consuming ParseNode?, leftIsUnion: Bool) -> ParseNode? {
         if leftIsUnion {
-            guard var a = b else { return c }
-            if var c {
+            guard var a = b.take() else { return c }
+            if var c = c.take() {
                 // `A->fieldMask |= C->fieldMask; SetFieldMask(C, A->fieldMask)` (nil is the all-fields mask).
                 if let af = a.fields, let cf = c.fields {
                     let merged = af + cf.filter { !af.contains($0) }
@@ -922,14 +924,13 @@ struct ShiftReduceParser {
             }
             return a
         }
-        guard let b else { return c }
-        guard let c else { return b }
-        if b.isUnion && b.fields == nil {
-            var a = b
+        guard var a = b.take() else { return c }
+        guard let c = c.take() else { return a }
+        if a.isUnion && a.fields == nil {
             a.children.append(c)
             return a
         }
-        return ParseNode(.union, children: [b, c])
+        return ParseNode(.union, children: [a, c])
     }
 
     /// Shifts the start of an operand: a prefix operator, a parenthesis, a field modifier or an atom.

@@ -71,6 +71,7 @@ public struct IndexDefinition: Sendable, Equatable {
 
     /// RediSearch's limits: 128 TEXT fields, and 32 for FT.ALTER on an index without wide masks.
     public static let maxTextFields = 128
+    public static let maxFields = 1024
     public static let narrowTextFields = 32
     public var textFieldCount: Int { fields.count { if case .text = $0.kind { return true }; return false } }
 
@@ -189,6 +190,10 @@ public enum CreateParser {
             i += 1
             if i + 1 < args.count && args[i].uppercased() == "AS" { attribute = args[i + 1]; i += 2 }
             guard i < args.count else { throw QueryError("Field `\(identifier)` does not have a type") }
+            // RediSearch's limit; without it 20,000 fields took minutes here (each is checked against the others).
+            guard fields.count < IndexDefinition.maxFields else {
+                throw QueryError("Schema is limited to \(IndexDefinition.maxFields) fields")
+            }
             if fields.contains(where: { $0.attribute == attribute }) || fields.contains(where: { $0.identifier == identifier && $0.attribute == attribute }) {
                 throw QueryError("Duplicate field in schema - \(attribute)")
             }

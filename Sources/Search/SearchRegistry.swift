@@ -115,6 +115,9 @@ public final class SearchRegistry {
         for f in fields where index.definition.field(attribute: f.attribute) != nil {
             throw QueryError("Duplicate field in schema - \(f.attribute)")
         }
+        if index.definition.fields.count + fields.count > IndexDefinition.maxFields {
+            throw QueryError("Schema is limited to \(IndexDefinition.maxFields) fields")
+        }
         let textFields = index.definition.textFieldCount + fields.count { if case .text = $0.kind { return true }; return false }
         if textFields > IndexDefinition.maxTextFields { throw QueryError("Schema is limited to \(IndexDefinition.maxTextFields) TEXT fields") }
         if textFields > IndexDefinition.narrowTextFields && !index.definition.maxTextFields {
