@@ -118,7 +118,7 @@ fuzz: deps
 	cp -n Tests/fuzz/seeds/* $(FUZZ_DIR)/corpus/
 	cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 $(CURDIR)/.build-fuzz/release/vecshard-fuzz \
 	  -dict=$(CURDIR)/Tests/fuzz/commands.dict -max_len=2048 -timeout=10 -rss_limit_mb=4096 \
-	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/crashes/ -print_final_stats=1 corpus
+	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/crashes/ -print_final_stats=1 $(FUZZ_DIR)/corpus
 
 clean:
 	rm -rf .build .build-static .build-fuzz bench/out
