@@ -899,9 +899,7 @@ public struct AggregatePlan: Sendable {
         func count(_ name: String) throws(AggregateError) -> Int {
             guard i + 1 < args.count else { throw AggregateError("Bad arguments for \(name): Expected an argument, but none provided") }
             guard let n = Int(args[i + 1]) else { throw AggregateError("Bad arguments for \(name): Could not convert argument to expected type") }
-            // RediSearch reads the count as unsigned 32-bit.
-            guard n >= 0, n <= UInt32.max else { throw AggregateError("Bad arguments for \(name): Value is outside acceptable bounds") }
-            guard n < args.count - i - 1 else { throw AggregateError("Bad arguments for \(name): Expected an argument, but none provided") }
+            if let problem = argumentCountProblem(n, available: args.count - i - 2) { throw AggregateError("Bad arguments for \(name): \(problem)") }
             return n
         }
         func prop(_ s: String) -> String { s.hasPrefix("@") ? String(s.dropFirst()) : s }

@@ -7,6 +7,15 @@ import Musl
 import Keyspace
 import VectorIndex
 
+/// RediSearch's variable-length argument lists (`PREFIX n p…`, `RETURN n f…`, `LOAD n …`): the count is read as an
+/// unsigned 32-bit number, then that many arguments must follow. The problem with `n` when `available` arguments
+/// follow it, in RediSearch's words (after "Bad arguments for NAME: "), or nil. Compares without `i + n`, which
+/// overflows for a count near 2^63.
+public func argumentCountProblem(_ n: Int, available: Int) -> String? {
+    if n < 0 || n > UInt32.max { return "Value is outside acceptable bounds" }
+    return n > available ? "Expected an argument, but none provided" : nil
+}
+
 public enum FieldKind: Sendable, Equatable {
     case text(weight: Double, noStem: Bool)
     case tag(separator: UInt8, caseSensitive: Bool)
@@ -128,8 +137,7 @@ public enum CreateParser {
             case "PREFIX":
                 try need(1, "PREFIX")
                 guard let n = Int(args[i + 1]) else { throw QueryError("Bad arguments for PREFIX: Could not convert argument to expected type") }
-                guard n >= 0, n <= UInt32.max else { throw QueryError("Bad arguments for PREFIX: Value is outside acceptable bounds") }
-                guard n < args.count - i - 1 else { throw QueryError("Bad arguments for PREFIX: Expected an argument, but none provided") }
+                if let problem = argumentCountProblem(n, available: args.count - i - 2) { throw QueryError("Bad arguments for PREFIX: \(problem)") }
                 def.prefixes = args[(i + 2)..<(i + 2 + n)].map { Bytes($0) }
                 i += 2 + n
             case "FILTER":
@@ -160,8 +168,7 @@ public enum CreateParser {
             case "STOPWORDS":
                 try need(1, "STOPWORDS")
                 guard let n = Int(args[i + 1]) else { throw QueryError("Bad arguments for STOPWORDS: Expected an argument, but none provided") }
-                guard n >= 0, n <= UInt32.max else { throw QueryError("Bad arguments for STOPWORDS: Value is outside acceptable bounds") }
-                guard n < args.count - i - 1 else { throw QueryError("Bad arguments for STOPWORDS: Expected an argument, but none provided") }
+                if let problem = argumentCountProblem(n, available: args.count - i - 2) { throw QueryError("Bad arguments for STOPWORDS: \(problem)") }
                 def.stopwords = args[(i + 2)..<(i + 2 + n)].map { $0.lowercased() }
                 i += 2 + n
             case "SCHEMA":
@@ -291,6 +298,8 @@ public enum CreateParser {
         var type: VectorElementType?, dim: Int?, metric: DistanceMetric?
         var initialCap: Int?, blockSize: Int?, m: Int?, efc: Int?, efr: Int?, eps: Double?
         var j = i
+        /// RediSearch reads LLONG_MAX as an overflow (strtoll's ERANGE value).
+        func integer(_ text: String) -> Int? { Int(text).flatMap { $0 == .max ? nil : $0 } }
         func bad(_ what: String, _ why: String = "Unknown argument") -> QueryError {
             QueryError("Bad arguments for vector similarity \(algoName) index \(what): \(why)")
         }
@@ -306,7 +315,7 @@ public enum CreateParser {
                 default: throw bad("type")
                 }
             case "DIM":
-                guard let d = Int(value), d != .max else { throw bad("dim", "Could not convert argument to expected type") }
+                guard let d = integer(value) else { throw bad("dim", "Could not convert argument to expected type") }
                 guard d > 0 && d <= 32768 else { throw bad("dim", "Value is outside acceptable bounds") }
                 dim = d
             case "DISTANCE_METRIC":
@@ -317,21 +326,21 @@ public enum CreateParser {
                 default: throw bad("metric")
                 }
             case "INITIAL_CAP":
-                guard let v = Int(value), v >= 0, v != .max else { throw bad("initial cap", "Could not convert argument to expected type") }
+                guard let v = integer(value), v >= 0 else { throw bad("initial cap", "Could not convert argument to expected type") }
                 initialCap = v
             case "BLOCK_SIZE" where algorithm == .flat:
                 guard let v = Int(value), v > 0 else { throw bad("block size", "Could not convert argument to expected type") }
                 blockSize = v
             case "M" where algorithm == .hnsw:
-                guard let v = Int(value), v != .max else { throw bad("m", "Could not convert argument to expected type") }
+                guard let v = integer(value) else { throw bad("m", "Could not convert argument to expected type") }
                 guard v > 0, v <= 4096 else { throw bad("m", "Value is outside acceptable bounds") }
                 m = v
             case "EF_CONSTRUCTION" where algorithm == .hnsw:
-                guard let v = Int(value), v != .max else { throw bad("efConstruction", "Could not convert argument to expected type") }
+                guard let v = integer(value) else { throw bad("efConstruction", "Could not convert argument to expected type") }
                 guard v > 0 else { throw bad("efConstruction", "Value is outside acceptable bounds") }
                 efc = v
             case "EF_RUNTIME" where algorithm == .hnsw:
-                guard let v = Int(value), v != .max else { throw bad("efRuntime", "Could not convert argument to expected type") }
+                guard let v = integer(value) else { throw bad("efRuntime", "Could not convert argument to expected type") }
                 guard v > 0 else { throw bad("efRuntime", "Value is outside acceptable bounds") }
                 efr = v
             case "EPSILON" where algorithm == .hnsw:

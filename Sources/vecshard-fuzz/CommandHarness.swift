@@ -100,33 +100,15 @@ final class CommandHarness {
     /// anywhere is the finding.
     func run(input: [UInt8]) {
         reset()
-        var buffer = input
-        var parser = RequestParser()
-        var start = 0
-        while start < buffer.count {
-            let outcome: ParsedRequest?
-            do {
-                outcome = try buffer.withUnsafeMutableBytes { raw throws(ProtocolError) in
-                    try parser.parse(UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
-                }
-            } catch { return }
-            guard let outcome else { return }
-            switch outcome {
-            case .empty(let consumed): start += consumed
-            case .multibulk(let consumed), .inline(let consumed):
-                let argv: [[UInt8]] = buffer.withUnsafeBytes { raw in
-                    parser.spans.map { Array(raw[(start + $0.offset)..<(start + $0.offset + $0.count)]) }
-                }
-                start += consumed
-                guard Self.allows(argv) else { continue }
-                let reply = server.execute(argv.map { Bytes($0) }, on: client)
-                Self.checkWellFormed(reply, after: argv)
-                if verbose {
-                    let command = argv.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-                    FileHandle.standardError.write(Data("> \(command.prefix(300))\n< \(String(decoding: reply.prefix(300), as: UTF8.self))\n".utf8))
-                }
-                if client.closeAfterReply { return }
+        // The requests a connection's parser takes from the stream, up to a protocol error (ParserTargets).
+        for argv in ParserTargets.requests(input, cuts: []).requests where Self.allows(argv) {
+            let reply = server.execute(argv.map { Bytes($0) }, on: client)
+            Self.checkWellFormed(reply, after: argv)
+            if verbose {
+                let command = argv.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+                FileHandle.standardError.write(Data("> \(command.prefix(300))\n< \(String(decoding: reply.prefix(300), as: UTF8.self))\n".utf8))
             }
+            if client.closeAfterReply { return }
         }
     }
 

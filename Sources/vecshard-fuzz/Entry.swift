@@ -30,7 +30,10 @@ func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
 struct Replay {
     static func main() throws {
         var files: [String] = []
-        for path in CommandLine.arguments.dropFirst() {
+        // Absolute paths: the command harness changes into its scratch directory when it starts.
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        for argument in CommandLine.arguments.dropFirst() {
+            let path = argument.hasPrefix("/") ? argument : workingDirectory + "/" + argument
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 FileHandle.standardError.write(Data("no such file: \(path)\n".utf8)); exit(2)

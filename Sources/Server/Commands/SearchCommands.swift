@@ -364,9 +364,7 @@ extension Server {
             guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]) else {
                 throw CommandError("Bad arguments for \(name): Could not convert argument to expected type")
             }
-            // RediSearch reads the count as unsigned 32-bit.
-            guard n >= 0, n <= UInt32.max else { throw CommandError("Bad arguments for \(name): Value is outside acceptable bounds") }
-            guard n < args.count - i - 1 else { throw CommandError("Bad arguments for \(name): Expected an argument, but none provided") }
+            if let problem = argumentCountProblem(n, available: args.count - i - 2) { throw CommandError("Bad arguments for \(name): \(problem)") }
             return n
         }
         while i < args.count {
