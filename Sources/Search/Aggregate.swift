@@ -332,7 +332,7 @@ enum AggFunctions {
     static let known: Set<String> = ["upper", "lower", "floor", "ceil", "abs", "sqrt", "log", "log2", "exp", "exists",
                                      "substr", "format", "strlen", "to_number", "to_str", "startswith", "contains",
                                      "timefmt", "parsetime", "year", "monthofyear", "dayofyear", "dayofmonth",
-                                     "dayofweek", "minute", "hour", "day", "month", "split"]
+                                     "dayofweek", "minute", "hour", "day", "month", "split", "geodistance"]
 }
 
 /// Evaluates an expression against a row; `slots` maps property names to lookup slots.
@@ -519,9 +519,37 @@ struct AggEvaluator {
                 if !piece.isEmpty { parts.append(.string(Array(piece))) }
             }
             return .array(parts)
+        case "geodistance":
+            guard (2...4).contains(args.count) else { throw Self.arityError(name) }
+            return .number(try geoDistance(args, row))
         default:
             throw AggregateError("Unknown function name '\(name)'")
         }
+    }
+
+    /// geodistance(a, b): each point is a "lon,lat" text or two numbers; meters rounded to two decimals, NaN when a
+    /// point cannot be read (RediSearch evaluates to NaN rather than failing the row).
+    private func geoDistance(_ args: [AggExpr], _ row: AggRow) throws(AggregateError) -> Double {
+        var points: [(Double, Double)] = []
+        var j = 0
+        for _ in 0..<2 {
+            guard j < args.count else { return .nan }
+            let v = try eval(args[j], row)
+            if v.numberValue != nil {
+                guard j + 1 < args.count, let lon = v.numberValue, let lat = try eval(args[j + 1], row).numberValue else { return .nan }
+                points.append((lon, lat))
+                j += 2
+            } else {
+                guard case .string(let bytes) = v else { return .nan }
+                switch GeoHash.parse(bytes) {
+                case .success(let p): points.append((p.longitude, p.latitude))
+                case .failure(let e): throw AggregateError(e.message)
+                }
+                j += 1
+            }
+        }
+        let d = GeoHash.distance(points[0].0, points[0].1, points[1].0, points[1].1)
+        return (d * 100).rounded(.toNearestOrAwayFromZero) / 100
     }
 
     /// An argument RediSearch requires to be a string (a number is an error; null gives nil).

@@ -159,8 +159,17 @@ extension SearchIndex {
         return SearchOutcome(total: total, hits: Array(hits[start..<end]), sortInCaller: nil)
     }
 
+    /// A NUMERIC field's column (a GEO field's sorts by its text, as RediSearch's sorting vector holds the string).
     func numericValues(attribute: String) -> NumericColumn? {
-        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric(let v) = stores[i] else { return nil }
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric = definition.fields[i].kind,
+              case .numeric(let v) = stores[i] else { return nil }
+        return v
+    }
+
+    /// A GEO field's geohash column.
+    func geoValues(attribute: String) -> NumericColumn? {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .geo = definition.fields[i].kind,
+              case .numeric(let v) = stores[i] else { return nil }
         return v
     }
 
@@ -252,6 +261,9 @@ struct Evaluator {
         case .numericRange(let field, let lo, let loEx, let hi, let hiEx):
             guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
             return values.matching { v in (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) }  // NaN (no value) fails
+        case .geo(let filter):
+            guard let values = index.geoValues(attribute: filter.field) else { return try unknownField(filter.field) }
+            return values.matching(filter.test())
         case .tag(let field, let values):
             guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
                   case .tag(let postings, _) = index.stores[i], case .tag(_, let cs) = index.definition.fields[i].kind else {

@@ -18,7 +18,7 @@ struct FilterCache {
     static func caches(_ filter: QueryNode) -> Bool {
         func plain(_ node: QueryNode) -> Bool {
             switch node {
-            case .all, .tag, .numericRange: return true
+            case .all, .tag, .numericRange, .geo: return true
             case .not(let inner): return plain(inner)
             case .union(let children), .intersection(let children): return children.allSatisfy(plain)
             case .term, .prefix, .phrase, .vectorRange, .optional: return false

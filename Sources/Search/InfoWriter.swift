@@ -137,7 +137,7 @@ public enum SearchInfoWriter {
         case .tag(let sep, let cs):
             pairs.append(("SEPARATOR", .text(String(UnicodeScalar(sep)))))
             if cs { flags.append("CASESENSITIVE") }
-        case .numeric:
+        case .numeric, .geo:
             break
         case .vector(let p):
             pairs.append(("algorithm", .text(p.algorithm == .hnsw ? "HNSW" : "FLAT")))

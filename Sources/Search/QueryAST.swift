@@ -14,6 +14,8 @@ public indirect enum QueryNode: Equatable, Sendable {
     case tag(field: String, values: [String])
     /// `@field:[lo hi]` with `(` marking an exclusive bound; ±inf allowed.
     case numericRange(field: String, min: Double, minExclusive: Bool, max: Double, maxExclusive: Bool)
+    /// `@field:[lon lat radius unit]`: GEO values within the radius.
+    case geo(GeoFilter)
     /// `@field:[VECTOR_RANGE r $B]=>{$EPSILON: e; $YIELD_DISTANCE_AS: d}`.
     case vectorRange(VectorRangeClause)
     /// `-expr`.

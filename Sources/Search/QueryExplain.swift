@@ -149,6 +149,8 @@ public enum QueryExplain {
         case .numeric(let min, let minInclusive, let max, let maxInclusive, let field):
             s += "NUMERIC {\(cFormat("%f", min)) \(minInclusive ? "<=" : "<") @\(field) "
                 + "\(maxInclusive ? "<=" : "<") \(cFormat("%f", max))}"
+        case .geo(let g):
+            s += "GEO \(g.field):{\(cFormat("%f", g.longitude)),\(cFormat("%f", g.latitude)) --> \(cFormat("%f", g.radius)) \(g.unit.rawValue)}"
         case .union:
             s += "UNION {\n"
             children(n.children)

@@ -511,21 +511,25 @@ struct QueryLexer {
 enum NumberParsing {
     /// The whole string as a double (strtod, no trailing bytes, no overflow), negated when `sign` is -1.
     static func parseDouble(_ v: some Collection<UInt8>, sign: Int = 1) -> Double? {
+        guard let (d, error) = wholeStrtod(v), !(error == ERANGE && d.isInfinite), !(error != 0 && d == 0) else { return nil }
+        return sign == -1 ? -d : d
+    }
+
+    /// C `strtod` over all of `v` and the errno it set, or nil when bytes are left over (an empty text is 0).
+    static func wholeStrtod(_ v: some Collection<UInt8>) -> (Double, errno: Int32)? {
         var z = Array(v)
         z.append(0)
-        var ok = false
-        var d = 0.0
+        var result: (Double, errno: Int32)?
         z.withUnsafeBufferPointer { p in
             p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: z.count) { c in
                 var end: UnsafeMutablePointer<CChar>? = nil
                 errno = 0
-                d = Glibc.strtod(c, &end)
+                let d = Glibc.strtod(c, &end)
                 let consumed = end.map { $0 - UnsafeMutablePointer(mutating: c) } ?? 0
-                ok = consumed == v.count && !(errno == ERANGE && d.isInfinite) && !(errno != 0 && d == 0)
+                if consumed == v.count { result = (d, errno) }
             }
         }
-        guard ok else { return nil }
-        return sign == -1 ? -d : d
+        return result
     }
 
     /// The whole string as a base-10 integer (strtoll semantics).
@@ -604,6 +608,8 @@ struct ParseNode {
         case optional
         case tag(String)
         case numeric(min: Double, minInclusive: Bool, max: Double, maxInclusive: Bool, field: String)
+        /// `@f:[lon lat radius unit]` and GEOFILTER.
+        case geo(GeoFilter)
         case vector(VectorNodeInfo)
         case wildcard
         case fuzzy(String, distance: Int)
@@ -1277,15 +1283,47 @@ struct ShiftReduceParser {
             // `[n]` is the single value n (a parameter here is a plain number, not a range bound).
             return ParseNode(.numeric(min: loValue, minInclusive: loIncl, max: loValue, maxInclusive: true, field: field))
         }
-        let (hi, _) = try parseBound(kind: .maxRange)
+        let (hi, hiExclusive) = try parseBound(kind: .maxRange)
         if kind != .rsqb {
-            // A third number would make it a GEO filter; RediSearch fails at the token after it.
-            if kind == .number || kind == .size { advance() }
-            throw fail()
+            // geo_filter's coordinates are param_num: no `(`, so RediSearch fails at the radius after one.
+            guard !loExclusive && !hiExclusive else { throw fail() }
+            return try parseGeoRest(field: field, longitude: lo, latitude: hi)
         }
         advance()
         guard let lo, let hi else { return ParseNode(.null) }
         return ParseNode(.numeric(min: lo.value, minInclusive: lo.inclusive, max: hi.value, maxInclusive: hi.inclusive, field: field))
+    }
+
+    /// After `@field:[lon lat`: `radius unit]` (geo_filter: param_num param_term). A filter RediSearch's
+    /// GeoFilter_Validate refuses is reported once the whole query parsed, as its parameter errors are.
+    mutating func parseGeoRest(field: String, longitude: Bound?, latitude: Bound?) throws(QueryError) -> ParseNode {
+        let radius = try parseParamNum(kind: .numeric)
+        var unitName: String?
+        switch kind {
+        case .term, .number, .size, .asKeyword, .isMissing:
+            unitName = str(tok.text)
+            advance()
+        case .attribute:
+            let t = tok
+            advance()
+            unitName = param(t.text).map { str($0) }
+        default:
+            throw fail()
+        }
+        guard kind == .rsqb else { throw fail() }
+        advance()
+        guard let longitude, let latitude, let radius, let unitName else { return ParseNode(.null) }
+        return geoNode(field: field, longitude: longitude.value, latitude: latitude.value, radius: radius.value, unitName: unitName)
+    }
+
+    mutating func geoNode(field: String, longitude: Double, latitude: Double, radius: Double, unitName: String) -> ParseNode {
+        guard let unit = GeoUnit(name: unitName) else {
+            deferError(QueryError("Invalid GeoFilter unit"))
+            return ParseNode(.null)
+        }
+        let filter = GeoFilter(field: field, longitude: longitude, latitude: latitude, radius: radius, unit: unit)
+        do { try filter.validate() } catch { deferError(error); return ParseNode(.null) }
+        return ParseNode(.geo(filter))
     }
 
     // MARK: KNN
@@ -1539,6 +1577,14 @@ struct DialectOneParser {
         return str(out)
     }
 
+    /// A GEO filter; RediSearch's DIALECT 1 parser sets GeoFilter_Validate's error as it meets the filter.
+    func geoNode(field: String, longitude: Double, latitude: Double, radius: Double, unitName: String) throws(QueryError) -> ParseNode {
+        guard let unit = GeoUnit(name: unitName) else { throw QueryError("Invalid GeoFilter unit") }
+        let filter = GeoFilter(field: field, longitude: longitude, latitude: latitude, radius: radius, unit: unit)
+        try filter.validate()
+        return ParseNode(.geo(filter))
+    }
+
     enum Entry {
         case operand(ParseNode?, isUnion: Bool)
         case minus, tilde
@@ -1720,10 +1766,16 @@ struct DialectOneParser {
                 let (lo, loIncl) = try parseNum()
                 let (hi, hiIncl) = try parseNum()
                 if kind != .rsqb {
-                    // A third number would make it a GEO filter; RediSearch fails at the token after it.
-                    while kind == .lp || kind == .minus { advance() }
-                    if kind == .number { advance() }
-                    throw fail()
+                    // geo_filter ::= LSQB num num num TERM RSQB
+                    let (radius, _) = try parseNum()
+                    guard kind == .term else { throw fail() }
+                    let unitName = str(tok.text)
+                    advance()
+                    try expect(.rsqb)
+                    _ = loIncl; _ = hiIncl
+                    stack.append(.operand(try geoNode(field: field, longitude: lo, latitude: hi, radius: radius, unitName: unitName),
+                                          isUnion: false))
+                    return
                 }
                 advance()
                 stack.append(.operand(ParseNode(.numeric(min: lo, minInclusive: loIncl, max: hi, maxInclusive: hiIncl,
@@ -1817,6 +1869,57 @@ extension ParseTree {
     }
 }
 
+/// FT.SEARCH's `FILTER field min max` and `GEOFILTER field lon lat radius unit` (RediSearch 1.x's filters, still
+/// sent by redis-py's `Query.add_filter`).
+public enum GlobalFilter: Sendable {
+    case numeric(field: String, min: Double, minInclusive: Bool, max: Double, maxInclusive: Bool)
+    case geo(GeoFilter)
+
+    /// `FILTER`'s bounds as NumericFilter_Parse reads them: `(` for exclusive, `-inf` / `+inf`, strtod otherwise, with
+    /// RediSearch's `Bad lower range: x` / `Bad upper range: x`.
+    public static func numeric(field: String, min: [UInt8], max: [UInt8]) throws(QueryError) -> GlobalFilter {
+        let (lo, loInclusive) = try NumberParsing.parseRangeBound(min, isMin: true, sign: 1)
+        let (hi, hiInclusive) = try NumberParsing.parseRangeBound(max, isMin: false, sign: 1)
+        return .numeric(field: field, min: lo, minInclusive: loInclusive, max: hi, maxInclusive: hiInclusive)
+    }
+}
+
+extension ParsedQuery {
+    /// INFIELDS: text clauses match only in these fields (RediSearch ANDs the query's field mask into every node's).
+    public mutating func restrictTextFields(to attributes: [String]) throws(QueryError) {
+        guard var root = scoring.root else { return }
+        root.restrictFields(attributes)
+        scoring = ScoringTree(root: root)
+        filter = try root.lower()
+    }
+
+    /// QAST_SetGlobalFilters: the filter leads the query's intersection (prepended to a top-level phrase, else the
+    /// query and the filter become a new one); a KNN query takes it as its filter. An empty query stays empty.
+    public mutating func addGlobalFilter(_ global: GlobalFilter) {
+        let node: ParseNode, lowered: QueryNode
+        switch global {
+        case .numeric(let field, let lo, let loInclusive, let hi, let hiInclusive):
+            node = ParseNode(.numeric(min: lo, minInclusive: loInclusive, max: hi, maxInclusive: hiInclusive, field: field))
+            lowered = .numericRange(field: field, min: lo, minExclusive: !loInclusive, max: hi, maxExclusive: !hiInclusive)
+        case .geo(let g):
+            node = ParseNode(.geo(g))
+            lowered = .geo(g)
+        }
+        guard var root = scoring.root else {
+            if knn != nil { scoring = ScoringTree(root: node); filter = lowered }
+            return
+        }
+        if knn == nil, case .phrase = root.kind {
+            root.children.insert(node, at: 0)
+            scoring = ScoringTree(root: root)
+        } else {
+            scoring = ScoringTree(root: ParseNode(.phrase(exact: false), children: [node, root]))
+        }
+        if case .intersection(let children) = filter { filter = .intersection([lowered] + children) }
+        else { filter = .intersection([lowered, filter]) }
+    }
+}
+
 extension VectorNodeInfo {
     /// Typed KNN options, validated with VecSim's messages (algorithm-specific checks are the executor's).
     /// `flat`: true for a FLAT field, false for HNSW, nil when unknown (then only algorithm-independent checks).
@@ -1904,6 +2007,8 @@ extension ParseNode {
             return .tag(field: field, values: try loweredTagValues())
         case .numeric(let min, let minInclusive, let max, let maxInclusive, let field):
             return .numericRange(field: field, min: min, minExclusive: !minInclusive, max: max, maxExclusive: !maxInclusive)
+        case .geo(let filter):
+            return .geo(filter)
         case .vector(let info):
             if info.isKNN { throw QueryError("Syntax error: KNN must be the whole query") }
             return .vectorRange(try info.rangeClause())

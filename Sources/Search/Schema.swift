@@ -20,6 +20,8 @@ public enum FieldKind: Sendable, Equatable {
     case text(weight: Double, noStem: Bool)
     case tag(separator: UInt8, caseSensitive: Bool)
     case numeric
+    /// "lon,lat" values, indexed as their geohash.
+    case geo
     case vector(VectorIndexParameters)
 
     public var typeName: String {
@@ -27,6 +29,7 @@ public enum FieldKind: Sendable, Equatable {
         case .text: return "TEXT"
         case .tag: return "TAG"
         case .numeric: return "NUMERIC"
+        case .geo: return "GEO"
         case .vector: return "VECTOR"
         }
     }
@@ -214,6 +217,9 @@ public enum CreateParser {
                 i += 1
             case "NUMERIC":
                 spec = FieldSpec(identifier: identifier, attribute: attribute, kind: .numeric)
+                i += 1
+            case "GEO":
+                spec = FieldSpec(identifier: identifier, attribute: attribute, kind: .geo)
                 i += 1
             case "VECTOR":
                 i += 1

@@ -83,7 +83,8 @@ indirect enum ScoringIterator {
     case optional(ScoringIterator?, weight: Double)
     case not(ScoringIterator?, weight: Double)
     case wildcard
-    case numeric(values: NumericColumn, test: (Double) -> Bool)
+    /// `estimate`: NumEstimated when it is not the number of matches (a GEO range reads whole numeric-tree leaves).
+    case numeric(values: NumericColumn, test: (Double) -> Bool, estimate: Int? = nil)
     case vectorRange(DocSet)
     /// An iterator that exists but never matches (an intersection with a child that does not exist).
     case empty
@@ -97,7 +98,7 @@ indirect enum ScoringIterator {
         case .intersection(let children, _, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
         case .optional, .not: return maxDocId
         case .wildcard: return numDocs
-        case .numeric(let values, let test): return values.matching(test).count
+        case .numeric(let values, let test, let estimate): return estimate ?? values.matching(test).count
         case .vectorRange(let docs): return docs.count
         case .empty: return 0
         }
@@ -177,7 +178,7 @@ final class ScoringNode {
         case .optional(let c, let w): operation = .optional; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .not(let c, let w): operation = .not; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .wildcard: operation = .wildcard
-        case .numeric(let values, let test): operation = .numeric; numericValues = values; numericTest = test
+        case .numeric(let values, let test, _): operation = .numeric; numericValues = values; numericTest = test
         case .vectorRange(let d): operation = .vectorRange; docs = d
         case .empty: operation = .empty
         }
@@ -608,6 +609,15 @@ struct ScoringPlanBuilder {
         case .numeric(let lo, let loInclusive, let hi, let hiInclusive, let field):
             guard let values = index.numericValues(attribute: field) else { return nil }
             return .numeric(values: values, test: { v in (loInclusive ? v >= lo : v > lo) && (hiInclusive ? v <= hi : v < hi) })
+        case .geo(let filter):
+            // RediSearch's GEO iterator is a union (quick exit) of numeric ranges over the geohash cells around the
+            // center, and a document lies in one. A union of numeric results counts as having offsets (its type mask
+            // is not RS_RESULT_NUMERIC's two bits), empty ones, which changes the slop of an intersection around it.
+            // Each range reads whole leaves of RediSearch's numeric tree: in a small index, one leaf of every value,
+            // so the union of two or more ranges estimates twice the field's values at least. Where only one cell
+            // meets the tree RediSearch uses that numeric iterator alone; that case is not reproduced (COMPATIBILITY.md).
+            guard let values = index.geoValues(attribute: filter.field) else { return nil }
+            return .union([.numeric(values: values, test: filter.test(), estimate: 2 * values.valueCount)], weight: 1, firstOnly: true)
         case .vector(let info):
             guard !info.isKNN, let clause = try? info.rangeClause(),
                   let set = try? evaluator.evaluate(.vectorRange(clause)) else { return nil }

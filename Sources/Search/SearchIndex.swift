@@ -13,7 +13,7 @@ public struct IndexingFailure: Sendable {
 
 /// Per-field indexed data.
 enum FieldStore {
-    /// Value per doc id; NaN when the doc has no value.
+    /// Value per doc id (a GEO field's: its geohash); NaN when the doc has no value.
     case numeric(NumericColumn)
     /// Normalised tag → doc ids; and each doc's tags, for removal.
     case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
@@ -167,7 +167,7 @@ public final class SearchIndex: @unchecked Sendable {
     static func makeStore(_ field: FieldSpec, index: String, tiering: TieringController, textOrdinal: Int,
                           restored: RestoredVectorStorage? = nil) throws -> FieldStore {
         switch field.kind {
-        case .numeric: return .numeric(NumericColumn(count: 1))
+        case .numeric, .geo: return .numeric(NumericColumn(count: 1))  // a GEO field's column holds geohashes
         case .tag: return .tag(postings: [:], perDoc: TagAssignments())
         case .text: return .text(TextFieldMask(ordinal: textOrdinal))
         case .vector(let p):
@@ -288,6 +288,13 @@ public final class SearchIndex: @unchecked Sendable {
                     return []
                 }
                 numeric[i] = v
+            case .geo:
+                switch GeoHash.indexValue(Array(raw.storage)) {
+                case .success(let hash): numeric[i] = hash
+                case .failure(let e):
+                    recordFailure(field: i, e.message, key)
+                    return []
+                }
             case .vector(let p):
                 guard raw.count == p.vectorByteCount else {
                     recordFailure(field: i, "Could not add vector with blob size \(raw.count) (expected size \(p.vectorByteCount))", key)

@@ -178,7 +178,7 @@ extension SearchRegistry {
 /// ### Layout
 ///     | name | prefixes: varint, blob* | filter?, language, language field?, default score: double, score field? |
 ///     | stopwords?: (varint, string*) | temporary seconds?: varint | flags: byte | fields: varint, field* |
-///     field: | identifier | attribute | kind: 0 text (weight, nostem) 1 tag (separator, casesensitive) 2 numeric
+///     field: | identifier | attribute | kind: 0 text (weight, nostem) 1 tag (separator, casesensitive) 2 numeric 4 geo
 ///            3 vector (parameters) | sortable, unf, noindex: bool | storage: 0 unset, 1 RAM, 2 TIERED |
 ///     an optional value is | present: bool | value |
 enum IndexDefinitionCoding {
@@ -232,6 +232,8 @@ enum IndexDefinitionCoding {
             w.byte(1); w.byte(separator); w.bool(caseSensitive)
         case .numeric:
             w.byte(2)
+        case .geo:
+            w.byte(4)
         case .vector(let p):
             w.byte(3)
             w.byte(p.algorithm.rawValue); w.varint(p.dimension); w.byte(p.elementType.rawValue); w.byte(p.metric.rawValue)
@@ -249,6 +251,7 @@ enum IndexDefinitionCoding {
         case 0: kind = .text(weight: try r.double(), noStem: try r.bool())
         case 1: kind = .tag(separator: try r.byte(), caseSensitive: try r.bool())
         case 2: kind = .numeric
+        case 4: kind = .geo
         case 3:
             guard let algorithm = VectorAlgorithm(rawValue: try r.byte()) else { throw SnapshotError("bad vector algorithm") }
             let dimension = try r.int()

@@ -4,7 +4,7 @@ import Search
 extension Server {
     func searchInfoText() -> String {
         var text = 0, numeric = 0, numericSortable = 0, tag = 0, tagSortable = 0, tagCase = 0
-        var vector = 0, flat = 0, hnsw = 0, memory = 0
+        var geo = 0, geoSortable = 0, vector = 0, flat = 0, hnsw = 0, memory = 0
         var dialects = [0, 0, 0, 0]
         for name in search.order {
             guard let index = search.index(named: name) else { continue }
@@ -12,6 +12,7 @@ extension Server {
                 switch f.kind {
                 case .text: text += 1
                 case .numeric: numeric += 1; if f.sortable { numericSortable += 1 }
+                case .geo: geo += 1; if f.sortable { geoSortable += 1 }
                 case .tag(_, let cs): tag += 1; if f.sortable { tagSortable += 1 }; if cs { tagCase += 1 }
                 case .vector(let p): vector += 1; if p.algorithm == .hnsw { hnsw += 1 } else { flat += 1 }
                 }
@@ -26,6 +27,7 @@ extension Server {
         if tag > 0 {
             fieldLines.append("search_fields_tag:Tag=\(tag)" + (tagSortable > 0 ? ",Sortable=\(tagSortable)" : "") + (tagCase > 0 ? ",CaseSensitive=\(tagCase)" : ""))
         }
+        if geo > 0 { fieldLines.append("search_fields_geo:Geo=\(geo)" + (geoSortable > 0 ? ",Sortable=\(geoSortable)" : "")) }
         if vector > 0 { fieldLines.append("search_fields_vector:Vector=\(vector)" + (flat > 0 ? ",Flat=\(flat)" : "") + (hnsw > 0 ? ",HNSW=\(hnsw)" : "")) }
         let cfg = search.config
         return [

@@ -251,7 +251,7 @@ extension Server {
             case .text: textFields.append(f.attribute)
             case .tag(_, let cs): if cs { caseSensitive.insert(f.attribute) }
             case .vector(let p): vectors[f.attribute] = p.algorithm == .hnsw ? .hnsw : .flat
-            case .numeric: break
+            case .numeric, .geo: break
             }
         }
         do throws(QueryError) {
@@ -359,6 +359,8 @@ extension Server {
         var offset = 0, limit = 10
         var timeout: Int?
         var scorer = TextScorer.tfidf
+        var numericFilters: [GlobalFilter] = [], geoFilters: [GlobalFilter] = []
+        var inFields: [String]?
         var i = 3
         func count(_ name: String) throws(CommandError) -> Int {
             guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]) else {
@@ -430,7 +432,9 @@ extension Server {
                 inKeys = ((i + 2)..<(i + 2 + n)).map { args.bytes($0) }
                 i += 2 + n
             } else if args.is(i, "INFIELDS") {
-                i += 2 + (try count("INFIELDS"))
+                let n = try count("INFIELDS")
+                inFields = ((i + 2)..<(i + 2 + n)).map { args.string($0) }
+                i += 2 + n
             } else if args.is(i, "SCORER") {
                 guard i + 1 < args.count else { throw CommandError("Bad arguments for SCORER: Expected an argument, but none provided") }
                 do throws(QueryError) { scorer = try TextScorer.named(args.string(i + 1)) } catch { throw CommandError(error.message) }
@@ -439,8 +443,14 @@ extension Server {
                 guard i + 1 < args.count else { throw CommandError("Bad arguments for \(args.string(i)): Expected an argument, but none provided") }
                 i += 2
             } else if args.is(i, "FILTER") {
-                guard i + 3 < args.count else { throw CommandError("Bad arguments for FILTER: Expected an argument, but none provided") }
+                guard i + 3 < args.count else { throw CommandError("FILTER requires 3 arguments") }
+                do throws(QueryError) {
+                    numericFilters.append(try GlobalFilter.numeric(field: args.string(i + 1), min: Array(args[i + 2]), max: Array(args[i + 3])))
+                } catch { throw CommandError(error.message) }
                 i += 4
+            } else if args.is(i, "GEOFILTER") {
+                geoFilters.append(try parseGeoFilter(args, at: i + 1))
+                i += 6
             } else {
                 throw CommandError("Unknown argument `\(args.string(i))` at position \(i - 2) for <main>")
             }
@@ -448,7 +458,18 @@ extension Server {
         let dialect = givenDialect ?? search.config.defaultDialect
         let parsed: ParsedQuery
         do throws(QueryError) { parsed = try index.parseQuery(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
-        var request = SearchRequest(query: parsed)
+        var query = parsed
+        do throws(QueryError) {
+            if let inFields { try query.restrictTextFields(to: inFields) }
+        } catch { throw CommandError(error.message) }
+        // RediSearch applies the numeric filters, then the geo ones, each leading the query's intersection.
+        for f in numericFilters + geoFilters {
+            if case .geo(let g) = f {
+                do throws(QueryError) { try g.validate() } catch { throw CommandError(error.message) }
+            }
+            query.addGlobalFilter(f)
+        }
+        var request = SearchRequest(query: query)
         request.verbatim = verbatim
         request.prefixExpansion = search.config.prefixExpansions
         request.inKeys = inKeys
@@ -473,6 +494,22 @@ extension Server {
             throw CommandError("Property `\(sortBy.0)` not loaded nor in schema")
         }
         return ParsedSearch(index: index, request: request, options: options, timeoutMilliseconds: timeout)
+    }
+
+    /// `GEOFILTER field lon lat radius unit` from `args[start]`, with GeoFilter_Parse's errors (the values are checked
+    /// when the query runs: a center or radius RediSearch cannot search around matches nothing).
+    func parseGeoFilter(_ args: Arguments, at start: Int) throws(CommandError) -> GlobalFilter {
+        guard start + 4 < args.count else { throw CommandError("GEOFILTER requires 5 arguments") }
+        var numbers: [Double] = []
+        for (offset, name) in ["<lon>", "<lat>", "<radius>"].enumerated() {
+            guard let d = Arguments.parseDouble(args[start + 1 + offset]) else {
+                throw CommandError("Bad arguments for \(name): Could not convert argument to expected type")
+            }
+            numbers.append(d)
+        }
+        let unitName = args.string(start + 4)
+        guard let unit = GeoUnit(name: unitName) else { throw CommandError("Unknown distance unit \(unitName)") }
+        return .geo(GeoFilter(field: args.string(start), longitude: numbers[0], latitude: numbers[1], radius: numbers[2], unit: unit))
     }
 
     /// Loads each hit's fields from the keyspace (content lives only there) and writes RESP2 or RESP3.

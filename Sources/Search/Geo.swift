@@ -1,0 +1,162 @@
+// GEO fields: Redis's 52-bit geohash of "lon,lat" values, the haversine distance, radius filters and their units.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// RediSearch indexes a GEO value as Redis's GEOADD score (a 26-step interleaved geohash) and measures a radius from
+/// the center of the hash's cell, not from the point given: both are reproduced so the same points fall inside.
+public enum GeoHash {
+    static let steps = 26
+    static let latitudeLimit = 85.05112878
+    static let longitudeLimit = 180.0
+    /// Redis's geohash_helper.c constant (not the WGS84 mean radius): distances must agree to the last digit.
+    static let earthRadiusMeters = 6372797.560856
+
+    /// The geohash of a point, or nil outside Redis's bounds (latitudes past ±85.05112878).
+    public static func encode(longitude: Double, latitude: Double) -> Double? {
+        if longitude > longitudeLimit || longitude < -longitudeLimit || latitude > latitudeLimit || latitude < -latitudeLimit {
+            return nil
+        }
+        let scale = Double(UInt64(1) << steps)
+        let latOffset = (latitude + latitudeLimit) / (2 * latitudeLimit) * scale
+        let lonOffset = (longitude + longitudeLimit) / (2 * longitudeLimit) * scale
+        return Double(interleave(cTruncatedUInt32(latOffset), cTruncatedUInt32(lonOffset)))
+    }
+
+    /// The center of the hash's cell, clamped to the bounds (geohashDecodeAreaToLongLat).
+    public static func decode(_ hash: Double) -> (longitude: Double, latitude: Double) {
+        let bits = hash.isNaN || hash < 0 ? 0 : hash >= 0x1p64 ? UInt64.max : UInt64(hash)
+        let (lat, lon) = deinterleave(bits)
+        let cell = 1.0 / Double(UInt64(1) << steps)
+        let latMin = -latitudeLimit + Double(lat) * cell * (2 * latitudeLimit)
+        let latMax = -latitudeLimit + (Double(lat) + 1) * cell * (2 * latitudeLimit)
+        let lonMin = -longitudeLimit + Double(lon) * cell * (2 * longitudeLimit)
+        let lonMax = -longitudeLimit + (Double(lon) + 1) * cell * (2 * longitudeLimit)
+        let longitude = min(max((lonMin + lonMax) / 2, -longitudeLimit), longitudeLimit)
+        let latitude = min(max((latMin + latMax) / 2, -latitudeLimit), latitudeLimit)
+        return (longitude, latitude)
+    }
+
+    /// Great-circle distance in meters (geohashGetDistance).
+    public static func distance(_ lon1: Double, _ lat1: Double, _ lon2: Double, _ lat2: Double) -> Double {
+        let radians = Double.pi / 180.0
+        let lat1r = lat1 * radians, lon1r = lon1 * radians, lat2r = lat2 * radians, lon2r = lon2 * radians
+        let u = sin((lat2r - lat1r) / 2)
+        let v = sin((lon2r - lon1r) / 2)
+        return 2.0 * earthRadiusMeters * asin(sqrt(u * u + cos(lat1r) * cos(lat2r) * v * v))
+    }
+
+    /// C's double-to-uint32_t conversion as x86-64 compiles it (through a 64-bit integer; NaN gives 0).
+    static func cTruncatedUInt32(_ d: Double) -> UInt32 {
+        guard d.isFinite, d > -0x1p63, d < 0x1p63 else { return 0 }
+        return UInt32(truncatingIfNeeded: Int64(d))
+    }
+
+    static func interleave(_ lat: UInt32, _ lon: UInt32) -> UInt64 {
+        func spread(_ v: UInt32) -> UInt64 {
+            var x = UInt64(v)
+            x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
+            x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
+            x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F
+            x = (x | (x << 2)) & 0x3333_3333_3333_3333
+            x = (x | (x << 1)) & 0x5555_5555_5555_5555
+            return x
+        }
+        return spread(lat) | (spread(lon) << 1)
+    }
+
+    static func deinterleave(_ bits: UInt64) -> (lat: UInt32, lon: UInt32) {
+        func squeeze(_ v: UInt64) -> UInt32 {
+            var x = v & 0x5555_5555_5555_5555
+            x = (x | (x >> 1)) & 0x3333_3333_3333_3333
+            x = (x | (x >> 2)) & 0x0F0F_0F0F_0F0F_0F0F
+            x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF
+            x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF
+            x = (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
+            return UInt32(truncatingIfNeeded: x)
+        }
+        return (squeeze(bits), squeeze(bits >> 1))
+    }
+
+    /// A GEO field's value: "lon,lat" or "lon lat" (the first space or comma splits it; each side read by strtod),
+    /// with RediSearch's indexing errors.
+    public static func parse(_ value: [UInt8]) -> Result<(longitude: Double, latitude: Double), QueryError> {
+        if value.count > 128 { return .failure(QueryError("Geo string cannot be longer than 128 bytes")) }
+        guard let split = value.firstIndex(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: ",") }),
+              let lon = strictDouble(value[..<split]), let lat = strictDouble(value[(split + 1)...]) else {
+            return .failure(QueryError("Invalid geo string"))
+        }
+        return .success((lon, lat))
+    }
+
+    /// strtod over the whole text (an empty text is 0, as strtod leaves it), nil when anything is left over.
+    static func strictDouble(_ text: ArraySlice<UInt8>) -> Double? {
+        NumberParsing.wholeStrtod(text)?.0
+    }
+
+    /// The hash's value for a point, or RediSearch's error text for a GEO field's value.
+    public static func indexValue(_ value: [UInt8]) -> Result<Double, QueryError> {
+        switch parse(value) {
+        case .failure(let e): return .failure(e)
+        case .success(let p):
+            guard let hash = encode(longitude: p.longitude, latitude: p.latitude) else {
+                let text = QueryExplain.cFormat("%f", p.longitude) + ", " + QueryExplain.cFormat("%f", p.latitude)
+                return .failure(QueryError("Invalid geo coordinates: \(text)"))
+            }
+            return .success(hash)
+        }
+    }
+}
+
+/// A radius unit of GEO filters and GEOFILTER (`m`, `km`, `mi`, `ft`, any case).
+public enum GeoUnit: String, Sendable, Equatable {
+    case meters = "m", kilometers = "km", miles = "mi", feet = "ft"
+
+    public init?(name: String) {
+        guard let u = GeoUnit(rawValue: name.lowercased()) else { return nil }
+        self = u
+    }
+
+    public var meters: Double {
+        switch self {
+        case .meters: return 1
+        case .kilometers: return 1000
+        case .feet: return 0.3048
+        case .miles: return 1609.34
+        }
+    }
+}
+
+/// `@field:[lon lat radius unit]` or `GEOFILTER field lon lat radius unit`.
+public struct GeoFilter: Equatable, Sendable {
+    public var field: String
+    public var longitude: Double
+    public var latitude: Double
+    public var radius: Double
+    public var unit: GeoUnit
+    public init(field: String, longitude: Double, latitude: Double, radius: Double, unit: GeoUnit) {
+        self.field = field; self.longitude = longitude; self.latitude = latitude; self.radius = radius; self.unit = unit
+    }
+
+    /// GeoFilter_Validate's checks, with its texts.
+    public func validate() throws(QueryError) {
+        if latitude > 90 || latitude < -90 || longitude > 180 || longitude < -180 { throw QueryError("Invalid GeoFilter lat/lon") }
+        if radius <= 0 { throw QueryError("Invalid GeoFilter radius") }
+    }
+
+    /// Whether a stored geohash lies within the radius. A center RediSearch cannot search around (past Redis's
+    /// latitude bounds, or a radius that is not positive) matches nothing, as its iterator is then empty.
+    public func test() -> (Double) -> Bool {
+        let radiusMeters = radius * unit.meters
+        guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
+              latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return { _ in false } }
+        let lon = longitude, lat = latitude
+        return { hash in
+            if hash.isNaN { return false }
+            let p = GeoHash.decode(hash)
+            return GeoHash.distance(lon, lat, p.longitude, p.latitude) <= radiusMeters
+        }
+    }
+}
