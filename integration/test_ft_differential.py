@@ -171,6 +171,80 @@ FUNCTION_AGGREGATES = [
     for expr in TIME_FUNCTIONS
 ]
 
+# GEO fields: points spread over the world (so a radius query's geohash cells meet RediSearch's numeric tree in several
+# ranges) and a few bad values; radius queries in both dialects and with parameters, GEOFILTER / FILTER / INFIELDS
+# (which lead the query's intersection, so WITHSCORES shows where they sit), geodistance(), and their errors.
+PLACES = [("-122.41,37.77", "hello san francisco"), ("-122.27 37.80", "hello oakland"), ("2.35,48.85", "hello world paris"),
+          ("-0.12,51.5", "world hello hello london"), ("2.29 , 48.86", "bad spacing"), ("2.29,48.86", "world eiffel"),
+          ("1, 2", "hello there"), ("139.69,35.68", "tokyo world"), ("-179.9,0.5", "date line west"),
+          ("179.9,0.5", "date line east"), ("10,95", "too far north"), ("200,10", "too far east"), ("bad", "bad text"),
+          ("", "empty"), ("1,2x", "trailing"), ("151.2,-33.87", "hello sydney"), ("-74.0,40.71", "new york hello world")]
+GEO_QUERIES = [
+    ("@loc:[-122.41 37.77 20 km]",), ("@loc:[2.35 48.85 10 km]", "WITHSCORES"), ("@loc:[2.35 48.85 5000 m]",),
+    ("@loc:[2.35 48.85 5 mi]",), ("@loc:[2.35 48.85 20000 ft]",), ("@loc:[2.35 48.85 500 KM]",),
+    ("hello @loc:[2.35 48.85 500 km]", "WITHSCORES"), ("hello @loc:[2.35 48.85 500 km]", "WITHSCORES", "DIALECT", "2"),
+    ("@loc:[$lon $lat $r $u]", "PARAMS", "8", "lon", "2.35", "lat", "48.85", "r", "500", "u", "km", "DIALECT", "2"),
+    ("@loc:[$lon $lat $r $u]", "PARAMS", "8", "lon", "2.35", "lat", "48.85", "r", "500", "u", "parsec", "DIALECT", "2"),
+    ("@loc:[-122.41 37.77 20]",), ("@loc:[-122.41 37.77 20]", "DIALECT", "2"), ("@loc:[-122.41 37.77 20 xx]",),
+    ("@loc:[-122.41 37.77 20 xx]", "DIALECT", "2"), ("@loc:[-122.41 37.77 -1 km]",), ("@loc:[-122.41 37.77 0 km]", "DIALECT", "2"),
+    ("@loc:[-190 37.77 1 km]",), ("@loc:[-190 37.77 1 km]", "DIALECT", "2"), ("@loc:[-122.41 88 1 km]",),
+    ("@loc:[(2.35 48.85 10 km]", "DIALECT", "2"), ("@loc:[2.35 48.85 10 km", "DIALECT", "2"),
+    ("@loc:[0 0 30000 km]",), ("@loc:[179.95 0.5 50 km]",), ("@loc:[0 0 30000 km]", "SORTBY", "loc"),
+    ("@loc:[0 0 30000 km]", "SORTBY", "loc", "DESC", "WITHSORTKEYS"), ("@loc:[0 100]",), ("@t:[0 100]",),
+    ("@n:[-122.41 37.77 20 km]",), ("@nope:[-122.41 37.77 20 km]",), ("-@loc:[2.35 48.85 10 km]",),
+    ("@loc:[2.35 48.85 10 km] | @loc:[-122.41 37.77 20 km]", "WITHSCORES"), ("@loc:[2.35 48.85 10 km] @n:[0 4]",),
+    ("~@loc:[1 2 0.5 m] hello", "WITHSCORES"), ("hello", "FILTER", "n", "1", "5", "WITHSCORES"),
+    ("hello", "FILTER", "n", "(1", "5"), ("hello", "FILTER", "n", "-inf", "+inf"), ("hello", "FILTER", "n", "inf", "10"),
+    ("hello", "FILTER", "n", "1", "-inf"), ("hello", "FILTER", "n", "x", "2"), ("hello", "FILTER", "n", "1", "2y"),
+    ("hello", "FILTER", "n", "1"), ("hello", "FILTER", "n", "", "5"), ("hello", "FILTER", "nope", "1", "2"),
+    ("hello", "FILTER", "t", "1", "2"), ("hello", "FILTER", "n", "1", "10", "FILTER", "n", "2", "6", "WITHSCORES"),
+    ("hello world", "FILTER", "n", "1", "10", "WITHSCORES"), ('"hello world"', "FILTER", "n", "1", "10", "WITHSCORES"),
+    ("hello|world", "FILTER", "n", "1", "10", "WITHSCORES"), ("*", "FILTER", "n", "1", "10", "WITHSCORES"),
+    ("", "FILTER", "n", "1", "10"), ("hello", "GEOFILTER", "loc", "-122.41", "37.77", "20", "km", "WITHSCORES"),
+    ("hello world", "GEOFILTER", "loc", "2.35", "48.85", "1000", "km", "WITHSCORES"),
+    ("hello", "GEOFILTER", "loc", "2.35", "48.85", "1000", "km", "FILTER", "n", "2", "6", "WITHSCORES"),
+    ("*", "GEOFILTER", "loc", "2.35", "48.85", "1000", "km", "GEOFILTER", "loc", "-0.12", "51.5", "10", "km"),
+    ("hello", "GEOFILTER", "loc", "1", "2", "3"), ("hello", "GEOFILTER", "loc", "1", "2", "3", "xx"),
+    ("hello", "GEOFILTER", "loc", "x", "2", "3", "km"), ("hello", "GEOFILTER", "loc", "1", "x", "3", "km"),
+    ("hello", "GEOFILTER", "loc", "1", "2", "x", "km"), ("hello", "GEOFILTER", "nope", "1", "2", "3", "km"),
+    ("hello", "GEOFILTER", "n", "1", "2", "3", "km"), ("hello", "GEOFILTER", "loc", "1", "2", "-3", "km"),
+    ("hello", "GEOFILTER", "loc", "1", "100", "3", "km"), ("hello", "GEOFILTER", "loc", "1", "2", "300", "MI"),
+    ("hello", "INFIELDS", "1", "t", "WITHSCORES"), ("hello", "INFIELDS", "1", "nope"), ("hello", "INFIELDS", "2", "nope", "t"),
+    ("hello", "INFIELDS", "3", "nope", "t"), ("hello world", "INFIELDS", "1", "t", "GEOFILTER", "loc", "2.35", "48.85",
+                                               "1000", "km", "FILTER", "n", "0", "100", "WITHSCORES"),
+]
+GEO_AGGREGATES = [
+    ("*", "LOAD", "1", "@loc", "APPLY", "geodistance(@loc, 2.35, 48.85)", "AS", "d", "SORTBY", "2", "@d", "ASC"),
+    ("*", "LOAD", "1", "@loc", "APPLY", 'geodistance(@loc, "2.35,48.85")', "AS", "d", "SORTBY", "2", "@d", "DESC"),
+    ("*", "LOAD", "1", "@loc", "APPLY", "geodistance(2.35, 48.85, @loc)", "AS", "d", "SORTBY", "2", "@d", "ASC"),
+    ("*", "APPLY", "geodistance(1, 2, 3, 4)", "AS", "d", "LIMIT", "0", "1"),
+    ("*", "APPLY", 'geodistance("1,2", "3 4")', "AS", "d", "LIMIT", "0", "1"),
+    ("*", "APPLY", 'geodistance("1,2", "bad")', "AS", "d", "LIMIT", "0", "1"),
+    ("*", "LOAD", "1", "@loc", "APPLY", "geodistance(@loc)", "AS", "d", "LIMIT", "0", "1"),
+    ("*", "APPLY", "geodistance(1,2,3,4,5)", "AS", "d", "LIMIT", "0", "1"),
+    ("@loc:[2.35 48.85 1000 km]", "LOAD", "1", "@loc", "APPLY", "geodistance(@loc, 2.35, 48.85)", "AS", "d",
+     "SORTBY", "2", "@d", "DESC"),
+    ("*", "GROUPBY", "1", "@loc", "REDUCE", "COUNT", "0", "AS", "c", "SORTBY", "2", "@loc", "ASC"),
+]
+GEO_EXPLAINS = [("@loc:[-122.41 37.77 20 km]",), ("@loc:[-122.41 37.77 20 km] hello", "DIALECT", "2"),
+                ("@loc:[$a $b $c $d]", "PARAMS", "8", "a", "1", "b", "2", "c", "3", "d", "mi", "DIALECT", "2")]
+
+
+def add_geo(add) -> None:
+    add(("=", "FT.CREATE", "geo", "PREFIX", "1", "place:", "SCHEMA", "loc", "GEO", "SORTABLE", "t", "TEXT", "n",
+         "NUMERIC", "loc2", "GEO"))
+    for i, (loc, text) in enumerate(PLACES):
+        add(("=", "HSET", f"place:{i}", "loc", loc, "t", text, "n", str(i), *(("loc2", loc) if i % 3 == 0 else ())))
+    add(("info", "FT.INFO", "geo"))
+    for q in GEO_QUERIES:
+        add(("=", "FT.SEARCH", "geo", *q, *(() if "SORTBY" in q else ("NOCONTENT",)), "LIMIT", "0", "30"))
+    add(("=", "FT.SEARCH", "geo", "@loc:[2.35 48.85 500 km]", "RETURN", "2", "loc", "loc2"))
+    for q in GEO_AGGREGATES:
+        add(("=", "FT.AGGREGATE", "geo", *q))
+    for q in GEO_EXPLAINS:
+        add(("=", "FT.EXPLAIN", "geo", *q))
+
+
 # FT.CREATE variants that must fail (or succeed) exactly as RediSearch does.
 CREATE_ERRORS = [
     ("idx", "SCHEMA", "x", "TEXT"),                                      # exists
@@ -659,6 +733,8 @@ def build_script(docs) -> list[tuple]:
     for index in ("idx", "hnsw"):
         add(("set", "FT.SEARCH", index, "*=>[KNN 9223372036854775807 @vec $B]", "PARAMS", "2", "B", f32([0.5] * DIM),
              "NOCONTENT", "LIMIT", "0", "100", "DIALECT", "2"))
+
+    add_geo(add)
 
     # Drops.
     add(("=", "FT.DROPINDEX", "tags"))
