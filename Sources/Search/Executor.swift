@@ -96,6 +96,12 @@ extension SearchIndex {
             ? DocumentScorer(index: self, scorer: request.scorer, tree: request.query.scoring.root, verbatim: request.verbatim,
                              hybrid: hybrid, evaluator: evaluator)
             : nil
+        if request.query.filter.checksProximity {
+            // Which offsets a union holds depends on how RediSearch's iterators reached the document: a replay decides.
+            let plan = scorer ?? DocumentScorer(index: self, scorer: request.scorer, tree: request.query.scoring.root,
+                                                verbatim: request.verbatim, hybrid: false, evaluator: evaluator)
+            if let replayed = plan.replayedDocuments(maxDocId: maxDocId, numDocs: numDocs) { matched.formIntersection(replayed) }
+        }
         if let knn = request.query.knn {
             hits = try runKNN(knn, filter: matched, isWildcard: request.query.filter == .all && request.inKeys == nil)
             // RediSearch 2.10 orders the k nearest by score: 0 for all without a filter (so doc-id order), the filter's
@@ -258,6 +264,8 @@ struct Evaluator {
                 if result == nil { result = s } else { result!.formIntersection(s) }
             }
             return result
+        case .proximity(let children, let slop, let inOrder):
+            return try proximity(children, slop: slop, inOrder: inOrder)
         case .numericRange(let field, let lo, let loEx, let hi, let hiEx):
             guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
             return values.matching { v in (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) }  // NaN (no value) fails

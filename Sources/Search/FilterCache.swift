@@ -21,7 +21,7 @@ struct FilterCache {
             case .all, .tag, .numericRange, .geo: return true
             case .not(let inner): return plain(inner)
             case .union(let children), .intersection(let children): return children.allSatisfy(plain)
-            case .term, .prefix, .phrase, .vectorRange, .optional: return false
+            case .term, .prefix, .phrase, .proximity, .vectorRange, .optional: return false
             }
         }
         return filter != .all && plain(filter)

@@ -24,8 +24,23 @@ public indirect enum QueryNode: Equatable, Sendable {
     case union([QueryNode])
     /// `a b` (juxtaposition).
     case intersection([QueryNode])
+    /// An intersection whose children's positions must lie within `slop` of each other (in order when `inOrder`):
+    /// SLOP / INORDER, or `=>{$slop: n; $inorder: true}`.
+    case proximity([QueryNode], slop: Int, inOrder: Bool)
     /// `~expr`: optional; matches everything, only affects scoring.
     case optional(QueryNode)
+}
+
+extension QueryNode {
+    /// True when an intersection of the tree checks SLOP / INORDER.
+    var checksProximity: Bool {
+        switch self {
+        case .proximity: return true
+        case .intersection(let cs), .union(let cs): return cs.contains { $0.checksProximity }
+        case .not(let c), .optional(let c): return c.checksProximity
+        default: return false
+        }
+    }
 }
 
 public struct VectorRangeClause: Equatable, Sendable {

@@ -508,11 +508,27 @@ struct QueryLexer {
 
 // MARK: - Numeric helpers (RediSearch's ParseDouble / ParseInteger / parseDoubleRange)
 
-enum NumberParsing {
+public enum NumberParsing {
     /// The whole string as a double (strtod, no trailing bytes, no overflow), negated when `sign` is -1.
     static func parseDouble(_ v: some Collection<UInt8>, sign: Int = 1) -> Double? {
         guard let (d, error) = wholeStrtod(v), !(error == ERANGE && d.isInfinite), !(error != 0 && d == 0) else { return nil }
         return sign == -1 ? -d : d
+    }
+
+    /// RediSearch's `AC_GetInt` with AC_F_COALESCE (SLOP): a Redis integer, else a double cut to an integer the way
+    /// C casts (1.5 is 1, 0x10 is 16); "Could not convert argument to expected type" or "Value is outside acceptable
+    /// bounds" past a 32-bit int, as RediSearch words them.
+    public static func coalescedInt32(_ v: [UInt8]) -> Result<Int, QueryError> {
+        var n: Int64
+        if let i = parseInteger(v) {
+            n = Int64(i)
+        } else if let (d, _) = wholeStrtod(v), !d.isInfinite {
+            n = cTruncated64(d)
+        } else {
+            return .failure(QueryError("Could not convert argument to expected type"))
+        }
+        guard n >= Int64(Int32.min), n <= Int64(Int32.max) else { return .failure(QueryError("Value is outside acceptable bounds")) }
+        return .success(Int(n))
     }
 
     /// C `strtod` over all of `v` and the errno it set, or nil when bytes are left over (an empty text is 0).
@@ -636,6 +652,18 @@ struct ParseNode {
         return false
     }
     var isUnion: Bool { if case .union = kind { return true }; return false }
+
+    /// SLOP / INORDER for every intersection (non-exact phrase) that sets no `$slop` / `$inorder` of its own.
+    mutating func applyProximity(slop: Int, inOrder: Bool) {
+        if case .phrase(exact: false) = kind {
+            if self.slop == -1 { self.slop = slop }
+            if inOrder { self.inOrder = true }
+        }
+        for i in children.indices { children[i].applyProximity(slop: slop, inOrder: inOrder) }
+    }
+
+    /// The slop an intersection checks (-1: none): INORDER without a slop checks the order only (INT_MAX).
+    var effectiveSlop: Int { inOrder && slop < 0 ? Int(Int32.max) : slop }
 
     /// QueryNode_SetFieldMask: `&=` on this node and every descendant.
     mutating func restrictFields(_ mask: [String]) {
@@ -1884,39 +1912,53 @@ public enum GlobalFilter: Sendable {
     }
 }
 
-extension ParsedQuery {
-    /// INFIELDS: text clauses match only in these fields (RediSearch ANDs the query's field mask into every node's).
-    public mutating func restrictTextFields(to attributes: [String]) throws(QueryError) {
-        guard var root = scoring.root else { return }
-        root.restrictFields(attributes)
-        scoring = ScoringTree(root: root)
-        filter = try root.lower()
-    }
+/// FT.SEARCH's options that change what the query tree matches: INFIELDS, FILTER / GEOFILTER, SLOP and INORDER.
+public struct QueryScope: Sendable {
+    /// INFIELDS: text clauses match only in these fields.
+    public var textFields: [String]?
+    /// FILTER then GEOFILTER, in the order given.
+    public var filters: [GlobalFilter] = []
+    /// SLOP: the words of every intersection at most this many positions apart (-1: no limit).
+    public var slop = -1
+    /// INORDER: the words of every intersection in the query's order.
+    public var inOrder = false
+    public init() {}
+    public var isEmpty: Bool { textFields == nil && filters.isEmpty && slop == -1 && !inOrder }
+}
 
-    /// QAST_SetGlobalFilters: the filter leads the query's intersection (prepended to a top-level phrase, else the
-    /// query and the filter become a new one); a KNN query takes it as its filter. An empty query stays empty.
-    public mutating func addGlobalFilter(_ global: GlobalFilter) {
-        let node: ParseNode, lowered: QueryNode
-        switch global {
-        case .numeric(let field, let lo, let loInclusive, let hi, let hiInclusive):
-            node = ParseNode(.numeric(min: lo, minInclusive: loInclusive, max: hi, maxInclusive: hiInclusive, field: field))
-            lowered = .numericRange(field: field, min: lo, minExclusive: !loInclusive, max: hi, maxExclusive: !hiInclusive)
-        case .geo(let g):
-            node = ParseNode(.geo(g))
-            lowered = .geo(g)
+extension ParsedQuery {
+    /// Applies FT.SEARCH's INFIELDS, FILTER / GEOFILTER, SLOP and INORDER to the tree as RediSearch does, then lowers it
+    /// again: INFIELDS ANDs a field mask into every node's (QueryNode_SetFieldMask); each filter leads the query's
+    /// intersection (QAST_SetGlobalFilters: prepended to a top-level phrase, else the query and the filter become a
+    /// new one; a KNN query's filter is wrapped the same way, or becomes the filter; an empty query stays empty); SLOP
+    /// and INORDER apply to every intersection without its own `$slop` / `$inorder` (Query_EvalPhraseNode), the new
+    /// ones included.
+    public mutating func apply(_ scope: QueryScope) throws(QueryError) {
+        if scope.isEmpty { return }
+        var root = scoring.root
+        if let fields = scope.textFields { root?.restrictFields(fields) }
+        for global in scope.filters {
+            let node: ParseNode
+            switch global {
+            case .numeric(let field, let lo, let loInclusive, let hi, let hiInclusive):
+                node = ParseNode(.numeric(min: lo, minInclusive: loInclusive, max: hi, maxInclusive: hiInclusive, field: field))
+            case .geo(let g):
+                node = ParseNode(.geo(g))
+            }
+            guard var current = root else {
+                if knn != nil { root = node }
+                continue
+            }
+            if knn == nil, case .phrase = current.kind {
+                current.children.insert(node, at: 0)
+                root = current
+            } else {
+                root = ParseNode(.phrase(exact: false), children: [node, current])
+            }
         }
-        guard var root = scoring.root else {
-            if knn != nil { scoring = ScoringTree(root: node); filter = lowered }
-            return
-        }
-        if knn == nil, case .phrase = root.kind {
-            root.children.insert(node, at: 0)
-            scoring = ScoringTree(root: root)
-        } else {
-            scoring = ScoringTree(root: ParseNode(.phrase(exact: false), children: [node, root]))
-        }
-        if case .intersection(let children) = filter { filter = .intersection([lowered] + children) }
-        else { filter = .intersection([lowered, filter]) }
+        if scope.slop >= 0 || scope.inOrder { root?.applyProximity(slop: scope.slop, inOrder: scope.inOrder) }
+        scoring = ScoringTree(root: root)
+        if let root { filter = try root.lower() } else if knn != nil { filter = .all }
     }
 }
 
@@ -1992,11 +2034,17 @@ extension ParseNode {
             return .prefix(fields: fields, text: t)
         case .phrase(let exact):
             if exact {
-                var words: [String] = []
-                for c in children { if case .token(let w) = c.kind { words.append(w) } }
-                return .phrase(fields: fields, words: words)
+                // A filter (FILTER / GEOFILTER) may lead a quoted phrase; it matches beside the words.
+                var words: [String] = [], others: [QueryNode] = []
+                for c in children {
+                    if case .token(let w) = c.kind { words.append(w) } else { others.append(try c.lower()) }
+                }
+                let phrase = QueryNode.phrase(fields: fields, words: words)
+                return others.isEmpty ? phrase : .intersection(others + [phrase])
             }
-            return .intersection(try children.map { (c) throws(QueryError) -> QueryNode in try c.lower() })
+            let lowered = try children.map { (c) throws(QueryError) -> QueryNode in try c.lower() }
+            let slop = effectiveSlop
+            return slop >= 0 ? .proximity(lowered, slop: slop, inOrder: inOrder) : .intersection(lowered)
         case .union:
             return .union(try children.map { (c) throws(QueryError) -> QueryNode in try c.lower() })
         case .not:

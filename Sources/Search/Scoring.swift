@@ -78,8 +78,8 @@ indirect enum ScoringIterator {
     case tag(docs: DocSet, weight: Double, idf: Double, bm25Idf: Double)
     /// `firstOnly`: a prefix expansion's union, which reports only its first matching child.
     case union([ScoringIterator], weight: Double, firstOnly: Bool)
-    /// `exact`: a quoted phrase, whose children must sit at consecutive offsets in order.
-    case intersection([ScoringIterator], weight: Double, exact: Bool)
+    /// `exact`: a quoted phrase, whose children must sit at consecutive offsets in order. `proximity`: SLOP / INORDER.
+    case intersection([ScoringIterator], weight: Double, exact: Bool, proximity: Proximity? = nil)
     case optional(ScoringIterator?, weight: Double)
     case not(ScoringIterator?, weight: Double)
     case wildcard
@@ -95,7 +95,7 @@ indirect enum ScoringIterator {
         case .term(let r): return r.estimate
         case .tag(let docs, _, _, _): return docs.count
         case .union(let children, _, _): return children.reduce(0) { $0 + $1.estimate(maxDocId: maxDocId, numDocs: numDocs) }
-        case .intersection(let children, _, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
+        case .intersection(let children, _, _, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
         case .optional, .not: return maxDocId
         case .wildcard: return numDocs
         case .numeric(let values, let test, let estimate): return estimate ?? values.matching(test).count
@@ -174,7 +174,7 @@ final class ScoringNode {
         case .term(let r): operation = .term; reader = r; weight = r.weight
         case .tag(let d, let w, let i, let b): operation = .tag; docs = d; weight = w; idf = i; bm25Idf = b
         case .union(let cs, let w, let f): operation = .union; children = cs.map(ScoringNode.init); weight = w; firstOnly = f
-        case .intersection(let cs, let w, _): operation = .intersection; children = cs.map(ScoringNode.init); weight = w
+        case .intersection(let cs, let w, _, _): operation = .intersection; children = cs.map(ScoringNode.init); weight = w
         case .optional(let c, let w): operation = .optional; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .not(let c, let w): operation = .not; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .wildcard: operation = .wildcard
@@ -283,6 +283,21 @@ struct DocumentScorer {
         guard let rootNode, evaluate(rootNode, doc, offsets: false, childOffsets: rootNeedsOffsets) else { return 0 }
         let slop = rootNeedsOffsets ? minOffsetDelta(rootNode) : 1
         return finalScore(rootNode.result, slop: slop, doc)
+    }
+
+    /// The documents the plan's SLOP / INORDER intersections let through when their words' offsets depend on how
+    /// RediSearch's iterators reached a document (a union holding one child's offsets after a skip): nil when the
+    /// per-document evaluation is exact (no proximity check, or none over a union or optional clause).
+    func replayedDocuments(maxDocId: Int, numDocs: Int) -> DocSet? {
+        guard let root, ReplayBuilder.needsReplay(root), ReplayBuilder.checksProximity(root) else { return nil }
+        let top = ReplayBuilder(maxDocId: UInt32(maxDocId), numDocs: numDocs).iterator(root)
+        var documents = DocSet(capacity: maxDocId + 1)
+        for _ in 0..<(4 * (maxDocId + 2)) {
+            let (status, record) = top.read()
+            if status == .eof { break }
+            if status == .ok, let record { documents.insert(record.docId) }
+        }
+        return documents
     }
 
     /// Scores taken from a replay of RediSearch's iterators (ScoringReplay.swift), for plans where the order of its
@@ -593,7 +608,9 @@ struct ScoringPlanBuilder {
             }
             if !exact && !n.inOrder { children = sortedByEstimate(children) }
             // Without offsets (NOOFFSETS) RediSearch cannot check a phrase's adjacency and matches its words anywhere.
-            return .intersection(children, weight: n.weight, exact: exact && !index.definition.noOffsets)
+            let slop = n.effectiveSlop
+            return .intersection(children, weight: n.weight, exact: exact && !index.definition.noOffsets,
+                                 proximity: !exact && slop >= 0 ? Proximity(slop: slop, inOrder: n.inOrder) : nil)
         case .union:
             if n.children.count == 1 { return iterator(n.children[0]) }
             let children = n.children.compactMap { iterator($0) }
@@ -660,7 +677,7 @@ struct ScoringPlanBuilder {
     private func sortedByEstimate(_ children: [ScoringIterator]) -> [ScoringIterator] {
         let maxDocId = index.maxDocId, numDocs = index.numDocs
         let keyed = children.enumerated().map { (i, c) -> (Int, Int, ScoringIterator) in
-            if case .intersection(let cs, _, _) = c, cs.count > 1 { return (0, i, c) }
+            if case .intersection(let cs, _, _, _) = c, cs.count > 1 { return (0, i, c) }
             if case .empty = c { return (-1, i, c) }
             return (c.estimate(maxDocId: maxDocId, numDocs: numDocs), i, c)
         }

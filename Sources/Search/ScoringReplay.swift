@@ -250,12 +250,14 @@ final class ReplayIntersection: ReplayIterator {
     private var lastId: UInt32 = 0
     private var lastFoundId: UInt32 = 0
     let phrase: Bool
+    let proximity: Proximity?
     private let expected: Int
 
-    init(_ children: [ReplayIterator], weight: Double, phrase: Bool) {
+    init(_ children: [ReplayIterator], weight: Double, phrase: Bool, proximity: Proximity?) {
         its = children
         docIds = Array(repeating: 0, count: children.count)
         self.phrase = phrase
+        self.proximity = proximity
         expected = children.map(\.estimate).min() ?? 0
         super.init(current: ReplayRecord(kind: .intersection, weight: weight))
     }
@@ -263,8 +265,13 @@ final class ReplayIntersection: ReplayIterator {
     override var estimate: Int { expected }
     override var lastDocId: UInt32 { lastFoundId }
 
-    /// An exact phrase: the children's offsets in order, one apart.
+    /// An exact phrase: the children's offsets in order, one apart; with SLOP / INORDER, IndexResult_IsWithinRange.
     private func adjacent() -> Bool {
+        if let proximity {
+            guard current.children.count > 1 else { return true }
+            let lists = current.children.filter(\.hasOffsets).map(\.allOffsets)
+            return Evaluator.withinRange(lists, slop: proximity.slop, inOrder: proximity.inOrder)
+        }
         guard phrase else { return true }
         let lists = current.children.map(\.allOffsets)
         guard let first = lists.first else { return true }
@@ -473,8 +480,8 @@ struct ReplayBuilder {
             return ReplayReader(docs: docs.ids, record: record) { r, _ in r.freq = 1 }
         case .union(let children, let weight, let firstOnly):
             return ReplayUnion(children.map(iterator), weight: weight, quickExit: firstOnly)
-        case .intersection(let children, let weight, let exact):
-            return ReplayIntersection(children.map(iterator), weight: weight, phrase: exact)
+        case .intersection(let children, let weight, let exact, let proximity):
+            return ReplayIntersection(children.map(iterator), weight: weight, phrase: exact, proximity: proximity)
         case .optional(let child, let weight):
             return ReplayOptional(child.map(iterator), weight: weight, maxDocId: maxDocId)
         case .not(let child, let weight):
@@ -494,13 +501,23 @@ struct ReplayBuilder {
     /// of reads change what a result holds.
     static func needsReplay(_ it: ScoringIterator) -> Bool {
         switch it {
-        case .intersection(let children, _, _):
+        case .intersection(let children, _, _, _):
             if children.contains(where: { if case .term = $0 { return false }; if case .tag = $0 { return false }; return true }) {
                 return true
             }
             return children.contains(where: needsReplay)
         case .union(let children, _, _): return children.contains(where: needsReplay)
         case .optional(let child, _), .not(let child, _): return child.map(needsReplay) ?? false
+        default: return false
+        }
+    }
+
+    /// True when an intersection of the plan checks SLOP / INORDER.
+    static func checksProximity(_ it: ScoringIterator) -> Bool {
+        switch it {
+        case .intersection(let children, _, _, let proximity): return proximity != nil || children.contains(where: checksProximity)
+        case .union(let children, _, _): return children.contains(where: checksProximity)
+        case .optional(let child, _), .not(let child, _): return child.map(checksProximity) ?? false
         default: return false
         }
     }

@@ -267,7 +267,7 @@ extension Server {
         switch node {
         case .vectorRange(let c): return c.yieldDistanceAs.map { [$0] } ?? []
         case .not(let n), .optional(let n): return rangeYields(n)
-        case .union(let ns), .intersection(let ns): return ns.flatMap { rangeYields($0) }
+        case .union(let ns), .intersection(let ns), .proximity(let ns, _, _): return ns.flatMap { rangeYields($0) }
         default: return []
         }
     }
@@ -360,7 +360,7 @@ extension Server {
         var timeout: Int?
         var scorer = TextScorer.tfidf
         var numericFilters: [GlobalFilter] = [], geoFilters: [GlobalFilter] = []
-        var inFields: [String]?
+        var scope = QueryScope()
         var i = 3
         func count(_ name: String) throws(CommandError) -> Int {
             guard i + 1 < args.count, let n = Bytes.parseInteger(args[i + 1]) else {
@@ -374,7 +374,8 @@ extension Server {
             else if args.is(i, "VERBATIM") { verbatim = true; i += 1 }
             else if args.is(i, "WITHSCORES") { options.withScores = true; i += 1 }
             else if args.is(i, "WITHSORTKEYS") { options.withSortKeys = true; i += 1 }
-            else if args.is(i, "NOSTOPWORDS") || args.is(i, "WITHPAYLOADS") || args.is(i, "INORDER") || args.is(i, "EXPLAINSCORE") { i += 1 }
+            else if args.is(i, "INORDER") { scope.inOrder = true; i += 1 }
+            else if args.is(i, "NOSTOPWORDS") || args.is(i, "WITHPAYLOADS") || args.is(i, "EXPLAINSCORE") { i += 1 }
             else if args.is(i, "LIMIT") {
                 guard i + 2 < args.count else { throw CommandError("LIMIT requires two arguments") }
                 // RediSearch reads LLONG_MAX as an overflow, and bounds both by MAXSEARCHRESULTS (an offset only
@@ -433,13 +434,20 @@ extension Server {
                 i += 2 + n
             } else if args.is(i, "INFIELDS") {
                 let n = try count("INFIELDS")
-                inFields = ((i + 2)..<(i + 2 + n)).map { args.string($0) }
+                scope.textFields = ((i + 2)..<(i + 2 + n)).map { args.string($0) }
                 i += 2 + n
             } else if args.is(i, "SCORER") {
                 guard i + 1 < args.count else { throw CommandError("Bad arguments for SCORER: Expected an argument, but none provided") }
                 do throws(QueryError) { scorer = try TextScorer.named(args.string(i + 1)) } catch { throw CommandError(error.message) }
                 i += 2
-            } else if args.is(i, "LANGUAGE") || args.is(i, "SLOP") || args.is(i, "EXPANDER") || args.is(i, "PAYLOAD") {
+            } else if args.is(i, "SLOP") {
+                guard i + 1 < args.count else { throw CommandError("Bad arguments for SLOP: Expected an argument, but none provided") }
+                switch NumberParsing.coalescedInt32(Array(args[i + 1])) {
+                case .success(let n): scope.slop = n
+                case .failure(let e): throw CommandError("Bad arguments for SLOP: \(e.message)")
+                }
+                i += 2
+            } else if args.is(i, "LANGUAGE") || args.is(i, "EXPANDER") || args.is(i, "PAYLOAD") {
                 guard i + 1 < args.count else { throw CommandError("Bad arguments for \(args.string(i)): Expected an argument, but none provided") }
                 i += 2
             } else if args.is(i, "FILTER") {
@@ -459,16 +467,12 @@ extension Server {
         let parsed: ParsedQuery
         do throws(QueryError) { parsed = try index.parseQuery(Array(args[2]), params: params, dialect: dialect) } catch { throw CommandError(error.message) }
         var query = parsed
-        do throws(QueryError) {
-            if let inFields { try query.restrictTextFields(to: inFields) }
-        } catch { throw CommandError(error.message) }
         // RediSearch applies the numeric filters, then the geo ones, each leading the query's intersection.
-        for f in numericFilters + geoFilters {
-            if case .geo(let g) = f {
-                do throws(QueryError) { try g.validate() } catch { throw CommandError(error.message) }
-            }
-            query.addGlobalFilter(f)
-        }
+        scope.filters = numericFilters + geoFilters
+        do throws(QueryError) {
+            for case .geo(let g) in geoFilters { try g.validate() }
+            try query.apply(scope)
+        } catch { throw CommandError(error.message) }
         var request = SearchRequest(query: query)
         request.verbatim = verbatim
         request.prefixExpansion = search.config.prefixExpansions
