@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import shlex
 import struct
 import subprocess
 import time
@@ -243,6 +244,80 @@ def add_geo(add) -> None:
         add(("=", "FT.AGGREGATE", "geo", *q))
     for q in GEO_EXPLAINS:
         add(("=", "FT.EXPLAIN", "geo", *q))
+
+
+# SLOP / INORDER / `$slop` / `$inorder`: positions run across a document's TEXT fields (t then u) and count stopwords
+# ("a" is one); stemmed words and prefixes are unions whose offsets depend on how RediSearch's iterators reached the
+# document; FILTER wraps a single word in a new intersection, which the slop then applies to.
+PROXIMITY_TEXTS = ["hello world", "world hello", "hello big world", "hello big bad world", "world of hello and more hello",
+                   "running fast world", "the hello the world", "hello", "world", "hello x y z world hello w world",
+                   "a b c", "c b a", "a x b x c", "b a c", "hello world hello", "runs ran running hello"]
+PROXIMITY_COMMANDS = [
+    'FT.SEARCH s "hello world" SLOP 0 NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello world" SLOP 1 NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello world" SLOP 2 NOCONTENT',
+    'FT.SEARCH s "hello world" INORDER NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello world" SLOP 0 INORDER NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 1 INORDER NOCONTENT',
+    'FT.SEARCH s "world hello" SLOP 0 INORDER NOCONTENT',
+    'FT.SEARCH s "a b c" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "a b c" SLOP 1 NOCONTENT',
+    'FT.SEARCH s "a b c" SLOP 2 INORDER NOCONTENT',
+    'FT.SEARCH s "@t:(a b c)" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "(hello world)=>{$slop:0}" NOCONTENT DIALECT 2',
+    'FT.SEARCH s "(hello world)=>{$slop:1; $inorder:true}" NOCONTENT DIALECT 2',
+    'FT.SEARCH s "(hello world)=>{$inorder:true}" NOCONTENT DIALECT 2',
+    'FT.SEARCH s "(hello world)=>{$slop:0}" NOCONTENT',
+    'FT.SEARCH s "running world" SLOP 1 NOCONTENT',
+    'FT.SEARCH s "runs hello" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP -1 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP x NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 0 INFIELDS 1 u NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 0 FILTER n 0 100 NOCONTENT',
+    'FT.SEARCH s "hello world | a b" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello (world | a)" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello -world" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello" SLOP 0 NOCONTENT',
+    'FT.SEARCH s2 "hello world" SLOP 0 NOCONTENT',
+    'FT.SEARCH s2 "hello world" INORDER NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 0 NOCONTENT DIALECT 2',
+    'FT.SEARCH s "running world" SLOP 0 NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello run*" SLOP 1 NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello run*" SLOP 3 INORDER NOCONTENT',
+    'FT.SEARCH s "hello ~world" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello -world" SLOP 0 INORDER NOCONTENT',
+    'FT.SEARCH s "hello (world|big)" SLOP 0 INORDER NOCONTENT',
+    'FT.SEARCH s "(hello (world big))" SLOP 1 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 0 FILTER n 0 100 NOCONTENT WITHSCORES',
+    'FT.SEARCH s "hello" SLOP 0 FILTER n 0 100 NOCONTENT',
+    'FT.SEARCH s "hello" INORDER FILTER n 0 100 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 0 SORTBY n NOCONTENT',
+    'FT.SEARCH s "runs hello" SLOP 0 SORTBY n NOCONTENT',
+    'FT.SEARCH s "runs hello" SLOP 1 INORDER NOCONTENT WITHSCORES',
+    'FT.SEARCH s "runs hello" SLOP 1 INORDER NOCONTENT SORTBY n',
+    'FT.SEARCH s "@t:hello @u:world" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "@t:(hello world)" SLOP 0 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 2147483648 NOCONTENT',
+    'FT.SEARCH s "hello world" SLOP 5 INORDER NOCONTENT',
+    'FT.AGGREGATE s "hello world" SLOP 0 LOAD 1 @t SORTBY 2 @t ASC',
+    'FT.AGGREGATE s "hello world" INORDER LOAD 1 @t SORTBY 2 @t ASC',
+    'FT.AGGREGATE s "hello world" INFIELDS 1 u LOAD 1 @u SORTBY 2 @u ASC',
+    'FT.AGGREGATE s "hello world" SLOP x',
+    'FT.AGGREGATE s "hello world" SLOP',
+    'FT.AGGREGATE s "hello world" INFIELDS 5 u',
+    'FT.AGGREGATE s "hello world" SLOP 1 INORDER GROUPBY 0 REDUCE COUNT 0 AS c',
+    'FT.AGGREGATE s "runs hello" SLOP 0 ADDSCORES SORTBY 2 @__score DESC LOAD 1 @t',
+]
+
+
+def add_proximity(add) -> None:
+    add(("=", "FT.CREATE", "s", "PREFIX", "1", "s:", "SCHEMA", "t", "TEXT", "u", "TEXT", "n", "NUMERIC"))
+    add(("=", "FT.CREATE", "s2", "PREFIX", "1", "s:", "NOOFFSETS", "SCHEMA", "t", "TEXT"))
+    for i, text in enumerate(PROXIMITY_TEXTS):
+        add(("=", "HSET", f"s:{i}", "t", text, "u", PROXIMITY_TEXTS[-1 - i], "n", str(i)))
+    for command in PROXIMITY_COMMANDS:
+        add(("=", *shlex.split(command)))
 
 
 # FT.CREATE variants that must fail (or succeed) exactly as RediSearch does.
@@ -735,6 +810,7 @@ def build_script(docs) -> list[tuple]:
              "NOCONTENT", "LIMIT", "0", "100", "DIALECT", "2"))
 
     add_geo(add)
+    add_proximity(add)
 
     # Drops.
     add(("=", "FT.DROPINDEX", "tags"))

@@ -898,6 +898,8 @@ public struct AggregatePlan: Sendable {
     /// ADDSCORES: each row gets the document's score as `__score`.
     public var addScores = false
     public var scorer = TextScorer.tfidf
+    /// INFIELDS / SLOP / INORDER, which FT.AGGREGATE takes as FT.SEARCH does.
+    public var scope = QueryScope()
     public init() {}
 
     /// The arrange step that a new SORTBY / LIMIT modifies (searching back to the last GROUPBY), created if missing.
@@ -1044,6 +1046,20 @@ public struct AggregatePlan: Sendable {
             case "ADDSCORES":
                 plan.addScores = true
                 i += 1
+            case "INORDER":
+                plan.scope.inOrder = true
+                i += 1
+            case "SLOP":
+                guard i + 1 < args.count else { throw AggregateError("Bad arguments for SLOP: Expected an argument, but none provided") }
+                switch NumberParsing.coalescedInt32(raw[i + 1]) {
+                case .success(let n): plan.scope.slop = n
+                case .failure(let e): throw AggregateError("Bad arguments for SLOP: \(e.message)")
+                }
+                i += 2
+            case "INFIELDS":
+                let n = try count("INFIELDS")
+                plan.scope.textFields = Array(args[(i + 2)..<(i + 2 + n)])
+                i += 2 + n
             case "SCORER":
                 guard i + 1 < args.count else { throw AggregateError("Bad arguments for SCORER: Expected an argument, but none provided") }
                 do throws(QueryError) { plan.scorer = try TextScorer.named(args[i + 1]) } catch { throw AggregateError(error.message) }

@@ -76,21 +76,27 @@ struct GeoTests {
 
     @Test("FILTER and GEOFILTER lead the query's intersection; INFIELDS narrows text clauses")
     func globalFilters() throws {
+        func scope(_ filters: [GlobalFilter], fields: [String]? = nil) -> QueryScope {
+            var s = QueryScope()
+            s.filters = filters
+            s.textFields = fields
+            return s
+        }
         var q = try QueryParser.parse(Array("hello world".utf8), params: [:], stopwords: nil)
-        q.addGlobalFilter(try .numeric(field: "n", min: Array("(1".utf8), max: Array("+inf".utf8)))
+        try q.apply(scope([try .numeric(field: "n", min: Array("(1".utf8), max: Array("+inf".utf8))]))
         #expect(q.filter == .intersection([.numericRange(field: "n", min: 1, minExclusive: true, max: .infinity, maxExclusive: false),
                                            .term(fields: nil, text: "hello"), .term(fields: nil, text: "world")]))
         var knn = try QueryParser.parse(Array("*=>[KNN 2 @v $B]".utf8), params: ["B": [0, 0, 0, 0]], stopwords: nil)
         let geo = GeoFilter(field: "loc", longitude: 1, latitude: 2, radius: 3, unit: .kilometers)
-        knn.addGlobalFilter(.geo(geo))
+        try knn.apply(scope([.geo(geo)]))
         #expect(knn.filter == .geo(geo) && knn.knn?.k == 2)
         var empty = try QueryParser.parse([], params: [:], stopwords: nil)
-        empty.addGlobalFilter(.geo(geo))
+        try empty.apply(scope([.geo(geo)]))
         #expect(empty.filter == .union([]))
         #expect(throws: QueryError("Bad lower range: x")) { try GlobalFilter.numeric(field: "n", min: Array("x".utf8), max: [49]) }
         #expect(throws: QueryError("Bad upper range: -inf")) { try GlobalFilter.numeric(field: "n", min: [49], max: Array("-inf".utf8)) }
         var fields = try QueryParser.parse(Array("hello @t:world".utf8), params: [:], stopwords: nil)
-        try fields.restrictTextFields(to: ["b"])
+        try fields.apply(scope([], fields: ["b"]))
         #expect(fields.filter == .intersection([.term(fields: ["b"], text: "hello"), .term(fields: [], text: "world")]))
     }
 }

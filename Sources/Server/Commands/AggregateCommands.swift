@@ -128,8 +128,11 @@ extension Server {
             plan = try AggregatePlan.parse(rest.map { String(decoding: $0, as: UTF8.self) }, raw: rest)
         } catch { throw CommandError(error.message) }
         let dialect = plan.dialect ?? search.config.defaultDialect
-        let query: ParsedQuery
-        do throws(QueryError) { query = try QueryParser.parse(raw[2], params: plan.params, dialect: dialect) } catch {
+        var query: ParsedQuery
+        do throws(QueryError) {
+            query = try QueryParser.parse(raw[2], params: plan.params, dialect: dialect)
+            try query.apply(plan.scope)
+        } catch {
             throw CommandError(error.message)
         }
         var request = SearchRequest(query: query)
