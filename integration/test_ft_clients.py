@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 
 import pytest
-from redis.commands.search.field import NumericField, TagField, TextField, VectorField
+import redis
+from redis.commands.search.aggregation import AggregateRequest
+from redis.commands.search.field import GeoField, NumericField, TagField, TextField, VectorField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
-from redis.commands.search.query import Query
+from redis.commands.search.query import GeoFilter, NumericFilter, Query
 
 DIM = 4
 TAGS = ["red", "green", "blue"]
@@ -186,6 +188,65 @@ def test_redis_py_search(server, protocol):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+def haversine(lon1, lat1, lon2, lat2) -> float:
+    """Meters, with Redis's earth radius (its GEODIST's and RediSearch's)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    u, v = math.sin((p2 - p1) / 2), math.sin(math.radians(lon2 - lon1) / 2)
+    return 2 * 6372797.560856 * math.asin(math.sqrt(u * u + math.cos(p1) * math.cos(p2) * v * v))
+
+
+PLACES = [("paris", 2.3522, 48.8566, "cafe near the river"), ("versailles", 2.1301, 48.8049, "cafe palace garden"),
+          ("london", -0.1276, 51.5072, "river cafe"), ("lyon", 4.8357, 45.7640, "garden cafe river"),
+          ("brussels", 4.3517, 50.8503, "cafe"), ("sydney", 151.2093, -33.8688, "harbour river cafe")]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_redis_py_geo_and_query_options(server, protocol):
+    """redis-py's GeoField, Query.add_filter(NumericFilter / GeoFilter), slop(), in_order(), limit_fields() and a
+    geodistance() APPLY, which VecShard once accepted and ignored."""
+    r = server.client(protocol=protocol, decode_responses=True)
+    name = f"geo{protocol}"
+    ft = r.ft(name)
+    ft.create_index([GeoField("loc"), NumericField("rank"), TextField("name"), TextField("about")],
+                    definition=IndexDefinition(prefix=[f"{name}:"], index_type=IndexType.HASH))
+    for i, (city, lon, lat, about) in enumerate(PLACES):
+        r.hset(f"{name}:{city}", mapping={"loc": f"{lon},{lat}", "rank": i, "name": city, "about": about})
+    r.hset(f"{name}:nowhere", mapping={"loc": "10,95", "name": "nowhere"})  # past Redis's latitude bounds
+    info = wait_indexed(ft)
+    assert int(info["num_docs"]) == len(PLACES)
+    assert int(info["hash_indexing_failures"]) == 1
+
+    def ids(query: Query) -> list[str]:
+        return sorted(g[0].split(":", 1)[1] for g in rows(ft.search(query)))
+
+    def near(lon, lat, meters):
+        return sorted(c for c, x, y, _ in PLACES if haversine(lon, lat, x, y) <= meters)
+
+    assert ids(Query("@loc:[2.35 48.85 30 km]").no_content()) == near(2.35, 48.85, 30_000) == ["paris", "versailles"]
+    assert ids(Query("@loc:[2.35 48.85 400 km]").no_content().dialect(2)) == near(2.35, 48.85, 400_000)
+    assert ids(Query("cafe").add_filter(GeoFilter("loc", 2.35, 48.85, 250, GeoFilter.MILES)).no_content()) == \
+        near(2.35, 48.85, 250 * 1609.34)
+    assert ids(Query("cafe").add_filter(NumericFilter("rank", 1, 3)).no_content()) == ["london", "lyon", "versailles"]
+    assert ids(Query("cafe").add_filter(NumericFilter("rank", 1, 3, minExclusive=True)).no_content()) == ["london", "lyon"]
+    assert ids(Query("river").limit_fields("name").no_content()) == []
+    assert ids(Query("river").limit_fields("about").no_content()) == ["london", "lyon", "paris", "sydney"]
+    # "cafe river": adjacent in lyon, london and sydney (either order); in that order in paris (a word between, and a
+    # stopword, which takes no position) and lyon.
+    assert ids(Query("cafe river").slop(0).no_content()) == ["london", "lyon", "sydney"]
+    assert ids(Query("cafe river").in_order().no_content()) == ["lyon", "paris"]
+    assert ids(Query("cafe river").slop(0).in_order().no_content()) == ["lyon"]
+    assert ids(Query("cafe river").slop(1).no_content()) == ["london", "lyon", "paris", "sydney"]
+    with pytest.raises(redis.ResponseError, match="Invalid GeoFilter radius"):
+        ft.search(Query("cafe").add_filter(GeoFilter("loc", 2.35, 48.85, -1)))
+
+    req = AggregateRequest("*").load("@loc").apply(d="geodistance(@loc, 2.3522, 48.8566)").sort_by("@d").limit(0, 3)
+    res = ft.aggregate(req)
+    got = [dict(zip(row[::2], row[1::2])) for row in res.rows] if not isinstance(res, dict) else \
+        [x["extra_attributes"] for x in res["results"]]
+    expected = sorted((haversine(2.3522, 48.8566, x, y), c) for c, x, y, _ in PLACES)[:3]
+    assert [float(g["d"]) for g in got] == pytest.approx([d for d, _ in expected], abs=2.0)
+
+
 # redisvl (own venv, RESP2 through redis-py 7)
 
 REDISVL_VENV = Path(os.environ.get("REDISVL_VENV", Path.home() / ".cache" / "vecshard-redisvl-venv"))
@@ -196,7 +257,7 @@ REDISVL_SCRIPT = textwrap.dedent('''
     from redisvl.index import SearchIndex
     from redisvl.query import FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
     from redisvl.query.aggregate import AggregateHybridQuery
-    from redisvl.query.filter import Num, Tag
+    from redisvl.query.filter import Geo, GeoRadius, Num, Tag
 
     port, docs, q = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
     schema = {
@@ -205,13 +266,14 @@ REDISVL_SCRIPT = textwrap.dedent('''
             {"name": "tag", "type": "tag"},
             {"name": "num", "type": "numeric"},
             {"name": "text", "type": "text"},
+            {"name": "loc", "type": "geo"},
             {"name": "vec", "type": "vector",
              "attrs": {"dims": len(q), "distance_metric": "cosine", "algorithm": "flat", "datatype": "float32"}},
         ],
     }
     index = SearchIndex.from_dict(schema, redis_url=f"redis://127.0.0.1:{port}")
     index.create(overwrite=True, drop=True)
-    data = [{"id": d["id"], "tag": d["tag"], "num": d["num"], "text": d["text"],
+    data = [{"id": d["id"], "tag": d["tag"], "num": d["num"], "text": d["text"], "loc": f"{d['num'] / 10},{d['num'] / 20}",
              "vec": struct.pack(f"<{len(d['vec'])}f", *d["vec"])} for d in docs]
     keys = index.load(data, id_field="id")
     out = {"keys": keys, "exists": index.exists()}
@@ -227,6 +289,8 @@ REDISVL_SCRIPT = textwrap.dedent('''
                                             return_fields=["num", "tag"], num_results=100))
     out["count"] = index.query(FilterQuery(filter_expression=Num("num") < 10, return_fields=["num"],
                                            num_results=100))
+    out["geo"] = index.query(FilterQuery(filter_expression=Geo("loc") == GeoRadius(1.0, 0.5, 120, "km"),
+                                         return_fields=["num"], num_results=100))
     word = docs[0]["text"].split()[0]
     out["word"] = word
     out["text_query"] = index.query(TextQuery(word, text_field_name="text", num_results=100, return_fields=["text"]))
@@ -300,6 +364,9 @@ def test_redisvl(server):
     got_distances = sorted(float(g["vector_distance"]) for g in out["hybrid_query"])
     assert got_distances == pytest.approx(sorted(cosine(d["vec"], q) for d in nearest), abs=1e-5)
     assert sorted(int(g["num"]) for g in out["count"]) == [d["num"] for d in docs if d["num"] < 10]
+    # GeoRadius: points (num / 10, num / 20) within 120 km of (1.0, 0.5).
+    assert sorted(int(g["num"]) for g in out["geo"]) == \
+        [d["num"] for d in docs if haversine(1.0, 0.5, d["num"] / 10, d["num"] / 20) <= 120_000]
     assert out["after_delete"] is False
 
 
