@@ -39,6 +39,14 @@ public enum GeoHash {
         return (longitude, latitude)
     }
 
+    /// The latitude of `decode(hash)`, from the latitude bits alone.
+    @inline(__always) static func decodeLatitude(_ hash: Double) -> Double {
+        let bits = hash < 0 ? 0 : hash >= 0x1p64 ? UInt64.max : UInt64(hash)
+        let lat = Double(deinterleave(bits).lat)
+        let cell = 2 * latitudeLimit / Double(UInt64(1) << steps)
+        return min(max(-latitudeLimit + (lat + 0.5) * cell, -latitudeLimit), latitudeLimit)
+    }
+
     /// Great-circle distance in meters (geohashGetDistance).
     public static func distance(_ lon1: Double, _ lat1: Double, _ lon2: Double, _ lat2: Double) -> Double {
         let radians = Double.pi / 180.0
@@ -153,8 +161,12 @@ public struct GeoFilter: Equatable, Sendable {
         guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
               latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return { _ in false } }
         let lon = longitude, lat = latitude
+        // A point farther in latitude alone than the radius (plus a cell) is out: most points are rejected on their
+        // latitude bits without the trigonometry.
+        let band = radiusMeters / GeoHash.earthRadiusMeters * 180 / Double.pi + 1e-4
         return { hash in
             if hash.isNaN { return false }
+            if abs(GeoHash.decodeLatitude(hash) - lat) > band { return false }
             let p = GeoHash.decode(hash)
             return GeoHash.distance(lon, lat, p.longitude, p.latitude) <= radiusMeters
         }
