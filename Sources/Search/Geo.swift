@@ -47,6 +47,87 @@ public enum GeoHash {
         return min(max(-latitudeLimit + (lat + 0.5) * cell, -latitudeLimit), latitudeLimit)
     }
 
+    /// A geohash cell: `step` bits of each coordinate, interleaved.
+    struct Cell { var bits: UInt64; var step: Int }
+
+    static func encode(longitude: Double, latitude: Double, step: Int) -> Cell {
+        let scale = Double(UInt64(1) << step)
+        let latOffset = (latitude + latitudeLimit) / (2 * latitudeLimit) * scale
+        let lonOffset = (longitude + longitudeLimit) / (2 * longitudeLimit) * scale
+        return Cell(bits: interleave(cTruncatedUInt32(latOffset), cTruncatedUInt32(lonOffset)), step: step)
+    }
+
+    /// The cell's bounds (geohashDecode).
+    static func area(_ c: Cell) -> (lonMin: Double, lonMax: Double, latMin: Double, latMax: Double) {
+        let (lat, lon) = deinterleave(c.bits)
+        let scale = Double(UInt64(1) << c.step)
+        return (-longitudeLimit + Double(lon) / scale * 2 * longitudeLimit, -longitudeLimit + (Double(lon) + 1) / scale * 2 * longitudeLimit,
+                -latitudeLimit + Double(lat) / scale * 2 * latitudeLimit, -latitudeLimit + (Double(lat) + 1) / scale * 2 * latitudeLimit)
+    }
+
+    /// geohash_move_x / geohash_move_y: the neighboring cell (longitude bits are the odd ones).
+    static func moved(_ c: Cell, x dx: Int, y dy: Int) -> Cell {
+        var bits = c.bits
+        let width = UInt64(64 - c.step * 2)
+        func move(_ value: UInt64, mask: UInt64, by d: Int) -> UInt64 {
+            var v = value & mask
+            let other = value & ~mask
+            let zz = (~mask) >> width
+            if d > 0 { v = v &+ (zz &+ 1) } else { v = (v | zz) &- (zz &+ 1) }
+            v &= mask >> width
+            return v | other
+        }
+        if dx != 0 { bits = move(bits, mask: 0xAAAA_AAAA_AAAA_AAAA, by: dx) }
+        if dy != 0 { bits = move(bits, mask: 0x5555_5555_5555_5555, by: dy) }
+        return Cell(bits: bits, step: c.step)
+    }
+
+    /// geohashEstimateStepsByRadius.
+    static func stepsForRadius(_ meters: Double, latitude: Double) -> Int {
+        if meters == 0 { return steps }
+        var range = meters, step = 1
+        while range < 20037726.37 { range *= 2; step += 1 }
+        step -= 2
+        if latitude > 66 || latitude < -66 {
+            step -= 1
+            if latitude > 80 || latitude < -80 { step -= 1 }
+        }
+        return min(max(step, 1), steps)
+    }
+
+    /// geohashGetAreasByRadius: the center cell, then north, south, east, west, north-east, north-west, south-east,
+    /// south-west; nil for a neighbor the radius cannot reach.
+    static func areasByRadius(longitude: Double, latitude: Double, radiusMeters: Double) -> [Cell?] {
+        let radians = Double.pi / 180
+        let lonDelta = radiusMeters / earthRadiusMeters / cos(latitude * radians) / radians
+        let latDelta = radiusMeters / earthRadiusMeters / radians
+        let (minLon, maxLon, minLat, maxLat) = (longitude - lonDelta, longitude + lonDelta, latitude - latDelta, latitude + latDelta)
+        var step = stepsForRadius(radiusMeters, latitude: latitude)
+        func neighbors(_ c: Cell) -> [Cell] {
+            [c, moved(c, x: 0, y: 1), moved(c, x: 0, y: -1), moved(c, x: 1, y: 0), moved(c, x: -1, y: 0),
+             moved(c, x: 1, y: 1), moved(c, x: -1, y: 1), moved(c, x: 1, y: -1), moved(c, x: -1, y: -1)]
+        }
+        var cells = neighbors(encode(longitude: longitude, latitude: latitude, step: step))
+        let north = area(cells[1]), south = area(cells[2]), east = area(cells[3]), west = area(cells[4])
+        let decrease = distance(longitude, latitude, longitude, north.latMax) < radiusMeters
+            || distance(longitude, latitude, longitude, south.latMin) < radiusMeters
+            || distance(longitude, latitude, east.lonMax, latitude) < radiusMeters
+            || distance(longitude, latitude, west.lonMin, latitude) < radiusMeters
+        if step > 1 && decrease {
+            step -= 1
+            cells = neighbors(encode(longitude: longitude, latitude: latitude, step: step))
+        }
+        var result: [Cell?] = cells
+        if step >= 2 {
+            let a = area(cells[0])
+            if a.latMin < minLat { result[2] = nil; result[8] = nil; result[7] = nil }
+            if a.latMax > maxLat { result[1] = nil; result[5] = nil; result[6] = nil }
+            if a.lonMin < minLon { result[4] = nil; result[8] = nil; result[6] = nil }
+            if a.lonMax > maxLon { result[3] = nil; result[7] = nil; result[5] = nil }
+        }
+        return result
+    }
+
     /// Great-circle distance in meters (geohashGetDistance).
     public static func distance(_ lon1: Double, _ lat1: Double, _ lon2: Double, _ lat2: Double) -> Double {
         let radians = Double.pi / 180.0
@@ -152,6 +233,27 @@ public struct GeoFilter: Equatable, Sendable {
     public func validate() throws(QueryError) {
         if latitude > 90 || latitude < -90 || longitude > 180 || longitude < -180 { throw QueryError("Invalid GeoFilter lat/lon") }
         if radius <= 0 { throw QueryError("Invalid GeoFilter radius") }
+    }
+
+    /// The geohash score ranges RediSearch reads for this filter (calcRanges: the cell around the center at the step
+    /// the radius needs and its eight neighbors, those the radius cannot reach left out, repeats skipped), each
+    /// [min, max] of 52-bit scores; none for a center or radius RediSearch cannot search around.
+    public func cellRanges() -> [(min: Double, max: Double)] {
+        let radiusMeters = radius * unit.meters
+        guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
+              latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return [] }
+        let cells = GeoHash.areasByRadius(longitude: longitude, latitude: latitude, radiusMeters: radiusMeters)
+        var ranges: [(min: Double, max: Double)] = []
+        var lastProcessed = 0
+        for (i, cell) in cells.enumerated() {
+            guard let cell else { continue }
+            if lastProcessed != 0, let last = cells[lastProcessed], last.bits == cell.bits && last.step == cell.step { continue }
+            let shift = UInt64(52 - 2 * cell.step)
+            let lo = cell.bits << shift, hi = (cell.bits &+ 1) << shift
+            if lo != hi { ranges.append((Double(lo), Double(hi))) }
+            lastProcessed = i
+        }
+        return ranges
     }
 
     /// Whether a stored geohash lies within the radius. A center RediSearch cannot search around (past Redis's

@@ -36,6 +36,8 @@ final class PreparedNode {
     var groups: [[PostingList]] = []
     var cursors: [[Int]] = []
     var mask = TextFieldMask.all
+    /// A numeric range RediSearch reads from several leaves of its tree: a union, which counts as having offsets.
+    var readsSeveralRanges = false
     init(node: QueryNode, matches: DocSet?, children: [PreparedNode]) { self.node = node; self.matches = matches; self.children = children }
     func contains(_ doc: UInt32) -> Bool { matches?.contains(doc) ?? false }
 }
@@ -96,6 +98,11 @@ extension Evaluator {
             let terms = words.map { TextAnalyzer.asciiLowercased($0) }.filter { !index.stopwords.contains($0) }
             prepared.groups = terms.compactMap { postings[$0].map { [$0] } }
             prepared.mask = index.textFieldMask(fields)
+        case .numericRange(let field, let lo, _, let hi, _):
+            prepared.readsSeveralRanges = (index.numericRangeSizes(attribute: field, lo, hi)?.count ?? 0) > 1
+        case .geo(let filter):
+            let cells = index.geoRangeSizes(filter)
+            prepared.readsSeveralRanges = !(cells.count == 1 && cells[0].count == 1)
         default: break
         }
         prepared.cursors = prepared.groups.map { Array(repeating: 0, count: $0.count) }
@@ -133,10 +140,14 @@ extension Evaluator {
             return values.count == 1 ? OffsetResult(type: OffsetResult.term, hasOffsets: false)
                 : OffsetResult(type: OffsetResult.union, hasOffsets: true)
         case .numericRange:
-            return p.contains(doc) ? OffsetResult(type: OffsetResult.numeric, hasOffsets: false) : nil
+            guard p.contains(doc) else { return nil }
+            return p.readsSeveralRanges ? OffsetResult(type: OffsetResult.union, hasOffsets: true)
+                : OffsetResult(type: OffsetResult.numeric, hasOffsets: false)
         case .geo:
-            // A union of numeric ranges (see ScoringPlanBuilder): it counts as having offsets, and has none.
-            return p.contains(doc) ? OffsetResult(type: OffsetResult.union, hasOffsets: true) : nil
+            // Usually a union of numeric ranges (see ScoringPlanBuilder): it counts as having offsets, and has none.
+            guard p.contains(doc) else { return nil }
+            return p.readsSeveralRanges ? OffsetResult(type: OffsetResult.union, hasOffsets: true)
+                : OffsetResult(type: OffsetResult.numeric, hasOffsets: false)
         case .vectorRange:
             return p.contains(doc) ? OffsetResult(type: OffsetResult.metric, hasOffsets: false) : nil
         }

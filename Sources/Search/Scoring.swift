@@ -625,16 +625,21 @@ struct ScoringPlanBuilder {
             return tagIterator(n, field: field)
         case .numeric(let lo, let loInclusive, let hi, let hiInclusive, let field):
             guard let values = index.numericValues(attribute: field) else { return nil }
-            return .numeric(values: values, test: { v in (loInclusive ? v >= lo : v > lo) && (hiInclusive ? v <= hi : v < hi) })
+            let test: (Double) -> Bool = { v in (loInclusive ? v >= lo : v > lo) && (hiInclusive ? v <= hi : v < hi) }
+            // RediSearch reads the leaves of its range tree that meet [lo, hi]: one is a plain numeric iterator,
+            // several a union of them (which counts as having offsets); their sizes are its estimate.
+            let sizes = index.numericRangeSizes(attribute: field, lo, hi) ?? []
+            let numeric = ScoringIterator.numeric(values: values, test: test, estimate: sizes.reduce(0, +))
+            return sizes.count > 1 ? .union([numeric], weight: 1, firstOnly: true) : numeric
         case .geo(let filter):
-            // RediSearch's GEO iterator is a union (quick exit) of numeric ranges over the geohash cells around the
-            // center, and a document lies in one. A union of numeric results counts as having offsets (its type mask
-            // is not RS_RESULT_NUMERIC's two bits), empty ones, which changes the slop of an intersection around it.
-            // Each range reads whole leaves of RediSearch's numeric tree: in a small index, one leaf of every value,
-            // so the union of two or more ranges estimates twice the field's values at least. Where only one cell
-            // meets the tree RediSearch uses that numeric iterator alone; that case is not reproduced (COMPATIBILITY.md).
+            // RediSearch's GEO iterator: per geohash cell around the center, the leaves of its numeric tree over the
+            // geohashes that meet the cell's range; a union of those iterators (quick exit) unless only one cell finds
+            // ranges, and then that cell's iterator, itself one range or a union. A union counts as having (empty)
+            // offsets, which changes the slop of an intersection around it; the ranges' sizes are the estimate.
             guard let values = index.geoValues(attribute: filter.field) else { return nil }
-            return .union([.numeric(values: values, test: filter.test(), estimate: 2 * values.valueCount)], weight: 1, firstOnly: true)
+            let cells = index.geoRangeSizes(filter)
+            let numeric = ScoringIterator.numeric(values: values, test: filter.test(), estimate: cells.joined().reduce(0, +))
+            return cells.count == 1 && cells[0].count == 1 ? numeric : .union([numeric], weight: 1, firstOnly: true)
         case .vector(let info):
             guard !info.isKNN, let clause = try? info.rangeClause(),
                   let set = try? evaluator.evaluate(.vectorRange(clause)) else { return nil }

@@ -80,6 +80,9 @@ public final class SearchIndex: @unchecked Sendable {
     /// Per vector field: the store hashes resolve their vector through (labels are doc ids); it knows which hash
     /// buffer points at each label, so the index can hand that buffer a copy before it lets go of the vector.
     var vectorStores: [Int: ExternalStore] = [:]
+    /// Per NUMERIC / GEO field: the shape of RediSearch's range tree over the values (a GEO field's: geohashes) as they
+    /// were added; scoring reads it.
+    var numericTrees: [Int: NumericTreeShape] = [:]
     /// Sortable/returnable raw values are read from the keyspace; only numeric values are kept here.
 
     // Statistics for FT.INFO.
@@ -337,6 +340,7 @@ public final class SearchIndex: @unchecked Sendable {
                 case .numeric(var values):
                     stores[i] = .numeric(NumericColumn())
                     values.set(numeric[i] ?? .nan, at: Int(id))
+                    if let v = numeric[i] { addToTree(v, field: i, column: values) }  // NUMERIC and GEO
                     stores[i] = .numeric(values)
                 case .tag(var postings, var perDoc):
                     stores[i] = .numeric(NumericColumn())
@@ -435,6 +439,34 @@ public final class SearchIndex: @unchecked Sendable {
                 _ = v.remove(label: UInt64(id))
             }
         }
+    }
+
+    /// Adds a value to the field's tree shape. Replaced values stay in it, as in RediSearch until its GC runs; once
+    /// they outnumber the live ones the shape is rebuilt from the column in doc-id order, as a collected tree would be.
+    private func addToTree(_ value: Double, field i: Int, column: NumericColumn) {
+        let tree = numericTrees[i] ?? NumericTreeShape()
+        numericTrees[i] = tree
+        tree.add(value)
+        let live = column.valueCount
+        guard tree.entries > 2 * live + 1024 else { return }
+        let rebuilt = NumericTreeShape()
+        for doc in 0..<column.count where !column[doc].isNaN { rebuilt.add(column[doc]) }
+        numericTrees[i] = rebuilt
+    }
+
+    /// The sizes of the ranges RediSearch's tree for a NUMERIC field reads for [lo, hi] (caller holds a lock).
+    func numericRangeSizes(attribute: String, _ lo: Double, _ hi: Double) -> [Int]? {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric = definition.fields[i].kind
+        else { return nil }
+        return numericTrees[i]?.rangeSizes(lo, hi) ?? []
+    }
+
+    /// For each geohash cell range RediSearch reads for a GEO filter and finds ranges for, the sizes of those ranges
+    /// (caller holds a lock).
+    func geoRangeSizes(_ filter: GeoFilter) -> [[Int]] {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == filter.field }), case .geo = definition.fields[i].kind,
+              let tree = numericTrees[i] else { return [] }
+        return filter.cellRanges().map { tree.rangeSizes($0.min, $0.max) }.filter { !$0.isEmpty }
     }
 
     private func stemKey(_ token: String) -> String? {

@@ -100,3 +100,40 @@ struct GeoTests {
         #expect(fields.filter == .intersection([.term(fields: ["b"], text: "hello"), .term(fields: [], text: "world")]))
     }
 }
+
+@Suite("NumericTreeShape")
+struct NumericTreeShapeTests {
+    @Test("the root splits once two distinct values are sampled; ranges cover every value a filter can match")
+    func splitsAndCovers() {
+        let tree = NumericTreeShape()
+        for _ in 0..<15 { tree.add(5) }
+        #expect(tree.rangeSizes(0, 10) == [15])  // one leaf: a plain numeric iterator
+        for v in 0..<5000 { tree.add(Double(v % 101)) }
+        let all = tree.rangeSizes(-.infinity, .infinity)
+        #expect(all.count > 1 && all.reduce(0, +) == 5015)  // several leaves: a union
+        #expect(tree.rangeSizes(7, 7).count == 1)
+        // Every value in [lo, hi] lies in a returned range: the sizes add up to at least the matches.
+        for (lo, hi) in [(0.0, 50.0), (10, 20), (99, 100), (-5, 0), (33.5, 33.7)] {
+            let matches = (0..<5000).filter { Double($0 % 101) >= lo && Double($0 % 101) <= hi }.count
+            #expect(tree.rangeSizes(lo, hi).reduce(0, +) >= matches)
+        }
+        #expect(tree.rangeSizes(200, 300).isEmpty)
+    }
+
+    @Test("a radius's geohash cell ranges hold every point within it")
+    func cellsCoverTheRadius() throws {
+        var rng = SystemRandomNumberGenerator()
+        for (lon, lat, km) in [(2.35, 48.85, 10.0), (2.35, 48.85, 500), (-179.9, 0.5, 50), (139.7, 35.7, 2000), (0, 70, 300)] {
+            let filter = GeoFilter(field: "loc", longitude: lon, latitude: lat, radius: km, unit: .kilometers)
+            let ranges = filter.cellRanges()
+            #expect(!ranges.isEmpty && ranges.count <= 9)
+            let test = filter.test()
+            for _ in 0..<2000 {
+                let p = (lon + Double.random(in: -30...30, using: &rng), lat + Double.random(in: -20...20, using: &rng))
+                guard let hash = GeoHash.encode(longitude: max(-180, min(180, p.0)), latitude: max(-85, min(85, p.1))),
+                      test(hash) else { continue }
+                #expect(ranges.contains { hash >= $0.min && hash < $0.max }, "\(p) within \(km) km of \(lon),\(lat)")
+            }
+        }
+    }
+}
