@@ -447,8 +447,7 @@ public final class SearchIndex: @unchecked Sendable {
         let tree = numericTrees[i] ?? NumericTreeShape()
         numericTrees[i] = tree
         tree.add(value)
-        let live = column.valueCount
-        guard tree.entries > 2 * live + 1024 else { return }
+        guard tree.entries > 2 * numDocs + 1024 else { return }  // numDocs bounds the live values without a count
         let rebuilt = NumericTreeShape()
         for doc in 0..<column.count where !column[doc].isNaN { rebuilt.add(column[doc]) }
         numericTrees[i] = rebuilt
