@@ -62,26 +62,17 @@ final class NumericTreeShape {
     /// Values added, replaced ones included (RediSearch keeps them until its GC runs).
     private(set) var entries = 0
 
-    /// NumericRangeTree_Add (numericTreeMaxDepthRange 0: inner nodes keep no range).
+    /// NumericRangeTree_Add (numericTreeMaxDepthRange 0: inner nodes keep no range). The descent is a loop; only a
+    /// split (rare) walks the path again to rebalance it bottom-up, as the recursion does in RediSearch.
     func add(_ value: Double) {
         entries += 1
-        _ = add(value, at: &root)
-    }
-
-    /// Returns whether the subtree changed shape.
-    private func add(_ value: Double, at slot: inout Node) -> Bool {
-        let node = slot
-        if !node.isLeaf {
-            let changed: Bool
-            if value < node.split { changed = add(value, at: &node.left!) } else { changed = add(value, at: &node.right!) }
-            if changed { balance(&slot) }
-            return changed
-        }
-        guard let range = node.range else { return false }
+        var node = root
+        while let left = node.left, let right = node.right { node = value < node.split ? left : right }
+        guard let range = node.range else { return }
         range.add(value, checkCardinality: true)
         let cardinality = range.distinct.count
         guard cardinality * Self.cardinalityCheck >= range.splitCardinality
-                || (range.values.count > Self.maximumRangeSize && cardinality > 1) else { return false }
+                || (range.values.count > Self.maximumRangeSize && cardinality > 1) else { return }
         // NumericRangeNode_Split: at the mean of the sampled distinct values; the leaf's range is then dropped.
         let childCardinality = min(Self.maximumRangeCardinality, 1 + range.splitCardinality * Self.splitExponent)
         let left = Range(splitCardinality: childCardinality), right = Range(splitCardinality: childCardinality)
@@ -92,7 +83,22 @@ final class NumericTreeShape {
         node.split = split
         node.maxDepth = 1
         node.range = nil
-        return true
+        // Every inner node on the way down rebalances, deepest first.
+        var path: [Node] = []
+        var walk = root
+        while walk !== node, let l = walk.left, let r = walk.right {
+            path.append(walk)
+            walk = value < walk.split ? l : r
+        }
+        for depth in stride(from: path.count - 1, through: 0, by: -1) {
+            let parent = path[depth]
+            if depth == 0 {
+                balance(&root)
+            } else {
+                let grandparent = path[depth - 1]
+                if grandparent.left === parent { balance(&grandparent.left!) } else { balance(&grandparent.right!) }
+            }
+        }
     }
 
     /// NumericRangeNode_Balance: a rotation when one side is more than two levels deeper.

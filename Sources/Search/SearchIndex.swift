@@ -444,8 +444,8 @@ public final class SearchIndex: @unchecked Sendable {
     /// Adds a value to the field's tree shape. Replaced values stay in it, as in RediSearch until its GC runs; once
     /// they outnumber the live ones the shape is rebuilt from the column in doc-id order, as a collected tree would be.
     private func addToTree(_ value: Double, field i: Int, column: NumericColumn) {
-        let tree = numericTrees[i] ?? NumericTreeShape()
-        numericTrees[i] = tree
+        let tree: NumericTreeShape
+        if let existing = numericTrees[i] { tree = existing } else { tree = NumericTreeShape(); numericTrees[i] = tree }
         tree.add(value)
         guard tree.entries > 2 * numDocs + 1024 else { return }  // numDocs bounds the live values without a count
         let rebuilt = NumericTreeShape()
