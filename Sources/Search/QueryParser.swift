@@ -532,7 +532,7 @@ public enum NumberParsing {
     }
 
     /// C `strtod` over all of `v` and the errno it set, or nil when bytes are left over (an empty text is 0).
-    static func wholeStrtod(_ v: some Collection<UInt8>) -> (Double, errno: Int32)? {
+    public static func wholeStrtod(_ v: some Collection<UInt8>) -> (Double, errno: Int32)? {
         var z = Array(v)
         z.append(0)
         var result: (Double, errno: Int32)?

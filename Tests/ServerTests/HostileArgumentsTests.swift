@@ -37,6 +37,11 @@ struct HostileArgumentsTests {
         (["FT.SEARCH", "idx", "*", "LIMIT", "1", "9223372036854775807"], "-LIMIT needs two numeric arguments\r\n"),
         (["FT.SEARCH", "idx", "*", "LIMIT", "1", huge], "-LIMIT exceeds maximum of 1000000\r\n"),
         (["FT.SEARCH", "idx", "*", "LIMIT", huge, "1"], "-OFFSET exceeds maximum of 1000000\r\n"),
+        (["COMMAND", "INFO", "", "|get", "get|"], "*3\r\n*-1\r\n*-1\r\n*-1\r\n"),  // found by make fuzz: "" trapped
+        (["FT.SEARCH", "idx", "hello", "SLOP", "99999999999999999999"], "-Bad arguments for SLOP: Value is outside acceptable bounds\r\n"),
+        (["FT.SEARCH", "idx", "hello", "GEOFILTER", "n", "NaN", "2", "3", "km"], "*1\r\n:0\r\n"),
+        (["FT.SEARCH", "idx", "hello", "GEOFILTER", "n", "1e400", "2", "3", "km"],
+         "-Bad arguments for <lon>: Could not convert argument to expected type\r\n"),
         (["FT.SEARCH", "idx", "*", "LIMIT", huge, "0"], "*1\r\n:5\r\n"),
         (["FT.SEARCH", "idx", "*", "PARAMS", huge, "a", "b"], "-Bad arguments for PARAMS: Value is outside acceptable bounds\r\n"),
         (["FT.SEARCH", "idx", "*", "RETURN", "4294967295", "t"], "-Bad arguments for RETURN: Expected an argument, but none provided\r\n"),

@@ -500,13 +500,14 @@ extension Server {
         return ParsedSearch(index: index, request: request, options: options, timeoutMilliseconds: timeout)
     }
 
-    /// `GEOFILTER field lon lat radius unit` from `args[start]`, with GeoFilter_Parse's errors (the values are checked
-    /// when the query runs: a center or radius RediSearch cannot search around matches nothing).
+    /// `GEOFILTER field lon lat radius unit` from `args[start]`, with GeoFilter_Parse's errors (GeoFilter_Validate's
+    /// come once the query parsed).
     func parseGeoFilter(_ args: Arguments, at start: Int) throws(CommandError) -> GlobalFilter {
         guard start + 4 < args.count else { throw CommandError("GEOFILTER requires 5 arguments") }
         var numbers: [Double] = []
         for (offset, name) in ["<lon>", "<lat>", "<radius>"].enumerated() {
-            guard let d = Arguments.parseDouble(args[start + 1 + offset]) else {
+            // AC_GetDouble: strtod over the whole argument, ±HUGE_VAL refused (NaN, "" and hex pass).
+            guard let (d, _) = NumberParsing.wholeStrtod(Array(args[start + 1 + offset])), !d.isInfinite else {
                 throw CommandError("Bad arguments for \(name): Could not convert argument to expected type")
             }
             numbers.append(d)

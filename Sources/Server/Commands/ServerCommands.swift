@@ -279,8 +279,9 @@ extension Server {
 
     /// "config|get" or "get" style lookup used by COMMAND INFO / DOCS.
     func lookupCommand(fullName: String) -> CommandSpec? {
-        let parts = fullName.split(separator: "|", maxSplits: 1).map(String.init)
-        guard let top = commands.lookup(parts[0]) else { return nil }
+        // `COMMAND INFO ""` and `"|get"` name no command (splitting them once crashed on the empty first part).
+        let parts = fullName.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, let top = commands.lookup(first) else { return nil }
         if parts.count == 1 { return top }
         return top.subcommands.first { $0.name == fullName }
     }
