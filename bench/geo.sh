@@ -15,23 +15,16 @@ PY=${PY:-.venv/bin/python}
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark (redis-tools) missing" >&2; exit 1; }
 
-ours_port=$((20000 + RANDOM % 10000)); stack_port=$((ours_port + 1))
-work=$(mktemp -d /var/tmp/vecshard-geo.XXXX)
-cleanup() {
-  redis-cli -p "$ours_port" shutdown nosave >/dev/null 2>&1 || true
-  bash "$STACK_SH" stop "$stack_port" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$BIN" --port "$ours_port" --dir "$work" --save '' --loglevel warning >"$work/ours.log" 2>&1 &
-bash "$STACK_SH" start "$stack_port" >/dev/null
-for _ in $(seq 50); do redis-cli -p "$ours_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+. bench/anchor-pair.sh
+start_anchor_pair geo
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 POINTS=$POINTS N=$N CONNS=$CONNS ROUNDS=$ROUNDS OURS=$ours_port STACK=$stack_port BIN=$BIN STARTED="$started" \
 LOAD_BEFORE="$load_before" "$PY" - <<'PY'
-import os, random, statistics, subprocess, time, redis
+import os, random, statistics, sys, time, redis
+sys.path.insert(0, "bench")
+from anchor_rps import requests_per_second, shown
 
 points, n, conns, rounds = (int(os.environ[k]) for k in ("POINTS", "N", "CONNS", "ROUNDS"))
 ports = {"vecshard": int(os.environ["OURS"]), "Redis Stack 7.4.1": int(os.environ["STACK"])}
@@ -71,6 +64,7 @@ queries = [
                                          "FILTER", "n", "0", "50", "WITHSCORES", "NOCONTENT"]),
     ("two words SLOP 2, scored", ["FT.SEARCH", "g", "w5 w9", "SLOP", "2", "WITHSCORES", "NOCONTENT"]),
     ("two words INORDER", ["FT.SEARCH", "g", "w5 w9", "INORDER", "NOCONTENT"]),
+    ("FT.AGGREGATE LIMIT first: 10 of all rows", ["FT.AGGREGATE", "g", "*", "LOAD", "1", "@n", "LIMIT", "0", "10"]),
     ("geodistance() top 10", ["FT.AGGREGATE", "g", "@loc:[2.35 48.85 100 km]", "LOAD", "1", "@loc", "APPLY",
                               "geodistance(@loc, 2.35, 48.85)", "AS", "d", "SORTBY", "2", "@d", "ASC", "MAX", "10"]),
 ]
@@ -92,10 +86,7 @@ rps = {label: {name: [] for name in ports} for label, _ in queries}
 for _ in range(rounds):
     for label, cmd in queries:
         for name, port in ports.items():
-            out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(conns), "-P", "1",
-                                  "--csv", "-q", *cmd], capture_output=True, text=True, check=True).stdout
-            last = [l for l in out.strip().splitlines() if l.startswith('"')][-1]
-            rps[label][name].append(float(last.split(",")[1].strip('"')))
+            rps[label][name].append(requests_per_second(port, cmd, n, conns))
 
 load_after = open("/proc/loadavg").read().split()[:3]
 lines = ["## GEO, FILTER / GEOFILTER and SLOP / INORDER vs Redis Stack (bench/geo.sh)", "",
@@ -110,8 +101,7 @@ lines = ["## GEO, FILTER / GEOFILTER and SLOP / INORDER vs Redis Stack (bench/ge
          "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
 for label, cmd in queries:
     ours, theirs = (statistics.median(rps[label][name]) for name in ports)
-    shown = " ".join(c if " " not in c and "|" not in c else repr(c) for c in cmd).replace("|", "\\|")
-    lines.append(f"| {label} | `{shown}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
+    lines.append(f"| {label} | `{shown(cmd)}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
                  f"{'yes' if agree[label] else 'NO'} |")
 open("bench/results/geo.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -886,6 +886,23 @@ public struct AggregatePlan: Sendable {
         return (wanted.partialValue == 0 ? 10 : wanted.partialValue, keys[0].ascending)
     }
 
+    /// When LIMIT comes first, after nothing but LOAD and APPLY (which keep one row per document), only the first
+    /// offset + limit documents can reach the output: that many, so the caller may hand over just those. RediSearch's
+    /// pipeline stops reading there too, so they are all its total counts (`LIMIT n 0` reads everything: nil).
+    public var leadingLimit: Int? {
+        for step in steps {
+            switch step {
+            case .load, .apply: continue
+            case .arrange(let a):
+                guard a.sortKeys == nil, a.isLimited, a.limit > 0 else { return nil }
+                let wanted = a.offset.addingReportingOverflow(a.limit)
+                return wanted.overflow ? nil : wanted.partialValue
+            default: return nil
+            }
+        }
+        return nil
+    }
+
     public var steps: [AggStep] = []
     public var verbatim = false
     public var withCursor = false

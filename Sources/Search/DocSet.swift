@@ -74,6 +74,17 @@ public struct DocSet: Sendable, Equatable {
         }
     }
 
+    /// Ids in increasing order until `body` returns false.
+    public func forEachWhile(_ body: (UInt32) -> Bool) {
+        for (i, var w) in words.enumerated() {
+            while w != 0 {
+                let bit = w.trailingZeroBitCount
+                if !body(UInt32(i * 64 + bit)) { return }
+                w &= w - 1
+            }
+        }
+    }
+
     public var ids: [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(count)

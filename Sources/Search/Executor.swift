@@ -114,17 +114,29 @@ extension SearchIndex {
             var first: Double?
             let replayed = scorer?.replayedScores(maxDocId: maxDocId, numDocs: numDocs)
             var scored: [ScoredDocument] = []
-            scored.reserveCapacity(matched.count)  // one allocation: growing by doubling faulted in fresh pages each time
-            matched.forEach { id in
-                guard keys[Int(id)] != nil else { return }
-                let score = replayed?[id] ?? scorer?.score(id) ?? 0
-                if let f = first { if f != score && !(f.isNaN && score.isNaN) { allEqual = false } } else { first = score }
-                scored.append(ScoredDocument(id: id, score: score))
-            }
-            total = scored.count
-            // Without SORTBY only the requested page is returned: only its documents are kept, as in RediSearch's heap.
             let page = request.offset.addingReportingOverflow(request.limit)
-            let pageOnly = request.ordersByScore && request.sortBy == nil && !page.overflow
+            if !request.ordersByScore && request.sortBy == nil && scorer == nil && !page.overflow {
+                // Read order, nothing to score (FT.AGGREGATE with LIMIT first): only the page's documents are read.
+                total = matched.count
+                scored.reserveCapacity(min(total, page.partialValue))
+                matched.forEachWhile { id in
+                    if scored.count >= page.partialValue { return false }
+                    if keys[Int(id)] != nil { scored.append(ScoredDocument(id: id, score: 0)) }
+                    return true
+                }
+            } else {
+                scored.reserveCapacity(matched.count)  // one allocation: growing by doubling faulted in fresh pages each time
+                matched.forEach { id in
+                    guard keys[Int(id)] != nil else { return }
+                    let score = replayed?[id] ?? scorer?.score(id) ?? 0
+                    if let f = first { if f != score && !(f.isNaN && score.isNaN) { allEqual = false } } else { first = score }
+                    scored.append(ScoredDocument(id: id, score: score))
+                }
+                total = scored.count
+            }
+            // Without SORTBY only the requested page is returned: only its documents are kept, as in RediSearch's heap.
+            // Unordered (FT.AGGREGATE's read order) the page is a prefix as well.
+            let pageOnly = request.sortBy == nil && !page.overflow
             if request.ordersByScore && !allEqual {
                 scored = pageOnly ? bestFirst(scored, count: page.partialValue, by: ScoredDocument.ranksBefore)
                                   : scored.sorted(by: ScoredDocument.ranksBefore)

@@ -144,6 +144,8 @@ extension Server {
         request.scorer = plan.scorer
         request.withScores = plan.addScores
         request.ordersByScore = false
+        // LIMIT first: documents past offset + limit are never read (buildAggregatePipeline), so never made hits.
+        if query.knn == nil, let wanted = plan.leadingLimit { request.limit = wanted }
         var yielded = query.knn.map { [$0.scoreField] } ?? []
         if plan.addScores { yielded.insert(Self.scoreProperty, at: 0) }
         return ParsedAggregate(index: index, indexName: indexName, plan: plan, request: request, yieldedNames: yielded)
@@ -217,6 +219,13 @@ extension Server {
                 var kept = m
                 kept.hits = best
                 pipeline.setDocuments(snapshot(kept, fields: pipeline.documentFields), uncounted: m.hits.count - best.count)
+                return pipeline
+            }
+            // LIMIT first (after LOAD / APPLY at most): documents past offset + limit are never read, nor counted.
+            if split == nil, let wanted = p.plan.leadingLimit, m.hits.count > wanted {
+                var kept = m
+                kept.hits = Array(m.hits.prefix(wanted))
+                pipeline.setDocuments(snapshot(kept, fields: pipeline.documentFields))
                 return pipeline
             }
             pipeline.setDocuments(snapshot(m, fields: pipeline.documentFields))
