@@ -39,12 +39,15 @@ public enum GeoHash {
         return (longitude, latitude)
     }
 
-    /// The latitude of `decode(hash)`, from the latitude bits alone.
-    @inline(__always) static func decodeLatitude(_ hash: Double) -> Double {
-        let bits = hash < 0 ? 0 : hash >= 0x1p64 ? UInt64.max : UInt64(hash)
-        let lat = Double(deinterleave(bits).lat)
-        let cell = 2 * latitudeLimit / Double(UInt64(1) << steps)
-        return min(max(-latitudeLimit + (lat + 0.5) * cell, -latitudeLimit), latitudeLimit)
+    /// The latitude cell of a hash (its even bits, squeezed together).
+    @inline(__always) static func evenBits(_ bits: UInt64) -> UInt32 {
+        var x = bits & 0x5555_5555_5555_5555
+        x = (x | (x >> 1)) & 0x3333_3333_3333_3333
+        x = (x | (x >> 2)) & 0x0F0F_0F0F_0F0F_0F0F
+        x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF
+        x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF
+        x = (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
+        return UInt32(truncatingIfNeeded: x)
     }
 
     /// A geohash cell: `step` bits of each coordinate, interleaved.
@@ -263,12 +266,17 @@ public struct GeoFilter: Equatable, Sendable {
         guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
               latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return { _ in false } }
         let lon = longitude, lat = latitude
-        // A point farther in latitude alone than the radius (plus a cell) is out: most points are rejected on their
-        // latitude bits without the trigonometry.
+        // A point farther in latitude alone than the radius (plus a cell) is out: most points are rejected on the
+        // integer latitude bits of their hash, without decoding it or any trigonometry.
         let band = radiusMeters / GeoHash.earthRadiusMeters * 180 / Double.pi + 1e-4
+        let cells = Double(UInt64(1) << GeoHash.steps) / (2 * GeoHash.latitudeLimit)
+        let lowest = UInt32(clamping: Int64(max(0, ((lat - band + GeoHash.latitudeLimit) * cells).rounded(.down))))
+        let highest = UInt32(clamping: Int64(min(0x1p40, ((lat + band + GeoHash.latitudeLimit) * cells).rounded(.up))))
         return { hash in
-            if hash.isNaN { return false }
-            if abs(GeoHash.decodeLatitude(hash) - lat) > band { return false }
+            guard hash >= 0, hash < 0x1p64 else { return false }  // NaN (no value) too
+            let bits = UInt64(hash)
+            let latBits = GeoHash.evenBits(bits)
+            if latBits < lowest || latBits > highest { return false }
             let p = GeoHash.decode(hash)
             return GeoHash.distance(lon, lat, p.longitude, p.latitude) <= radiusMeters
         }
