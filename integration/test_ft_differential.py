@@ -226,6 +226,10 @@ GEO_AGGREGATES = [
     ("@loc:[2.35 48.85 1000 km]", "LOAD", "1", "@loc", "APPLY", "geodistance(@loc, 2.35, 48.85)", "AS", "d",
      "SORTBY", "2", "@d", "DESC"),
     ("*", "GROUPBY", "1", "@loc", "REDUCE", "COUNT", "0", "AS", "c", "SORTBY", "2", "@loc", "ASC"),
+    # LIMIT first: RediSearch stops reading after offset + limit documents, which its total shows.
+    ("*", "LOAD", "1", "@n", "LIMIT", "0", "3"), ("*", "LOAD", "1", "@n", "LIMIT", "2", "3"),
+    ("*", "APPLY", "@n * 2", "AS", "x", "LIMIT", "4", "2"), ("*", "LIMIT", "0", "0"), ("*", "LIMIT", "12", "5"),
+    ("*", "LIMIT", "50", "5"), ("hello", "LOAD", "1", "@t", "LIMIT", "1", "2"),
 ]
 GEO_EXPLAINS = [("@loc:[-122.41 37.77 20 km]",), ("@loc:[-122.41 37.77 20 km] hello", "DIALECT", "2"),
                 ("@loc:[$a $b $c $d]", "PARAMS", "8", "a", "1", "b", "2", "c", "3", "d", "mi", "DIALECT", "2")]
