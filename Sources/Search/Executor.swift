@@ -245,6 +245,9 @@ struct Evaluator {
     let verbatim: Bool
     let prefixExpansion: PrefixExpansion
     var yielded: [UInt32: [(name: String, value: String)]] = [:]
+    /// GEO radius matches already computed by this evaluator (or the one it was copied from): the scoring replay
+    /// reads them again instead of testing every point a second time.
+    var geoMatches: [GeoFilter: DocSet] = [:]
 
     init(index: SearchIndex, verbatim: Bool, prefixExpansion: PrefixExpansion = PrefixExpansion()) {
         self.index = index
@@ -282,8 +285,11 @@ struct Evaluator {
             guard let values = index.numericValues(attribute: field) else { return try unknownField(field) }
             return values.matching { v in (loEx ? v > lo : v >= lo) && (hiEx ? v < hi : v <= hi) }  // NaN (no value) fails
         case .geo(let filter):
+            if let known = geoMatches[filter] { return known }
             guard let values = index.geoValues(attribute: filter.field) else { return try unknownField(filter.field) }
-            return values.matching(filter.test())
+            let matches = values.matching(filter.test())
+            geoMatches[filter] = matches
+            return matches
         case .tag(let field, let values):
             guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
                   case .tag(let postings, _) = index.stores[i], case .tag(_, let cs) = index.definition.fields[i].kind else {

@@ -203,7 +203,7 @@ public enum GeoHash {
 }
 
 /// A radius unit of GEO filters and GEOFILTER (`m`, `km`, `mi`, `ft`, any case).
-public enum GeoUnit: String, Sendable, Equatable {
+public enum GeoUnit: String, Sendable, Hashable {
     case meters = "m", kilometers = "km", miles = "mi", feet = "ft"
 
     public init?(name: String) {
@@ -222,7 +222,7 @@ public enum GeoUnit: String, Sendable, Equatable {
 }
 
 /// `@field:[lon lat radius unit]` or `GEOFILTER field lon lat radius unit`.
-public struct GeoFilter: Equatable, Sendable {
+public struct GeoFilter: Hashable, Sendable {
     public var field: String
     public var longitude: Double
     public var latitude: Double

@@ -84,7 +84,8 @@ indirect enum ScoringIterator {
     case not(ScoringIterator?, weight: Double)
     case wildcard
     /// `estimate`: NumEstimated when it is not the number of matches (a GEO range reads whole numeric-tree leaves).
-    case numeric(values: NumericColumn, test: (Double) -> Bool, estimate: Int? = nil)
+    /// `matches`: the documents that pass `test`, when already known.
+    case numeric(values: NumericColumn, test: (Double) -> Bool, estimate: Int? = nil, matches: DocSet? = nil)
     case vectorRange(DocSet)
     /// An iterator that exists but never matches (an intersection with a child that does not exist).
     case empty
@@ -98,7 +99,7 @@ indirect enum ScoringIterator {
         case .intersection(let children, _, _, _): return children.map { $0.estimate(maxDocId: maxDocId, numDocs: numDocs) }.min() ?? 0
         case .optional, .not: return maxDocId
         case .wildcard: return numDocs
-        case .numeric(let values, let test, let estimate): return estimate ?? values.matching(test).count
+        case .numeric(let values, let test, let estimate, let matches): return estimate ?? matches?.count ?? values.matching(test).count
         case .vectorRange(let docs): return docs.count
         case .empty: return 0
         }
@@ -178,7 +179,7 @@ final class ScoringNode {
         case .optional(let c, let w): operation = .optional; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .not(let c, let w): operation = .not; children = c.map { [ScoringNode($0)] } ?? []; weight = w
         case .wildcard: operation = .wildcard
-        case .numeric(let values, let test, _): operation = .numeric; numericValues = values; numericTest = test
+        case .numeric(let values, let test, _, _): operation = .numeric; numericValues = values; numericTest = test
         case .vectorRange(let d): operation = .vectorRange; docs = d
         case .empty: operation = .empty
         }
@@ -638,7 +639,8 @@ struct ScoringPlanBuilder {
             // offsets, which changes the slop of an intersection around it; the ranges' sizes are the estimate.
             guard let values = index.geoValues(attribute: filter.field) else { return nil }
             let cells = index.geoRangeSizes(filter)
-            let numeric = ScoringIterator.numeric(values: values, test: filter.test(), estimate: cells.joined().reduce(0, +))
+            let numeric = ScoringIterator.numeric(values: values, test: filter.test(), estimate: cells.joined().reduce(0, +),
+                                                  matches: evaluator.geoMatches[filter])
             return cells.count == 1 && cells[0].count == 1 ? numeric : .union([numeric], weight: 1, firstOnly: true)
         case .vector(let info):
             guard !info.isKNN, let clause = try? info.rangeClause(),

@@ -488,8 +488,8 @@ struct ReplayBuilder {
             return ReplayNot(child.map(iterator), weight: weight, maxDocId: maxDocId)
         case .wildcard:
             return ReplayWildcard(topId: maxDocId, count: numDocs)
-        case .numeric(let values, let test, _):
-            return ReplayReader(docs: values.matching(test).ids, record: ReplayRecord(kind: .numeric, weight: 1)) { r, _ in r.freq = 1 }
+        case .numeric(let values, let test, _, let matches):
+            return ReplayReader(docs: (matches ?? values.matching(test)).ids, record: ReplayRecord(kind: .numeric, weight: 1)) { r, _ in r.freq = 1 }
         case .vectorRange(let docs):
             return ReplayReader(docs: docs.ids, record: ReplayRecord(kind: .metric, weight: 1)) { r, _ in r.freq = 0 }
         case .empty:
