@@ -15,3 +15,28 @@ def requests_per_second(port: int, cmd: list[str], n: int, conns: int) -> float:
 def shown(cmd: list[str]) -> str:
     """A command for a Markdown table cell."""
     return " ".join(c if " " not in c and "|" not in c else repr(c) for c in cmd).replace("|", "\\|")
+
+
+def alternating_rounds(queries: list[tuple[str, list[str]]], ports: dict[str, int], n: int, conns: int,
+                       rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Requests/s per query label and server: every query on every server in turn, `rounds` times (so both servers
+    see the same machine noise)."""
+    rps = {label: {name: [] for name in ports} for label, _ in queries}
+    for _ in range(rounds):
+        for label, cmd in queries:
+            for name, port in ports.items():
+                rps[label][name].append(requests_per_second(port, cmd, n, conns))
+    return rps
+
+
+def ports(environ) -> dict[str, int]:
+    """The two servers start_anchor_pair started, by the name reports show."""
+    return {"vecshard": int(environ["OURS"]), "Redis Stack 7.4.1": int(environ["STACK"])}
+
+
+def run_line(environ) -> str:
+    """When, which binary, which machine and its load: the line each report starts with."""
+    import os
+    load_after = open("/proc/loadavg").read().split()[:3]
+    return (f"Run: {environ['STARTED']}, binary `{environ['BIN']}`; machine: {os.uname().nodename}, {os.cpu_count()} "
+            f"cores, Linux {os.uname().release}; load average before {environ['LOAD_BEFORE']}, after {' '.join(load_after)}.")

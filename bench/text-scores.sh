@@ -9,25 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCS=${DOCS:-20000} N=${N:-4000} CONNS=${CONNS:-4} ROUNDS=${ROUNDS:-3}
-BIN=${BIN:-.build/release/vecshard-server}
-STACK_SH=${REDIS_STACK_SH:-../shared/bench/redis-stack.sh}
-PY=${PY:-.venv/bin/python}
-[ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 1; }
-command -v redis-benchmark >/dev/null || { echo "redis-benchmark (redis-tools) missing" >&2; exit 1; }
-
 . bench/anchor-pair.sh
 start_anchor_pair text-scores
 
-started=$(date -u '+%Y-%m-%d %H:%M UTC')
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-DOCS=$DOCS N=$N CONNS=$CONNS ROUNDS=$ROUNDS OURS=$ours_port STACK=$stack_port BIN=$BIN STARTED="$started" \
-LOAD_BEFORE="$load_before" "$PY" - <<'PY'
+DOCS=$DOCS N=$N CONNS=$CONNS ROUNDS=$ROUNDS "$PY" - <<'PY'
 import os, random, statistics, struct, sys, redis
 sys.path.insert(0, "bench")
-from anchor_rps import requests_per_second, shown
+from anchor_rps import alternating_rounds, run_line, shown, ports as anchor_ports
 
 docs, n, conns, rounds = (int(os.environ[k]) for k in ("DOCS", "N", "CONNS", "ROUNDS"))
-ports = {"vecshard": int(os.environ["OURS"]), "Redis Stack 7.4.1": int(os.environ["STACK"])}
+ports = anchor_ports(os.environ)
 rng = random.Random(11)
 vocab = [f"w{i}" for i in range(2000)] + ["running", "runs", "run", "apples", "apple", "search", "searching"]
 weights = [1 / (i + 1) for i in range(len(vocab))]
@@ -83,17 +74,9 @@ for label, cmd in queries:
             [float(dict(zip(r[::2], r[1::2]))[b"__score"]) for r in b[1:]]
     agree[label] = same
 
-rps = {label: {name: [] for name in ports} for label, _ in queries}
-for _ in range(rounds):
-    for label, cmd in queries:
-        for name, port in ports.items():
-            rps[label][name].append(requests_per_second(port, cmd, n, conns))
-
-load_after = open("/proc/loadavg").read().split()[:3]
+rps = alternating_rounds(queries, ports, n, conns, rounds)
 lines = ["## Scored text queries vs Redis Stack (bench/text-scores.sh)", "",
-         f"Run: {os.environ['STARTED']}, binary `{os.environ['BIN']}`; machine: {os.uname().nodename}, "
-         f"{os.cpu_count()} cores, Linux {os.uname().release}; load average before {os.environ['LOAD_BEFORE']}, "
-         f"after {' '.join(load_after)}.", "",
+         run_line(os.environ), "",
          f"{docs} documents (TEXT title WEIGHT 2 / body / note of Zipf words, TAG, NUMERIC, 16-d HNSW vector), the same "
          "in both servers. Each query: "
          f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "

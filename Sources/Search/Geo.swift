@@ -160,16 +160,7 @@ public enum GeoHash {
     }
 
     static func deinterleave(_ bits: UInt64) -> (lat: UInt32, lon: UInt32) {
-        func squeeze(_ v: UInt64) -> UInt32 {
-            var x = v & 0x5555_5555_5555_5555
-            x = (x | (x >> 1)) & 0x3333_3333_3333_3333
-            x = (x | (x >> 2)) & 0x0F0F_0F0F_0F0F_0F0F
-            x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF
-            x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF
-            x = (x | (x >> 16)) & 0x0000_0000_FFFF_FFFF
-            return UInt32(truncatingIfNeeded: x)
-        }
-        return (squeeze(bits), squeeze(bits >> 1))
+        (evenBits(bits), evenBits(bits >> 1))
     }
 
     /// A GEO field's value: "lon,lat" or "lon lat" (the first space or comma splits it; each side read by strtod),

@@ -75,8 +75,12 @@ final class DiskSegment: @unchecked Sendable {
         func liveNeighbors(_ old: UInt32, _ level: Int) -> [UInt32] {
             graph.neighbors(old, level: level).compactMap { dense[Int($0)] == .max ? nil : dense[Int($0)] }
         }
+        // The graph's entry point may have been deleted since it was chosen (make fuzz found a SAVE that trapped on
+        // it): the live node with the highest level enters the segment instead.
+        let entry = graph.entryPoint.flatMap { graph.isLive($0) ? $0 : nil } ?? liveIds.max { graph.level($0) < graph.level($1) }
+        let entryLevel = entry.map { $0 == graph.entryPoint ? graph.maxLevel : graph.level($0) } ?? -1
         // Placement over dense ids, then the file position of each dense id becomes its local id.
-        let entryDense = graph.entryPoint.map { dense[Int($0)] } ?? 0
+        let entryDense = entry.map { dense[Int($0)] } ?? 0
         let order = PagePlacement.order(count: n, recordsPerPage: layout.recordsPerPage, entry: entryDense,
                                         strategy: .neighborPacking) { liveNeighbors(liveIds[Int($0)], 0) }
         let position = PagePlacement.positions(of: order)
@@ -114,8 +118,8 @@ final class DiskSegment: @unchecked Sendable {
             })
         }
         let parts = SegmentParts(
-            parameters: p, count: n, entry: graph.entryPoint.map { local($0) } ?? .max,
-            maxLevel: graph.entryPoint == nil ? -1 : graph.maxLevel,
+            parameters: p, count: n, entry: entry.map { local($0) } ?? .max,
+            maxLevel: entryLevel,
             labels: (0..<n).map { graph.label(oldOf[$0]) },
             tombstones: (0..<n).map { deleted.contains(graph.label(oldOf[$0])) ? 1 : 0 },
             uppers: uppers, quantizer: quantizer, codes: codes)

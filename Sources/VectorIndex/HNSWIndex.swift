@@ -422,7 +422,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             connect(id, level: level, entry: entry, top: top, traversal: exact, exact: exact, records, scratch)
         }
         if level > top {
-            entryLock.withLock { if level > maxLevel { entryPoint = id; maxLevel = level } }
+            // A node detached while it was being connected must not become the entry point (a seal then wrote a
+            // segment from a deleted entry and trapped: make fuzz). Detach marks the state under this lock too.
+            entryLock.withLock {
+                if level > maxLevel && vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live { entryPoint = id; maxLevel = level }
+            }
         }
     }
 
@@ -566,17 +570,21 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func detach(label: UInt64) -> Bool {
         enum Outcome { case absent, detached, needsExclusive }
         let outcome: Outcome = structureLock.withReadLock {
-            // Only a newly inserted node ever becomes the entry point, so if this one is not the entry now, it will
-            // not become it while we hold the shared lock.
-            let entry = entryLock.withLock { entryPoint }
             return mapLock.withLock {
                 guard let id = labelMap.find(label) else { return .absent }
-                // The entry point needs a successor chosen under the exclusive lock; a node whose insert has not
-                // published it yet would be published live after we unpublished it.
-                guard id != entry, vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live else { return .needsExclusive }
+                // A node whose insert has not published it yet would be published live after we unpublished it.
+                guard vs_load_acquire_u8(states + Int(id)) == HNSWIndex.live else { return .needsExclusive }
+                // The entry point needs a successor chosen under the exclusive lock. The check and the state change
+                // happen under the entry lock, where an insert still connecting this node decides whether it becomes
+                // the entry: either it already is (the exclusive path), or the insert sees it detached.
+                let isEntry: Bool = entryLock.withLock {
+                    if entryPoint == id { return true }
+                    vs_store_release_u8(states + Int(id), HNSWIndex.detached)
+                    return false
+                }
+                guard !isEntry else { return .needsExclusive }
                 _ = labelMap.remove(label)
                 liveCount -= 1
-                vs_store_release_u8(states + Int(id), HNSWIndex.detached)
                 detachedIds.append(id)
                 return .detached
             }

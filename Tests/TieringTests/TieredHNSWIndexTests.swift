@@ -279,6 +279,33 @@ func liveRecall(_ index: any VectorIndex, _ data: [[Float]], alive: [Bool], quer
         index.drop()
     }
 
+    /// Found by `make fuzz`: a SAVE sealed a RAM graph whose entry point had been deleted, and writing the segment
+    /// trapped on the deleted node's position. Every delete pattern here ends in a loadable, searchable segment.
+    @Test(arguments: ["all but one", "all", "first half"])
+    func sealAfterTheEntryPointIsDeleted(_ pattern: String) throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir + "/idx"); removeTree(dir) }
+        let c = controller(dir)
+        c.limit = 64 << 20
+        c.minimumActiveCap = 32 << 20  // everything stays in the RAM graph until `flush`
+        let index = try TieredHNSWIndex(parameters(), directory: dir + "/idx", controller: c)
+        let data = points(40, dim, seed: 91)
+        for (i, v) in data.enumerated() { try add(index, i, v) }
+        let deleted: Set<Int> = switch pattern {
+        case "all but one": Set(0..<39)
+        case "all": Set(0..<40)
+        default: Set(0..<20)
+        }
+        for i in deleted.sorted() { #expect(index.detach(label: UInt64(i))) }
+        try index.flush()
+        index.waitForMaintenance()
+        #expect(index.count == 40 - deleted.count)
+        let found = try search(index, data[39], k: 5, ef: 50)
+        #expect(found.allSatisfy { !deleted.contains(Int($0.label)) })
+        if !deleted.contains(39) { #expect(found.first?.label == 39) }
+        index.drop()
+    }
+
     @Test func idleSegmentsGoColdAndComeBack() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir + "/cold"); removeTree(dir + "/idx"); removeTree(dir) }
