@@ -16,26 +16,21 @@ public enum GeoHash {
 
     /// The geohash of a point, or nil outside Redis's bounds (latitudes past ±85.05112878).
     public static func encode(longitude: Double, latitude: Double) -> Double? {
-        if longitude > longitudeLimit || longitude < -longitudeLimit || latitude > latitudeLimit || latitude < -latitudeLimit {
-            return nil
-        }
-        let scale = Double(UInt64(1) << steps)
-        let latOffset = (latitude + latitudeLimit) / (2 * latitudeLimit) * scale
-        let lonOffset = (longitude + longitudeLimit) / (2 * longitudeLimit) * scale
-        return Double(interleave(cTruncatedUInt32(latOffset), cTruncatedUInt32(lonOffset)))
+        guard inBounds(longitude: longitude, latitude: latitude) else { return nil }
+        return Double(encode(longitude: longitude, latitude: latitude, step: steps).bits)
+    }
+
+    /// Inside Redis's GEOADD bounds (NaN passes, as C's comparisons are false for it).
+    static func inBounds(longitude: Double, latitude: Double) -> Bool {
+        !(longitude > longitudeLimit || longitude < -longitudeLimit || latitude > latitudeLimit || latitude < -latitudeLimit)
     }
 
     /// The center of the hash's cell, clamped to the bounds (geohashDecodeAreaToLongLat).
     public static func decode(_ hash: Double) -> (longitude: Double, latitude: Double) {
         let bits = hash.isNaN || hash < 0 ? 0 : hash >= 0x1p64 ? UInt64.max : UInt64(hash)
-        let (lat, lon) = deinterleave(bits)
-        let cell = 1.0 / Double(UInt64(1) << steps)
-        let latMin = -latitudeLimit + Double(lat) * cell * (2 * latitudeLimit)
-        let latMax = -latitudeLimit + (Double(lat) + 1) * cell * (2 * latitudeLimit)
-        let lonMin = -longitudeLimit + Double(lon) * cell * (2 * longitudeLimit)
-        let lonMax = -longitudeLimit + (Double(lon) + 1) * cell * (2 * longitudeLimit)
-        let longitude = min(max((lonMin + lonMax) / 2, -longitudeLimit), longitudeLimit)
-        let latitude = min(max((latMin + latMax) / 2, -latitudeLimit), latitudeLimit)
+        let a = area(Cell(bits: bits, step: steps))
+        let longitude = min(max((a.lonMin + a.lonMax) / 2, -longitudeLimit), longitudeLimit)
+        let latitude = min(max((a.latMin + a.latMax) / 2, -latitudeLimit), latitudeLimit)
         return (longitude, latitude)
     }
 
@@ -223,6 +218,19 @@ public struct GeoFilter: Hashable, Sendable {
         self.field = field; self.longitude = longitude; self.latitude = latitude; self.radius = radius; self.unit = unit
     }
 
+    /// A filter as a query gives it, GeoFilter_Validate's errors included (`Invalid GeoFilter unit` first).
+    public static func validated(field: String, longitude: Double, latitude: Double, radius: Double,
+                                 unitName: String) throws(QueryError) -> GeoFilter {
+        guard let unit = GeoUnit(name: unitName) else { throw QueryError("Invalid GeoFilter unit") }
+        let filter = GeoFilter(field: field, longitude: longitude, latitude: latitude, radius: radius, unit: unit)
+        try filter.validate()
+        return filter
+    }
+
+    /// RediSearch's GEO iterator exists (a positive radius around a center inside Redis's bounds); otherwise the
+    /// filter matches nothing and reads no ranges.
+    var isSearchable: Bool { radius > 0 && GeoHash.inBounds(longitude: longitude, latitude: latitude) }
+
     /// GeoFilter_Validate's checks, with its texts.
     public func validate() throws(QueryError) {
         if latitude > 90 || latitude < -90 || longitude > 180 || longitude < -180 { throw QueryError("Invalid GeoFilter lat/lon") }
@@ -233,9 +241,8 @@ public struct GeoFilter: Hashable, Sendable {
     /// the radius needs and its eight neighbors, those the radius cannot reach left out, repeats skipped), each
     /// [min, max] of 52-bit scores; none for a center or radius RediSearch cannot search around.
     public func cellRanges() -> [(min: Double, max: Double)] {
+        guard isSearchable else { return [] }
         let radiusMeters = radius * unit.meters
-        guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
-              latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return [] }
         let cells = GeoHash.areasByRadius(longitude: longitude, latitude: latitude, radiusMeters: radiusMeters)
         var ranges: [(min: Double, max: Double)] = []
         var lastProcessed = 0
@@ -253,9 +260,8 @@ public struct GeoFilter: Hashable, Sendable {
     /// Whether a stored geohash lies within the radius. A center RediSearch cannot search around (past Redis's
     /// latitude bounds, or a radius that is not positive) matches nothing, as its iterator is then empty.
     public func test() -> (Double) -> Bool {
+        guard isSearchable else { return { _ in false } }
         let radiusMeters = radius * unit.meters
-        guard radius > 0, longitude <= GeoHash.longitudeLimit, longitude >= -GeoHash.longitudeLimit,
-              latitude <= GeoHash.latitudeLimit, latitude >= -GeoHash.latitudeLimit else { return { _ in false } }
         let lon = longitude, lat = latitude
         // A point farther in latitude alone than the radius (plus a cell) is out: most points are rejected on the
         // integer latitude bits of their hash, without decoding it or any trigonometry.

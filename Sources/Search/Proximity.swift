@@ -99,10 +99,9 @@ extension Evaluator {
             prepared.groups = terms.compactMap { postings[$0].map { [$0] } }
             prepared.mask = index.textFieldMask(fields)
         case .numericRange(let field, let lo, _, let hi, _):
-            prepared.readsSeveralRanges = (index.numericRangeSizes(attribute: field, lo, hi)?.count ?? 0) > 1
+            prepared.readsSeveralRanges = index.numericRead(attribute: field, lo, hi).isUnion
         case .geo(let filter):
-            let cells = index.geoRangeSizes(filter)
-            prepared.readsSeveralRanges = !(cells.count == 1 && cells[0].count == 1)
+            prepared.readsSeveralRanges = index.geoRead(filter).isUnion
         default: break
         }
         prepared.cursors = prepared.groups.map { Array(repeating: 0, count: $0.count) }
@@ -139,12 +138,8 @@ extension Evaluator {
             // One tag is a term result without offsets; several make a union, which counts as having (no) offsets.
             return values.count == 1 ? OffsetResult(type: OffsetResult.term, hasOffsets: false)
                 : OffsetResult(type: OffsetResult.union, hasOffsets: true)
-        case .numericRange:
-            guard p.contains(doc) else { return nil }
-            return p.readsSeveralRanges ? OffsetResult(type: OffsetResult.union, hasOffsets: true)
-                : OffsetResult(type: OffsetResult.numeric, hasOffsets: false)
-        case .geo:
-            // Usually a union of numeric ranges (see ScoringPlanBuilder): it counts as having offsets, and has none.
+        case .numericRange, .geo:
+            // Several ranges of RediSearch's tree make a union, which counts as having offsets and has none.
             guard p.contains(doc) else { return nil }
             return p.readsSeveralRanges ? OffsetResult(type: OffsetResult.union, hasOffsets: true)
                 : OffsetResult(type: OffsetResult.numeric, hasOffsets: false)

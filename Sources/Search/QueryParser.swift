@@ -1345,13 +1345,13 @@ struct ShiftReduceParser {
     }
 
     mutating func geoNode(field: String, longitude: Double, latitude: Double, radius: Double, unitName: String) -> ParseNode {
-        guard let unit = GeoUnit(name: unitName) else {
-            deferError(QueryError("Invalid GeoFilter unit"))
+        do throws(QueryError) {
+            return ParseNode(.geo(try GeoFilter.validated(field: field, longitude: longitude, latitude: latitude,
+                                                          radius: radius, unitName: unitName)))
+        } catch {
+            deferError(error)
             return ParseNode(.null)
         }
-        let filter = GeoFilter(field: field, longitude: longitude, latitude: latitude, radius: radius, unit: unit)
-        do { try filter.validate() } catch { deferError(error); return ParseNode(.null) }
-        return ParseNode(.geo(filter))
     }
 
     // MARK: KNN
@@ -1605,14 +1605,6 @@ struct DialectOneParser {
         return str(out)
     }
 
-    /// A GEO filter; RediSearch's DIALECT 1 parser sets GeoFilter_Validate's error as it meets the filter.
-    func geoNode(field: String, longitude: Double, latitude: Double, radius: Double, unitName: String) throws(QueryError) -> ParseNode {
-        guard let unit = GeoUnit(name: unitName) else { throw QueryError("Invalid GeoFilter unit") }
-        let filter = GeoFilter(field: field, longitude: longitude, latitude: latitude, radius: radius, unit: unit)
-        try filter.validate()
-        return ParseNode(.geo(filter))
-    }
-
     enum Entry {
         case operand(ParseNode?, isUnion: Bool)
         case minus, tilde
@@ -1800,9 +1792,9 @@ struct DialectOneParser {
                     let unitName = str(tok.text)
                     advance()
                     try expect(.rsqb)
-                    _ = loIncl; _ = hiIncl
-                    stack.append(.operand(try geoNode(field: field, longitude: lo, latitude: hi, radius: radius, unitName: unitName),
-                                          isUnion: false))
+                    // RediSearch's DIALECT 1 parser sets GeoFilter_Validate's error as it meets the filter.
+                    let filter = try GeoFilter.validated(field: field, longitude: lo, latitude: hi, radius: radius, unitName: unitName)
+                    stack.append(.operand(ParseNode(.geo(filter)), isUnion: false))
                     return
                 }
                 advance()

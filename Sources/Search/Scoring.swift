@@ -629,19 +629,17 @@ struct ScoringPlanBuilder {
             let test: (Double) -> Bool = { v in (loInclusive ? v >= lo : v > lo) && (hiInclusive ? v <= hi : v < hi) }
             // RediSearch reads the leaves of its range tree that meet [lo, hi]: one is a plain numeric iterator,
             // several a union of them (which counts as having offsets); their sizes are its estimate.
-            let sizes = index.numericRangeSizes(attribute: field, lo, hi) ?? []
-            let numeric = ScoringIterator.numeric(values: values, test: test, estimate: sizes.reduce(0, +))
-            return sizes.count > 1 ? .union([numeric], weight: 1, firstOnly: true) : numeric
+            let read = index.numericRead(attribute: field, lo, hi)
+            let numeric = ScoringIterator.numeric(values: values, test: test, estimate: read.estimate)
+            return read.isUnion ? .union([numeric], weight: 1, firstOnly: true) : numeric
         case .geo(let filter):
-            // RediSearch's GEO iterator: per geohash cell around the center, the leaves of its numeric tree over the
-            // geohashes that meet the cell's range; a union of those iterators (quick exit) unless only one cell finds
-            // ranges, and then that cell's iterator, itself one range or a union. A union counts as having (empty)
-            // offsets, which changes the slop of an intersection around it; the ranges' sizes are the estimate.
+            // A union (quick exit) of numeric ranges over the geohashes, usually (SearchIndex.geoRead): its empty
+            // offsets change the slop of an intersection around it.
             guard let values = index.geoValues(attribute: filter.field) else { return nil }
-            let cells = index.geoRangeSizes(filter)
-            let numeric = ScoringIterator.numeric(values: values, test: filter.test(), estimate: cells.joined().reduce(0, +),
+            let read = index.geoRead(filter)
+            let numeric = ScoringIterator.numeric(values: values, test: filter.test(), estimate: read.estimate,
                                                   matches: evaluator.geoMatches[filter])
-            return cells.count == 1 && cells[0].count == 1 ? numeric : .union([numeric], weight: 1, firstOnly: true)
+            return read.isUnion ? .union([numeric], weight: 1, firstOnly: true) : numeric
         case .vector(let info):
             guard !info.isKNN, let clause = try? info.rangeClause(),
                   let set = try? evaluator.evaluate(.vectorRange(clause)) else { return nil }

@@ -453,19 +453,29 @@ public final class SearchIndex: @unchecked Sendable {
         numericTrees[i] = rebuilt
     }
 
-    /// The sizes of the ranges RediSearch's tree for a NUMERIC field reads for [lo, hi] (caller holds a lock).
-    func numericRangeSizes(attribute: String, _ lo: Double, _ hi: Double) -> [Int]? {
-        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric = definition.fields[i].kind
-        else { return nil }
-        return numericTrees[i]?.rangeSizes(lo, hi) ?? []
+    /// How RediSearch's iterator reads a NUMERIC range or a GEO filter from its range trees: the ranges' total size
+    /// (its estimate), and whether it is a union of them, which counts as having (empty) offsets.
+    struct RangeRead {
+        let estimate: Int
+        let isUnion: Bool
     }
 
-    /// For each geohash cell range RediSearch reads for a GEO filter and finds ranges for, the sizes of those ranges
-    /// (caller holds a lock).
-    func geoRangeSizes(_ filter: GeoFilter) -> [[Int]] {
+    /// [lo, hi] of a NUMERIC field: one leaf of the tree is a plain numeric iterator, several a union (caller holds a
+    /// lock).
+    func numericRead(attribute: String, _ lo: Double, _ hi: Double) -> RangeRead {
+        guard let i = definition.fields.firstIndex(where: { $0.attribute == attribute }), case .numeric = definition.fields[i].kind,
+              let sizes = numericTrees[i]?.rangeSizes(lo, hi) else { return RangeRead(estimate: 0, isUnion: false) }
+        return RangeRead(estimate: sizes.reduce(0, +), isUnion: sizes.count > 1)
+    }
+
+    /// A GEO filter: per geohash cell range around the center, the leaves that meet it; a union of those iterators
+    /// unless only one cell finds ranges, and then that cell's iterator, itself one range or a union (caller holds a
+    /// lock).
+    func geoRead(_ filter: GeoFilter) -> RangeRead {
         guard let i = definition.fields.firstIndex(where: { $0.attribute == filter.field }), case .geo = definition.fields[i].kind,
-              let tree = numericTrees[i] else { return [] }
-        return filter.cellRanges().map { tree.rangeSizes($0.min, $0.max) }.filter { !$0.isEmpty }
+              let tree = numericTrees[i] else { return RangeRead(estimate: 0, isUnion: true) }
+        let cells = filter.cellRanges().map { tree.rangeSizes($0.min, $0.max) }.filter { !$0.isEmpty }
+        return RangeRead(estimate: cells.joined().reduce(0, +), isUnion: !(cells.count == 1 && cells[0].count == 1))
     }
 
     private func stemKey(_ token: String) -> String? {
