@@ -327,6 +327,69 @@ def add_proximity(add) -> None:
         add(("=", *shlex.split(command)))
 
 
+# Suffix, contains, fuzzy and wildcard clauses on TEXT and TAG fields. RediSearch expands them by walking its term
+# trie: a contains match yields a term once per occurrence (`abab` twice for `*ab*`), a text suffix match can repeat
+# too, stems (`+banana`) are in the trie, and a fuzzy match also takes a term whose last character is one edit too
+# many (`ba` for `%ab%`). The order and repeats show in WITHSCORES (a union reports its first matching child) and
+# under a small MAXPREFIXEXPANSIONS.
+AFFIX_DOCS = [("banana bananas", "nanas", "ab,aab,abab", "AbC"), ("ab", "ab", "ba", "abc"), ("ba xab", "xab", "xab,cab", "ABab"),
+              ("aab abab", "aab", "abab,ab", "abc,AbC"), ("ababab cab", "cab", "ababab", "xAB"),
+              ("xyba xyab", "abba", "xyab,zab zba", "ab"), ("hello hallo", "hello", "hello", "Hello"),
+              ("helo hellxz", "helo", "helo", "hELLO"), ("helloa abc", "abc", "abc,abcd", "ABC"),
+              ("abcd bca", "bca", "bca", "Bca"), ("anana ana", "anana", "anana,ana", "ANA"),
+              ("abba running runner", "running", "abba", "abba"), ("runs zab zba", "runs", "zab,zba", "ZAB"),
+              ("hello world abab", "world", "world,ab", "world"), ("ab ab ab ab abab", "ab", "ab", "AB"),
+              ("abababababab ababa baba", "baba", "abababababab", "Ababa"), ("caf\u00e9 cafe", "cafe", "cafe,caf\u00e9", "CAFE")]
+AFFIX_QUERIES = ["*ab*", "*ab", "*ba", "*ana*", "*an*", "*anana", "*ab* hello", "hello -*ab*", "@t:*ab*", "@u:*ab*",
+                 "@t|u:*ab", "*AB*", "*b", "*zz*", "*ab* | *ba", "%ab%", "%%ab%%", "%%%ab%%%", "%hello%", "%%hello%%",
+                 "%helo%", "@u:%abab%", "%ab% hello", "%caf%", "%%run%%", "%bab%", "w'ab*'", "w'*ab'", "w'a?a*'",
+                 "w'*a*b*'", "w'?'", "w'??'", "w'*'", "w'h*o'", "w'AB*'", "@t:w'*ana'", "@u:w'*ab'", "w'*ab' hello",
+                 "@g:{*ab}", "@g:{*ab*}", "@g:{ab*}", "@g:{w'a*b'}", "@g:{w'?b'}", "@g:{*AB*}", "@c:{*AB*}", "@c:{*ab}",
+                 "@c:{w'A*'}", "@c:{*b*}", "@g:{*ab | ba}", "@g:{*b}", "@g:{ab* | *ba}", "@g:{*zab*}", "@g:{*ab*} hello",
+                 "@g:{w'*'}", "@g:{w'??'}"]
+
+
+def add_affixes(add) -> None:
+    add(("=", "FT.CREATE", "af", "PREFIX", "1", "af:", "SCHEMA", "t", "TEXT", "u", "TEXT", "NOSTEM", "g", "TAG",
+         "c", "TAG", "CASESENSITIVE", "n", "NUMERIC"))
+    add(("wait", "af"))
+    for i, (t, u, g, c) in enumerate(AFFIX_DOCS):
+        add(("=", "HSET", f"af:{i}", "t", t, "u", u, "g", g, "c", c, "n", str(i)))
+    for q in AFFIX_QUERIES:
+        for extra in ((), ("WITHSCORES",), ("WITHSCORES", "SCORER", "BM25")):
+            add(("=", "FT.SEARCH", "af", q, "NOCONTENT", "LIMIT", "0", "100", *extra, "DIALECT", "2"))
+    for q in ("*ab*", "*ab", "%ab%", "%%hello%%", "@g:{*ab*}", "*ab* hello", "@t:*ba"):
+        add(("=", "FT.SEARCH", "af", q, "NOCONTENT", "WITHSCORES", "LIMIT", "0", "100"))
+    for q, params in (("*$p*", ("p", "ab")), ("*$p", ("p", "ba")), ("%$p%", ("p", "hello")), ("w'$p'", ("p", "*ab")),
+                      ("@g:{*$p*}", ("p", "ab")), ("@g:{w'$p'}", ("p", "a*")), ("%%$p%%", ("p", "ab"))):
+        add(("=", "FT.SEARCH", "af", q, "PARAMS", "2", *params, "NOCONTENT", "WITHSCORES", "DIALECT", "2"))
+    add(("=", "FT.SEARCH", "af", "*ab* hello", "SLOP", "1", "NOCONTENT", "WITHSCORES", "DIALECT", "2"))
+    add(("=", "FT.SEARCH", "af", "hello %ab%", "INORDER", "NOCONTENT", "DIALECT", "2"))
+    add(("=", "FT.AGGREGATE", "af", "*ab*", "LOAD", "1", "@t", "SORTBY", "2", "@t", "ASC", "DIALECT", "2"))
+    add(("=", "FT.AGGREGATE", "af", "%ab%", "ADDSCORES", "SORTBY", "2", "@__score", "DESC", "LOAD", "1", "@t",
+         "DIALECT", "2"))
+    for q in ("*ab*", "%%ab%%", "w'*ab'", "@g:{*ab*}", "@g:{w'*'}"):
+        add(("=", "FT.EXPLAIN", "af", q, "DIALECT", "2"))
+    # The expansion limit counts repeats; MINPREFIX applies to suffixes and contains, text and tag alike.
+    add(("=", "FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", "3"))
+    for q in ("*ab*", "*ab", "%%ab%%", "w'*ab'", "@g:{*ab*}", "@g:{*ab}", "@g:{w'*'}", "*ana*"):
+        add(("=", "FT.SEARCH", "af", q, "NOCONTENT", "WITHSCORES", "LIMIT", "0", "100", "DIALECT", "2"))
+    add(("=", "FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", "200"))
+    add(("=", "FT.CONFIG", "SET", "MINPREFIX", "1"))
+    for q in ("*b", "*b*", "@g:{*b}", "@g:{b*}", "@c:{*b*}"):
+        add(("=", "FT.SEARCH", "af", q, "NOCONTENT", "WITHSCORES", "LIMIT", "0", "100", "DIALECT", "2"))
+    add(("=", "FT.CONFIG", "SET", "MINPREFIX", "3"))
+    for q in ("*ab*", "*ana*", "@g:{*ab*}", "%ab%", "w'ab*'"):
+        add(("=", "FT.SEARCH", "af", q, "NOCONTENT", "LIMIT", "0", "100", "DIALECT", "2"))
+    add(("=", "FT.CONFIG", "SET", "MINPREFIX", "2"))
+    # Deleting documents takes them out of the expansions' results (scores: RediSearch counts them in a term's
+    # document frequency until its GC runs, docs/COMPATIBILITY.md, so the sets are compared).
+    add(("=", "DEL", "af:3", "af:14"))
+    for q in ("*ab*", "*ab", "%ab%", "@g:{*ab*}"):
+        add(("set", "FT.SEARCH", "af", q, "NOCONTENT", "LIMIT", "0", "100", "DIALECT", "2"))
+    add(("=", "FT.DROPINDEX", "af", "DD"))
+
+
 # FT.CREATE variants that must fail (or succeed) exactly as RediSearch does.
 CREATE_ERRORS = [
     ("idx", "SCHEMA", "x", "TEXT"),                                      # exists
@@ -818,6 +881,7 @@ def build_script(docs) -> list[tuple]:
 
     add_geo(add)
     add_proximity(add)
+    add_affixes(add)
 
     # Drops.
     add(("=", "FT.DROPINDEX", "tags"))

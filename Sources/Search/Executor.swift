@@ -296,20 +296,19 @@ struct Evaluator {
                 return try unknownField(field)
             }
             var set = DocSet(capacity: index.keys.count)
-            for raw in values {
-                let value = cs ? raw : raw.lowercased()
-                if value.hasSuffix("*") && !value.hasSuffix("\\*") {
-                    let prefix = Array(value.dropLast().utf8)
-                    for (tag, docs) in postings where tag.storage.starts(with: prefix) { set.formUnion(docs) }
-                } else if let docs = postings[Bytes(value)] {
-                    set.formUnion(docs)
+            for value in values {
+                switch value.folded(caseSensitive: cs) {
+                case .exact(let v):
+                    if let docs = postings[Bytes(v)] { set.formUnion(docs) }
+                case .pattern(let p):
+                    for tag in index.tagExpansions(postings, p, prefixExpansion) { set.formUnion(postings[tag]!) }
                 }
             }
             return set
         case .term(let fields, let text):
-            return termSet(fields: fields, text: text, prefix: false)
-        case .prefix(let fields, let text):
-            return termSet(fields: fields, text: text, prefix: true)
+            return termSet(fields: fields, text: text, pattern: nil)
+        case .expansion(let fields, let pattern):
+            return termSet(fields: fields, text: "", pattern: pattern)
         case .phrase(let fields, let words):
             return phraseSet(fields: fields, words: words)
         case .vectorRange(let clause):
@@ -322,15 +321,15 @@ struct Evaluator {
         DocSet(capacity: 0)
     }
 
-    private mutating func termSet(fields: [String]?, text: String, prefix: Bool) -> DocSet? {
+    private mutating func termSet(fields: [String]?, text: String, pattern: TermPattern?) -> DocSet? {
         let term = TextAnalyzer.asciiLowercased(text)
-        if !prefix && index.stopwords.contains(term) { return nil }
+        if pattern == nil && index.stopwords.contains(term) { return nil }
         var set = DocSet(capacity: index.keys.count)
         let mask = index.textFieldMask(fields)
         if mask.isEmpty { return set }
         let postings = index.text.postings
-        let variants = prefix ? index.text.expansions(ofPrefix: term, prefixExpansion)
-            : verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
+        let variants = pattern.map { index.text.expansions(of: $0, prefixExpansion) }
+            ?? (verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term))
         for v in variants { postings[v]?.forEachLive(in: mask) { set.insert($0) } }
         return set
     }

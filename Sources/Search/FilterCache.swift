@@ -18,10 +18,12 @@ struct FilterCache {
     static func caches(_ filter: QueryNode) -> Bool {
         func plain(_ node: QueryNode) -> Bool {
             switch node {
-            case .all, .tag, .numericRange, .geo: return true
+            case .all, .numericRange, .geo: return true
+            // A pattern's values depend on FT.CONFIG's expansion limits, which the cache's generation does not see.
+            case .tag(_, let values): return values.allSatisfy { if case .exact = $0 { true } else { false } }
             case .not(let inner): return plain(inner)
             case .union(let children), .intersection(let children): return children.allSatisfy(plain)
-            case .term, .prefix, .phrase, .proximity, .vectorRange, .optional: return false
+            case .term, .expansion, .phrase, .proximity, .vectorRange, .optional: return false
             }
         }
         return filter != .all && plain(filter)

@@ -90,8 +90,8 @@ extension Evaluator {
             let forms = verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term)
             prepared.groups = [forms.compactMap { postings[$0] }]
             prepared.mask = index.textFieldMask(fields)
-        case .prefix(let fields, let text):
-            let terms = index.text.expansions(ofPrefix: TextAnalyzer.asciiLowercased(text), prefixExpansion)
+        case .expansion(let fields, let pattern):
+            let terms = index.text.expansions(of: pattern, prefixExpansion)
             prepared.groups = [terms.compactMap { postings[$0] }]
             prepared.mask = index.textFieldMask(fields)
         case .phrase(let fields, let words):
@@ -119,7 +119,7 @@ extension Evaluator {
         case .term:
             guard p.matches != nil else { return nil }
             return termsResult(p, group: 0, doc: doc, firstOnly: false)
-        case .prefix:
+        case .expansion:
             return termsResult(p, group: 0, doc: doc, firstOnly: true)
         case .phrase:
             guard p.contains(doc) else { return nil }

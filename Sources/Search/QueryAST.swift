@@ -6,12 +6,12 @@ public indirect enum QueryNode: Equatable, Sendable {
     case all
     /// A word; `fields` nil means every TEXT field. Matched after tokenizing/stemming unless VERBATIM.
     case term(fields: [String]?, text: String)
-    /// `word*`: every term that starts with the prefix.
-    case prefix(fields: [String]?, text: String)
+    /// `word*`, `*word`, `*word*`, `%word%`, `w'pattern'`: the union of the terms the pattern expands to.
+    case expansion(fields: [String]?, pattern: TermPattern)
     /// `"exact words"` in order, adjacent.
     case phrase(fields: [String]?, words: [String])
-    /// `@field:{a | b}`: any of the tags (exact match after the field's case rules). A value ending in `*` is a prefix.
-    case tag(field: String, values: [String])
+    /// `@field:{a | b}`: any of the tags (exact match after the field's case rules, or a pattern).
+    case tag(field: String, values: [TagValue])
     /// `@field:[lo hi]` with `(` marking an exclusive bound; ±inf allowed.
     case numericRange(field: String, min: Double, minExclusive: Bool, max: Double, maxExclusive: Bool)
     /// `@field:[lon lat radius unit]`: GEO values within the radius.
@@ -29,6 +29,14 @@ public indirect enum QueryNode: Equatable, Sendable {
     case proximity([QueryNode], slop: Int, inOrder: Bool)
     /// `~expr`: optional; matches everything, only affects scoring.
     case optional(QueryNode)
+}
+
+/// One value of a TAG clause.
+public enum TagValue: Hashable, Sendable {
+    /// The value as the tag index holds it (a trailing `\\*`, escaped in the query, keeps its backslash).
+    case exact(String)
+    /// `pre*`, `*suf`, `*mid*`, `w'pattern'` (fuzzy does not apply to tags).
+    case pattern(TermPattern)
 }
 
 extension QueryNode {

@@ -2021,9 +2021,8 @@ extension ParseNode {
         switch kind {
         case .token(let t):
             return .term(fields: fields, text: t)
-        case .prefix(let t, let isPrefix, let isSuffix):
-            if isSuffix { throw .unsupported(isPrefix ? "infix queries (*term*)" : "suffix queries (*term)") }
-            return .prefix(fields: fields, text: t)
+        case .prefix, .fuzzy, .wildcardPattern:
+            return .expansion(fields: fields, pattern: termPattern!)
         case .phrase(let exact):
             if exact {
                 // A filter (FILTER / GEOFILTER) may lead a quoted phrase; it matches beside the words.
@@ -2054,10 +2053,6 @@ extension ParseNode {
             return .vectorRange(try info.rangeClause())
         case .wildcard:
             return .all
-        case .fuzzy:
-            throw .unsupported("fuzzy queries (%term%)")
-        case .wildcardPattern:
-            throw .unsupported("wildcard queries (w'...')")
         case .missing(let f):
             throw QueryError("'ismissing' requires field '\(f)' to be defined with 'INDEXMISSING'")
         case .null:
@@ -2065,25 +2060,35 @@ extension ParseNode {
         }
     }
 
-    /// A TAG node's values as matching uses them (`*` suffix for a prefix, escapes kept as in the tree).
-    func loweredTagValues() throws(QueryError) -> [String] {
-        var values: [String] = []
+    /// The pattern of an affix, fuzzy or wildcard node.
+    var termPattern: TermPattern? {
+        switch kind {
+        case .prefix(let t, let isPrefix, let isSuffix):
+            return isPrefix && isSuffix ? .contains(t) : isSuffix ? .suffix(t) : .prefix(t)
+        case .fuzzy(let t, let distance): return .fuzzy(t, distance: distance)
+        case .wildcardPattern(let t): return .wildcard(t)
+        default: return nil
+        }
+    }
+
+    /// A TAG node's values as matching uses them (escapes kept as in the tree).
+    func loweredTagValues() throws(QueryError) -> [TagValue] {
+        var values: [TagValue] = []
         for c in children {
             switch c.kind {
             case .token(let t):
-                // A literal value ending in an escaped `*` keeps its backslash so it is not read as a prefix.
+                // A literal value ending in an escaped `*` keeps its backslash.
                 var v = ParseNode.unescapeTag(t)
                 if t.hasSuffix("\\*") { v = String(v.dropLast()) + "\\*" }
-                values.append(v)
-            case .prefix(let t, let isPrefix, let isSuffix):
-                if isSuffix { throw .unsupported(isPrefix ? "infix tag queries" : "suffix tag queries") }
-                values.append(t + "*")
+                values.append(.exact(v))
+            case .prefix, .wildcardPattern:
+                values.append(.pattern(c.termPattern!))
             case .phrase:
                 var words: [String] = []
                 for w in c.children { if case .token(let s) = w.kind { words.append(s) } }
-                values.append(words.joined(separator: " "))
+                values.append(.exact(words.joined(separator: " ")))
             default:
-                throw .unsupported("wildcard tag patterns")
+                throw .unsupported("fuzzy tag values")
             }
         }
         return values

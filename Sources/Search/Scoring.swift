@@ -595,9 +595,8 @@ struct ScoringPlanBuilder {
         switch n.kind {
         case .token(let text):
             return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
-        case .prefix(let text, _, _):
-            let prefix = TextAnalyzer.asciiLowercased(text)
-            let terms = index.text.expansions(ofPrefix: prefix, evaluator.prefixExpansion)
+        case .prefix, .fuzzy, .wildcardPattern:
+            let terms = index.text.expansions(of: n.termPattern!, evaluator.prefixExpansion)
             let readers = terms.compactMap { termReader($0, fields: n.fields, weight: n.weight) }
             return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
         case .phrase(let exact):
@@ -646,7 +645,7 @@ struct ScoringPlanBuilder {
             return .vectorRange(set)
         case .wildcard:
             return .wildcard
-        case .fuzzy, .wildcardPattern, .missing, .null:
+        case .missing, .null:
             return nil
         }
     }
@@ -661,16 +660,19 @@ struct ScoringPlanBuilder {
             .tag(docs: docs, weight: n.weight, idf: idf(docs.count), bm25Idf: bm25Idf(docs.count))
         }
         var readers: [ScoringIterator] = []
-        for raw in values {
-            let value = caseSensitive ? raw : raw.lowercased()
-            if value.hasSuffix("*") && !value.hasSuffix("\\*") {
-                let prefix = Array(value.dropLast().utf8)
-                let matching = postings.filter { $0.key.storage.starts(with: prefix) }.sorted { $0.key < $1.key }
-                if !matching.isEmpty { readers.append(.union(matching.map { reader($0.value) }, weight: n.weight, firstOnly: true)) }
-            } else if let docs = postings[Bytes(value)] {
-                readers.append(reader(docs))
-            } else if values.count == 1 {
-                return nil
+        for value in values {
+            switch value.folded(caseSensitive: caseSensitive) {
+            case .pattern(let p):
+                // One matching value is read alone, several as a union (Query_EvalTagPrefixNode).
+                let matching = index.tagExpansions(postings, p, evaluator.prefixExpansion).map { reader(postings[$0]!) }
+                if matching.count == 1 { readers.append(matching[0]) }
+                if matching.count > 1 { readers.append(.union(matching, weight: n.weight, firstOnly: true)) }
+            case .exact(let v):
+                if let docs = postings[Bytes(v)] {
+                    readers.append(reader(docs))
+                } else if values.count == 1 {
+                    return nil
+                }
             }
         }
         if values.count == 1 { return readers.first }

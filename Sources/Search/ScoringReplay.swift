@@ -143,13 +143,16 @@ final class ReplayWildcard: ReplayIterator {
     }
 }
 
-/// UnionIterator (the linear form; RediSearch switches to a heap above 20 children, which orders them alike).
+/// UnionIterator: a list of children read in order, or above `heapAbove` children (UNION_ITERATOR_HEAP) a min-heap of
+/// them by current id. The forms differ in which child a quick-exit union (a prefix's or pattern's terms) reports.
 final class ReplayUnion: ReplayIterator {
+    static let heapAbove = 20
     private var its: [ReplayIterator]
     let quickExit: Bool
     let weight: Double
     private var minDocId: UInt32 = 0
     private let expected: Int
+    private var heap: MinIdHeap?
 
     init(_ children: [ReplayIterator], weight: Double, quickExit: Bool) {
         its = children
@@ -157,12 +160,18 @@ final class ReplayUnion: ReplayIterator {
         self.weight = weight
         expected = children.reduce(0) { $0 + $1.estimate }
         super.init(current: ReplayRecord(kind: .union, weight: weight))
+        if children.count > Self.heapAbove {
+            var h = MinIdHeap()
+            for c in children { c.minId = 0; h.offer(c) }
+            heap = h
+        }
     }
 
     override var estimate: Int { expected }
     override var lastDocId: UInt32 { minDocId }
 
     override func read() -> (ReplayStatus, ReplayRecord?) {
+        if heap != nil { return readHeap() }
         if its.isEmpty || !isValid { isValid = false; return (.eof, nil) }
         current.reset()
         var numActive = 0
@@ -200,6 +209,7 @@ final class ReplayUnion: ReplayIterator {
 
     override func skipTo(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
         if id == 0 { return read() }
+        if heap != nil { return skipToHeap(id) }
         if !isValid { return (.eof, nil) }
         current.reset()
         current.weight = weight
@@ -240,6 +250,125 @@ final class ReplayUnion: ReplayIterator {
         if let minResult { hit = minResult; current.add(minResult) }
         minDocId = minimum
         return (.notFound, hit)
+    }
+}
+
+extension ReplayUnion {
+    /// UI_ReadSortedHigh: the heap's root is read until it sits past the last id; a quick exit stops at the first
+    /// child that lands on the next id and reports it.
+    private func readHeap() -> (ReplayStatus, ReplayRecord?) {
+        guard isValid else { return (.eof, nil) }
+        current.reset()
+        let nextValidId = minDocId &+ 1
+        var it: ReplayIterator?
+        var res: ReplayRecord?
+        while let root = heap!.peek {
+            it = root
+            res = root.current
+            if root.minId >= nextValidId && root.minId != 0 { break }
+            let (rc, r) = root.skipTo(nextValidId)
+            if rc == .eof || r == nil {
+                heap!.poll()
+            } else {
+                res = r
+                root.minId = r!.docId
+                heap!.replaceRoot(root)
+                if quickExit && root.minId == nextValidId { break }
+            }
+        }
+        guard heap!.count > 0, let it else { isValid = false; return (.eof, nil) }
+        minDocId = it.minId
+        if quickExit, let res { current.add(res) } else { heap!.forEachAtRoot { current.add($0.current) } }
+        return (.ok, current)
+    }
+
+    /// UI_SkipToHigh.
+    private func skipToHeap(_ id: UInt32) -> (ReplayStatus, ReplayRecord?) {
+        guard isValid else { return (.eof, nil) }
+        current.reset()
+        current.weight = weight
+        var it: ReplayIterator?
+        while let root = heap!.peek {
+            it = root
+            if root.minId >= id { break }
+            let (rc, r) = root.skipTo(id)
+            guard rc != .eof, let r else { heap!.poll(); continue }
+            root.minId = r.docId
+            heap!.replaceRoot(root)
+            if quickExit && root.minId == id { break }
+        }
+        guard heap!.count > 0, let it else { isValid = false; return (.eof, nil) }
+        let rc: ReplayStatus = it.minId == id ? .ok : .notFound
+        if quickExit { current.add(it.current) } else { heap!.forEachAtRoot { current.add($0.current) } }
+        minDocId = it.minId
+        return (rc, current)
+    }
+}
+
+/// RediSearch's heap (util/heap.c) ordered by `minId`, smallest first. Its quirks decide which child a union reports:
+/// an offer moves up past equal ids, a push down stops at them.
+struct MinIdHeap {
+    private(set) var items: [ReplayIterator] = []
+    var count: Int { items.count }
+    var peek: ReplayIterator? { items.first }
+
+    /// cmpMinId: positive when `a` comes first.
+    private func compare(_ a: ReplayIterator, _ b: ReplayIterator) -> Int {
+        a.minId < b.minId ? 1 : a.minId > b.minId ? -1 : 0
+    }
+
+    mutating func offer(_ it: ReplayIterator) {
+        items.append(it)
+        var idx = items.count - 1
+        while idx != 0 {
+            let parent = (idx - 1) / 2
+            if compare(items[idx], items[parent]) < 0 { return }
+            items.swapAt(idx, parent)
+            idx = parent
+        }
+    }
+
+    mutating func poll() {
+        guard !items.isEmpty else { return }
+        items[0] = items[items.count - 1]
+        items.removeLast()
+        if items.count > 1 { pushDown(0) }
+    }
+
+    mutating func replaceRoot(_ it: ReplayIterator) {
+        items[0] = it
+        pushDown(0)
+    }
+
+    private mutating func pushDown(_ start: Int) {
+        var idx = start
+        while true {
+            let left = idx * 2 + 1, right = idx * 2 + 2
+            let child: Int
+            if right >= items.count {
+                if left >= items.count { return }
+                child = left
+            } else {
+                child = compare(items[left], items[right]) < 0 ? right : left
+            }
+            guard compare(items[idx], items[child]) < 0 else { return }
+            items.swapAt(idx, child)
+            idx = child
+        }
+    }
+
+    /// heap_cb_root: the root, then depth first every child holding the root's id.
+    func forEachAtRoot(_ body: (ReplayIterator) -> Void) {
+        guard let root = items.first else { return }
+        body(root)
+        func visit(_ i: Int) {
+            guard i < items.count, compare(root, items[i]) == 0 else { return }
+            body(items[i])
+            visit(i * 2 + 1)
+            visit(i * 2 + 2)
+        }
+        visit(1)
+        visit(2)
     }
 }
 
@@ -506,7 +635,9 @@ struct ReplayBuilder {
                 return true
             }
             return children.contains(where: needsReplay)
-        case .union(let children, _, _): return children.contains(where: needsReplay)
+        case .union(let children, _, let firstOnly):
+            // Above 20 children RediSearch keeps them in a heap, and which one a quick exit reports depends on it.
+            return (firstOnly && children.count > ReplayUnion.heapAbove) || children.contains(where: needsReplay)
         case .optional(let child, _), .not(let child, _): return child.map(needsReplay) ?? false
         default: return false
         }

@@ -286,12 +286,14 @@ public struct PrefixExpansion: Sendable {
     }
 }
 
-/// The index's terms in order, for prefix queries: a sorted array plus the terms added since it was last merged
-/// (at most `pendingLimit`, scanned by each lookup). Removed terms stay until the next merge and are skipped.
+/// The index's terms in byte order, for affix, fuzzy and wildcard queries: a sorted table plus the terms added since it
+/// was last merged (at most `pendingLimit`, merged into a copy by a lookup that needs them in order). Removed terms
+/// stay until the next merge and are skipped.
 struct Vocabulary {
     static let pendingLimit = 4096
-    private(set) var sorted: [String] = []
+    private(set) var sorted = SortedTerms()
     private(set) var pending: [String] = []
+    var count: Int { sorted.count + pending.count }
 
     mutating func added(_ term: String) {
         pending.append(term)
@@ -300,37 +302,45 @@ struct Vocabulary {
 
     /// Merges the pending terms in (one sort of the few, one linear merge), dropping the terms `keeping` rejects.
     mutating func merge(keeping exists: ((String) -> Bool)?) {
-        pending.sort()
-        var out: [String] = []
-        out.reserveCapacity(sorted.count + pending.count)
-        var i = 0, j = 0
-        while i < sorted.count || j < pending.count {
-            let t: String
-            if j == pending.count || (i < sorted.count && sorted[i] < pending[j]) { t = sorted[i]; i += 1 } else { t = pending[j]; j += 1 }
-            // A term removed and added again is in both lists (or twice in one): kept once.
-            if out.last != t && exists?(t) ?? true { out.append(t) }
-        }
-        sorted = out
+        sorted = merged(keeping: exists)
         pending = []
+    }
+
+    /// The sorted table with the pending terms merged in.
+    func merged(keeping exists: ((String) -> Bool)? = nil) -> SortedTerms {
+        if pending.isEmpty && exists == nil { return sorted }
+        let late = pending.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        var out = SortedTerms()
+        var i = 0, j = 0
+        var last: ArraySlice<UInt8>? = nil
+        while i < sorted.count || j < late.count {
+            let t: ArraySlice<UInt8>
+            if j == late.count || (i < sorted.count && sorted.term(i).lexicographicallyPrecedes(late[j])) {
+                t = sorted.term(i); i += 1
+            } else {
+                t = late[j][...]; j += 1
+            }
+            // A term removed and added again is in both lists (or twice in one): kept once.
+            if let last, last.elementsEqual(t) { continue }
+            if let exists, !exists(String(decoding: t, as: UTF8.self)) { continue }
+            out.append(t)
+            last = out.term(out.count - 1)
+        }
+        return out
     }
 
     /// Terms starting with `prefix`, in order, at most `limit` of them, among those `exists` accepts.
     func terms(withPrefix prefix: String, limit: Int, exists: (String) -> Bool) -> [String] {
-        var lo = 0, hi = sorted.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if sorted[mid] < prefix { lo = mid + 1 } else { hi = mid }
-        }
         var found: [String] = []
-        var i = lo
-        while i < sorted.count && found.count < limit && sorted[i].hasPrefix(prefix) {
-            if exists(sorted[i]) && found.last != sorted[i] { found.append(sorted[i]) }
-            i += 1
+        for i in sorted.range(withPrefix: prefix.utf8) where found.count < limit {
+            let t = sorted.string(i)
+            if exists(t) { found.append(t) }
         }
-        let late = pending.filter { $0.hasPrefix(prefix) && exists($0) }
+        let late = pending.filter { $0.utf8.starts(with: prefix.utf8) && exists($0) }
         if late.isEmpty { return found }
         var all: [String] = []
-        for t in (found + late).sorted() where all.last != t { all.append(t) }  // pending may repeat a sorted term
+        // Pending may repeat a sorted term.
+        for t in (found + late).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where all.last != t { all.append(t) }
         return Array(all.prefix(limit))
     }
 }
@@ -338,7 +348,7 @@ struct Vocabulary {
 /// Every TEXT field's terms of one index.
 struct TextIndex {
     var postings: [String: PostingList] = [:]
-    /// The terms in order (stems, `+`-prefixed, left out: a prefix query never expands to them).
+    /// The terms in byte order.
     private(set) var vocabulary = Vocabulary()
     /// Terms removed from `postings` since the vocabulary last dropped its removed terms.
     private var removedTerms = 0
@@ -355,7 +365,9 @@ struct TextIndex {
             var isNew = false
             postings[term, default: { isNew = true; return PostingList() }()]
                 .add(doc, frequency: t.frequency, mask: t.mask, positions: t.positions[...])
-            if isNew && !term.hasPrefix("+") { vocabulary.added(term) }
+            // RediSearch's trie holds every term, `+stem` entries too (a contains query reaches them), up to 1,024
+            // characters.
+            if isNew && (term.utf8.count <= 1024 || term.unicodeScalars.count <= 1024) { vocabulary.added(term) }
             terms.append(term)
         }
         records += terms.count
@@ -373,7 +385,7 @@ struct TextIndex {
         }
         records -= terms.count
         // Removed terms are skipped by lookups; once they are half the vocabulary, they are dropped from it.
-        if removedTerms > 64 && removedTerms * 2 > vocabulary.sorted.count + vocabulary.pending.count {
+        if removedTerms > 64 && removedTerms * 2 > vocabulary.count {
             let live = postings
             vocabulary.merge { live[$0] != nil }
             removedTerms = 0
@@ -382,9 +394,34 @@ struct TextIndex {
 
     mutating func removeAll() { self = TextIndex() }
 
-    /// What `prefix*` expands to: nothing below the minimum length, else the first terms in order.
-    func expansions(ofPrefix prefix: String, _ limits: PrefixExpansion) -> [String] {
-        guard prefix.count >= limits.minimumLength else { return [] }
-        return vocabulary.terms(withPrefix: prefix, limit: max(limits.maximumTerms, 0)) { postings[$0] != nil }
+    /// What an affix, fuzzy or wildcard clause expands to, in RediSearch's order (repeats included): nothing for an affix
+    /// below MINPREFIX bytes or a fuzzy word past the trie's 100 characters, else the first MAXPREFIXEXPANSIONS terms
+    /// that have documents.
+    func expansions(of pattern: TermPattern, _ limits: PrefixExpansion) -> [String] {
+        if let affix = pattern.affix, affix.utf8.count < limits.minimumLength { return [] }
+        let limit = max(limits.maximumTerms, 0)
+        if case .prefix(let p) = pattern {
+            return vocabulary.terms(withPrefix: TextAnalyzer.asciiLowercased(p), limit: limit) { postings[$0] != nil }
+        }
+        let table = vocabulary.merged()
+        let live = postings
+        var out = ExpansionCollector(limit: limit) { live[table.string($0)] != nil }
+        var runes: [UInt32] = [], ends: [Int] = []
+        switch pattern {
+        case .prefix:
+            break
+        case .suffix(let s):
+            TermExpansion.textContains(table, Array(TextAnalyzer.asciiLowercased(s).utf8), suffixOnly: true, into: &out)
+        case .contains(let s):
+            TermExpansion.textContains(table, Array(TextAnalyzer.asciiLowercased(s).utf8), suffixOnly: false, into: &out)
+        case .fuzzy(let word, let distance):
+            TermExpansion.decodeRunes(Array(word.utf8)[...], into: &runes, ends: &ends)
+            guard runes.count <= 100 else { return [] }
+            TermExpansion.fuzzy(table, runes, maxEdits: distance, into: &out)
+        case .wildcard(let w):
+            TermExpansion.decodeRunes(TermExpansion.removingEscapes(Array(w.utf8))[...], into: &runes, ends: &ends)
+            TermExpansion.textWildcard(table, runes, into: &out)
+        }
+        return out.found.map { table.string($0) }
     }
 }

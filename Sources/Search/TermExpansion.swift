@@ -1,0 +1,396 @@
+// Which terms an affix, fuzzy or wildcard clause reads, replaying the walks of RediSearch's term trie and tag trie map:
+// their order and repeats decide the 200-term limit and which term a union's result reports.
+
+import Keyspace
+
+/// A clause that reads every term it expands to, as a union.
+public enum TermPattern: Hashable, Sendable {
+    /// `word*`
+    case prefix(String)
+    /// `*word`
+    case suffix(String)
+    /// `*word*`
+    case contains(String)
+    /// `%word%`, `%%word%%`, `%%%word%%%`: within 1 to 3 edits (insert, delete, substitute).
+    case fuzzy(String, distance: Int)
+    /// `w'pattern'`: `*` for any run of characters, `?` for one.
+    case wildcard(String)
+
+    /// The affix a MINPREFIX applies to (prefix, suffix, contains); nil for the others.
+    var affix: String? {
+        switch self {
+        case .prefix(let s), .suffix(let s), .contains(let s): return s
+        case .fuzzy, .wildcard: return nil
+        }
+    }
+}
+
+/// Distinct byte strings in byte order, in one buffer. The strings sharing their first `depth` bytes are a contiguous
+/// range: a node of the character trie RediSearch walks, so its walks replay here without building the trie.
+struct SortedTerms: Sendable {
+    private(set) var bytes: [UInt8] = []
+    private(set) var starts: [Int] = [0]
+
+    init() {}
+
+    init(_ terms: some Sequence<some Collection<UInt8>>) {
+        for t in terms { append(t) }
+    }
+
+    /// Appends a string that sorts after every string already held.
+    mutating func append(_ term: some Collection<UInt8>) {
+        bytes.append(contentsOf: term)
+        starts.append(bytes.count)
+    }
+
+    var count: Int { starts.count - 1 }
+    func length(_ i: Int) -> Int { starts[i + 1] - starts[i] }
+    func byte(_ i: Int, _ depth: Int) -> UInt8 { bytes[starts[i] + depth] }
+    func term(_ i: Int) -> ArraySlice<UInt8> { bytes[starts[i]..<starts[i + 1]] }
+    func string(_ i: Int) -> String { String(decoding: term(i), as: UTF8.self) }
+
+    /// The strings that start with `prefix`.
+    func range(withPrefix prefix: some Collection<UInt8>) -> Range<Int> {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if term(mid).lexicographicallyPrecedes(prefix) { lo = mid + 1 } else { hi = mid }
+        }
+        let first = lo
+        hi = count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if term(mid).starts(with: prefix) { lo = mid + 1 } else { hi = mid }
+        }
+        return first..<lo
+    }
+
+    /// Strings `lo..<hi` share their first `depth` bytes and are longer: where the run that also shares byte `depth`
+    /// with string `lo` ends (a child of the trie node).
+    func childEnd(_ lo: Int, _ hi: Int, depth: Int) -> Int {
+        let c = byte(lo, depth)
+        var a = lo + 1, b = hi
+        while a < b {
+            let mid = (a + b) >> 1
+            if byte(mid, depth) == c { a = mid + 1 } else { b = mid }
+        }
+        return a
+    }
+
+    /// The children of the node `lo..<hi` at `depth` (its own string, if it holds one, left out).
+    func forEachChild(_ lo: Int, _ hi: Int, depth: Int, while proceed: () -> Bool, _ body: (Int, Int) -> Void) {
+        var s = lo
+        if s < hi && length(s) == depth { s += 1 }
+        while s < hi && proceed() {
+            let e = childEnd(s, hi, depth: depth)
+            body(s, e)
+            s = e
+        }
+    }
+}
+
+/// What an expansion yields: indices into the terms, in RediSearch's order, repeats included, at most `limit` that
+/// `accept` takes (RediSearch's callback opens a reader per term and stops at MAXPREFIXEXPANSIONS; a term without
+/// documents opens none and is not counted).
+struct ExpansionCollector {
+    let limit: Int
+    let accept: (Int) -> Bool
+    private(set) var found: [Int] = []
+    private(set) var stopped = false
+    /// Walks that repeat work per occurrence (suffixes, below) are cut off here, where RediSearch's timeout would.
+    private var steps = 0
+    static let stepBudget = 20_000_000
+
+    init(limit: Int, accept: @escaping (Int) -> Bool) {
+        self.limit = limit
+        self.accept = accept
+        if limit <= 0 { stopped = true }
+    }
+
+    mutating func emit(_ i: Int) {
+        guard !stopped else { return }
+        guard found.count < limit else { stopped = true; return }
+        if accept(i) { found.append(i) }
+    }
+
+    /// Counts one step of a walk; false once the walk must stop.
+    mutating func step() -> Bool {
+        steps += 1
+        if steps > Self.stepBudget { stopped = true }
+        return !stopped
+    }
+}
+
+enum TermExpansion {
+    // MARK: Text terms (RediSearch's rune trie, children in lexical order)
+
+    /// `*word*` and `*word` over the term trie: TrieNode_IterateContains. Every start position is tried in the trie's
+    /// depth-first order; a contains match yields the whole subtree below it (so a term holding the affix twice comes
+    /// twice); a suffix match yields the term that ends there, and the walk then restarts below it as well as from the
+    /// next start position (so a term ending with repeats of the suffix comes more than once).
+    static func textContains(_ terms: SortedTerms, _ affix: [UInt8], suffixOnly: Bool, into out: inout ExpansionCollector) {
+        guard !affix.isEmpty else { return }
+        var walk = ContainsWalk(terms: terms, affix: affix, suffixOnly: suffixOnly, out: out)
+        terms.forEachChild(0, terms.count, depth: 0, while: { !walk.out.stopped }) { walk.visit($0, $1, depth: 1, matched: 0) }
+        out = walk.out
+    }
+
+    private struct ContainsWalk {
+        let terms: SortedTerms
+        let affix: [UInt8]
+        let suffixOnly: Bool
+        var out: ExpansionCollector
+
+        /// The trie node `lo..<hi` whose last character is byte `depth - 1`; `matched` affix bytes lead up to it.
+        mutating func visit(_ lo: Int, _ hi: Int, depth: Int, matched: Int) {
+            guard out.step() else { return }
+            if terms.byte(lo, depth - 1) == affix[matched] {
+                if matched + 1 == affix.count {
+                    if !suffixOnly {
+                        for i in lo..<hi where !out.stopped { out.emit(i) }
+                        return
+                    }
+                    if terms.length(lo) == depth { out.emit(lo) }
+                    children(lo, hi, depth: depth, matched: 0)
+                    return
+                }
+                children(lo, hi, depth: depth, matched: matched + 1)
+            }
+            if matched == 0 { children(lo, hi, depth: depth, matched: 0) }
+        }
+
+        mutating func children(_ lo: Int, _ hi: Int, depth: Int, matched: Int) {
+            var s = lo
+            if s < hi && terms.length(s) == depth { s += 1 }
+            while s < hi && !out.stopped {
+                let e = terms.childEnd(s, hi, depth: depth)
+                visit(s, e, depth: depth + 1, matched: matched)
+                s = e
+            }
+        }
+    }
+
+    /// `%word%`: the trie walked in order through RediSearch's Levenshtein automaton (no transpositions), a subtree
+    /// skipped once no prefix of the word is within reach. A term is yielded when the automaton can still go on after
+    /// its last character and either that state or the one before it matches: so `ba` is one edit from `ab` here,
+    /// as in RediSearch's FilterFunc.
+    static func fuzzy(_ terms: SortedTerms, _ word: [UInt32], maxEdits: Int, into out: inout ExpansionCollector) {
+        let n = word.count
+        let width = n + 1
+        let unreachable = maxEdits + 1
+        // rows[d * width + j]: edits between the term's first d runes and the word's first j (capped).
+        var rows = [Int](repeating: 0, count: width)
+        for j in 0...n { rows[j] = min(j, unreachable) }
+        var runes: [UInt32] = []
+        var runeEnds: [Int] = []  // byte length of the first k+1 runes
+        var previous: [UInt32] = []
+        var validDepth = 0       // rows 0...validDepth hold the previous term's states
+        func reachable(_ d: Int) -> Bool {
+            for j in 0...n where rows[d * width + j] <= maxEdits { return true }
+            return false
+        }
+        var i = 0
+        while i < terms.count && !out.stopped {
+            decodeRunes(terms.term(i), into: &runes, ends: &runeEnds)
+            var common = 0
+            while common < runes.count && common < previous.count && runes[common] == previous[common] { common += 1 }
+            var depth = min(common, validDepth)
+            // A state reused from the previous term is dead only where that term's walk stopped.
+            var deadAt = depth > 0 && !reachable(depth) ? depth : -1
+            if deadAt < 0 {
+                if rows.count < (runes.count + 1) * width { rows += [Int](repeating: 0, count: (runes.count + 1) * width - rows.count) }
+                while depth < runes.count {
+                    let c = runes[depth], base = depth * width, next = base + width
+                    rows[next] = min(rows[base] + 1, unreachable)
+                    for j in 1...max(n, 1) where j <= n {
+                        let substitute = rows[base + j - 1] + (word[j - 1] == c ? 0 : 1)
+                        let v = min(substitute, rows[base + j] + 1, rows[next + j - 1] + 1)
+                        rows[next + j] = min(v, unreachable)
+                    }
+                    depth += 1
+                    if !reachable(depth) { deadAt = depth; break }
+                }
+            }
+            previous = runes
+            if deadAt >= 0 {
+                validDepth = deadAt
+                // Every term below the dead prefix is skipped, as the trie walk pops that node.
+                let prefixBytes = terms.term(i).prefix(runeEnds[deadAt - 1])
+                let below = terms.range(withPrefix: prefixBytes)
+                i = max(below.upperBound, i + 1)
+                continue
+            }
+            validDepth = runes.count
+            let length = runes.count
+            if length > 0 && (rows[length * width + n] <= maxEdits || rows[(length - 1) * width + n] <= maxEdits) {
+                out.emit(i)
+            }
+            i += 1
+        }
+    }
+
+    /// `w'pattern'` over the term trie (TrieNode_IterateWildcard): the terms in order that Wildcard_MatchRune matches
+    /// whole. Its pruning never drops a match, so a filter in order yields the same list.
+    static func textWildcard(_ terms: SortedTerms, _ pattern: [UInt32], into out: inout ExpansionCollector) {
+        guard !pattern.isEmpty else { return }
+        var runes: [UInt32] = [], ends: [Int] = []
+        for i in 0..<terms.count where !out.stopped {
+            decodeRunes(terms.term(i), into: &runes, ends: &ends)
+            if wildcardMatch(pattern, runes) == .full { out.emit(i) }
+        }
+    }
+
+    // MARK: Tag values (RediSearch's byte trie map, children by first byte)
+
+    /// `*word*` and `*word` over a tag trie map (TrieMapIterator_NextContains): every position in depth-first order
+    /// where the affix's first byte is; if the rest follows, a contains match yields the subtree there, a suffix match
+    /// the value ending exactly there. So contains repeats a value per occurrence, suffix never does.
+    static func tagContains(_ values: SortedTerms, _ affix: [UInt8], suffixOnly: Bool, into out: inout ExpansionCollector) {
+        guard let first = affix.first else { return }
+        func visit(_ lo: Int, _ hi: Int, depth: Int) {
+            guard out.step() else { return }
+            if values.byte(lo, depth - 1) == first {
+                var path = Array(values.term(lo).prefix(depth))
+                path.append(contentsOf: affix.dropFirst())
+                let below = values.range(withPrefix: path)
+                if !below.isEmpty {
+                    if !suffixOnly {
+                        for i in below where !out.stopped { out.emit(i) }
+                    } else if values.length(below.lowerBound) == path.count {
+                        out.emit(below.lowerBound)
+                    }
+                }
+            }
+            values.forEachChild(lo, hi, depth: depth, while: { !out.stopped }) { visit($0, $1, depth: depth + 1) }
+        }
+        values.forEachChild(0, values.count, depth: 0, while: { !out.stopped }) { visit($0, $1, depth: 1) }
+    }
+
+    /// `w'pattern'` over a tag trie map: the values in order that Wildcard_MatchChar (bytes) matches whole.
+    static func tagWildcard(_ values: SortedTerms, _ pattern: [UInt8], into out: inout ExpansionCollector) {
+        guard !pattern.isEmpty else { return }
+        let p = pattern.map(UInt32.init)
+        for i in 0..<values.count where !out.stopped {
+            if wildcardMatch(p, values.term(i).map(UInt32.init)) == .full { out.emit(i) }
+        }
+    }
+
+    // MARK: Matching
+
+    enum WildcardResult { case none, partial, full }
+
+    /// RediSearch's Wildcard_Match: `?` any one character, `*` any run, backtracking to the last star only.
+    static func wildcardMatch(_ pattern: [UInt32], _ s: [UInt32]) -> WildcardResult {
+        let star: UInt32 = 0x2A, any: UInt32 = 0x3F
+        let pe = pattern.count, se = s.count
+        var p = 0, t = 0
+        var starAt = -1, resumeAt = -1
+        while true {
+            if p != pe {
+                let c = pattern[p]
+                if t != se && (c == s[t] || c == any) {
+                    t += 1; p += 1
+                    continue
+                } else if c == star {
+                    while p != pe && pattern[p] == star { p += 1 }
+                    let d: UInt32 = p < pe ? pattern[p] : 0  // C reads the terminating zero
+                    while t != se && !(d == s[t] || d == any) { t += 1 }
+                    starAt = p - 1
+                    resumeAt = t + 1
+                    continue
+                }
+            } else if t == se {
+                return .full
+            }
+            if t == se { return .partial }
+            if resumeAt < 0 { return .none }
+            p = starAt
+            t = resumeAt
+        }
+    }
+
+    /// Wildcard_RemoveEscape: every backslash drops out and keeps the character after it.
+    static func removingEscapes(_ s: [UInt8]) -> [UInt8] {
+        guard s.contains(UInt8(ascii: "\\")) else { return s }
+        var out: [UInt8] = []
+        var i = 0
+        while i < s.count {
+            if s[i] == UInt8(ascii: "\\") { i += 1; if i == s.count { break } }
+            out.append(s[i])
+            i += 1
+        }
+        return out
+    }
+
+    /// UTF-8 to code points, ASCII folded to lower case (RediSearch folds its runes; terms are stored lower case);
+    /// `ends[k]` is the byte length of the first k + 1 runes. A malformed byte stands for itself.
+    static func decodeRunes(_ bytes: ArraySlice<UInt8>, into runes: inout [UInt32], ends: inout [Int]) {
+        runes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        var i = bytes.startIndex
+        let base = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            var scalar = UInt32(b), width = 1
+            if b >= 0xC0 {
+                width = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
+                if i + width <= bytes.endIndex {
+                    var v = UInt32(b) & (0xFF >> (width + 1))
+                    var ok = true
+                    for k in 1..<width {
+                        let cb = bytes[i + k]
+                        if cb & 0xC0 != 0x80 { ok = false; break }
+                        v = v << 6 | UInt32(cb & 0x3F)
+                    }
+                    if ok { scalar = v } else { width = 1 }
+                } else {
+                    width = 1
+                }
+            } else if b >= 0x41 && b <= 0x5A {
+                scalar = UInt32(b | 0x20)
+            }
+            runes.append(scalar)
+            i += width
+            ends.append(i - base)
+        }
+    }
+}
+
+extension TagValue {
+    /// The value as a field without CASESENSITIVE reads it: lower case, patterns too (tag_strtolower).
+    func folded(caseSensitive: Bool) -> TagValue {
+        guard !caseSensitive else { return self }
+        switch self {
+        case .exact(let v): return .exact(v.lowercased())
+        case .pattern(.prefix(let p)): return .pattern(.prefix(p.lowercased()))
+        case .pattern(.suffix(let p)): return .pattern(.suffix(p.lowercased()))
+        case .pattern(.contains(let p)): return .pattern(.contains(p.lowercased()))
+        case .pattern(.wildcard(let p)): return .pattern(.wildcard(p.lowercased()))
+        case .pattern(.fuzzy(let p, let d)): return .pattern(.fuzzy(p.lowercased(), distance: d))
+        }
+    }
+}
+
+extension SearchIndex {
+    /// The tag values a pattern reads, in the order of RediSearch's tag trie map (repeats included), at most
+    /// MAXPREFIXEXPANSIONS of them; an affix shorter than MINPREFIX bytes reads none (Query_EvalTagPrefixNode).
+    func tagExpansions(_ postings: [Bytes: DocSet], _ pattern: TermPattern, _ limits: PrefixExpansion) -> [Bytes] {
+        if let affix = pattern.affix, affix.utf8.count < limits.minimumLength { return [] }
+        let keys = postings.keys.map { ($0, $0.storage) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }
+        let table = SortedTerms(keys.map(\.1))
+        var out = ExpansionCollector(limit: max(limits.maximumTerms, 0)) { _ in true }
+        switch pattern {
+        case .prefix(let p):
+            for i in table.range(withPrefix: Array(p.utf8)) where !out.stopped { out.emit(i) }
+        case .suffix(let s):
+            TermExpansion.tagContains(table, Array(s.utf8), suffixOnly: true, into: &out)
+        case .contains(let s):
+            TermExpansion.tagContains(table, Array(s.utf8), suffixOnly: false, into: &out)
+        case .wildcard(let w):
+            TermExpansion.tagWildcard(table, TermExpansion.removingEscapes(Array(w.utf8)), into: &out)
+        case .fuzzy:
+            break
+        }
+        return out.found.map { keys[$0].0 }
+    }
+}
