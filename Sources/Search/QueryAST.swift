@@ -33,10 +33,15 @@ public indirect enum QueryNode: Equatable, Sendable {
 
 /// One value of a TAG clause.
 public enum TagValue: Hashable, Sendable {
-    /// The value as the tag index holds it (a trailing `\\*`, escaped in the query, keeps its backslash).
+    /// The value as the tag index holds it (a trailing `\*`, escaped in the query, keeps its backslash).
     case exact(String)
     /// `pre*`, `*suf`, `*mid*`, `w'pattern'` (fuzzy does not apply to tags).
     case pattern(TermPattern)
+}
+
+extension TagValue: ExpressibleByStringLiteral {
+    /// A literal is an exact value.
+    public init(stringLiteral value: String) { self = .exact(value) }
 }
 
 extension QueryNode {

@@ -66,7 +66,7 @@ struct FilterCacheTests {
     @Test("at most `capacity` filters are kept; a stale entry is dropped when met")
     func bounded() {
         var cache = FilterCache(capacity: 2)
-        let filters = (0..<3).map { QueryNode.tag(field: "tag", values: ["\($0)"]) }
+        let filters = (0..<3).map { QueryNode.tag(field: "tag", values: [.exact("\($0)")]) }
         for f in filters { cache.store(f, generation: 1, set: DocSet(capacity: 8)) }
         #expect(cache.count == 2)
         #expect(cache.lookup(filters[0], generation: 1) == nil && cache.lookup(filters[2], generation: 1) != nil)

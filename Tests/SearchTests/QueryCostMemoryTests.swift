@@ -29,7 +29,7 @@ struct QueryCostMemoryTests {
     @Test("at most `capacity` shapes, the oldest forgotten first")
     func bounded() {
         var memory = QueryCostMemory(capacity: 2)
-        let shapes = (0..<3).map { Self.request(.tag(field: "t", values: ["\($0)"])) }
+        let shapes = (0..<3).map { Self.request(.tag(field: "t", values: [.exact("\($0)")])) }
         for (i, s) in shapes.enumerated() { memory.note(s, micros: i) }
         #expect(memory.micros(of: shapes[0]) == nil && memory.micros(of: shapes[1]) == 1 && memory.micros(of: shapes[2]) == 2)
     }
