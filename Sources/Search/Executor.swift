@@ -25,8 +25,8 @@ public struct SearchRequest: Sendable {
     public var prefixExpansion = PrefixExpansion()
     public init(query: ParsedQuery) { self.query = query }
 
-    /// Whether the executor must score the matches at all.
-    var needsScores: Bool { withScores || (ordersByScore && sortBy == nil) }
+    /// Whether the executor must score the matches at all (not for an empty page: `LIMIT 0 0` counts).
+    var needsScores: Bool { limit > 0 && (withScores || (ordersByScore && sortBy == nil)) }
 }
 
 public struct SearchHit: Sendable {
@@ -301,7 +301,7 @@ struct Evaluator {
                 case .exact(let v):
                     if let docs = postings[Bytes(v)] { set.formUnion(docs) }
                 case .pattern(let p):
-                    for tag in index.tagExpansions(postings, p, prefixExpansion) { set.formUnion(postings[tag]!) }
+                    for tag in index.tagExpansions(field, postings, p, prefixExpansion) { set.formUnion(postings[tag]!) }
                 }
             }
             return set
@@ -328,7 +328,7 @@ struct Evaluator {
         let mask = index.textFieldMask(fields)
         if mask.isEmpty { return set }
         let postings = index.text.postings
-        let variants = pattern.map { index.text.expansions(of: $0, prefixExpansion) }
+        let variants = pattern.map { index.textExpansions($0, prefixExpansion) }
             ?? (verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term))
         for v in variants { postings[v]?.forEachLive(in: mask) { set.insert($0) } }
         return set

@@ -165,6 +165,9 @@ final class ScoringNode {
     var entry: PostingList.Handle = 0
     /// A union's children that matched the document, in order.
     var matched: [Int] = []
+    /// A quick-exit union read through RediSearch's heap (above 20 children): which child it reports for each document
+    /// (-1: none), from `HeapUnionSimulation`; nil for the others, which report their first matching child.
+    var reportedChild: [Int32]?
     /// An optional's child matched the document.
     var optionalMatched = false
 
@@ -261,6 +264,7 @@ struct DocumentScorer {
             root = nil
         }
         rootNode = root.map(ScoringNode.init)
+        if let root, let rootNode { HeapUnionSimulation.annotate(rootNode, root, maxDocId: index.maxDocId) }
         rootNeedsOffsets = Self.dividesBySlop(scorer) && rootNode.map(\.measuresSlop) == true
     }
 
@@ -435,6 +439,17 @@ struct DocumentScorer {
         case .union:
             node.matched.removeAll(keepingCapacity: true)
             var kinds: UInt8 = 0, total = 0.0
+            if let reported = node.reportedChild {
+                let i = Int(doc) < reported.count ? Int(reported[Int(doc)]) : -1
+                guard i >= 0 else { return false }
+                let c = node.children[i]
+                guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { return false }
+                node.matched.append(i)
+                total = scorer == .dismax ? dismax(c.result) : contribution(c.result, doc)
+                if wantOffsets { c.appendOffsets(to: &node.offsets); node.offsets.sort() }
+                node.set(kind: .union, weight: node.weight, childTotal: total, childKinds: c.result.kind.rawValue)
+                return true
+            }
             for (i, c) in node.children.enumerated() {
                 guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { continue }
                 node.matched.append(i)
@@ -596,7 +611,7 @@ struct ScoringPlanBuilder {
         case .token(let text):
             return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
         case .prefix, .fuzzy, .wildcardPattern:
-            let terms = index.text.expansions(of: n.termPattern!, evaluator.prefixExpansion)
+            let terms = index.textExpansions(n.termPattern!, evaluator.prefixExpansion)
             let readers = terms.compactMap { termReader($0, fields: n.fields, weight: n.weight) }
             return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
         case .phrase(let exact):
@@ -664,7 +679,7 @@ struct ScoringPlanBuilder {
             switch value.folded(caseSensitive: caseSensitive) {
             case .pattern(let p):
                 // One matching value is read alone, several as a union (Query_EvalTagPrefixNode).
-                let matching = index.tagExpansions(postings, p, evaluator.prefixExpansion).map { reader(postings[$0]!) }
+                let matching = index.tagExpansions(field, postings, p, evaluator.prefixExpansion).map { reader(postings[$0]!) }
                 if matching.count == 1 { readers.append(matching[0]) }
                 if matching.count > 1 { readers.append(.union(matching, weight: n.weight, firstOnly: true)) }
             case .exact(let v):

@@ -635,9 +635,10 @@ struct ReplayBuilder {
                 return true
             }
             return children.contains(where: needsReplay)
-        case .union(let children, _, let firstOnly):
-            // Above 20 children RediSearch keeps them in a heap, and which one a quick exit reports depends on it.
-            return (firstOnly && children.count > ReplayUnion.heapAbove) || children.contains(where: needsReplay)
+        case .union(let children, _, _):
+            // A quick-exit union above 20 children reports the child RediSearch's heap puts first: where only reads
+            // reach it (not under an intersection), HeapUnionSimulation tells the per-document scorer which.
+            return children.contains(where: needsReplay)
         case .optional(let child, _), .not(let child, _): return child.map(needsReplay) ?? false
         default: return false
         }
@@ -651,5 +652,95 @@ struct ReplayBuilder {
         case .optional(let child, _), .not(let child, _): return child.map(checksProximity) ?? false
         default: return false
         }
+    }
+}
+
+/// UI_ReadSortedHigh for a quick-exit union of plain readers, read from the start (a query's root, or under other
+/// unions): which child reports each document. The same heap as `ReplayUnion`'s, over integers.
+enum HeapUnionSimulation {
+    /// Annotates every such union of the plan (outside intersections, which the replay handles).
+    static func annotate(_ node: ScoringNode, _ plan: ScoringIterator, maxDocId: Int) {
+        guard case .union(let children, _, let firstOnly) = plan else {
+            if case .optional(let c?, _) = plan, let n = node.children.first { annotate(n, c, maxDocId: maxDocId) }
+            return
+        }
+        if firstOnly && children.count > ReplayUnion.heapAbove {
+            var postings: [[UInt32]] = []
+            for c in children {
+                switch c {
+                case .term(let reader): postings.append(reader.yieldedEntries.map { reader.list.entry($0).doc })
+                case .tag(let docs, _, _, _): postings.append(docs.ids)
+                default: return
+                }
+            }
+            node.reportedChild = reportedChildren(postings, maxDocId: maxDocId)
+            return
+        }
+        for (n, c) in zip(node.children, children) { annotate(n, c, maxDocId: maxDocId) }
+    }
+
+    /// For each document id, the index of the child the union reports (-1 where none matches).
+    static func reportedChildren(_ postings: [[UInt32]], maxDocId: Int) -> [Int32] {
+        var reported = [Int32](repeating: -1, count: maxDocId + 1)
+        let n = postings.count
+        var minId = [UInt32](repeating: 0, count: n)
+        var position = [Int](repeating: 0, count: n)
+        var heap: [Int] = []
+        heap.reserveCapacity(n)
+        // cmpMinId: positive when a comes first (smaller id).
+        func compare(_ a: Int, _ b: Int) -> Int { minId[a] < minId[b] ? 1 : minId[a] > minId[b] ? -1 : 0 }
+        func pushDown(_ start: Int) {
+            var idx = start
+            while true {
+                let left = idx * 2 + 1, right = idx * 2 + 2
+                let child: Int
+                if right >= heap.count {
+                    if left >= heap.count { return }
+                    child = left
+                } else {
+                    child = compare(heap[left], heap[right]) < 0 ? right : left
+                }
+                guard compare(heap[idx], heap[child]) < 0 else { return }
+                heap.swapAt(idx, child)
+                idx = child
+            }
+        }
+        for i in 0..<n {
+            heap.append(i)
+            var idx = heap.count - 1
+            while idx != 0 {
+                let parent = (idx - 1) / 2
+                if compare(heap[idx], heap[parent]) < 0 { break }
+                heap.swapAt(idx, parent)
+                idx = parent
+            }
+        }
+        var minDocId: UInt32 = 0
+        while !heap.isEmpty {
+            let nextValidId = minDocId &+ 1
+            var it = -1
+            while let root = heap.first {
+                it = root
+                if minId[root] >= nextValidId && minId[root] != 0 { break }
+                // The reader's SkipTo: the first document at or past the id, or the end.
+                let docs = postings[root]
+                var lo = position[root], hi = docs.count
+                while lo < hi { let mid = (lo + hi) >> 1; if docs[mid] < nextValidId { lo = mid + 1 } else { hi = mid } }
+                if lo == docs.count {
+                    heap[0] = heap[heap.count - 1]
+                    heap.removeLast()
+                    if heap.count > 1 { pushDown(0) }
+                    continue
+                }
+                position[root] = lo + 1
+                minId[root] = docs[lo]
+                pushDown(0)
+                if minId[root] == nextValidId { break }
+            }
+            guard !heap.isEmpty, it >= 0 else { break }
+            minDocId = minId[it]
+            if Int(minDocId) < reported.count { reported[Int(minDocId)] = Int32(it) }
+        }
+        return reported
     }
 }

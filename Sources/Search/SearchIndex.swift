@@ -107,6 +107,8 @@ public final class SearchIndex: @unchecked Sendable {
     private let queryCache = Mutex(QueryCache())
     /// Documents matched by recent tag / numeric filters, valid until the next write (see `FilterCache`).
     let filterCache = Mutex(FilterCache())
+    /// The ordered vocabulary and tag values the pattern expansions walk (see `SortedTermsCache`).
+    let sortedTerms = Mutex(SortedTermsCache())
     /// Recent execution times of query shapes (see `QueryCostMemory`).
     let costMemory = Mutex(QueryCostMemory())
     /// While a snapshot loads: the documents of reopened tiered fields, key → the doc id (label) their vectors have in

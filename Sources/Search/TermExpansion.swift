@@ -181,9 +181,7 @@ enum TermExpansion {
         // rows[d * width + j]: edits between the term's first d runes and the word's first j (capped).
         var rows = [Int](repeating: 0, count: width)
         for j in 0...n { rows[j] = min(j, unreachable) }
-        var runes: [UInt32] = []
-        var runeEnds: [Int] = []  // byte length of the first k+1 runes
-        var previous: [UInt32] = []
+        var current = RuneDecoder(), previous = RuneDecoder()
         var validDepth = 0       // rows 0...validDepth hold the previous term's states
         func reachable(_ d: Int) -> Bool {
             for j in 0...n where rows[d * width + j] <= maxEdits { return true }
@@ -191,37 +189,38 @@ enum TermExpansion {
         }
         var i = 0
         while i < terms.count && !out.stopped {
-            decodeRunes(terms.term(i), into: &runes, ends: &runeEnds)
+            current.decode(terms, i)
+            let runes = current.runes
+            let length = current.count
             var common = 0
-            while common < runes.count && common < previous.count && runes[common] == previous[common] { common += 1 }
+            while common < length && common < previous.count && runes[common] == previous.runes[common] { common += 1 }
             var depth = min(common, validDepth)
             // A state reused from the previous term is dead only where that term's walk stopped.
             var deadAt = depth > 0 && !reachable(depth) ? depth : -1
             if deadAt < 0 {
-                if rows.count < (runes.count + 1) * width { rows += [Int](repeating: 0, count: (runes.count + 1) * width - rows.count) }
-                while depth < runes.count {
+                if rows.count < (length + 1) * width { rows += [Int](repeating: 0, count: (length + 1) * width - rows.count) }
+                while depth < length {
                     let c = runes[depth], base = depth * width, next = base + width
                     rows[next] = min(rows[base] + 1, unreachable)
-                    for j in 1...max(n, 1) where j <= n {
+                    var j = 1
+                    while j <= n {
                         let substitute = rows[base + j - 1] + (word[j - 1] == c ? 0 : 1)
-                        let v = min(substitute, rows[base + j] + 1, rows[next + j - 1] + 1)
-                        rows[next + j] = min(v, unreachable)
+                        rows[next + j] = min(substitute, rows[base + j] + 1, rows[next + j - 1] + 1, unreachable)
+                        j += 1
                     }
                     depth += 1
                     if !reachable(depth) { deadAt = depth; break }
                 }
             }
-            previous = runes
+            swap(&current, &previous)
             if deadAt >= 0 {
                 validDepth = deadAt
                 // Every term below the dead prefix is skipped, as the trie walk pops that node.
-                let prefixBytes = terms.term(i).prefix(runeEnds[deadAt - 1])
-                let below = terms.range(withPrefix: prefixBytes)
+                let below = terms.range(withPrefix: terms.term(i).prefix(previous.byteLength(runes: deadAt)))
                 i = max(below.upperBound, i + 1)
                 continue
             }
-            validDepth = runes.count
-            let length = runes.count
+            validDepth = length
             if length > 0 && (rows[length * width + n] <= maxEdits || rows[(length - 1) * width + n] <= maxEdits) {
                 out.emit(i)
             }
@@ -230,13 +229,19 @@ enum TermExpansion {
     }
 
     /// `w'pattern'` over the term trie (TrieNode_IterateWildcard): the terms in order that Wildcard_MatchRune matches
-    /// whole. Its pruning never drops a match, so a filter in order yields the same list.
+    /// whole. Its pruning never drops a match, so a filter in order yields the same list; the terms that the
+    /// pattern's literal start rules out (a subtree RediSearch leaves at the first mismatch) are not read.
     static func textWildcard(_ terms: SortedTerms, _ pattern: [UInt32], into out: inout ExpansionCollector) {
         guard !pattern.isEmpty else { return }
-        var runes: [UInt32] = [], ends: [Int] = []
-        for i in 0..<terms.count where !out.stopped {
-            decodeRunes(terms.term(i), into: &runes, ends: &ends)
-            if wildcardMatch(pattern, runes) == .full { out.emit(i) }
+        var literal: [UInt8] = []
+        for c in pattern {
+            if c == 0x2A || c == 0x3F || c >= 0x80 { break }
+            literal.append(UInt8(c))
+        }
+        var decoder = RuneDecoder()
+        for i in terms.range(withPrefix: literal) where !out.stopped {
+            decoder.decode(terms, i)
+            if wildcardMatch(pattern, decoder.runes[0..<decoder.count]) == .full { out.emit(i) }
         }
     }
 
@@ -266,12 +271,17 @@ enum TermExpansion {
         values.forEachChild(0, values.count, depth: 0, while: { !out.stopped }) { visit($0, $1, depth: 1) }
     }
 
-    /// `w'pattern'` over a tag trie map: the values in order that Wildcard_MatchChar (bytes) matches whole.
+    /// `w'pattern'` over a tag trie map: the values in order that Wildcard_MatchChar (bytes) matches whole (those the
+    /// literal start rules out are not read).
     static func tagWildcard(_ values: SortedTerms, _ pattern: [UInt8], into out: inout ExpansionCollector) {
         guard !pattern.isEmpty else { return }
         let p = pattern.map(UInt32.init)
-        for i in 0..<values.count where !out.stopped {
-            if wildcardMatch(p, values.term(i).map(UInt32.init)) == .full { out.emit(i) }
+        let literal = pattern.prefix { $0 != 0x2A && $0 != 0x3F }
+        var s: [UInt32] = []
+        for i in values.range(withPrefix: literal) where !out.stopped {
+            s.removeAll(keepingCapacity: true)
+            for b in values.term(i) { s.append(UInt32(b)) }
+            if wildcardMatch(p, s[...]) == .full { out.emit(i) }
         }
     }
 
@@ -280,10 +290,10 @@ enum TermExpansion {
     enum WildcardResult { case none, partial, full }
 
     /// RediSearch's Wildcard_Match: `?` any one character, `*` any run, backtracking to the last star only.
-    static func wildcardMatch(_ pattern: [UInt32], _ s: [UInt32]) -> WildcardResult {
+    static func wildcardMatch(_ pattern: [UInt32], _ s: ArraySlice<UInt32>) -> WildcardResult {
         let star: UInt32 = 0x2A, any: UInt32 = 0x3F
-        let pe = pattern.count, se = s.count
-        var p = 0, t = 0
+        let pe = pattern.count, se = s.endIndex
+        var p = 0, t = s.startIndex
         var starAt = -1, resumeAt = -1
         while true {
             if p != pe {
@@ -322,36 +332,73 @@ enum TermExpansion {
         return out
     }
 
-    /// UTF-8 to code points, ASCII folded to lower case (RediSearch folds its runes; terms are stored lower case);
-    /// `ends[k]` is the byte length of the first k + 1 runes. A malformed byte stands for itself.
-    static func decodeRunes(_ bytes: ArraySlice<UInt8>, into runes: inout [UInt32], ends: inout [Int]) {
-        runes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        var i = bytes.startIndex
-        let base = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
-            var scalar = UInt32(b), width = 1
-            if b >= 0xC0 {
-                width = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
-                if i + width <= bytes.endIndex {
-                    var v = UInt32(b) & (0xFF >> (width + 1))
-                    var ok = true
-                    for k in 1..<width {
-                        let cb = bytes[i + k]
-                        if cb & 0xC0 != 0x80 { ok = false; break }
-                        v = v << 6 | UInt32(cb & 0x3F)
+    /// UTF-8 to code points, ASCII folded to lower case (RediSearch folds its runes; terms are stored lower case).
+    static func runes(_ bytes: [UInt8]) -> [UInt32] {
+        var d = RuneDecoder()
+        d.decode(SortedTerms([bytes]), 0)
+        return Array(d.runes[0..<d.count])
+    }
+}
+
+/// Decodes terms of a SortedTerms into a reused buffer of code points (ASCII folded to lower case; a malformed byte
+/// stands for itself), without allocating per term.
+struct RuneDecoder {
+    private(set) var runes: [UInt32] = []
+    private(set) var count = 0
+    /// Byte length of the first k + 1 runes, kept only for a term that is not ASCII.
+    private var ends: [Int] = []
+    private var ascii = true
+
+    func byteLength(runes k: Int) -> Int { k == 0 ? 0 : ascii ? k : ends[k - 1] }
+
+    mutating func decode(_ terms: SortedTerms, _ i: Int) {
+        let start = terms.starts[i], end = terms.starts[i + 1]
+        if runes.count < end - start { runes = [UInt32](repeating: 0, count: (end - start) * 2) }
+        var k = 0
+        var isASCII = true
+        terms.bytes.withUnsafeBufferPointer { b in
+            runes.withUnsafeMutableBufferPointer { r in
+                var j = start
+                while j < end {
+                    let byte = b[j]
+                    if byte < 0x80 {
+                        r[k] = UInt32(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                        j += 1
+                    } else {
+                        isASCII = false
+                        var width = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                        var v = UInt32(byte)
+                        if width > 1 && j + width <= end {
+                            v = UInt32(byte) & (0xFF >> (width + 1))
+                            for m in 1..<width {
+                                let cb = b[j + m]
+                                if cb & 0xC0 != 0x80 { width = 1; v = UInt32(byte); break }
+                                v = v << 6 | UInt32(cb & 0x3F)
+                            }
+                        } else {
+                            width = 1
+                        }
+                        r[k] = v
+                        j += width
                     }
-                    if ok { scalar = v } else { width = 1 }
-                } else {
-                    width = 1
+                    k += 1
                 }
-            } else if b >= 0x41 && b <= 0x5A {
-                scalar = UInt32(b | 0x20)
             }
-            runes.append(scalar)
-            i += width
-            ends.append(i - base)
+        }
+        count = k
+        ascii = isASCII
+        if !isASCII {
+            // Rare: walk again for the byte offsets.
+            if ends.count < k { ends = [Int](repeating: 0, count: k) }
+            var j = start, m = 0
+            while j < end && m < k {
+                let byte = terms.bytes[j]
+                var width = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                if width > 1 && (j + width > end || (1..<width).contains { terms.bytes[j + $0] & 0xC0 != 0x80 }) { width = 1 }
+                j += width
+                ends[m] = j - start
+                m += 1
+            }
         }
     }
 }
@@ -371,13 +418,40 @@ extension TagValue {
     }
 }
 
+/// The vocabulary and tag values in order, as the expansions walk them, kept until the index's next write: building
+/// them costs a sort or a merge of every term, which a query repeated between writes should not pay again.
+struct SortedTermsCache {
+    var textWrites: UInt64 = .max
+    var text = SortedTerms()
+    var tags: [String: (writes: UInt64, values: [Bytes], table: SortedTerms)] = [:]
+}
+
 extension SearchIndex {
+    /// The text terms a pattern reads (TextIndex.expansions), the ordered vocabulary taken from the cache.
+    func textExpansions(_ pattern: TermPattern, _ limits: PrefixExpansion) -> [String] {
+        text.expansions(of: pattern, limits, table: sortedTerms.withLock { cache in
+            let writes = lock.writes
+            if cache.textWrites != writes {
+                cache.text = text.vocabulary.merged()
+                cache.textWrites = writes
+            }
+            return cache.text
+        })
+    }
+
     /// The tag values a pattern reads, in the order of RediSearch's tag trie map (repeats included), at most
     /// MAXPREFIXEXPANSIONS of them; an affix shorter than MINPREFIX bytes reads none (Query_EvalTagPrefixNode).
-    func tagExpansions(_ postings: [Bytes: DocSet], _ pattern: TermPattern, _ limits: PrefixExpansion) -> [Bytes] {
+    func tagExpansions(_ field: String, _ postings: [Bytes: DocSet], _ pattern: TermPattern,
+                       _ limits: PrefixExpansion) -> [Bytes] {
         if let affix = pattern.affix, affix.utf8.count < limits.minimumLength { return [] }
-        let keys = postings.keys.map { ($0, $0.storage) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }
-        let table = SortedTerms(keys.map(\.1))
+        let (keys, table) = sortedTerms.withLock { cache in
+            let writes = lock.writes
+            if let known = cache.tags[field], known.writes == writes { return (known.values, known.table) }
+            let pairs = postings.keys.map { ($0, $0.storage) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }
+            let entry = (writes: writes, values: pairs.map(\.0), table: SortedTerms(pairs.map(\.1)))
+            cache.tags[field] = entry
+            return (entry.values, entry.table)
+        }
         var out = ExpansionCollector(limit: max(limits.maximumTerms, 0)) { _ in true }
         switch pattern {
         case .prefix(let p):
@@ -391,6 +465,6 @@ extension SearchIndex {
         case .fuzzy:
             break
         }
-        return out.found.map { keys[$0].0 }
+        return out.found.map { keys[$0] }
     }
 }

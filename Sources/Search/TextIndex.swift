@@ -312,6 +312,7 @@ struct Vocabulary {
         let late = pending.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
         var out = SortedTerms()
         var i = 0, j = 0
+        // The previous term taken, as a slice of its source: a slice of `out` would make each append copy it.
         var last: ArraySlice<UInt8>? = nil
         while i < sorted.count || j < late.count {
             let t: ArraySlice<UInt8>
@@ -322,9 +323,9 @@ struct Vocabulary {
             }
             // A term removed and added again is in both lists (or twice in one): kept once.
             if let last, last.elementsEqual(t) { continue }
+            last = t
             if let exists, !exists(String(decoding: t, as: UTF8.self)) { continue }
             out.append(t)
-            last = out.term(out.count - 1)
         }
         return out
     }
@@ -397,16 +398,16 @@ struct TextIndex {
     /// What an affix, fuzzy or wildcard clause expands to, in RediSearch's order (repeats included): nothing for an affix
     /// below MINPREFIX bytes or a fuzzy word past the trie's 100 characters, else the first MAXPREFIXEXPANSIONS terms
     /// that have documents.
-    func expansions(of pattern: TermPattern, _ limits: PrefixExpansion) -> [String] {
+    /// `table`: the vocabulary in order (`vocabulary.merged()`, which callers cache); prefixes do without it.
+    func expansions(of pattern: TermPattern, _ limits: PrefixExpansion, table: @autoclosure () -> SortedTerms) -> [String] {
         if let affix = pattern.affix, affix.utf8.count < limits.minimumLength { return [] }
         let limit = max(limits.maximumTerms, 0)
         if case .prefix(let p) = pattern {
             return vocabulary.terms(withPrefix: TextAnalyzer.asciiLowercased(p), limit: limit) { postings[$0] != nil }
         }
-        let table = vocabulary.merged()
+        let table = table()
         let live = postings
         var out = ExpansionCollector(limit: limit) { live[table.string($0)] != nil }
-        var runes: [UInt32] = [], ends: [Int] = []
         switch pattern {
         case .prefix:
             break
@@ -415,12 +416,11 @@ struct TextIndex {
         case .contains(let s):
             TermExpansion.textContains(table, Array(TextAnalyzer.asciiLowercased(s).utf8), suffixOnly: false, into: &out)
         case .fuzzy(let word, let distance):
-            TermExpansion.decodeRunes(Array(word.utf8)[...], into: &runes, ends: &ends)
+            let runes = TermExpansion.runes(Array(word.utf8))
             guard runes.count <= 100 else { return [] }
             TermExpansion.fuzzy(table, runes, maxEdits: distance, into: &out)
         case .wildcard(let w):
-            TermExpansion.decodeRunes(TermExpansion.removingEscapes(Array(w.utf8))[...], into: &runes, ends: &ends)
-            TermExpansion.textWildcard(table, runes, into: &out)
+            TermExpansion.textWildcard(table, TermExpansion.runes(TermExpansion.removingEscapes(Array(w.utf8))), into: &out)
         }
         return out.found.map { table.string($0) }
     }
