@@ -299,9 +299,9 @@ struct Evaluator {
             for value in values {
                 switch value.folded(caseSensitive: cs) {
                 case .exact(let v):
-                    if let docs = postings[Bytes(v)] { set.formUnion(docs) }
+                    postings[Bytes(v)]?.union(into: &set)
                 case .pattern(let p):
-                    for tag in index.tagExpansions(field, postings, p, prefixExpansion) { set.formUnion(postings[tag]!) }
+                    for tag in index.tagExpansions(field, postings, p, prefixExpansion) { postings[tag]!.union(into: &set) }
                 }
             }
             return set

@@ -75,7 +75,7 @@ final class ScoringTermReader {
 indirect enum ScoringIterator {
     case term(ScoringTermReader)
     /// A TAG value's inverted index: a term result with frequency 1 and no offsets.
-    case tag(docs: DocSet, weight: Double, idf: Double, bm25Idf: Double)
+    case tag(docs: TagPosting, weight: Double, idf: Double, bm25Idf: Double)
     /// `firstOnly`: a prefix expansion's union, which reports only its first matching child.
     case union([ScoringIterator], weight: Double, firstOnly: Bool)
     /// `exact`: a quoted phrase, whose children must sit at consecutive offsets in order. `proximity`: SLOP / INORDER.
@@ -152,8 +152,10 @@ final class ScoringNode {
     let weight: Double
     let firstOnly: Bool
     let reader: ScoringTermReader?
-    /// A tag's or a vector range's documents.
+    /// A vector range's documents.
     let docs: DocSet
+    /// A tag value's documents.
+    let tagDocs: TagPosting
     let idf: Double, bm25Idf: Double
     let numericValues: NumericColumn?
     let numericTest: ((Double) -> Bool)?
@@ -173,10 +175,11 @@ final class ScoringNode {
 
     init(_ iterator: ScoringIterator) {
         var weight = 0.0, firstOnly = false, reader: ScoringTermReader?, docs = DocSet(capacity: 0), idf = 0.0, bm25Idf = 0.0
+        var tagDocs = TagPosting()
         var numericValues: NumericColumn?, numericTest: ((Double) -> Bool)?, children: [ScoringNode] = []
         switch iterator {
         case .term(let r): operation = .term; reader = r; weight = r.weight
-        case .tag(let d, let w, let i, let b): operation = .tag; docs = d; weight = w; idf = i; bm25Idf = b
+        case .tag(let d, let w, let i, let b): operation = .tag; tagDocs = d; weight = w; idf = i; bm25Idf = b
         case .union(let cs, let w, let f): operation = .union; children = cs.map(ScoringNode.init); weight = w; firstOnly = f
         case .intersection(let cs, let w, _, _): operation = .intersection; children = cs.map(ScoringNode.init); weight = w
         case .optional(let c, let w): operation = .optional; children = c.map { [ScoringNode($0)] } ?? []; weight = w
@@ -187,7 +190,7 @@ final class ScoringNode {
         case .empty: operation = .empty
         }
         (self.weight, self.firstOnly, self.reader, self.docs, self.idf, self.bm25Idf) = (weight, firstOnly, reader, docs, idf, bm25Idf)
-        (self.numericValues, self.numericTest, self.children) = (numericValues, numericTest, children)
+        (self.numericValues, self.numericTest, self.children, self.tagDocs) = (numericValues, numericTest, children, tagDocs)
     }
 
     /// Sets every field of the result but its offsets.
@@ -433,7 +436,7 @@ struct DocumentScorer {
             node.result.termHasOffsets = wantOffsets && reader.hasOffsets
             return true
         case .tag:
-            guard node.docs.contains(doc) else { return false }
+            guard node.tagDocs.contains(doc) else { return false }
             node.set(kind: .term, weight: node.weight, freq: 1, idf: node.idf, bm25Idf: node.bm25Idf)
             return true
         case .union:
@@ -671,7 +674,7 @@ struct ScoringPlanBuilder {
         guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
               case .tag(let postings, _) = index.stores[i], case .tag(_, let caseSensitive) = index.definition.fields[i].kind,
               let values = try? n.loweredTagValues() else { return nil }
-        func reader(_ docs: DocSet) -> ScoringIterator {
+        func reader(_ docs: TagPosting) -> ScoringIterator {
             .tag(docs: docs, weight: n.weight, idf: idf(docs.count), bm25Idf: bm25Idf(docs.count))
         }
         var readers: [ScoringIterator] = []

@@ -16,7 +16,7 @@ enum FieldStore {
     /// Value per doc id (a GEO field's: its geohash); NaN when the doc has no value.
     case numeric(NumericColumn)
     /// Normalised tag → doc ids; and each doc's tags, for removal.
-    case tag(postings: [Bytes: DocSet], perDoc: TagAssignments)
+    case tag(postings: [Bytes: TagPosting], perDoc: TagAssignments)
     /// The field's bit in the index's TextIndex (which holds every TEXT field's terms).
     case text(TextFieldMask)
     case vector(any VectorIndex)
@@ -348,7 +348,7 @@ public final class SearchIndex: @unchecked Sendable {
                     stores[i] = .numeric(NumericColumn())
                     if case .tag(let sep, let cs) = field.kind, let raw = hash[Bytes(field.identifier)] {
                         let tags = Self.splitTags(raw, separator: sep, caseSensitive: cs)
-                        for t in tags { postings[t, default: DocSet(capacity: 0)].insert(id) }
+                        for t in tags { postings[t, default: TagPosting()].insert(id) }
                         perDoc.assign(tags, to: id)
                     }
                     stores[i] = .tag(postings: postings, perDoc: perDoc)

@@ -2,6 +2,9 @@
 // their order and repeats decide the 200-term limit and which term a union's result reports.
 
 import Keyspace
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A clause that reads every term it expands to, as a union.
 public enum TermPattern: Hashable, Sendable {
@@ -51,18 +54,43 @@ struct SortedTerms: Sendable {
 
     /// The strings that start with `prefix`.
     func range(withPrefix prefix: some Collection<UInt8>) -> Range<Int> {
-        var lo = 0, hi = count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if term(mid).lexicographicallyPrecedes(prefix) { lo = mid + 1 } else { hi = mid }
+        let p = Array(prefix)
+        return bytes.withUnsafeBufferPointer { b in
+            p.withUnsafeBufferPointer { q in
+                // order(i): how string i compares with the prefix, a string that starts with it counting as equal.
+                func order(_ i: Int) -> Int {
+                    let start = starts[i], length = starts[i + 1] - start
+                    let n = min(length, q.count)
+                    if n > 0 {
+                        let c = memcmp(b.baseAddress! + start, q.baseAddress!, n)
+                        if c != 0 { return c < 0 ? -1 : 1 }
+                    }
+                    return length < q.count ? -1 : 0
+                }
+                var lo = 0, hi = count
+                while lo < hi { let mid = (lo + hi) >> 1; if order(mid) < 0 { lo = mid + 1 } else { hi = mid } }
+                let first = lo
+                hi = count
+                while lo < hi { let mid = (lo + hi) >> 1; if order(mid) == 0 { lo = mid + 1 } else { hi = mid } }
+                return first..<lo
+            }
         }
-        let first = lo
-        hi = count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if term(mid).starts(with: prefix) { lo = mid + 1 } else { hi = mid }
+    }
+
+    /// Where the run of strings from `i` that share string i's first `length` bytes ends (galloping forward: the runs
+    /// a walk skips are mostly short).
+    func endOfRun(from i: Int, sharing length: Int) -> Int {
+        bytes.withUnsafeBufferPointer { b in
+            let base = b.baseAddress!, mine = starts[i]
+            func shares(_ j: Int) -> Bool {
+                starts[j + 1] - starts[j] >= length && (length == 0 || memcmp(base + starts[j], base + mine, length) == 0)
+            }
+            var step = 1, last = i  // last: known to share
+            while last + step < count && shares(last + step) { last += step; step *= 2 }
+            var lo = last + 1, hi = min(last + step, count)
+            while lo < hi { let mid = (lo + hi) >> 1; if shares(mid) { lo = mid + 1 } else { hi = mid } }
+            return lo
         }
-        return first..<lo
     }
 
     /// Strings `lo..<hi` share their first `depth` bytes and are longer: where the run that also shares byte `depth`
@@ -130,6 +158,9 @@ enum TermExpansion {
     /// next start position (so a term ending with repeats of the suffix comes more than once).
     static func textContains(_ terms: SortedTerms, _ affix: [UInt8], suffixOnly: Bool, into out: inout ExpansionCollector) {
         guard !affix.isEmpty else { return }
+        // One byte: a match at a position returns before the walk tries later start positions below it, so each
+        // path yields once (only the walk itself reproduces that).
+        if !suffixOnly && affix.count > 1 { return occurrencesInPathOrder(terms, affix, exactEnd: false, into: &out) }
         var walk = ContainsWalk(terms: terms, affix: affix, suffixOnly: suffixOnly, out: out)
         terms.forEachChild(0, terms.count, depth: 0, while: { !walk.out.stopped }) { walk.visit($0, $1, depth: 1, matched: 0) }
         out = walk.out
@@ -216,8 +247,7 @@ enum TermExpansion {
             if deadAt >= 0 {
                 validDepth = deadAt
                 // Every term below the dead prefix is skipped, as the trie walk pops that node.
-                let below = terms.range(withPrefix: terms.term(i).prefix(previous.byteLength(runes: deadAt)))
-                i = max(below.upperBound, i + 1)
+                i = max(terms.endOfRun(from: i, sharing: previous.byteLength(runes: deadAt)), i + 1)
                 continue
             }
             validDepth = length
@@ -251,24 +281,64 @@ enum TermExpansion {
     /// where the affix's first byte is; if the rest follows, a contains match yields the subtree there, a suffix match
     /// the value ending exactly there. So contains repeats a value per occurrence, suffix never does.
     static func tagContains(_ values: SortedTerms, _ affix: [UInt8], suffixOnly: Bool, into out: inout ExpansionCollector) {
-        guard let first = affix.first else { return }
-        func visit(_ lo: Int, _ hi: Int, depth: Int) {
-            guard out.step() else { return }
-            if values.byte(lo, depth - 1) == first {
-                var path = Array(values.term(lo).prefix(depth))
-                path.append(contentsOf: affix.dropFirst())
-                let below = values.range(withPrefix: path)
-                if !below.isEmpty {
-                    if !suffixOnly {
-                        for i in below where !out.stopped { out.emit(i) }
-                    } else if values.length(below.lowerBound) == path.count {
-                        out.emit(below.lowerBound)
+        guard !affix.isEmpty else { return }
+        occurrencesInPathOrder(values, affix, exactEnd: suffixOnly, into: &out)
+    }
+
+    /// The contains walks (the text trie's, the tag trie map's) and the tag suffix walk visit every trie position
+    /// depth first and, where the affix starts there and its rest follows, yield the subtree below its end (or, for
+    /// `exactEnd`, the value ending exactly there). So the yields come in the order of those start positions' paths
+    /// (a trie's preorder: byte order, a path before its extensions), one group per path. Found here by scanning
+    /// each string for the affix and sorting the distinct paths, instead of visiting every position.
+    static func occurrencesInPathOrder(_ terms: SortedTerms, _ affix: [UInt8], exactEnd: Bool,
+                                       into out: inout ExpansionCollector) {
+        let n = affix.count
+        // (string, path length up to and including the affix's first byte)
+        var paths: [(term: Int, length: Int)] = []
+        terms.bytes.withUnsafeBufferPointer { b in
+            affix.withUnsafeBufferPointer { a in
+                let first = a[0]
+                for i in 0..<terms.count {
+                    let start = terms.starts[i], end = terms.starts[i + 1]
+                    var p = start
+                    while p + n <= end {
+                        if b[p] == first && (n == 1 || memcmp(b.baseAddress! + p + 1, a.baseAddress! + 1, n - 1) == 0) {
+                            paths.append((i, p - start + 1))
+                        }
+                        p += 1
                     }
                 }
             }
-            values.forEachChild(lo, hi, depth: depth, while: { !out.stopped }) { visit($0, $1, depth: depth + 1) }
         }
-        values.forEachChild(0, values.count, depth: 0, while: { !out.stopped }) { visit($0, $1, depth: 1) }
+        guard !paths.isEmpty else { return }
+        terms.bytes.withUnsafeBufferPointer { b in
+            let base = b.baseAddress!
+            func precedes(_ x: (term: Int, length: Int), _ y: (term: Int, length: Int)) -> Bool {
+                let m = min(x.length, y.length)
+                let c = memcmp(base + terms.starts[x.term], base + terms.starts[y.term], m)
+                return c != 0 ? c < 0 : x.length < y.length
+            }
+            // Paths from different strings can be the same trie position: sorted, equal ones are neighbours.
+            paths.sort(by: precedes)
+        }
+        var previous: (term: Int, length: Int)? = nil
+        for path in paths where !out.stopped {
+            if let previous, !precedes(previous, path, terms) { continue }
+            previous = path
+            // The strings below the affix's end: those sharing this string's first length + n - 1 bytes.
+            let end = path.length + n - 1
+            let below = terms.range(withPrefix: terms.term(path.term).prefix(end))
+            if exactEnd {
+                if terms.length(below.lowerBound) == end { out.emit(below.lowerBound) }
+            } else {
+                for i in below where !out.stopped { out.emit(i) }
+            }
+        }
+    }
+
+    private static func precedes(_ x: (term: Int, length: Int), _ y: (term: Int, length: Int), _ terms: SortedTerms) -> Bool {
+        let a = terms.term(x.term).prefix(x.length), b = terms.term(y.term).prefix(y.length)
+        return a.lexicographicallyPrecedes(b)
     }
 
     /// `w'pattern'` over a tag trie map: the values in order that Wildcard_MatchChar (bytes) matches whole (those the
@@ -441,7 +511,7 @@ extension SearchIndex {
 
     /// The tag values a pattern reads, in the order of RediSearch's tag trie map (repeats included), at most
     /// MAXPREFIXEXPANSIONS of them; an affix shorter than MINPREFIX bytes reads none (Query_EvalTagPrefixNode).
-    func tagExpansions(_ field: String, _ postings: [Bytes: DocSet], _ pattern: TermPattern,
+    func tagExpansions(_ field: String, _ postings: [Bytes: TagPosting], _ pattern: TermPattern,
                        _ limits: PrefixExpansion) -> [Bytes] {
         if let affix = pattern.affix, affix.utf8.count < limits.minimumLength { return [] }
         let (keys, table) = sortedTerms.withLock { cache in
