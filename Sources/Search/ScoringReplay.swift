@@ -655,8 +655,9 @@ struct ReplayBuilder {
     }
 }
 
-/// UI_ReadSortedHigh for a quick-exit union of plain readers, read from the start (a query's root, or under other
-/// unions): which child reports each document. The same heap as `ReplayUnion`'s, over integers.
+/// Which child a quick-exit union of plain readers reports for each document, when it is read from the start (a
+/// query's root, or under other unions): UI_ReadSortedHigh's heap above 20 children (the same heap as `ReplayUnion`'s,
+/// over integers), else the first child in order. Saves the per-document scorer asking every child.
 enum HeapUnionSimulation {
     /// Annotates every such union of the plan (outside intersections, which the replay handles).
     static func annotate(_ node: ScoringNode, _ plan: ScoringIterator, maxDocId: Int) {
@@ -664,7 +665,7 @@ enum HeapUnionSimulation {
             if case .optional(let c?, _) = plan, let n = node.children.first { annotate(n, c, maxDocId: maxDocId) }
             return
         }
-        if firstOnly && children.count > ReplayUnion.heapAbove {
+        if firstOnly && children.count > 1 {
             var postings: [[UInt32]] = []
             for c in children {
                 switch c {
@@ -673,13 +674,23 @@ enum HeapUnionSimulation {
                 default: return
                 }
             }
-            node.reportedChild = reportedChildren(postings, maxDocId: maxDocId)
+            node.reportedChild = children.count > ReplayUnion.heapAbove ? reportedChildren(postings, maxDocId: maxDocId)
+                                                                          : firstChildren(postings, maxDocId: maxDocId)
             return
         }
         for (n, c) in zip(node.children, children) { annotate(n, c, maxDocId: maxDocId) }
     }
 
-    /// For each document id, the index of the child the union reports (-1 where none matches).
+    /// The list form (UI_ReadSorted): a quick exit reports the first child, in order, that holds the document.
+    static func firstChildren(_ postings: [[UInt32]], maxDocId: Int) -> [Int32] {
+        var reported = [Int32](repeating: -1, count: maxDocId + 1)
+        for (i, docs) in postings.enumerated().reversed() {
+            for d in docs where Int(d) < reported.count { reported[Int(d)] = Int32(i) }
+        }
+        return reported
+    }
+
+    /// For each document id, the index of the child the heap reports (-1 where none matches).
     static func reportedChildren(_ postings: [[UInt32]], maxDocId: Int) -> [Int32] {
         var reported = [Int32](repeating: -1, count: maxDocId + 1)
         let n = postings.count

@@ -269,9 +269,14 @@ enum TermExpansion {
             literal.append(UInt8(c))
         }
         var decoder = RuneDecoder()
-        for i in terms.range(withPrefix: literal) where !out.stopped {
-            decoder.decode(terms, i)
-            if wildcardMatch(pattern, decoder.runes[0..<decoder.count]) == .full { out.emit(i) }
+        pattern.withUnsafeBufferPointer { p in
+            for i in terms.range(withPrefix: literal) where !out.stopped {
+                decoder.decode(terms, i)
+                let whole = decoder.runes.withUnsafeBufferPointer {
+                    wildcardMatch(p, UnsafeBufferPointer(rebasing: $0[0..<decoder.count])) == .full
+                }
+                if whole { out.emit(i) }
+            }
         }
     }
 
@@ -345,13 +350,15 @@ enum TermExpansion {
     /// literal start rules out are not read).
     static func tagWildcard(_ values: SortedTerms, _ pattern: [UInt8], into out: inout ExpansionCollector) {
         guard !pattern.isEmpty else { return }
-        let p = pattern.map(UInt32.init)
         let literal = pattern.prefix { $0 != 0x2A && $0 != 0x3F }
-        var s: [UInt32] = []
-        for i in values.range(withPrefix: literal) where !out.stopped {
-            s.removeAll(keepingCapacity: true)
-            for b in values.term(i) { s.append(UInt32(b)) }
-            if wildcardMatch(p, s[...]) == .full { out.emit(i) }
+        let range = values.range(withPrefix: literal)
+        values.bytes.withUnsafeBufferPointer { b in
+            pattern.withUnsafeBufferPointer { p in
+                for i in range where !out.stopped {
+                    let value = UnsafeBufferPointer(rebasing: b[values.starts[i]..<values.starts[i + 1]])
+                    if wildcardMatch(p, value) == .full { out.emit(i) }
+                }
+            }
         }
     }
 
@@ -360,10 +367,11 @@ enum TermExpansion {
     enum WildcardResult { case none, partial, full }
 
     /// RediSearch's Wildcard_Match: `?` any one character, `*` any run, backtracking to the last star only.
-    static func wildcardMatch(_ pattern: [UInt32], _ s: ArraySlice<UInt32>) -> WildcardResult {
-        let star: UInt32 = 0x2A, any: UInt32 = 0x3F
-        let pe = pattern.count, se = s.endIndex
-        var p = 0, t = s.startIndex
+    /// Over code points (text) or bytes (tags).
+    static func wildcardMatch<C: FixedWidthInteger>(_ pattern: UnsafeBufferPointer<C>, _ s: UnsafeBufferPointer<C>) -> WildcardResult {
+        let star = C(0x2A), any = C(0x3F)
+        let pe = pattern.count, se = s.count
+        var p = 0, t = 0
         var starAt = -1, resumeAt = -1
         while true {
             if p != pe {
@@ -373,7 +381,7 @@ enum TermExpansion {
                     continue
                 } else if c == star {
                     while p != pe && pattern[p] == star { p += 1 }
-                    let d: UInt32 = p < pe ? pattern[p] : 0  // C reads the terminating zero
+                    let d: C = p < pe ? pattern[p] : 0  // C reads the terminating zero
                     while t != se && !(d == s[t] || d == any) { t += 1 }
                     starAt = p - 1
                     resumeAt = t + 1
@@ -387,6 +395,10 @@ enum TermExpansion {
             p = starAt
             t = resumeAt
         }
+    }
+
+    static func wildcardMatch(_ pattern: [UInt32], _ s: [UInt32]) -> WildcardResult {
+        pattern.withUnsafeBufferPointer { p in s.withUnsafeBufferPointer { wildcardMatch(p, $0) } }
     }
 
     /// Wildcard_RemoveEscape: every backslash drops out and keeps the character after it.

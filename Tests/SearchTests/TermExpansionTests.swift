@@ -75,7 +75,7 @@ struct TermExpansionTests {
 
     @Test func wildcardMatchesLikeRediSearch() {
         func match(_ p: String, _ s: String) -> TermExpansion.WildcardResult {
-            TermExpansion.wildcardMatch(p.unicodeScalars.map(\.value), s.unicodeScalars.map(\.value)[...])
+            TermExpansion.wildcardMatch(p.unicodeScalars.map(\.value), s.unicodeScalars.map(\.value))
         }
         #expect(match("ab*", "abcd") == .full)
         #expect(match("*ab", "xxab") == .full)
