@@ -23,7 +23,7 @@ n, conns, rounds = (int(os.environ[k]) for k in ("N", "CONNS", "ROUNDS"))
 ports = anchor_ports(os.environ)
 with open(os.path.join(os.environ["DATA"], "base.tsv"), newline="") as f:
     rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-load_s = {}
+load_s, rss_mb = {}, {}
 for name, port in ports.items():
     r = redis.Redis(port=port, protocol=2)
     r.execute_command("FT.CREATE", "pkg", "ON", "HASH", "PREFIX", "1", "pkg:", "SCHEMA", "summary", "TEXT",
@@ -38,6 +38,7 @@ for name, port in ports.items():
     while int(dict(zip(*[iter(r.execute_command("FT.INFO", "pkg"))] * 2))[b"indexing"]):
         time.sleep(0.1)
     load_s[name] = time.time() - t0
+    rss_mb[name] = int(r.info("memory")["used_memory_rss"]) / 2**20
 
 queries = [
     ("prefix `data*`", ["FT.SEARCH", "pkg", "data*", "WITHSCORES", "NOCONTENT", "DIALECT", "2"]),
@@ -69,7 +70,8 @@ lines = ["## Suffix, contains, fuzzy and wildcard queries vs Redis Stack (bench/
          run_line(os.environ), "",
          f"{len(rows):,} PyPI packages from `pypi-minilm-50k/base.tsv` (summary TEXT, name TAG, year NUMERIC), the same "
          f"in both servers (load + indexing: vecshard {load_s['vecshard']:.1f} s, Redis Stack {load_s['Redis Stack 7.4.1']:.1f} "
-         "s, one pipelined client). Each query: "
+         "s, one pipelined client; RSS after it (INFO memory `used_memory_rss`): vecshard "
+         f"{rss_mb['vecshard']:.0f} MB, Redis Stack {rss_mb['Redis Stack 7.4.1']:.0f} MB). Each query: "
          f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "
          "median requests/s. `same page` = the first page the same on both (ids in order, scores within 1e-9).", "",
          "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
