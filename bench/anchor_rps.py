@@ -40,3 +40,17 @@ def run_line(environ) -> str:
     load_after = open("/proc/loadavg").read().split()[:3]
     return (f"Run: {environ['STARTED']}, binary `{environ['BIN']}`; machine: {os.uname().nodename}, {os.cpu_count()} "
             f"cores, Linux {os.uname().release}; load average before {environ['LOAD_BEFORE']}, after {' '.join(load_after)}.")
+
+
+def report(path: str, lines: list[str], queries: list[tuple[str, list[str]]], rps: dict[str, dict[str, list[float]]],
+           agree: dict[str, bool], ports: dict[str, int]) -> None:
+    """Appends the table (median requests/s of each server, their ratio, whether the first pages agreed) to the
+    report's opening `lines`, writes it to `path` and prints it."""
+    import statistics
+    lines = lines + ["| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
+    for label, cmd in queries:
+        ours, theirs = (statistics.median(rps[label][name]) for name in ports)
+        lines.append(f"| {label} | `{shown(cmd)}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
+                     f"{'yes' if agree[label] else 'NO'} |")
+    open(path, "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))

@@ -13,9 +13,9 @@ POINTS=${POINTS:-50000} N=${N:-4000} CONNS=${CONNS:-4} ROUNDS=${ROUNDS:-3}
 start_anchor_pair geo
 
 POINTS=$POINTS N=$N CONNS=$CONNS ROUNDS=$ROUNDS "$PY" - <<'PY'
-import os, random, statistics, sys, time, redis
+import os, random, sys, time, redis
 sys.path.insert(0, "bench")
-from anchor_rps import alternating_rounds, run_line, shown, ports as anchor_ports
+from anchor_rps import alternating_rounds, report, run_line, shown, ports as anchor_ports
 
 points, n, conns, rounds = (int(os.environ[k]) for k in ("POINTS", "N", "CONNS", "ROUNDS"))
 ports = anchor_ports(os.environ)
@@ -80,13 +80,7 @@ lines = ["## GEO, FILTER / GEOFILTER and SLOP / INORDER vs Redis Stack (bench/ge
          "a NUMERIC), the same in both servers. Each query: "
          f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "
          "median requests/s. `same page` = the first page the same on both (ids in order, and scores within 1e-9 where "
-         "asked; the aggregate's rows).", "",
-         "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
-for label, cmd in queries:
-    ours, theirs = (statistics.median(rps[label][name]) for name in ports)
-    lines.append(f"| {label} | `{shown(cmd)}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
-                 f"{'yes' if agree[label] else 'NO'} |")
-open("bench/results/geo.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
+         "asked; the aggregate's rows).", ""]
+report("bench/results/geo.md", lines, queries, rps, agree, ports)
 PY
 bash bench/assemble-results.sh >/dev/null

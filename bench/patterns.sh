@@ -15,9 +15,9 @@ N=${N:-2000} CONNS=${CONNS:-4} ROUNDS=${ROUNDS:-3} DATA=${DATA:-../shared/data/p
 start_anchor_pair patterns
 
 N=$N CONNS=$CONNS ROUNDS=$ROUNDS DATA=$DATA "$PY" - <<'PY'
-import csv, os, statistics, sys, time, redis
+import csv, os, sys, time, redis
 sys.path.insert(0, "bench")
-from anchor_rps import alternating_rounds, run_line, shown, ports as anchor_ports
+from anchor_rps import alternating_rounds, report, run_line, shown, ports as anchor_ports
 
 n, conns, rounds = (int(os.environ[k]) for k in ("N", "CONNS", "ROUNDS"))
 ports = anchor_ports(os.environ)
@@ -73,13 +73,7 @@ lines = ["## Suffix, contains, fuzzy and wildcard queries vs Redis Stack (bench/
          "s, one pipelined client; RSS after it (INFO memory `used_memory_rss`): vecshard "
          f"{rss_mb['vecshard']:.0f} MB, Redis Stack {rss_mb['Redis Stack 7.4.1']:.0f} MB). Each query: "
          f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "
-         "median requests/s. `same page` = the first page the same on both (ids in order, scores within 1e-9).", "",
-         "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
-for label, cmd in queries:
-    ours, theirs = (statistics.median(rps[label][name]) for name in ports)
-    lines.append(f"| {label} | `{shown(cmd)}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
-                 f"{'yes' if agree[label] else 'NO'} |")
-open("bench/results/patterns.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
+         "median requests/s. `same page` = the first page the same on both (ids in order, scores within 1e-9).", ""]
+report("bench/results/patterns.md", lines, queries, rps, agree, ports)
 PY
 bash bench/assemble-results.sh >/dev/null

@@ -13,9 +13,9 @@ DOCS=${DOCS:-20000} N=${N:-4000} CONNS=${CONNS:-4} ROUNDS=${ROUNDS:-3}
 start_anchor_pair text-scores
 
 DOCS=$DOCS N=$N CONNS=$CONNS ROUNDS=$ROUNDS "$PY" - <<'PY'
-import os, random, statistics, struct, sys, redis
+import os, random, struct, sys, redis
 sys.path.insert(0, "bench")
-from anchor_rps import alternating_rounds, run_line, shown, ports as anchor_ports
+from anchor_rps import alternating_rounds, report, run_line, shown, ports as anchor_ports
 
 docs, n, conns, rounds = (int(os.environ[k]) for k in ("DOCS", "N", "CONNS", "ROUNDS"))
 ports = anchor_ports(os.environ)
@@ -80,13 +80,7 @@ lines = ["## Scored text queries vs Redis Stack (bench/text-scores.sh)", "",
          f"{docs} documents (TEXT title WEIGHT 2 / body / note of Zipf words, TAG, NUMERIC, 16-d HNSW vector), the same "
          "in both servers. Each query: "
          f"`redis-benchmark -p PORT -n {n} -c {conns} -P 1 --csv -q <command>`, servers alternating, {rounds} rounds, "
-         "median requests/s. `same page` = the first page's ids in the same order and scores within 1e-9 on both.", "",
-         "| query | command | vecshard rps | Redis Stack rps | ratio | same page |", "|---|---|---|---|---|---|"]
-for label, cmd in queries:
-    ours, theirs = (statistics.median(rps[label][name]) for name in ports)
-    lines.append(f"| {label} | `{shown(cmd)}` | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | "
-                 f"{'yes' if agree[label] else 'NO'} |")
-open("bench/results/text-scores.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
+         "median requests/s. `same page` = the first page's ids in the same order and scores within 1e-9 on both.", ""]
+report("bench/results/text-scores.md", lines, queries, rps, agree, ports)
 PY
 bash bench/assemble-results.sh >/dev/null

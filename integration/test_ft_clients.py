@@ -314,6 +314,50 @@ def redisvl_python() -> str:
     return str(python)
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_redis_py_term_patterns(server, protocol):
+    """Suffix, contains, fuzzy and wildcard clauses on TEXT and TAG fields through redis-py (which VecShard once
+    refused), checked against the words each document holds; and a suffix walk that repeats exponentially (RediSearch
+    stops it at its timeout) answers in bounded time with the node still up."""
+    r = server.client(protocol=protocol, decode_responses=True)
+    name = f"pat{protocol}"
+    ft = r.ft(name)
+    ft.create_index([TextField("t"), TagField("g")],
+                    definition=IndexDefinition(prefix=[f"{name}:"], index_type=IndexType.HASH))
+    docs = {"a": ("searching engines", "search-api,py"), "b": ("research notes", "notes"),
+            "c": ("seething sea", "sea-api"), "d": ("serach typo", "typo")}
+    for key, (t, g) in docs.items():
+        r.hset(f"{name}:{key}", mapping={"t": t, "g": g})
+    wait_indexed(ft)
+
+    def ids(q: str) -> list[str]:
+        return sorted(g[0].split(":", 1)[1] for g in rows(ft.search(Query(q).no_content().dialect(2))))
+
+    def holding(test) -> list[str]:
+        return sorted(k for k, (t, _) in docs.items() if any(test(w) for w in t.split()))
+
+    assert ids("*arch*") == holding(lambda w: "arch" in w) == ["a", "b"]
+    assert ids("*ing") == holding(lambda w: w.endswith("ing")) == ["a", "c"]
+    # RediSearch's term trie holds `+search`, the stem of "searching": one edit from "search" (answers checked against
+    # Redis Stack); "serach" is two edits away.
+    assert ids("%search%") == ["a"]
+    assert ids("%serch%") == ["d"]
+    assert ids("w'se?*'") == holding(lambda w: w.startswith("se") and len(w) >= 3) == ["a", "c", "d"]
+    assert ids("@g:{*api}") == ["a", "c"]
+    assert ids("@g:{*ea*}") == ["a", "c"]
+    assert ids("@g:{w'?otes'}") == ["b"]
+    r.hset(f"{name}:long", mapping={"t": "ab" * 300})
+    r.execute_command("FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", "100000000")
+    try:
+        started = time.monotonic()
+        assert ids("*ab") == ["long"]
+        assert ids("*ba") == []
+        assert time.monotonic() - started < 20
+    finally:
+        r.execute_command("FT.CONFIG", "SET", "MAXPREFIXEXPANSIONS", "200")
+    assert r.ping()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_redisvl(server):

@@ -152,7 +152,7 @@ final class ReplayUnion: ReplayIterator {
     let weight: Double
     private var minDocId: UInt32 = 0
     private let expected: Int
-    private var heap: MinIdHeap?
+    private var heap: MinIdHeap<ReplayIterator>?
 
     init(_ children: [ReplayIterator], weight: Double, quickExit: Bool) {
         its = children
@@ -161,7 +161,7 @@ final class ReplayUnion: ReplayIterator {
         expected = children.reduce(0) { $0 + $1.estimate }
         super.init(current: ReplayRecord(kind: .union, weight: weight))
         if children.count > Self.heapAbove {
-            var h = MinIdHeap()
+            var h = MinIdHeap<ReplayIterator> { $0.minId }
             for c in children { c.minId = 0; h.offer(c) }
             heap = h
         }
@@ -305,19 +305,24 @@ extension ReplayUnion {
     }
 }
 
-/// RediSearch's heap (util/heap.c) ordered by `minId`, smallest first. Its quirks decide which child a union reports:
-/// an offer moves up past equal ids, a push down stops at them.
-struct MinIdHeap {
-    private(set) var items: [ReplayIterator] = []
+/// RediSearch's heap (util/heap.c) ordered by each item's current id, smallest first. Its quirks decide which child a
+/// union reports: an offer moves up past equal ids, a push down stops at them.
+struct MinIdHeap<Item> {
+    private(set) var items: [Item] = []
+    /// The item's current id (`it->minId`).
+    let minId: (Item) -> UInt32
     var count: Int { items.count }
-    var peek: ReplayIterator? { items.first }
+    var peek: Item? { items.first }
+
+    init(minId: @escaping (Item) -> UInt32) { self.minId = minId }
 
     /// cmpMinId: positive when `a` comes first.
-    private func compare(_ a: ReplayIterator, _ b: ReplayIterator) -> Int {
-        a.minId < b.minId ? 1 : a.minId > b.minId ? -1 : 0
+    private func compare(_ a: Item, _ b: Item) -> Int {
+        let x = minId(a), y = minId(b)
+        return x < y ? 1 : x > y ? -1 : 0
     }
 
-    mutating func offer(_ it: ReplayIterator) {
+    mutating func offer(_ it: Item) {
         items.append(it)
         var idx = items.count - 1
         while idx != 0 {
@@ -335,7 +340,8 @@ struct MinIdHeap {
         if items.count > 1 { pushDown(0) }
     }
 
-    mutating func replaceRoot(_ it: ReplayIterator) {
+    /// heap_replace: the root's id changed.
+    mutating func replaceRoot(_ it: Item) {
         items[0] = it
         pushDown(0)
     }
@@ -358,7 +364,7 @@ struct MinIdHeap {
     }
 
     /// heap_cb_root: the root, then depth first every child holding the root's id.
-    func forEachAtRoot(_ body: (ReplayIterator) -> Void) {
+    func forEachAtRoot(_ body: (Item) -> Void) {
         guard let root = items.first else { return }
         body(root)
         func visit(_ i: Int) {
@@ -694,62 +700,34 @@ enum HeapUnionSimulation {
     static func reportedChildren(_ postings: [[UInt32]], maxDocId: Int) -> [Int32] {
         var reported = [Int32](repeating: -1, count: maxDocId + 1)
         let n = postings.count
-        var minId = [UInt32](repeating: 0, count: n)
+        // The ids live in a class the heap's key reads, so that moving a child does not copy them.
+        final class Ids { var minId: [UInt32]; init(_ n: Int) { minId = [UInt32](repeating: 0, count: n) } }
+        let ids = Ids(n)
         var position = [Int](repeating: 0, count: n)
-        var heap: [Int] = []
-        heap.reserveCapacity(n)
-        // cmpMinId: positive when a comes first (smaller id).
-        func compare(_ a: Int, _ b: Int) -> Int { minId[a] < minId[b] ? 1 : minId[a] > minId[b] ? -1 : 0 }
-        func pushDown(_ start: Int) {
-            var idx = start
-            while true {
-                let left = idx * 2 + 1, right = idx * 2 + 2
-                let child: Int
-                if right >= heap.count {
-                    if left >= heap.count { return }
-                    child = left
-                } else {
-                    child = compare(heap[left], heap[right]) < 0 ? right : left
-                }
-                guard compare(heap[idx], heap[child]) < 0 else { return }
-                heap.swapAt(idx, child)
-                idx = child
-            }
-        }
-        for i in 0..<n {
-            heap.append(i)
-            var idx = heap.count - 1
-            while idx != 0 {
-                let parent = (idx - 1) / 2
-                if compare(heap[idx], heap[parent]) < 0 { break }
-                heap.swapAt(idx, parent)
-                idx = parent
-            }
-        }
+        var heap = MinIdHeap<Int> { ids.minId[$0] }
+        for i in 0..<n { heap.offer(i) }
         var minDocId: UInt32 = 0
-        while !heap.isEmpty {
+        while heap.count > 0 {
             let nextValidId = minDocId &+ 1
             var it = -1
-            while let root = heap.first {
+            while let root = heap.peek {
                 it = root
-                if minId[root] >= nextValidId && minId[root] != 0 { break }
+                if ids.minId[root] >= nextValidId && ids.minId[root] != 0 { break }
                 // The reader's SkipTo: the first document at or past the id, or the end.
                 let docs = postings[root]
                 var lo = position[root], hi = docs.count
                 while lo < hi { let mid = (lo + hi) >> 1; if docs[mid] < nextValidId { lo = mid + 1 } else { hi = mid } }
                 if lo == docs.count {
-                    heap[0] = heap[heap.count - 1]
-                    heap.removeLast()
-                    if heap.count > 1 { pushDown(0) }
+                    heap.poll()
                     continue
                 }
                 position[root] = lo + 1
-                minId[root] = docs[lo]
-                pushDown(0)
-                if minId[root] == nextValidId { break }
+                ids.minId[root] = docs[lo]
+                heap.replaceRoot(root)
+                if ids.minId[root] == nextValidId { break }
             }
-            guard !heap.isEmpty, it >= 0 else { break }
-            minDocId = minId[it]
+            guard heap.count > 0, it >= 0 else { break }
+            minDocId = ids.minId[it]
             if Int(minDocId) < reported.count { reported[Int(minDocId)] = Int32(it) }
         }
         return reported

@@ -125,9 +125,16 @@ struct ExpansionCollector {
     let accept: (Int) -> Bool
     private(set) var found: [Int] = []
     private(set) var stopped = false
+    /// Yields counted against the limit (repeats included, kept or not).
+    private var yielded = 0
+    /// Past `repeatsKept` yields a repeat of a term already found is counted but not kept: a walk can repeat a term
+    /// exponentially often (a text suffix over `abab…ab`), and a union's result never differs between two readers of
+    /// the same term, only its size would grow without bound.
+    static let repeatsKept = 4096
+    private var seen = Set<Int>()
     /// Walks that repeat work per occurrence (suffixes, below) are cut off here, where RediSearch's timeout would.
     private var steps = 0
-    static let stepBudget = 20_000_000
+    static let stepBudget = 5_000_000
 
     init(limit: Int, accept: @escaping (Int) -> Bool) {
         self.limit = limit
@@ -137,8 +144,10 @@ struct ExpansionCollector {
 
     mutating func emit(_ i: Int) {
         guard !stopped else { return }
-        guard found.count < limit else { stopped = true; return }
-        if accept(i) { found.append(i) }
+        guard yielded < limit else { stopped = true; return }
+        guard accept(i) else { return }
+        yielded += 1
+        if seen.insert(i).inserted || found.count < Self.repeatsKept { found.append(i) }
     }
 
     /// Counts one step of a walk; false once the walk must stop.

@@ -64,6 +64,19 @@ struct TermExpansionTests {
         #expect(out.found.map { t.string($0) } == ["ab", "ababab"])
     }
 
+    @Test func repeatsPastAThresholdAreCountedButNotKept() {
+        var out = ExpansionCollector(limit: 10_000) { _ in true }
+        for k in 0..<(ExpansionCollector.repeatsKept + 500) { out.emit(k % 3) }
+        out.emit(7)
+        #expect(out.found.count == ExpansionCollector.repeatsKept + 1)
+        #expect(out.found.last == 7)
+        // The limit still counts every yield.
+        for _ in 0..<10_000 { out.emit(1) }
+        out.emit(8)
+        #expect(out.stopped)
+        #expect(!out.found.contains(8))
+    }
+
     @Test func fuzzyTakesATermWhoseLastCharacterIsOneEditTooMany() {
         // `ba` is two edits from `ab` (no transpositions), yet RediSearch's filter yields it: its prefix `b` matches
         // and the automaton can still go on after `a`.
@@ -102,7 +115,7 @@ struct TermExpansionTests {
 
     @Test func unionHeapOffersMoveUpPastEqualIdsAndPushDownStopsAtThem() {
         let its = (0..<5).map { _ in ReplayEmpty() }
-        var heap = MinIdHeap()
+        var heap = MinIdHeap<ReplayIterator> { $0.minId }
         for it in its { heap.offer(it) }
         // All ids equal: every offer climbs to the root.
         #expect(heap.peek === its[4])
