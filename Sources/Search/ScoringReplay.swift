@@ -161,7 +161,7 @@ final class ReplayUnion: ReplayIterator {
         expected = children.reduce(0) { $0 + $1.estimate }
         super.init(current: ReplayRecord(kind: .union, weight: weight))
         if children.count > Self.heapAbove {
-            var h = MinIdHeap<ReplayIterator> { $0.minId }
+            var h = MinIdHeap<ReplayIterator>()
             for c in children { c.minId = 0; h.offer(c) }
             heap = h
         }
@@ -305,21 +305,24 @@ extension ReplayUnion {
     }
 }
 
+/// What MinIdHeap orders by: the child's current id (`it->minId`).
+protocol MinIdKeyed {
+    var minId: UInt32 { get }
+}
+
+extension ReplayIterator: MinIdKeyed {}
+
 /// RediSearch's heap (util/heap.c) ordered by each item's current id, smallest first. Its quirks decide which child a
 /// union reports: an offer moves up past equal ids, a push down stops at them.
-struct MinIdHeap<Item> {
+struct MinIdHeap<Item: MinIdKeyed> {
     private(set) var items: [Item] = []
-    /// The item's current id (`it->minId`).
-    let minId: (Item) -> UInt32
     var count: Int { items.count }
     var peek: Item? { items.first }
 
-    init(minId: @escaping (Item) -> UInt32) { self.minId = minId }
-
     /// cmpMinId: positive when `a` comes first.
+    @inline(__always)
     private func compare(_ a: Item, _ b: Item) -> Int {
-        let x = minId(a), y = minId(b)
-        return x < y ? 1 : x > y ? -1 : 0
+        a.minId < b.minId ? 1 : a.minId > b.minId ? -1 : 0
     }
 
     mutating func offer(_ it: Item) {
@@ -700,35 +703,34 @@ enum HeapUnionSimulation {
     static func reportedChildren(_ postings: [[UInt32]], maxDocId: Int) -> [Int32] {
         var reported = [Int32](repeating: -1, count: maxDocId + 1)
         let n = postings.count
-        // The ids live in a class the heap's key reads, so that moving a child does not copy them.
-        final class Ids { var minId: [UInt32]; init(_ n: Int) { minId = [UInt32](repeating: 0, count: n) } }
-        let ids = Ids(n)
+        struct Child: MinIdKeyed { let index: Int; let minId: UInt32 }
         var position = [Int](repeating: 0, count: n)
-        var heap = MinIdHeap<Int> { ids.minId[$0] }
-        for i in 0..<n { heap.offer(i) }
+        var heap = MinIdHeap<Child>()
+        for i in 0..<n { heap.offer(Child(index: i, minId: 0)) }
         var minDocId: UInt32 = 0
         while heap.count > 0 {
             let nextValidId = minDocId &+ 1
-            var it = -1
+            var it: Child?
             while let root = heap.peek {
                 it = root
-                if ids.minId[root] >= nextValidId && ids.minId[root] != 0 { break }
+                if root.minId >= nextValidId && root.minId != 0 { break }
                 // The reader's SkipTo: the first document at or past the id, or the end.
-                let docs = postings[root]
-                var lo = position[root], hi = docs.count
+                let docs = postings[root.index]
+                var lo = position[root.index], hi = docs.count
                 while lo < hi { let mid = (lo + hi) >> 1; if docs[mid] < nextValidId { lo = mid + 1 } else { hi = mid } }
                 if lo == docs.count {
                     heap.poll()
                     continue
                 }
-                position[root] = lo + 1
-                ids.minId[root] = docs[lo]
-                heap.replaceRoot(root)
-                if ids.minId[root] == nextValidId { break }
+                position[root.index] = lo + 1
+                let moved = Child(index: root.index, minId: docs[lo])
+                it = moved
+                heap.replaceRoot(moved)
+                if moved.minId == nextValidId { break }
             }
-            guard heap.count > 0, it >= 0 else { break }
-            minDocId = ids.minId[it]
-            if Int(minDocId) < reported.count { reported[Int(minDocId)] = Int32(it) }
+            guard heap.count > 0, let it else { break }
+            minDocId = it.minId
+            if Int(minDocId) < reported.count { reported[Int(minDocId)] = Int32(it.index) }
         }
         return reported
     }

@@ -115,7 +115,7 @@ struct TermExpansionTests {
 
     @Test func unionHeapOffersMoveUpPastEqualIdsAndPushDownStopsAtThem() {
         let its = (0..<5).map { _ in ReplayEmpty() }
-        var heap = MinIdHeap<ReplayIterator> { $0.minId }
+        var heap = MinIdHeap<ReplayIterator>()
         for it in its { heap.offer(it) }
         // All ids equal: every offer climbs to the root.
         #expect(heap.peek === its[4])
