@@ -337,7 +337,8 @@ enum TermExpansion {
         }
         var previous: (term: Int, length: Int)? = nil
         for path in paths where !out.stopped {
-            if let previous, !precedes(previous, path, terms) { continue }
+            if let previous, previous.length == path.length,
+               terms.term(previous.term).prefix(path.length).elementsEqual(terms.term(path.term).prefix(path.length)) { continue }
             previous = path
             // The strings below the affix's end: those sharing this string's first length + n - 1 bytes.
             let end = path.length + n - 1
@@ -348,11 +349,6 @@ enum TermExpansion {
                 for i in below where !out.stopped { out.emit(i) }
             }
         }
-    }
-
-    private static func precedes(_ x: (term: Int, length: Int), _ y: (term: Int, length: Int), _ terms: SortedTerms) -> Bool {
-        let a = terms.term(x.term).prefix(x.length), b = terms.term(y.term).prefix(y.length)
-        return a.lexicographicallyPrecedes(b)
     }
 
     /// `w'pattern'` over a tag trie map: the values in order that Wildcard_MatchChar (bytes) matches whole (those the
