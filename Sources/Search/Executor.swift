@@ -248,6 +248,9 @@ struct Evaluator {
     /// GEO radius matches already computed by this evaluator (or the one it was copied from): the scoring replay
     /// reads them again instead of testing every point a second time.
     var geoMatches: [GeoFilter: DocSet] = [:]
+    /// Pattern expansions already computed, which the scorer asks for again (text; tag values by field).
+    var expandedText: [TermPattern: [String]] = [:]
+    var expandedTags: [String: [TermPattern: [Bytes]]] = [:]
 
     init(index: SearchIndex, verbatim: Bool, prefixExpansion: PrefixExpansion = PrefixExpansion()) {
         self.index = index
@@ -256,6 +259,22 @@ struct Evaluator {
     }
 
     var universe: DocSet { index.live }
+
+    /// The terms an affix, fuzzy or wildcard clause reads (SearchIndex.textExpansions), once per query.
+    mutating func textExpansion(_ pattern: TermPattern) -> [String] {
+        if let known = expandedText[pattern] { return known }
+        let terms = index.textExpansions(pattern, prefixExpansion)
+        expandedText[pattern] = terms
+        return terms
+    }
+
+    /// The values a TAG pattern reads (SearchIndex.tagExpansions), once per query.
+    mutating func tagExpansion(_ field: String, _ postings: [Bytes: TagPosting], _ pattern: TermPattern) -> [Bytes] {
+        if let known = expandedTags[field]?[pattern] { return known }
+        let values = index.tagExpansions(field, postings, pattern, prefixExpansion)
+        expandedTags[field, default: [:]][pattern] = values
+        return values
+    }
 
     /// nil means "no constraint" (a query term that was a stopword); callers treat it as neutral.
     mutating func evaluate(_ node: QueryNode) throws(QueryError) -> DocSet? {
@@ -301,7 +320,7 @@ struct Evaluator {
                 case .exact(let v):
                     postings[Bytes(v)]?.union(into: &set)
                 case .pattern(let p):
-                    for tag in index.tagExpansions(field, postings, p, prefixExpansion) { postings[tag]!.union(into: &set) }
+                    for tag in tagExpansion(field, postings, p) { postings[tag]!.union(into: &set) }
                 }
             }
             return set
@@ -328,7 +347,7 @@ struct Evaluator {
         let mask = index.textFieldMask(fields)
         if mask.isEmpty { return set }
         let postings = index.text.postings
-        let variants = pattern.map { index.textExpansions($0, prefixExpansion) }
+        let variants = pattern.map { textExpansion($0) }
             ?? (verbatim ? [term] : [term] + index.analyzer.queryExpansions(of: term))
         for v in variants { postings[v]?.forEachLive(in: mask) { set.insert($0) } }
         return set

@@ -91,7 +91,7 @@ extension Evaluator {
             prepared.groups = [forms.compactMap { postings[$0] }]
             prepared.mask = index.textFieldMask(fields)
         case .expansion(let fields, let pattern):
-            let terms = index.textExpansions(pattern, prefixExpansion)
+            let terms = textExpansion(pattern)
             prepared.groups = [terms.compactMap { postings[$0] }]
             prepared.mask = index.textFieldMask(fields)
         case .phrase(let fields, let words):

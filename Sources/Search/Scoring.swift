@@ -614,7 +614,7 @@ struct ScoringPlanBuilder {
         case .token(let text):
             return termReader(TextAnalyzer.asciiLowercased(text), fields: n.fields, weight: n.weight).map { .term($0) }
         case .prefix, .fuzzy, .wildcardPattern:
-            let terms = index.textExpansions(n.termPattern!, evaluator.prefixExpansion)
+            let terms = evaluator.textExpansion(n.termPattern!)
             let readers = terms.compactMap { termReader($0, fields: n.fields, weight: n.weight) }
             return readers.isEmpty ? nil : .union(readers.map { .term($0) }, weight: n.weight, firstOnly: true)
         case .phrase(let exact):
@@ -670,7 +670,7 @@ struct ScoringPlanBuilder {
 
     /// A TAG node: one reader per value (a prefix value: the union of the tags it matches); a single value stands
     /// alone, several make a union even when only one of them exists.
-    private func tagIterator(_ n: ParseNode, field: String) -> ScoringIterator? {
+    private mutating func tagIterator(_ n: ParseNode, field: String) -> ScoringIterator? {
         guard let i = index.definition.fields.firstIndex(where: { $0.attribute == field }),
               case .tag(let postings, _) = index.stores[i], case .tag(_, let caseSensitive) = index.definition.fields[i].kind,
               let values = try? n.loweredTagValues() else { return nil }
@@ -682,7 +682,7 @@ struct ScoringPlanBuilder {
             switch value.folded(caseSensitive: caseSensitive) {
             case .pattern(let p):
                 // One matching value is read alone, several as a union (Query_EvalTagPrefixNode).
-                let matching = index.tagExpansions(field, postings, p, evaluator.prefixExpansion).map { reader(postings[$0]!) }
+                let matching = evaluator.tagExpansion(field, postings, p).map { reader(postings[$0]!) }
                 if matching.count == 1 { readers.append(matching[0]) }
                 if matching.count > 1 { readers.append(.union(matching, weight: n.weight, firstOnly: true)) }
             case .exact(let v):

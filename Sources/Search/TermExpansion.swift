@@ -147,7 +147,12 @@ struct ExpansionCollector {
         guard yielded < limit else { stopped = true; return }
         guard accept(i) else { return }
         yielded += 1
-        if seen.insert(i).inserted || found.count < Self.repeatsKept { found.append(i) }
+        if found.count < Self.repeatsKept {
+            found.append(i)
+            if found.count == Self.repeatsKept { seen = Set(found) }
+        } else if seen.insert(i).inserted {
+            found.append(i)
+        }
     }
 
     /// Counts one step of a walk; false once the walk must stop.
