@@ -442,18 +442,15 @@ struct DocumentScorer {
         case .union:
             node.matched.removeAll(keepingCapacity: true)
             var kinds: UInt8 = 0, total = 0.0
+            // A quick-exit union whose reported child is known reads only that one.
+            var candidates = node.children.indices
             if let reported = node.reportedChild {
                 let i = Int(doc) < reported.count ? Int(reported[Int(doc)]) : -1
                 guard i >= 0 else { return false }
-                let c = node.children[i]
-                guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { return false }
-                node.matched.append(i)
-                total = scorer == .dismax ? dismax(c.result) : contribution(c.result, doc)
-                if wantOffsets { c.appendOffsets(to: &node.offsets); node.offsets.sort() }
-                node.set(kind: .union, weight: node.weight, childTotal: total, childKinds: c.result.kind.rawValue)
-                return true
+                candidates = i..<(i + 1)
             }
-            for (i, c) in node.children.enumerated() {
+            for i in candidates {
+                let c = node.children[i]
                 guard evaluate(c, doc, offsets: wantOffsets || childOffsets) else { continue }
                 node.matched.append(i)
                 kinds |= c.result.kind.rawValue

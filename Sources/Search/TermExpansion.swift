@@ -407,10 +407,6 @@ enum TermExpansion {
         }
     }
 
-    static func wildcardMatch(_ pattern: [UInt32], _ s: [UInt32]) -> WildcardResult {
-        pattern.withUnsafeBufferPointer { p in s.withUnsafeBufferPointer { wildcardMatch(p, $0) } }
-    }
-
     /// Wildcard_RemoveEscape: every backslash drops out and keeps the character after it.
     static func removingEscapes(_ s: [UInt8]) -> [UInt8] {
         guard s.contains(UInt8(ascii: "\\")) else { return s }
@@ -427,7 +423,7 @@ enum TermExpansion {
     /// UTF-8 to code points, ASCII folded to lower case (RediSearch folds its runes; terms are stored lower case).
     static func runes(_ bytes: [UInt8]) -> [UInt32] {
         var d = RuneDecoder()
-        d.decode(SortedTerms([bytes]), 0)
+        bytes.withUnsafeBufferPointer { d.decode($0) }
         return Array(d.runes[0..<d.count])
     }
 }
@@ -444,54 +440,44 @@ struct RuneDecoder {
     func byteLength(runes k: Int) -> Int { k == 0 ? 0 : ascii ? k : ends[k - 1] }
 
     mutating func decode(_ terms: SortedTerms, _ i: Int) {
-        let start = terms.starts[i], end = terms.starts[i + 1]
-        if runes.count < end - start { runes = [UInt32](repeating: 0, count: (end - start) * 2) }
-        var k = 0
-        var isASCII = true
-        terms.bytes.withUnsafeBufferPointer { b in
-            runes.withUnsafeMutableBufferPointer { r in
-                var j = start
-                while j < end {
-                    let byte = b[j]
-                    if byte < 0x80 {
-                        r[k] = UInt32(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-                        j += 1
-                    } else {
-                        isASCII = false
-                        var width = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-                        var v = UInt32(byte)
-                        if width > 1 && j + width <= end {
-                            v = UInt32(byte) & (0xFF >> (width + 1))
-                            for m in 1..<width {
-                                let cb = b[j + m]
-                                if cb & 0xC0 != 0x80 { width = 1; v = UInt32(byte); break }
-                                v = v << 6 | UInt32(cb & 0x3F)
-                            }
-                        } else {
-                            width = 1
-                        }
-                        r[k] = v
-                        j += width
-                    }
-                    k += 1
+        terms.bytes.withUnsafeBufferPointer { decode(UnsafeBufferPointer(rebasing: $0[terms.starts[i]..<terms.starts[i + 1]])) }
+    }
+
+    mutating func decode(_ b: UnsafeBufferPointer<UInt8>) {
+        if runes.count < b.count { runes = [UInt32](repeating: 0, count: b.count * 2) }
+        var k = 0, j = 0
+        ascii = true
+        while j < b.count {
+            let byte = b[j]
+            if byte < 0x80 {
+                runes[k] = UInt32(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                j += 1
+            } else {
+                if ascii {
+                    // The byte offsets are kept from the first other character on (before it, rune k ends at k + 1).
+                    ascii = false
+                    if ends.count < b.count { ends = [Int](repeating: 0, count: b.count * 2) }
+                    for m in 0..<k { ends[m] = m + 1 }
                 }
+                var width = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                var v = UInt32(byte)
+                if width > 1 && j + width <= b.count {
+                    v = UInt32(byte) & (0xFF >> (width + 1))
+                    for m in 1..<width {
+                        let cb = b[j + m]
+                        if cb & 0xC0 != 0x80 { width = 1; v = UInt32(byte); break }
+                        v = v << 6 | UInt32(cb & 0x3F)
+                    }
+                } else {
+                    width = 1
+                }
+                runes[k] = v
+                j += width
             }
+            if !ascii { ends[k] = j }
+            k += 1
         }
         count = k
-        ascii = isASCII
-        if !isASCII {
-            // Rare: walk again for the byte offsets.
-            if ends.count < k { ends = [Int](repeating: 0, count: k) }
-            var j = start, m = 0
-            while j < end && m < k {
-                let byte = terms.bytes[j]
-                var width = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-                if width > 1 && (j + width > end || (1..<width).contains { terms.bytes[j + $0] & 0xC0 != 0x80 }) { width = 1 }
-                j += width
-                ends[m] = j - start
-                m += 1
-            }
-        }
     }
 }
 

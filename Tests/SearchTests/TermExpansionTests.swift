@@ -88,7 +88,8 @@ struct TermExpansionTests {
 
     @Test func wildcardMatchesLikeRediSearch() {
         func match(_ p: String, _ s: String) -> TermExpansion.WildcardResult {
-            TermExpansion.wildcardMatch(p.unicodeScalars.map(\.value), s.unicodeScalars.map(\.value))
+            let (pattern, string) = (p.unicodeScalars.map(\.value), s.unicodeScalars.map(\.value))
+            return pattern.withUnsafeBufferPointer { a in string.withUnsafeBufferPointer { TermExpansion.wildcardMatch(a, $0) } }
         }
         #expect(match("ab*", "abcd") == .full)
         #expect(match("*ab", "xxab") == .full)
