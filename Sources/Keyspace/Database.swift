@@ -195,7 +195,7 @@ public final class Database {
         case .string(let b)?:
             bytes = b.storage
             slots[s][key] = .string(Bytes([]))  // drop the table's reference so `body` mutates in place
-        case .hash?:
+        case .hash?, .suggestions?:
             return nil
         case nil:
             bytes = []

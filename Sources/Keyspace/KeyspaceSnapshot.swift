@@ -116,14 +116,15 @@ public struct SnapshotReader {
 ///
 /// ### Layout
 ///     entry*  | end: 0xFF |
-///     entry:  | kind: 0 string, 1 hash | key: blob | has expiry: bool | expiry ms since epoch: fixed64 (if any) | value |
+///     entry:  | kind: 0 string, 1 hash, 2 suggestions | key: blob | has expiry: bool | expiry ms since epoch: fixed64 (if any) | value |
 ///     string: | bytes: blob |
+///     suggestions: | entries: varint | (string: blob | score: float32 bits as varint | has payload: bool | payload: blob (if any))* |
 ///     hash:   | pairs: varint | (field: blob | 0 bytes: blob  or  1 reference: source varint, label varint)* |
 ///
 /// A hash value held by a vector index (`ExternalReference`) is written as a reference when `externalSource` names the
 /// index field it lives in (a tiered index, whose page files are its persistence), else as its bytes.
 public enum KeyspaceSnapshot {
-    static let stringKind: UInt8 = 0, hashKind: UInt8 = 1, endMarker: UInt8 = 0xFF
+    static let stringKind: UInt8 = 0, hashKind: UInt8 = 1, suggestionsKind: UInt8 = 2, endMarker: UInt8 = 0xFF
     static let inlineValue: UInt8 = 0, referenceValue: UInt8 = 1
 
     /// Appends the keyspace; returns the number of keys written (keys already past their expiry are left out).
@@ -153,6 +154,17 @@ public enum KeyspaceSnapshot {
                             w.byte(inlineValue)
                             w.blob(HashValue.resolved(stored))
                         }
+                    }
+                case .suggestions(let trie):
+                    // In the trie's own order, re-added one by one on load, as RediSearch saves and loads it.
+                    w.byte(suggestionsKind)
+                    writeKey(key, database, &w)
+                    w.varint(trie.count)
+                    trie.forEachEntry { string, score, payload in
+                        w.blob(string)
+                        w.varint(UInt64(score.bitPattern))
+                        w.bool(payload != nil)
+                        if let payload { w.blob(payload) }
                     }
                 }
                 written += 1
@@ -186,12 +198,16 @@ public enum KeyspaceSnapshot {
         while true {
             let kind = try r.byte()
             if kind == endMarker { break }
-            guard kind == stringKind || kind == hashKind else { throw SnapshotError("unknown value kind \(kind)") }
+            guard kind == stringKind || kind == hashKind || kind == suggestionsKind else {
+                throw SnapshotError("unknown value kind \(kind)")
+            }
             let key = try r.bytesValue()
             let expireAt: Int64? = try r.bool() ? Int64(bitPattern: try r.fixed64()) : nil
             let value: Value
             if kind == stringKind {
                 value = .string(try r.bytesValue())
+            } else if kind == suggestionsKind {
+                value = .suggestions(try readSuggestions(&r))
             } else {
                 guard let hash = try readHash(&r, limits: database.hashLimits, resolve: resolve) else { continue }
                 value = .hash(hash)
@@ -202,6 +218,17 @@ public enum KeyspaceSnapshot {
             if loaded % 1024 == 0 { progress() }
         }
         return (loaded, expired)
+    }
+
+    private static func readSuggestions(_ r: inout SnapshotReader) throws(SnapshotError) -> SuggestionTrie {
+        var trie = SuggestionTrie()
+        for _ in 0..<(try r.count()) {
+            let string = try r.blob()
+            guard let bits = UInt32(exactly: try r.varint()) else { throw SnapshotError("bad suggestion score") }
+            let payload: [UInt8]? = try r.bool() ? try r.blob() : nil
+            trie.add(string, score: Float(bitPattern: bits), increment: false, payload: payload)
+        }
+        return trie
     }
 
     private static func readHash(_ r: inout SnapshotReader, limits: HashEncodingLimits,

@@ -4,17 +4,21 @@
 
 public enum ValueType: String, Sendable {
     case string, hash, none
+    /// FT.SUGADD's dictionaries: RediSearch's module type name, which TYPE and SCAN TYPE use.
+    case suggestions = "trietype0"
 }
 
 /// What a key holds.
 public enum Value: Sendable {
     case string(Bytes)
     case hash(HashValue)
+    case suggestions(SuggestionTrie)
 
     public var type: ValueType {
         switch self {
         case .string: return .string
         case .hash: return .hash
+        case .suggestions: return .suggestions
         }
     }
 
@@ -26,6 +30,8 @@ public enum Value: Sendable {
             return s.count <= 44 ? "embstr" : "raw"
         case .hash(let h):
             return h.isCompact ? "listpack" : "hashtable"
+        case .suggestions:
+            return "raw"  // what Redis reports for any module value
         }
     }
 
@@ -34,6 +40,7 @@ public enum Value: Sendable {
         switch self {
         case .string(let s): return 16 + s.count
         case .hash(let h): return h.memoryUsage
+        case .suggestions(let t): return t.memoryUsage
         }
     }
 }

@@ -185,6 +185,10 @@ extension CommandContext {
         }
         let from = args.bytes(1), to = args.bytes(2)
         if from == to { throw CommandError("ERR source and destination objects are the same") }
+        // A module value without a copy callback (RediSearch's suggestion tries) refuses only when it would be copied.
+        if case .suggestions? = server.database.peek(from), replace || server.database.peek(to) == nil {
+            throw CommandError("ERR not supported for this module key")
+        }
         client.reply.integer(server.database.copy(from, to: to, replace: replace) ? 1 : 0)
     }
 

@@ -11,6 +11,7 @@ extension Server {
         commands.register(keyCommands())
         commands.register(stringCommands())
         commands.register(hashCommands())
+        commands.register(suggestionCommands())
         // One coordinator (in cluster mode) wraps every FT command it fans out, FT.AGGREGATE included.
         commands.register(coordinate(searchCommands() + aggregateCommands()))
         commands.register(clusterCommands(installClusterRouting()))

@@ -105,7 +105,7 @@ extension Server {
                 let key = ctx.args.bytes(1)
                 var value: LongDouble = 0
                 switch ctx.server.database.peek(key) {
-                case .hash?: throw .wrongType
+                case .hash?, .suggestions?: throw .wrongType
                 case .string(let s)?:
                     guard let v = s.withUnsafeBytes({ LongDouble.parse($0) }) else { throw .notFloat }
                     value = v
@@ -122,7 +122,7 @@ extension Server {
                 let key = ctx.args.bytes(1)
                 let tail = ctx.args[2]
                 switch ctx.server.database.peek(key) {
-                case .hash?: throw .wrongType
+                case .hash?, .suggestions?: throw .wrongType
                 case .string(let s)?: try ctx.checkStringLength(s.count, tail.count)
                 case nil: break
                 }
@@ -278,7 +278,7 @@ extension CommandContext {
         let sum: Int = server.database.modify(server.lookupKey(args, 1)) { entry in
             var value = 0
             switch entry {
-            case .hash?: failure = .wrongType; return (0, false)
+            case .hash?, .suggestions?: failure = .wrongType; return (0, false)
             case .string(let s)?:
                 guard let v = s.integerValue else { failure = .notInteger; return (0, false) }
                 value = v
