@@ -106,6 +106,24 @@ public struct SuggestionTrie: Sendable {
         visit(0)
     }
 
+    /// The score of the first live entry, in the trie's order, whose folded runes equal `string`'s (FT.SPELLCHECK's
+    /// SpellCheck_IsTermExistsInTrie); nil when there is none.
+    public func firstFoldedMatch(_ string: [UInt8]) -> Float? {
+        let query = RuneText.runes(string, folded: true)
+        func visit(_ n: Int32, depth: Int) -> Float? {
+            let node = nodes[Int(n)]
+            var d = depth
+            for r in node.runes {
+                guard d < query.count, RuneText.fold(r) == query[d] else { return nil }
+                d += 1
+            }
+            if d == query.count && !node.runes.isEmpty && node.isTerminal && !node.isDeleted { return node.score }
+            for child in node.children { if let found = visit(child, depth: d) { return found } }
+            return nil
+        }
+        return visit(0, depth: 0)
+    }
+
     /// Rough bytes held, for MEMORY USAGE.
     public var memoryUsage: Int {
         nodes.reduce(64) { $0 + 48 + $1.runes.count * 2 + $1.children.count * 4 + ($1.payload?.count ?? 0) }
@@ -462,7 +480,7 @@ struct SuggestionHeap {
 
 /// levenshtein.c's sparse Levenshtein automaton over folded runes, states cached by their vector (a state equal to
 /// the start keeps the start's distance 0, as the cache returns it).
-struct LevenshteinAutomaton {
+public struct LevenshteinAutomaton {
     struct State {
         var vector: [(index: Int32, value: Int32)]
         var distance: Int
@@ -474,11 +492,25 @@ struct LevenshteinAutomaton {
     var cache: [[Int32]: Int32] = [:]
     var start: Int32 = 0
 
-    init(query: [UInt16], maxDistance: Int) {
+    public init(query: [UInt16], maxDistance: Int) {
         self.query = query
         self.maxDistance = maxDistance
         let vector = (0...maxDistance).map { (index: Int32($0), value: Int32($0)) }
         start = intern(vector, distance: 0)
+    }
+
+    /// A whole word's match as RediSearch's non-prefix walks take it (FT.SPELLCHECK's candidates): the automaton
+    /// must go on through every rune of `word` (folded here), and the state before or after its last rune accepts.
+    public mutating func matchesWhole(_ word: [UInt16]) -> Bool {
+        var state = start
+        var matched = false
+        for rune in word {
+            matched = isMatch(state)
+            guard let next = next(state, RuneText.fold(rune)) else { return false }
+            if isMatch(next) { matched = true }
+            state = next
+        }
+        return matched
     }
 
     func isMatch(_ s: Int32) -> Bool { states[Int(s)].isMatch }
@@ -519,8 +551,8 @@ struct LevenshteinAutomaton {
 
 /// RediSearch's runes: UTF-8 read as libnu's nu_utf8_read reads it (the lead byte alone decides the length; no
 /// validation), each code point truncated to 16 bits, a NUL ending the text; folded for lookups.
-enum RuneText {
-    static func runes(_ bytes: [UInt8], folded: Bool) -> [UInt16] {
+public enum RuneText {
+    public static func runes(_ bytes: [UInt8], folded: Bool) -> [UInt16] {
         var out: [UInt16] = []
         out.reserveCapacity(bytes.count)
         var i = 0
@@ -546,7 +578,7 @@ enum RuneText {
     }
 
     /// Case folding of one stored rune.
-    static func fold(_ rune: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: foldPoint(UInt32(rune))) }
+    public static func fold(_ rune: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: foldPoint(UInt32(rune))) }
 
     /// The first code point of the full case folding (libnu's nu_tofold, as RediSearch's runeFold keeps it).
     static func foldPoint(_ point: UInt32) -> UInt32 {
@@ -614,7 +646,7 @@ enum RuneText {
     ]
 
     /// Runes back to UTF-8 (a lone surrogate value as its 3-byte form, as RediSearch writes it).
-    static func utf8(_ runes: [UInt16]) -> [UInt8] {
+    public static func utf8(_ runes: [UInt16]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(runes.count)
         for r in runes {

@@ -480,7 +480,10 @@ public final class SearchIndex: @unchecked Sendable {
         return RangeRead(estimate: cells.joined().reduce(0, +), isUnion: !(cells.count == 1 && cells[0].count == 1))
     }
 
+    /// The `+stem` entry indexed beside a token: none below MINSTEMLEN (4) bytes, as RediSearch's tokenizer stems
+    /// only longer tokens (`oed` would add `+o`).
     private func stemKey(_ token: String) -> String? {
+        guard token.utf8.count >= TextAnalyzer.minStemLength else { return nil }
         if let known = stemKeys[token] { return known }
         let stem = analyzer.stem(token)
         let key = stem == token ? nil : "+" + stem

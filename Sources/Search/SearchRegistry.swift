@@ -47,6 +47,8 @@ public final class SearchRegistry {
     public internal(set) var indexes: [String: SearchIndex] = [:]
     public internal(set) var order: [String] = []
     public internal(set) var aliases: [String: String] = [:]
+    /// FT.DICTADD's dictionaries: module state, not keys (FLUSHALL empties them, as RediSearch's flush callback does).
+    public var dictionaries: [String: SpellDictionary] = [:]
     public var config = SearchConfig()
     unowned let database: Database
     /// Keep each vector only in its index; hashes refer to it (see ExternalBytes). On by default.
@@ -183,6 +185,13 @@ public final class SearchRegistry {
         return !backfills.isEmpty
     }
 
-    /// FLUSHALL emits per-key deletions, so indexes empty themselves; this is for tests and FT.DROPINDEX-like resets.
+    /// FLUSHALL / FLUSHDB after the keys are gone: RediSearch drops every index, alias and dictionary with them.
+    public func dropEverything() {
+        for name in order { try? drop(name, deleteDocuments: false) }
+        aliases = [:]
+        dictionaries = [:]
+    }
+
+    /// Empties every index but keeps it (tests and FT.DROPINDEX-like resets).
     public func clearAll() { for i in indexes.values { i.removeAll() } }
 }

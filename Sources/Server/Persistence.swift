@@ -13,6 +13,7 @@ import Glibc
 /// ### Layout
 ///     | magic "VSSNAP" | major: u8 | minor: u8 | saved at, ms since epoch: fixed64 |
 ///     | search section (SearchSnapshot.swift) | keyspace section (KeyspaceSnapshot.swift) |
+///     | spell-check dictionaries, only when there are any: | 'D' | count: varint | (name: blob | terms: varint | term: blob*)* |
 ///     | CRC32C of every byte before it: fixed32 |
 enum SnapshotFile {
     static let magic = Array("VSSNAP".utf8)
@@ -77,6 +78,7 @@ extension Server {
             var w = SnapshotFile.header(savedAt: now)
             let sources = search.writeSnapshot(into: &w)
             let keys = KeyspaceSnapshot.write(database, into: &w, externalSource: sources.source(of:))
+            Self.writeDictionaries(search.dictionaries, into: &w)
             SnapshotFile.appendChecksum(&w)
             try Self.writeAtomically(w.bytes, to: path)
             lastSave = now / 1000
@@ -89,6 +91,34 @@ extension Server {
             logger.warning("Failed saving the DB to \(path): \(error)")
             return false
         }
+    }
+
+    static let dictionariesMarker = UInt8(ascii: "D")
+
+    /// FT.DICTADD's dictionaries after the keyspace, names sorted; nothing when there are none, so such a file loads in
+    /// builds that predate them.
+    static func writeDictionaries(_ dictionaries: [String: SpellDictionary], into w: inout SnapshotWriter) {
+        guard !dictionaries.isEmpty else { return }
+        w.byte(dictionariesMarker)
+        w.varint(dictionaries.count)
+        for (name, dictionary) in dictionaries.sorted(by: { $0.key < $1.key }) {
+            w.blob(Array(name.utf8))
+            let strings = dictionary.strings
+            w.varint(strings.count)
+            for s in strings { w.blob(s) }
+        }
+    }
+
+    static func readDictionaries(_ r: inout SnapshotReader) throws(SnapshotError) -> [String: SpellDictionary] {
+        guard try r.byte() == dictionariesMarker else { throw SnapshotError("trailing bytes after the keyspace") }
+        var out: [String: SpellDictionary] = [:]
+        for _ in 0..<(try r.count()) {
+            let name = try r.string()
+            var dictionary = SpellDictionary()
+            for _ in 0..<(try r.count()) { _ = dictionary.add(try r.blob()) }
+            out[name] = dictionary
+        }
+        return out
     }
 
     /// Startup: loads `path` when it exists and returns the tiered index directories it uses (nil: no file). Throws
@@ -112,6 +142,7 @@ extension Server {
                 let deadline = monotonicNanoseconds() + Int(Self.tieringMaxHoldMilliseconds) * 1_000_000
                 while tiering.writeStalled && monotonicNanoseconds() < deadline { usleep(1000) }
             })
+            if !reader.isAtEnd { search.dictionaries = try Self.readDictionaries(&reader) }
             guard reader.isAtEnd else { throw SnapshotError("trailing bytes after the keyspace") }
             let cleaned = search.finishRestore()
             dirtyAtLastSave = database.dirty

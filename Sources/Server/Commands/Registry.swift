@@ -12,6 +12,7 @@ extension Server {
         commands.register(stringCommands())
         commands.register(hashCommands())
         commands.register(suggestionCommands())
+        commands.register(spellCheckCommands())
         // One coordinator (in cluster mode) wraps every FT command it fans out, FT.AGGREGATE included.
         commands.register(coordinate(searchCommands() + aggregateCommands()))
         commands.register(clusterCommands(installClusterRouting()))

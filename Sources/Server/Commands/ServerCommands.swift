@@ -9,6 +9,13 @@ import Glibc
 #endif
 
 extension Server {
+    /// FLUSHALL / FLUSHDB: every key, and, as RediSearch's flush callback does, every index, alias and spell-check
+    /// dictionary (a suite that flushes between tests then creates its index again expects that).
+    func flushEverything() {
+        database.flush()
+        search.dropEverything()
+    }
+
     func serverCommands() -> [CommandSpec] {
         [
             command("info", arity: -1, flags: "loading stale", acl: "slow dangerous", group: "server", summary: "Returns information and statistics about the server.") { ctx in
@@ -20,12 +27,12 @@ extension Server {
             },
             command("flushall", arity: -1, flags: "write", acl: "keyspace write slow dangerous", group: "server", summary: "Removes all keys from all databases.") { ctx throws(CommandError) in
                 try Self.checkFlushMode(ctx.args)
-                ctx.server.database.flush()
+                ctx.server.flushEverything()
                 ctx.client.reply.ok()
             },
             command("flushdb", arity: -1, flags: "write", acl: "keyspace write slow dangerous", group: "server", summary: "Remove all keys from the current database.") { ctx throws(CommandError) in
                 try Self.checkFlushMode(ctx.args)
-                ctx.server.database.flush()
+                ctx.server.flushEverything()
                 ctx.client.reply.ok()
             },
             command("time", arity: 1, flags: "loading stale fast", acl: "fast", group: "server", since: "2.6.0", summary: "Returns the server time.") { ctx in
