@@ -91,7 +91,7 @@ extension SearchIndex {
     /// FT.SPELLCHECK on this index: for each word not in the index (nor, folded, in an EXCLUDE dictionary), the
     /// index terms and INCLUDE dictionary entries within `distance` edits (RediSearch's automaton), scored by how many
     /// documents hold them in the word's fields over the index's documents; ties in RediSearch's suggestion-trie order.
-    /// Returns the results and the document count the scores were divided by.
+    /// Returns the results and the index's document count (FULLSCOREINFO's total; scores divide by at least 1).
     public func spellCheck(_ request: SpellCheckRequest) throws(QueryError) -> (results: [SpellCheckResult], documents: Int) {
         let words = try spellCheckTerms(request.query, dialect: request.dialect)
         return lock.withReadLock {
@@ -164,7 +164,7 @@ extension SearchIndex {
                 let suggestions = sorted.map { (string: $0.string, score: $0.score == -1 ? 0 : Double($0.score) / divisor) }
                 results.append(SpellCheckResult(term: word, outcome: .suggestions(suggestions)))
             }
-            return (results, documents)
+            return (results, numDocs)
         }
     }
 }
