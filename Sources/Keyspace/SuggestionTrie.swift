@@ -221,12 +221,12 @@ public struct SuggestionTrie: Sendable {
 
     /// Children by descending max score, then by runes (siblings differ in their first rune, so the order is total).
     private mutating func sortChildren(_ n: Int32) {
-        let all = nodes
-        nodes[Int(n)].children.sort { a, b in
-            let x = all[Int(a)], y = all[Int(b)]
-            if x.maxChildScore != y.maxChildScore { return x.maxChildScore > y.maxChildScore }
-            return x.runes.lexicographicallyPrecedes(y.runes)
-        }
+        // Keyed first: a closure reading `nodes` while one of its elements is sorted in place would copy the array.
+        let keyed = nodes[Int(n)].children.map { (child: $0, max: nodes[Int($0)].maxChildScore, first: nodes[Int($0)].runes) }
+        nodes[Int(n)].children = keyed.sorted { x, y in
+            if x.max != y.max { return x.max > y.max }
+            return x.first.lexicographicallyPrecedes(y.first)
+        }.map(\.child)
     }
 
     // MARK: deleting (TrieNode_Delete's optimizeChildren)
@@ -365,20 +365,20 @@ struct SuggestionSearch {
     }
 
     mutating func visit(_ n: Int32) {
-        let node = trie.nodes[Int(n)]
+        let runes = trie.nodes[Int(n)].runes
+        let isLive = trie.nodes[Int(n)].isTerminal && !trie.nodes[Int(n)].isDeleted
         var consumed = 0
         var completed = true
-        for (k, rune) in node.runes.enumerated() {
+        for (k, rune) in runes.enumerated() {
             let (proceed, matched) = step(rune)
             if !proceed { completed = false; break }
             text.append(rune)
             consumed += 1
-            if matched && k == node.runes.count - 1 && node.isTerminal && !node.isDeleted { offer(node) }
+            if matched && k == runes.count - 1 && isLive { offer(trie.nodes[Int(n)].score, trie.nodes[Int(n)].payload) }
         }
         if completed {
-            for child in node.children {
-                let c = trie.nodes[Int(child)]
-                if c.maxChildScore >= minScore || c.score >= minScore { visit(child) }
+            for child in trie.nodes[Int(n)].children {
+                if trie.nodes[Int(child)].maxChildScore >= minScore || trie.nodes[Int(child)].score >= minScore { visit(child) }
             }
         }
         states.removeLast(consumed)
@@ -386,7 +386,7 @@ struct SuggestionSearch {
         text.removeLast(consumed)
     }
 
-    mutating func offer(_ node: SuggestionTrie.Node) {
+    mutating func offer(_ nodeScore: Float, _ payload: [UInt8]?) {
         let length = text.count
         // trie_type.c compares the first `length` BYTES of the two rune arrays (half the runes): kept.
         var exact = false
@@ -394,16 +394,15 @@ struct SuggestionSearch {
             let bytes = length
             exact = query.withUnsafeBytes { q in text.withUnsafeBytes { t in memcmpPrefix(q, t, bytes) } }
         }
-        var score: Float = exact ? Float(Int32.max) : node.score
+        var score: Float = exact ? Float(Int32.max) : nodeScore
         if maxDistance > 0 { score = Float(Double(score) * exp(-Double(2 * lastDistance))) }
         score = Float(Double(score) / (1 + Double(abs(length - queryBytes))).squareRoot())
-        let entry = SuggestionTrie.Suggestion(string: RuneText.utf8(text), score: score, payload: node.payload)
         if heap.count < limit {
-            heap.push(entry)
+            heap.push(SuggestionTrie.Suggestion(string: RuneText.utf8(text), score: score, payload: payload))
             if heap.count == limit { minScore = heap.minimum.score }
         } else if score > minScore {
             _ = heap.popMinimum()
-            heap.push(entry)
+            heap.push(SuggestionTrie.Suggestion(string: RuneText.utf8(text), score: score, payload: payload))
             if heap.minimum.score > minScore { minScore = heap.minimum.score }
         }
     }
@@ -490,6 +489,8 @@ public struct LevenshteinAutomaton {
     let maxDistance: Int
     var states: [State] = []
     var cache: [[Int32]: Int32] = [:]
+    /// Transitions already computed: state << 16 | rune → next state, -1 for none.
+    var edges: [UInt64: Int32] = [:]
     var start: Int32 = 0
 
     public init(query: [UInt16], maxDistance: Int) {
@@ -529,6 +530,14 @@ public struct LevenshteinAutomaton {
     /// The state after `rune`, nil when no prefix of the query is within reach any more. A rune that equals none of
     /// the query runes the state looks at steps as rune 1 (the automaton's "any other" edge).
     mutating func next(_ s: Int32, _ rune: UInt16) -> Int32? {
+        let edge = UInt64(UInt32(bitPattern: s)) << 16 | UInt64(rune)
+        if let known = edges[edge] { return known < 0 ? nil : known }
+        let found = step(s, rune)
+        edges[edge] = found ?? -1
+        return found
+    }
+
+    private mutating func step(_ s: Int32, _ rune: UInt16) -> Int32? {
         let vector = states[Int(s)].vector
         var c: UInt16 = 1
         for entry in vector where Int(entry.index) < query.count && query[Int(entry.index)] == rune { c = rune; break }
