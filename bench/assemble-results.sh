@@ -32,6 +32,9 @@ file. Every number below comes from a run against its anchor in the same run, on
 | event-loop stalls (PING every 5 ms) during a bulk load and a burst of DELs, one server per call | `bench/load-stalls.sh BIN\|redis-stack [LIMIT_BYTES]` (env `WATCH_S`, `DELETES`, `STACKS` = file for gdb stacks of stalls) | `bench/results/stalls.md` (bulk-load runs under a limit: a section of `bench/results/tiering.md`) |
 | scored text queries (FT.SEARCH WITHSCORES / SCORER, FT.AGGREGATE ADDSCORES) vs Redis Stack, pages compared | `bench/text-scores.sh` (env `DOCS`, `N`, `CONNS`, `ROUNDS`) | `bench/results/text-scores.md` |
 | GEO radius, GEOFILTER / FILTER, SLOP / INORDER, geodistance() vs Redis Stack, pages compared | `bench/geo.sh` (env `POINTS`, `N`, `CONNS`, `ROUNDS`) | `bench/results/geo.md` |
+| suffix, contains, fuzzy and wildcard terms on TEXT and TAG vs Redis Stack, pages compared | `bench/patterns.sh` (env `N`, `CONNS`, `ROUNDS`) | `bench/results/patterns.md` |
+| FT.SUGGET autocomplete (50,000 PyPI names) vs Redis Stack: load time, RSS, lookups, replies compared | `bench/suggest.sh` (env `N`, `CONNS`, `ROUNDS`, `DELETES`, `VECSHARD_BIN`) | `bench/results/suggest.md` |
+| FT.SPELLCHECK (50,000 PyPI summaries, a 2,000-name dictionary) vs Redis Stack, replies compared | `bench/spellcheck.sh` (env `N`, `CONNS`, `ROUNDS`) | `bench/results/spellcheck.md` |
 | FT.SEARCH latency (max) while another client pipelines overwrites and DELs into a tiered index, per binary | `bench/search-under-writes.sh [BINARY ...]` (env `TIERED_DIR`, `LIMIT`, `DURATION`) | `bench/results/stalls.md` |
 
 Then `bench/assemble-results.sh` to refresh this page. Anchors: Debian's `redis-server` (apt) and Redis Stack 7.4.1 +

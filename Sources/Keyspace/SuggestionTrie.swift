@@ -491,7 +491,8 @@ public struct LevenshteinAutomaton {
     var cache: [[Int32]: Int32] = [:]
     /// Transitions already computed: state << 16 | rune → next state, -1 for none.
     var edges: [UInt64: Int32] = [:]
-    var start: Int32 = 0
+
+    public private(set) var start: Int32 = 0
 
     public init(query: [UInt16], maxDistance: Int) {
         self.query = query
@@ -515,6 +516,7 @@ public struct LevenshteinAutomaton {
     }
 
     func isMatch(_ s: Int32) -> Bool { states[Int(s)].isMatch }
+    public func accepts(_ s: Int32) -> Bool { states[Int(s)].isMatch }
     func distance(_ s: Int32) -> Int { states[Int(s)].distance }
 
     private mutating func intern(_ vector: [(index: Int32, value: Int32)], distance: Int? = nil) -> Int32 {
@@ -529,7 +531,7 @@ public struct LevenshteinAutomaton {
 
     /// The state after `rune`, nil when no prefix of the query is within reach any more. A rune that equals none of
     /// the query runes the state looks at steps as rune 1 (the automaton's "any other" edge).
-    mutating func next(_ s: Int32, _ rune: UInt16) -> Int32? {
+    public mutating func next(_ s: Int32, _ rune: UInt16) -> Int32? {
         let edge = UInt64(UInt32(bitPattern: s)) << 16 | UInt64(rune)
         if let known = edges[edge] { return known < 0 ? nil : known }
         let found = step(s, rune)
@@ -564,6 +566,13 @@ public enum RuneText {
     public static func runes(_ bytes: [UInt8], folded: Bool) -> [UInt16] {
         var out: [UInt16] = []
         out.reserveCapacity(bytes.count)
+        // Folding sees the whole code point; the rune keeps its low 16 bits.
+        decode(bytes) { point, _ in out.append(UInt16(truncatingIfNeeded: folded ? foldPoint(point) : point)) }
+        return out
+    }
+
+    /// Each code point (not yet cut to 16 bits) with the byte offset just past it.
+    public static func decode(_ bytes: [UInt8], _ body: (UInt32, Int) -> Void) {
         var i = 0
         while i < bytes.count {
             let lead = UInt32(bytes[i])
@@ -579,11 +588,9 @@ public enum RuneText {
                     | UInt32(bytes[i + 3] & 0x3F)
             }
             if point == 0 { break }
-            // Folding sees the whole code point; storage keeps its low 16 bits.
-            out.append(folded ? UInt16(truncatingIfNeeded: foldPoint(point)) : UInt16(truncatingIfNeeded: point))
             i += length
+            body(point, i)
         }
-        return out
     }
 
     /// Case folding of one stored rune.

@@ -71,6 +71,42 @@ public struct SpellCheckRequest: Sendable {
 }
 
 extension SearchIndex {
+    /// The terms of `table` in order that `automaton` accepts as whole words (LevenshteinAutomaton.matchesWhole), as
+    /// RediSearch's trie walk finds them: states are shared along common prefixes, and once no state follows a
+    /// prefix, every term under it is skipped.
+    static func walkWithin(_ table: SortedTerms, _ automaton: inout LevenshteinAutomaton, _ found: (Int) -> Void) {
+        var states: [Int32] = [automaton.start]   // states[k]: after the previous term's first k runes
+        var previous: [UInt16] = [], runes: [UInt16] = [], offsets: [Int] = []
+        var i = 0
+        while i < table.count {
+            let bytes = Array(table.term(i))
+            runes.removeAll(keepingCapacity: true)
+            offsets.removeAll(keepingCapacity: true)
+            RuneText.decode(bytes) { point, end in runes.append(UInt16(truncatingIfNeeded: point)); offsets.append(end) }
+            var depth = 0
+            while depth < runes.count && depth < previous.count && depth + 1 < states.count && runes[depth] == previous[depth] {
+                depth += 1
+            }
+            states.removeSubrange((depth + 1)...)
+            var dead = false
+            while depth < runes.count {
+                guard let next = automaton.next(states[depth], RuneText.fold(runes[depth])) else { dead = true; break }
+                states.append(next)
+                depth += 1
+            }
+            swap(&previous, &runes)
+            if dead {
+                // Terms that share the runes up to the one no state follows are dead too.
+                previous.removeSubrange((depth + 1)...)
+                i = max(table.endOfRun(from: i, sharing: offsets[depth]), i + 1)
+                continue
+            }
+            let length = previous.count
+            if length > 0 && (automaton.accepts(states[length]) || automaton.accepts(states[length - 1])) { found(i) }
+            i += 1
+        }
+    }
+
     /// The query's words in text order (duplicates, stopwords, negated, optional, phrase and tag words included; not
     /// prefixes, patterns, ranges or vectors), each with the fields it is restricted to (nil: all).
     /// Tag values come as written (case kept).
@@ -141,10 +177,9 @@ extension SearchIndex {
                 // The index's terms in order through RediSearch's automaton (the query folded by full case folding,
                 // as strToFoldedRunes does: the query tokenizer lowercases ASCII only).
                 var automaton = LevenshteinAutomaton(query: folded, maxDistance: request.distance)
-                for i in 0..<table.count {
+                Self.walkWithin(table, &automaton) { i in
                     let term = table.string(i)
-                    guard text.postings[term] != nil,
-                          automaton.matchesWhole(RuneText.runes(Array(table.term(i)), folded: false)) else { continue }
+                    guard text.postings[term] != nil else { return }
                     let s = score(term)
                     if s != -1 { offer(term, s, increment: true) }
                 }
