@@ -75,34 +75,45 @@ extension SearchIndex {
     /// RediSearch's trie walk finds them: states are shared along common prefixes, and once no state follows a
     /// prefix, every term under it is skipped.
     static func walkWithin(_ table: SortedTerms, _ automaton: inout LevenshteinAutomaton, _ found: (Int) -> Void) {
-        var states: [Int32] = [automaton.start]   // states[k]: after the previous term's first k runes
-        var previous: [UInt16] = [], runes: [UInt16] = [], offsets: [Int] = []
+        var states: [Int32] = [automaton.start]   // states[k]: after the first k runes of the current prefix
+        var ends: [Int] = []                        // ends[k]: byte length of the first k + 1 runes of the previous term
+        var previous = ArraySlice<UInt8>()
         var i = 0
         while i < table.count {
-            let bytes = Array(table.term(i))
-            runes.removeAll(keepingCapacity: true)
-            offsets.removeAll(keepingCapacity: true)
-            RuneText.decode(bytes) { point, end in runes.append(UInt16(truncatingIfNeeded: point)); offsets.append(end) }
+            let bytes = table.term(i)
+            // Runes shared with the previous term: those whose bytes lie inside the common byte prefix.
+            var common = 0
+            let limit = min(bytes.count, previous.count)
+            while common < limit && bytes[bytes.startIndex + common] == previous[previous.startIndex + common] { common += 1 }
             var depth = 0
-            while depth < runes.count && depth < previous.count && depth + 1 < states.count && runes[depth] == previous[depth] {
-                depth += 1
-            }
+            while depth < ends.count && depth + 1 < states.count && ends[depth] <= common { depth += 1 }
             states.removeSubrange((depth + 1)...)
+            ends.removeSubrange(depth...)
+            var offset = depth == 0 ? 0 : ends[depth - 1]
             var dead = false
-            while depth < runes.count {
-                guard let next = automaton.next(states[depth], RuneText.fold(runes[depth])) else { dead = true; break }
+            while offset < bytes.count {
+                let lead = UInt32(bytes[bytes.startIndex + offset])
+                let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+                guard offset + length <= bytes.count else { break }
+                var point = length == 1 ? lead : length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F : lead & 0x07
+                for k in 1..<max(length, 1) where length > 1 { point = point << 6 | UInt32(bytes[bytes.startIndex + offset + k] & 0x3F) }
+                if point == 0 { break }
+                offset += length
+                ends.append(offset)
+                guard let next = automaton.next(states[depth], RuneText.fold(UInt16(truncatingIfNeeded: point))) else {
+                    dead = true
+                    break
+                }
                 states.append(next)
                 depth += 1
             }
-            swap(&previous, &runes)
+            previous = bytes
             if dead {
-                // Terms that share the runes up to the one no state follows are dead too.
-                previous.removeSubrange((depth + 1)...)
-                i = max(table.endOfRun(from: i, sharing: offsets[depth]), i + 1)
+                // Every term that starts with the runes up to the one no state follows is dead too.
+                i = max(table.endOfRun(from: i, sharing: offset), i + 1)
                 continue
             }
-            let length = previous.count
-            if length > 0 && (automaton.accepts(states[length]) || automaton.accepts(states[length - 1])) { found(i) }
+            if depth > 0 && (automaton.accepts(states[depth]) || automaton.accepts(states[depth - 1])) { found(i) }
             i += 1
         }
     }
@@ -158,9 +169,7 @@ extension SearchIndex {
                 let mask = textFieldMask(fields)
                 func score(_ term: String) -> Float {
                     guard let list = text.postings[term] else { return 0 }
-                    var passes = false
-                    list.forEachLive(in: mask) { _ in passes = true }
-                    return passes ? Float(list.liveCount) : -1
+                    return list.hasLive(in: mask) ? Float(list.liveCount) : -1
                 }
                 var found = SuggestionTrie()
                 func offer(_ term: String, _ raw: Float, increment: Bool) {

@@ -134,6 +134,13 @@ struct PostingList: Sendable {
         }
     }
 
+    /// Whether some live document holds the term in a field of `mask` (stops at the first).
+    func hasLive(in mask: TextFieldMask) -> Bool {
+        if mask == .all { return liveCount > 0 }
+        for h in 0..<(entries.count + late.count) where yields(h, in: mask) { return true }
+        return false
+    }
+
     /// The live entries holding the term in a field of `mask`, in document order.
     func handles(in mask: TextFieldMask) -> [Handle] {
         var out: [Handle] = []

@@ -13,23 +13,11 @@ extension Server {
         }
         return [
             ft("FT.DICTADD", keys: .none) { ctx throws(CommandError) in
-                guard ctx.args.count >= 3 else { throw .wrongArity("FT.DICTADD") }
-                let name = Self.dictionaryName(ctx.args, 1)
-                var dictionary = ctx.server.search.dictionaries[name] ?? SpellDictionary()
-                var added = 0
-                for i in 2..<ctx.args.count where dictionary.add(Array(ctx.args[i])) { added += 1 }
-                ctx.server.search.dictionaries[name] = dictionary
-                ctx.client.reply.integer(added)
+                try ctx.editDictionary("FT.DICTADD") { dictionary, term in dictionary.add(term) }
             },
             ft("FT.DICTDEL", keys: .none) { ctx throws(CommandError) in
-                guard ctx.args.count >= 3 else { throw .wrongArity("FT.DICTDEL") }
-                let name = Self.dictionaryName(ctx.args, 1)
                 // RediSearch opens the dictionary with create: deleting from a missing one makes an empty one.
-                var dictionary = ctx.server.search.dictionaries[name] ?? SpellDictionary()
-                var deleted = 0
-                for i in 2..<ctx.args.count where dictionary.delete(Array(ctx.args[i])) { deleted += 1 }
-                ctx.server.search.dictionaries[name] = dictionary
-                ctx.client.reply.integer(deleted)
+                try ctx.editDictionary("FT.DICTDEL") { dictionary, term in dictionary.delete(term) }
             },
             ft("FT.DICTDUMP", keys: .none) { ctx throws(CommandError) in
                 guard ctx.args.count == 2 else { throw .wrongArity("FT.DICTDUMP") }
@@ -52,6 +40,18 @@ extension Server {
 }
 
 extension CommandContext {
+    /// FT.DICTADD / FT.DICTDEL: applies `change` to each term of the dictionary named by argument 1 (created when
+    /// missing) and replies how many terms it changed.
+    func editDictionary(_ name: String, _ change: (inout SpellDictionary, [UInt8]) -> Bool) throws(CommandError) {
+        guard args.count >= 3 else { throw .wrongArity(name) }
+        let dictionaryName = Server.dictionaryName(args, 1)
+        var dictionary = server.search.dictionaries[dictionaryName] ?? SpellDictionary()
+        var changed = 0
+        for i in 2..<args.count where change(&dictionary, Array(args[i])) { changed += 1 }
+        server.search.dictionaries[dictionaryName] = dictionary
+        client.reply.integer(changed)
+    }
+
     /// RMUtil_ArgExists: the first argument from `offset` on equal to `word` (any case), 0 when none.
     private func argumentIndex(_ word: StaticString, from offset: Int) -> Int {
         var i = offset
