@@ -577,19 +577,19 @@ public enum RuneText {
         while i < bytes.count {
             let lead = UInt32(bytes[i])
             let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
-            guard i + length <= bytes.count else { break }  // C reads past the end here; a cut-off character ends the text
+            // A cut-off character reads zeros for its missing bytes: Redis ends every argument with a NUL, which is
+            // what libnu reads for the first one (`q\xc3` is stored as `q\xc3\x80`).
+            func continuation(_ k: Int) -> UInt32 { i + k < bytes.count ? UInt32(bytes[i + k] & 0x3F) : 0 }
             var point: UInt32
             switch length {
             case 1: point = lead
-            case 2: point = (lead & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F)
-            case 3: point = (lead & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
-            default:
-                point = (lead & 0x07) << 18 | UInt32(bytes[i + 1] & 0x3F) << 12 | UInt32(bytes[i + 2] & 0x3F) << 6
-                    | UInt32(bytes[i + 3] & 0x3F)
+            case 2: point = (lead & 0x1F) << 6 | continuation(1)
+            case 3: point = (lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2)
+            default: point = (lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3)
             }
             if point == 0 { break }
             i += length
-            body(point, i)
+            body(point, min(i, bytes.count))
         }
     }
 

@@ -273,12 +273,25 @@ extension Server {
                              "INFO [<command-name> ...]", "    Return details about multiple commands.",
                              "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
                              "GETKEYS <full-command>", "    Return the keys from a full command.",
+                             "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full command.",
                              "HELP", "    Print this help."]
                 ctx.client.reply.array(lines.count)
                 for l in lines { ctx.client.reply.simpleString(l) }
             },
-        ]) { ctx in
-            // Bare COMMAND: the whole table.
+            command("command|getkeysandflags", arity: -3, flags: "loading stale", acl: "slow connection", group: "server", since: "7.0.0", summary: "Extracts the key names and access flags for an arbitrary command.") { ctx throws(CommandError) in
+                let keys = try ctx.server.getKeys(ctx.args)
+                let flags = ctx.server.commands.lookup(ctx.args[2])?.keySpecFlags ?? []
+                ctx.client.reply.array(keys.count)
+                for k in keys {
+                    ctx.client.reply.array(2)
+                    ctx.client.reply.bulk(k.storage)
+                    ctx.client.reply.set(flags.count)
+                    for f in flags { ctx.client.reply.simpleString(f) }
+                }
+            },
+        ]) { ctx throws(CommandError) in
+            // Bare COMMAND: the whole table; anything after it that is no subcommand is refused, as Redis does.
+            if ctx.args.count > 1 { throw .unknownSubcommand(ctx.args.string(1), "command") }
             ctx.client.reply.array(ctx.server.commands.commands.count)
             for spec in ctx.server.commands.commands { ctx.client.reply.commandInfo(spec) }
         }

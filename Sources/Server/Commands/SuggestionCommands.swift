@@ -132,7 +132,9 @@ extension CommandContext {
         if let i = Int64(String(decoding: bytes, as: UTF8.self)), String(i) == String(decoding: bytes, as: UTF8.self) {
             n = i
         } else {
-            guard let (d, _) = NumberParsing.wholeStrtod(bytes), !bytes.isEmpty, !d.isNaN, d >= 1 else { throw unconvertible }
+            // RedisModule_StringToDouble refuses leading white space, which strtod alone would skip.
+            guard let first = bytes.first, !(first == 32 || (9...13).contains(first)),
+                  let (d, _) = NumberParsing.wholeStrtod(bytes), !d.isNaN, d >= 1 else { throw unconvertible }
             guard d < 9.2e18 else { throw outside }
             n = Int64(d)
         }
