@@ -494,9 +494,12 @@ public struct LevenshteinAutomaton {
 
     public private(set) var start: Int32 = 0
 
+    let querySetsRuneOne: Bool
+
     public init(query: [UInt16], maxDistance: Int) {
         self.query = query
         self.maxDistance = maxDistance
+        querySetsRuneOne = query.contains(1)
         let vector = (0...maxDistance).map { (index: Int32($0), value: Int32($0)) }
         start = intern(vector, distance: 0)
     }
@@ -532,7 +535,10 @@ public struct LevenshteinAutomaton {
     /// The state after `rune`, nil when no prefix of the query is within reach any more. A rune that equals none of
     /// the query runes the state looks at steps as rune 1 (the automaton's "any other" edge).
     public mutating func next(_ s: Int32, _ rune: UInt16) -> Int32? {
-        let edge = UInt64(UInt32(bitPattern: s)) << 16 | UInt64(rune)
+        // A rune the query does not hold steps as rune 1 from every state: one cached edge serves them all (unless the
+        // query holds U+0001 itself).
+        let key = query.contains(rune) || querySetsRuneOne ? rune : 1
+        let edge = UInt64(UInt32(bitPattern: s)) << 16 | UInt64(key)
         if let known = edges[edge] { return known < 0 ? nil : known }
         let found = step(s, rune)
         edges[edge] = found ?? -1
