@@ -491,6 +491,7 @@ public struct LevenshteinAutomaton {
     var cache: [[Int32]: Int32] = [:]
     /// Transitions already computed: state << 16 | rune → next state, -1 for none.
     var edges: [UInt64: Int32] = [:]
+    var asciiEdges: [Int32] = []
 
     public private(set) var start: Int32 = 0
 
@@ -535,6 +536,15 @@ public struct LevenshteinAutomaton {
     /// The state after `rune`, nil when no prefix of the query is within reach any more. A rune that equals none of
     /// the query runes the state looks at steps as rune 1 (the automaton's "any other" edge).
     public mutating func next(_ s: Int32, _ rune: UInt16) -> Int32? {
+        // ASCII runes: a flat table per state (-2 not computed yet, -1 no state).
+        if rune < 128 {
+            let slot = Int(s) << 7 | Int(rune)
+            if slot < asciiEdges.count, asciiEdges[slot] != -2 { return asciiEdges[slot] < 0 ? nil : asciiEdges[slot] }
+            let found = step(s, rune)
+            if asciiEdges.count < states.count << 7 { asciiEdges += repeatElement(-2, count: (states.count << 7) - asciiEdges.count) }
+            asciiEdges[slot] = found ?? -1
+            return found
+        }
         // A rune the query does not hold steps as rune 1 from every state: one cached edge serves them all (unless the
         // query holds U+0001 itself).
         let key = query.contains(rune) || querySetsRuneOne ? rune : 1

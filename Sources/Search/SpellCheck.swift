@@ -87,8 +87,8 @@ extension SearchIndex {
             while common < limit && bytes[bytes.startIndex + common] == previous[previous.startIndex + common] { common += 1 }
             var depth = 0
             while depth < ends.count && depth + 1 < states.count && ends[depth] <= common { depth += 1 }
-            states.removeSubrange((depth + 1)...)
-            ends.removeSubrange(depth...)
+            states.removeLast(states.count - depth - 1)
+            ends.removeLast(ends.count - depth)
             var offset = depth == 0 ? 0 : ends[depth - 1]
             var dead = false
             while offset < bytes.count {
