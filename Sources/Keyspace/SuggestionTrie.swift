@@ -613,7 +613,7 @@ public enum RuneText {
     public static func fold(_ rune: UInt16) -> UInt16 { UInt16(truncatingIfNeeded: foldPoint(UInt32(rune))) }
 
     /// The first code point of the full case folding (libnu's nu_tofold, as RediSearch's runeFold keeps it).
-    static func foldPoint(_ point: UInt32) -> UInt32 {
+    public static func foldPoint(_ point: UInt32) -> UInt32 {
         if point < 0x80 { return point >= 65 && point <= 90 ? point + 32 : point }
         if let special = foldingUnlikeLowercase[point] { return special }
         guard let scalar = Unicode.Scalar(point), let first = scalar.properties.lowercaseMapping.unicodeScalars.first else {

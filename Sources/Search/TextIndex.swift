@@ -1,5 +1,6 @@
 // TextIndex: the inverted index of an index's TEXT fields — per term, its documents in id order, each with its weighted
 // frequency, the fields holding it and its positions (RediSearch's layout: one list per term, merged by walking).
+import Keyspace
 
 /// Which TEXT fields of a document hold a term, by each field's place among the schema's TEXT fields (RediSearch's
 /// t_fieldMask; a schema has at most 128 TEXT fields).
@@ -423,7 +424,8 @@ struct TextIndex {
         case .contains(let s):
             TermExpansion.textContains(table, Array(TextAnalyzer.asciiLowercased(s).utf8), suffixOnly: false, into: &out)
         case .fuzzy(let word, let distance):
-            let runes = TermExpansion.runes(Array(word.utf8))
+            // The word is folded whole, as strToFoldedRunes does (the query tokenizer lowercases ASCII only: `%ÁO%`).
+            let runes = TermExpansion.runes(Array(word.utf8)).map { RuneText.foldPoint($0) }
             guard runes.count <= 100 else { return [] }
             TermExpansion.fuzzy(table, runes, maxEdits: distance, into: &out)
         case .wildcard(let w):
