@@ -28,10 +28,33 @@ public struct SuggestionTrie: Sendable {
         }
     }
 
-    var nodes: [Node] = [Node(runes: [], score: 0, isTerminal: false, payload: nil)]
-    var freeNodes: [Int32] = []
+    /// One reference, so a key's value stays as small as a hash's (KeyTable entries are 32 bytes); copied on write.
+    final class Storage: @unchecked Sendable {
+        var nodes: [Node] = [Node(runes: [], score: 0, isTerminal: false, payload: nil)]
+        var freeNodes: [Int32] = []
+        var count = 0
+        init() {}
+        init(copying other: Storage) { nodes = other.nodes; freeNodes = other.freeNodes; count = other.count }
+    }
+    private var storage = Storage()
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+    }
+
+    var nodes: [Node] {
+        get { storage.nodes }
+        _modify { makeUnique(); yield &storage.nodes }
+    }
+    var freeNodes: [Int32] {
+        get { storage.freeNodes }
+        _modify { makeUnique(); yield &storage.freeNodes }
+    }
     /// Entries (FT.SUGLEN).
-    public private(set) var count = 0
+    public private(set) var count: Int {
+        get { storage.count }
+        _modify { makeUnique(); yield &storage.count }
+    }
 
     public init() {}
 
