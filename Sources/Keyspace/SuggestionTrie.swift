@@ -332,7 +332,8 @@ extension SuggestionTrie {
 /// One lookup's walk: the trie in child order, runes filtered by the Levenshtein automaton, matches kept in a
 /// bounded min-heap whose smallest score prunes subtrees that cannot beat it.
 struct SuggestionSearch {
-    let trie: SuggestionTrie
+    /// The trie's nodes, read once (each read through the trie's storage would retain the array again).
+    let nodes: [SuggestionTrie.Node]
     let query: [UInt16]
     let queryBytes: Int
     let limit: Int
@@ -347,7 +348,7 @@ struct SuggestionSearch {
     var text: [UInt16] = []
 
     init(trie: SuggestionTrie, query: [UInt16], queryBytes: Int, limit: Int, maxDistance: Int) {
-        self.trie = trie
+        nodes = trie.nodes
         self.query = query
         self.queryBytes = queryBytes
         self.limit = limit
@@ -388,8 +389,8 @@ struct SuggestionSearch {
     }
 
     mutating func visit(_ n: Int32) {
-        let runes = trie.nodes[Int(n)].runes
-        let isLive = trie.nodes[Int(n)].isTerminal && !trie.nodes[Int(n)].isDeleted
+        let runes = nodes[Int(n)].runes
+        let isLive = nodes[Int(n)].isTerminal && !nodes[Int(n)].isDeleted
         var consumed = 0
         var completed = true
         for (k, rune) in runes.enumerated() {
@@ -397,11 +398,11 @@ struct SuggestionSearch {
             if !proceed { completed = false; break }
             text.append(rune)
             consumed += 1
-            if matched && k == runes.count - 1 && isLive { offer(trie.nodes[Int(n)].score, trie.nodes[Int(n)].payload) }
+            if matched && k == runes.count - 1 && isLive { offer(nodes[Int(n)].score, nodes[Int(n)].payload) }
         }
         if completed {
-            for child in trie.nodes[Int(n)].children {
-                if trie.nodes[Int(child)].maxChildScore >= minScore || trie.nodes[Int(child)].score >= minScore { visit(child) }
+            for child in nodes[Int(n)].children {
+                if nodes[Int(child)].maxChildScore >= minScore || nodes[Int(child)].score >= minScore { visit(child) }
             }
         }
         states.removeLast(consumed)
