@@ -369,10 +369,10 @@ struct SuggestionSearch {
             distances.append(smallest)
             return (true, true)
         }
-        var matched = automaton.isMatch(state)
+        var matched = automaton.accepts(state)
         if matched { lastDistance = min(automaton.distance(state), smallest) }
         if let next = automaton.next(state, RuneText.fold(rune)) {
-            if automaton.isMatch(next) {
+            if automaton.accepts(next) {
                 matched = true
                 lastDistance = min(automaton.distance(next), smallest)
             }
@@ -535,15 +535,14 @@ public struct LevenshteinAutomaton {
         var state = start
         var matched = false
         for rune in word {
-            matched = isMatch(state)
+            matched = accepts(state)
             guard let next = next(state, RuneText.fold(rune)) else { return false }
-            if isMatch(next) { matched = true }
+            if accepts(next) { matched = true }
             state = next
         }
         return matched
     }
 
-    func isMatch(_ s: Int32) -> Bool { states[Int(s)].isMatch }
     public func accepts(_ s: Int32) -> Bool { states[Int(s)].isMatch }
     func distance(_ s: Int32) -> Int { states[Int(s)].distance }
 
@@ -615,21 +614,27 @@ public enum RuneText {
     public static func decode(_ bytes: [UInt8], _ body: (UInt32, Int) -> Void) {
         var i = 0
         while i < bytes.count {
-            let lead = UInt32(bytes[i])
-            let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
-            // A cut-off character reads zeros for its missing bytes: Redis ends every argument with a NUL, which is
-            // what libnu reads for the first one (`q\xc3` is stored as `q\xc3\x80`).
-            func continuation(_ k: Int) -> UInt32 { i + k < bytes.count ? UInt32(bytes[i + k] & 0x3F) : 0 }
-            var point: UInt32
-            switch length {
-            case 1: point = lead
-            case 2: point = (lead & 0x1F) << 6 | continuation(1)
-            case 3: point = (lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2)
-            default: point = (lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3)
-            }
+            let (point, length) = codePoint(bytes[...], at: i)
             if point == 0 { break }
             i += length
             body(point, min(i, bytes.count))
+        }
+    }
+
+    /// The code point starting at `offset` (relative to the slice's start) and its length as the lead byte gives it.
+    /// A cut-off character reads zeros for its missing bytes: Redis ends every argument with a NUL, which is what
+    /// libnu reads for the first one (`q\xc3` is stored as `q\xc3\x80`).
+    @inline(__always)
+    public static func codePoint(_ bytes: ArraySlice<UInt8>, at offset: Int) -> (point: UInt32, length: Int) {
+        let base = bytes.startIndex + offset
+        let lead = UInt32(bytes[base])
+        let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+        func continuation(_ k: Int) -> UInt32 { offset + k < bytes.count ? UInt32(bytes[base + k] & 0x3F) : 0 }
+        switch length {
+        case 1: return (lead, 1)
+        case 2: return ((lead & 0x1F) << 6 | continuation(1), 2)
+        case 3: return ((lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2), 3)
+        default: return ((lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3), 4)
         }
     }
 

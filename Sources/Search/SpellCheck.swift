@@ -92,13 +92,9 @@ extension SearchIndex {
             var offset = depth == 0 ? 0 : ends[depth - 1]
             var dead = false
             while offset < bytes.count {
-                let lead = UInt32(bytes[bytes.startIndex + offset])
-                let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
-                guard offset + length <= bytes.count else { break }
-                var point = length == 1 ? lead : length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F : lead & 0x07
-                for k in 1..<max(length, 1) where length > 1 { point = point << 6 | UInt32(bytes[bytes.startIndex + offset + k] & 0x3F) }
+                let (point, length) = RuneText.codePoint(bytes, at: offset)
                 if point == 0 { break }
-                offset += length
+                offset = min(offset + length, bytes.count)
                 ends.append(offset)
                 guard let next = automaton.next(states[depth], RuneText.fold(UInt16(truncatingIfNeeded: point))) else {
                     dead = true
@@ -142,14 +138,7 @@ extension SearchIndex {
     public func spellCheck(_ request: SpellCheckRequest) throws(QueryError) -> (results: [SpellCheckResult], documents: Int) {
         let words = try spellCheckTerms(request.query, dialect: request.dialect)
         return lock.withReadLock {
-            let table = sortedTerms.withLock { cache in
-                let writes = lock.writes
-                if cache.textWrites != writes {
-                    cache.text = text.vocabulary.merged()
-                    cache.textWrites = writes
-                }
-                return cache.text
-            }
+            let table = orderedVocabulary()
             let documents = numDocs == 0 ? 1 : numDocs
             let divisor = request.fullScoreInfo ? 1.0 : Double(documents)
             var results: [SpellCheckResult] = []

@@ -507,14 +507,20 @@ struct SortedTermsCache {
 extension SearchIndex {
     /// The text terms a pattern reads (TextIndex.expansions), the ordered vocabulary taken from the cache.
     func textExpansions(_ pattern: TermPattern, _ limits: PrefixExpansion) -> [String] {
-        text.expansions(of: pattern, limits, table: sortedTerms.withLock { cache in
+        text.expansions(of: pattern, limits, table: orderedVocabulary())
+    }
+
+    /// The text vocabulary in byte order, from the cache while the index has not been written since (caller holds a
+    /// lock).
+    func orderedVocabulary() -> SortedTerms {
+        sortedTerms.withLock { cache in
             let writes = lock.writes
             if cache.textWrites != writes {
                 cache.text = text.vocabulary.merged()
                 cache.textWrites = writes
             }
             return cache.text
-        })
+        }
     }
 
     /// The tag values a pattern reads, in the order of RediSearch's tag trie map (repeats included), at most

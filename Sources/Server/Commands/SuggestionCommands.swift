@@ -117,11 +117,14 @@ extension CommandContext {
     /// RedisModule_StringToDouble: strtod over the whole argument, no leading space, no NaN, no overflow or underflow
     /// to zero (`0x10` and `inf` pass).
     static func moduleDouble(_ bytes: [UInt8]) -> Double? {
-        guard let first = bytes.first, !(first == 32 || (9...13).contains(first)) else { return nil }
+        guard let first = bytes.first, !Self.isCSpace(first) else { return nil }
         guard let (value, error) = NumberParsing.wholeStrtod(bytes), !value.isNaN else { return nil }
         if error == ERANGE && (value.isInfinite || value == 0) { return nil }
         return value
     }
+
+    /// C's isspace in the C locale.
+    static func isCSpace(_ byte: UInt8) -> Bool { byte == 32 || (9...13).contains(byte) }
 
     /// rmutil's AC_GetUnsigned with AC_F_COALESCE | AC_F_GE1: an integer in 1 ... 2^32 - 1, else a double of at least
     /// 1 cut toward zero (a double below 1 fails to convert, as AC_GetDouble applies the bound itself).
@@ -133,7 +136,7 @@ extension CommandContext {
             n = i
         } else {
             // RedisModule_StringToDouble refuses leading white space, which strtod alone would skip.
-            guard let first = bytes.first, !(first == 32 || (9...13).contains(first)),
+            guard let first = bytes.first, !Self.isCSpace(first),
                   let (d, _) = NumberParsing.wholeStrtod(bytes), !d.isNaN, d >= 1 else { throw unconvertible }
             guard d < 9.2e18 else { throw outside }
             n = Int64(d)
